@@ -1,0 +1,44 @@
+# VoiceOps — the two commands are `make demo` and `make test`; both set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.voiceops-installed
+export VOICEOPS_HOME ?= $(CURDIR)/.voiceops
+export DAGSTER_HOME ?= $(VOICEOPS_HOME)/dagster
+export DO_NOT_TRACK := 1
+
+.PHONY: setup system-deps demo test lint ui bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt scripts/install_system_deps.sh
+	bash scripts/install_system_deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt -e '.[dev,bench]'
+	mkdir -p "$(DAGSTER_HOME)"
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/install_system_deps.sh
+
+demo: setup
+	$(BIN)/voiceops demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+ui: setup
+	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: setup
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .voiceops .pytest_cache .ruff_cache

@@ -1,0 +1,428 @@
+"""A canonical Merkle search tree ("prolly tree") of sorted path -> entry mappings.
+
+The local lake stores every commit's listing in this tree, the way lakeFS stores ranges
+under a metarange. Node boundaries depend only on the keys (a key closes a node at level L
+when its salted hash falls under 1/FANOUT), so the same set of entries always gives the
+same tree, unchanged nodes keep their ids, and:
+
+* a commit rewrites only the nodes on the paths to the changed keys (cost grows with the
+  size of the change, not of the repository);
+* a diff skips every subtree whose id is equal on both sides.
+
+Nodes are JSON documents addressed by their SHA-256 and never change once written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+FANOUT = 64
+_THRESHOLD = (1 << 64) // FANOUT
+EMPTY = ""
+
+#: A leaf value: [checksum, size, mtime, content_type, metadata]; an internal value:
+#: [child_id, entry_count, total_bytes].
+Value = list[Any]
+
+
+def is_boundary(key: str, level: int) -> bool:
+    """Whether ``key`` closes a node at ``level`` (a different salt per level)."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8, salt=level.to_bytes(16, "big"))
+    return int.from_bytes(digest.digest(), "big") < _THRESHOLD
+
+
+@dataclass(frozen=True)
+class Node:
+    level: int
+    keys: list[str]
+    values: list[Value]
+
+    @property
+    def count(self) -> int:
+        if self.level == 0:
+            return len(self.keys)
+        return sum(v[1] for v in self.values)
+
+    @property
+    def total_bytes(self) -> int:
+        if self.level == 0:
+            return sum(v[1] for v in self.values)
+        return sum(v[2] for v in self.values)
+
+    def encode(self) -> bytes:
+        entries = [[k, *v] for k, v in zip(self.keys, self.values, strict=True)]
+        body = {"level": self.level, "entries": entries}
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    @staticmethod
+    def decode(data: bytes) -> Node:
+        body = json.loads(data)
+        entries = body["entries"]
+        return Node(body["level"], [e[0] for e in entries], [e[1:] for e in entries])
+
+
+def node_id(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class NodeCache:
+    """A thread-safe LRU of decoded nodes, shared by every reader of a repository."""
+
+    def __init__(self, size: int = 8192):
+        self._nodes: OrderedDict[str, Node] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, nid: str) -> Node | None:
+        with self._lock:
+            node = self._nodes.get(nid)
+            if node is not None:
+                self._nodes.move_to_end(nid)
+            return node
+
+    def put(self, nid: str, node: Node) -> None:
+        with self._lock:
+            self._nodes[nid] = node
+            if len(self._nodes) > self._size:
+                self._nodes.popitem(last=False)
+
+
+class NodeStore:
+    """Reads nodes through a shared cache; buffers the nodes it creates until drained.
+
+    Use one ``NodeStore`` per write operation so concurrent writers never mix their nodes.
+    """
+
+    def __init__(self, load: Callable[[str], bytes | None], cache: NodeCache | None = None):
+        self._load = load
+        self._cache = cache if cache is not None else NodeCache()
+        self._pending: dict[str, bytes] = {}
+
+    def get(self, nid: str) -> Node:
+        node = self._cache.get(nid)
+        if node is not None:
+            return node
+        data = self._pending.get(nid)
+        if data is None:
+            data = self._load(nid)
+        if data is None:
+            raise KeyError(f"tree node {nid} is missing")
+        node = Node.decode(data)
+        self._cache.put(nid, node)
+        return node
+
+    def put(self, node: Node) -> str:
+        data = node.encode()
+        nid = node_id(data)
+        self._pending[nid] = data
+        self._cache.put(nid, node)
+        return nid
+
+    def drain_pending(self) -> dict[str, bytes]:
+        pending, self._pending = self._pending, {}
+        return pending
+
+
+# ---- building ------------------------------------------------------------------------------
+
+
+def _chunk(store: NodeStore, level: int, keys: list[str], values: list[Value]) -> list[tuple]:
+    """Split sorted entries into nodes at key boundaries; returns parent entries."""
+    out: list[tuple] = []
+    start = 0
+    for i, key in enumerate(keys):
+        if is_boundary(key, level) or i == len(keys) - 1:
+            node = Node(level, keys[start : i + 1], values[start : i + 1])
+            out.append((key, [store.put(node), node.count, node.total_bytes]))
+            start = i + 1
+    return out
+
+
+def _finish(store: NodeStore, level: int, parents: list[tuple]) -> str:
+    """Stack parent levels on top of ``parents`` until one root remains."""
+    while len(parents) > 1:
+        level += 1
+        parents = _chunk(store, level, [p[0] for p in parents], [p[1] for p in parents])
+    if not parents:
+        return EMPTY
+    root = parents[0][1][0]
+    return _collapse(store, root)
+
+
+def _collapse(store: NodeStore, root: str) -> str:
+    """A root with a single child is not canonical: the child is the root."""
+    while root != EMPTY:
+        node = store.get(root)
+        if node.level == 0 or len(node.keys) != 1:
+            break
+        root = node.values[0][0]
+    return root
+
+
+def build(store: NodeStore, items: Mapping[str, Value]) -> str:
+    keys = sorted(items)
+    return _finish(store, 0, _chunk(store, 0, keys, [items[k] for k in keys]) if keys else [])
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+def height(store: NodeStore, root: str) -> int:
+    return -1 if root == EMPTY else store.get(root).level
+
+
+def _descend(store: NodeStore, root: str, level: int, key: str, strict: bool) -> tuple[Node, bool]:
+    """The node at ``level`` holding ``key`` (first with last key >= key, or > key if
+    ``strict``), or the last node; and whether it is the last node of its level."""
+    node = store.get(root)
+    is_last = True
+    while node.level > level:
+        find = bisect_right if strict else bisect_left
+        idx = min(find(node.keys, key), len(node.keys) - 1)
+        is_last = is_last and idx == len(node.keys) - 1
+        node = store.get(node.values[idx][0])
+    return node, is_last
+
+
+def lookup(store: NodeStore, root: str, key: str) -> Value | None:
+    if root == EMPTY:
+        return None
+    node, _ = _descend(store, root, 0, key, strict=False)
+    idx = bisect_left(node.keys, key)
+    if idx < len(node.keys) and node.keys[idx] == key:
+        return node.values[idx]
+    return None
+
+
+def count(store: NodeStore, root: str) -> int:
+    return 0 if root == EMPTY else store.get(root).count
+
+
+class _Cursor:
+    """In-order walk over a tree that can skip or expand whole subtrees."""
+
+    def __init__(self, store: NodeStore, root: str):
+        self._store = store
+        self._stack: list[list] = []
+        if root != EMPTY:
+            self._stack.append([[("n", root, store.get(root).level, None)], 0])
+
+    def peek(self) -> tuple | None:
+        while self._stack:
+            items, idx = self._stack[-1]
+            if idx < len(items):
+                return items[idx]
+            self._stack.pop()
+        return None
+
+    def pop(self) -> None:
+        self._stack[-1][1] += 1
+
+    def expand(self) -> None:
+        """Replace the node at the cursor by its entries."""
+        item = self.peek()
+        assert item is not None and item[0] == "n"
+        self.pop()
+        node = self._store.get(item[1])
+        if node.level == 0:
+            children = [("e", k, v) for k, v in zip(node.keys, node.values, strict=True)]
+        else:
+            children = [
+                ("n", v[0], node.level - 1, k) for k, v in zip(node.keys, node.values, strict=True)
+            ]
+        self._stack.append([children, 0])
+
+    def seek(self, start: str) -> None:
+        """Skip everything before ``start``."""
+        while (item := self.peek()) is not None:
+            if item[0] == "e":
+                if item[1] >= start:
+                    return
+                self.pop()
+            elif item[3] is not None and item[3] < start:
+                self.pop()
+            else:
+                self.expand()
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The smallest key greater than every key starting with ``prefix`` (None: unbounded)."""
+    if not prefix:
+        return None
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def iterate(store: NodeStore, root: str, start: str = "", stop: str | None = None) -> Iterator:
+    """(key, value) for keys in [start, stop), in order."""
+    cursor = _Cursor(store, root)
+    cursor.seek(start)
+    while (item := cursor.peek()) is not None:
+        if item[0] == "n":
+            cursor.expand()
+            continue
+        if stop is not None and item[1] >= stop:
+            return
+        yield item[1], item[2]
+        cursor.pop()
+
+
+def walk_nodes(store: NodeStore, root: str, seen: set[str]) -> Iterator[tuple[str, Node]]:
+    """Every node of the tree not in ``seen`` (which is updated), parents first."""
+    if root == EMPTY or root in seen:
+        return
+    todo = [root]
+    seen.add(root)
+    while todo:
+        nid = todo.pop()
+        node = store.get(nid)
+        yield nid, node
+        if node.level > 0:
+            for value in node.values:
+                if value[0] not in seen:
+                    seen.add(value[0])
+                    todo.append(value[0])
+
+
+# ---- diff ----------------------------------------------------------------------------------
+
+
+def diff(
+    store: NodeStore,
+    left: str,
+    right: str,
+    prefix: str = "",
+    same: Callable[[Value, Value], bool] | None = None,
+) -> Iterator[tuple[str, Value | None, Value | None]]:
+    """(key, left value, right value) for every key whose value differs, in key order.
+
+    Equal subtrees (same node id) are skipped without being read.
+    """
+    same = same or (lambda a, b: a == b)
+    a, b = _Cursor(store, left), _Cursor(store, right)
+    if prefix:
+        a.seek(prefix)
+        b.seek(prefix)
+    stop = prefix_end(prefix)
+    while True:
+        x, y = a.peek(), b.peek()
+        if x is not None and x[0] == "e" and stop is not None and x[1] >= stop:
+            x = None
+        if y is not None and y[0] == "e" and stop is not None and y[1] >= stop:
+            y = None
+        if x is None and y is None:
+            return
+        if x is not None and y is not None and x[0] == "n" and y[0] == "n":
+            if x[1] == y[1]:
+                a.pop()
+                b.pop()
+            else:
+                if x[2] >= y[2]:
+                    a.expand()
+                if y[2] >= x[2]:
+                    b.expand()
+            continue
+        if x is not None and x[0] == "n":
+            a.expand()
+            continue
+        if y is not None and y[0] == "n":
+            b.expand()
+            continue
+        if y is None or (x is not None and x[1] < y[1]):
+            yield x[1], x[2], None
+            a.pop()
+        elif x is None or y[1] < x[1]:
+            yield y[1], None, y[2]
+            b.pop()
+        else:
+            if not same(x[2], y[2]):
+                yield x[1], x[2], y[2]
+            a.pop()
+            b.pop()
+
+
+# ---- updating ------------------------------------------------------------------------------
+
+
+def _apply(
+    keys: list[str],
+    values: list[Value],
+    changes: Mapping[str, Value | None],
+    change_keys: list[str],
+) -> tuple[list[str], list[Value]]:
+    """Merge sorted ``change_keys`` (value None = delete) into sorted entries."""
+    out_k: list[str] = []
+    out_v: list[Value] = []
+    i = j = 0
+    while i < len(keys) or j < len(change_keys):
+        if j == len(change_keys) or (i < len(keys) and keys[i] < change_keys[j]):
+            out_k.append(keys[i])
+            out_v.append(values[i])
+            i += 1
+            continue
+        ck = change_keys[j]
+        if i < len(keys) and keys[i] == ck:
+            i += 1
+        new = changes[ck]
+        if new is not None:
+            out_k.append(ck)
+            out_v.append(new)
+        j += 1
+    return out_k, out_v
+
+
+def _rebuild_level(
+    store: NodeStore, root: str, level: int, changes: Mapping[str, Value | None]
+) -> dict[str, Value | None]:
+    """Apply ``changes`` to the entries of ``level``; return the changes for ``level + 1``."""
+    change_keys = sorted(changes)
+    up: dict[str, Value | None] = {}
+    replaced: dict[str, list] = {}
+    i = 0
+    while i < len(change_keys):
+        node, is_last = _descend(store, root, level, change_keys[i], strict=False)
+        olds = [node.keys[-1]]
+        keys, values = node.keys, node.values
+        bound = None if is_last else node.keys[-1]
+        j = i
+        while j < len(change_keys) and (bound is None or change_keys[j] <= bound):
+            j += 1
+        keys, values = _apply(keys, values, changes, change_keys[i:j])
+        while not is_last and (not keys or not is_boundary(keys[-1], level)):
+            # The node lost its closing key: it merges with the next one.
+            node, is_last = _descend(store, root, level, olds[-1], strict=True)
+            olds.append(node.keys[-1])
+            bound = None if is_last else node.keys[-1]
+            k = j
+            while k < len(change_keys) and (bound is None or change_keys[k] <= bound):
+                k += 1
+            keys, values = _apply(keys + node.keys, values + node.values, changes, change_keys[j:k])
+            j = k
+        for old in olds:
+            up.setdefault(old, None)
+        for key, value in _chunk(store, level, keys, values):
+            replaced[key] = value
+        i = j
+    up.update(replaced)
+    return up
+
+
+def update(store: NodeStore, root: str, changes: Mapping[str, Value | None]) -> str:
+    """A new root with ``changes`` applied (value None deletes a key); shares untouched nodes."""
+    if not changes:
+        return root
+    if root == EMPTY:
+        return build(store, {k: v for k, v in changes.items() if v is not None})
+    top = store.get(root).level
+    for level in range(top):
+        changes = _rebuild_level(store, root, level, changes)
+    node = store.get(root)
+    change_keys = sorted(changes)
+    keys, values = _apply(node.keys, node.values, changes, change_keys)
+    return _finish(store, top, _chunk(store, top, keys, values) if keys else [])

@@ -1,0 +1,56 @@
+"""One settings object for the whole platform, read from environment variables.
+
+Every part chooses between its embedded default and its production engine here, never in
+code: ``VOICEOPS_LAKE_BACKEND=lakefs`` moves the lake to a lakeFS server, and so on.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Platform configuration; each field is also an environment variable (``VOICEOPS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="VOICEOPS_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("~/.voiceops").expanduser(),
+        description="Root of all local state (lake, warehouse, registry, Dagster storage).",
+    )
+    lake_backend: Literal["local", "lakefs"] = Field(
+        default="local",
+        description="'local': the embedded versioned store under VOICEOPS_HOME/lake; "
+        "'lakefs': a lakeFS server configured the lakectl way (LAKECTL_* or ~/.lakectl.yaml).",
+    )
+    lake_fsync: bool = Field(
+        default=True,
+        description="Local lake: fsync objects and metadata so a power loss loses nothing "
+        "committed (process crashes are safe either way).",
+    )
+    lake_lock_timeout_s: float = Field(
+        default=60.0, description="Local lake: how long a writer waits for another one."
+    )
+    lakefs_storage_namespace: str = Field(
+        default="",
+        description="lakeFS: storage namespace prefix for new repositories, e.g. "
+        "s3://bucket/voiceops (the repository name is appended).",
+    )
+    lake_repository: str = Field(
+        default="contact-center", description="The lake repository the pipelines use."
+    )
+
+    @property
+    def lake_root(self) -> Path:
+        return self.home / "lake"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings`` instead)."""
+    return Settings()
