@@ -17,7 +17,16 @@ def _local(tmp_path: Path) -> Iterator[Lake]:
     yield LocalLake(tmp_path / "lake", fsync=False)
 
 
-BACKENDS = {"local": _local}
+@contextlib.contextmanager
+def _lakefs_fake_server(tmp_path: Path) -> Iterator[Lake]:
+    """The lakeFS backend against a fake lakeFS server (tests/fakes/fake_lakefs.py)."""
+    from tests.fakes.fake_lakefs import fake_lakefs_lake
+
+    with fake_lakefs_lake(tmp_path / "fake-lakefs") as backend:
+        yield backend
+
+
+BACKENDS = {"local": _local, "lakefs-fake-server": _lakefs_fake_server}
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -192,9 +192,7 @@ class Lake(ABC):
         """Three-way merge; ``strategy`` 'source-wins' or 'dest-wins' resolves conflicts."""
 
     @abstractmethod
-    def revert(
-        self, repository: str, branch: str, ref: str, *, parent_number: int = 1
-    ) -> Commit:
+    def revert(self, repository: str, branch: str, ref: str, *, parent_number: int = 1) -> Commit:
         """Commit on ``branch`` the inverse of the changes ``ref`` made to its parent."""
 
     # ---- maintenance --------------------------------------------------------------------

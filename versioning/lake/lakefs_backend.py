@@ -400,13 +400,28 @@ class LakeFSLake(Lake):
     def diff(
         self, repository: str, left_ref: str, right_ref: str, prefix: str = ""
     ) -> list[DiffEntry]:
+        """Two-dot diff; left sizes of changed objects come from the reversed diff."""
         _validate_ref(left_ref)
         _validate_ref(right_ref)
         validate_path(prefix, allow_prefix=True)
-        handle = self._repo(repository).ref(left_ref)
+        repo = self._repo(repository)
         with self._errors(f"diff lakefs://{repository}/{left_ref}..{right_ref}"):
-            changes = handle.diff(right_ref, prefix=prefix, type="two_dot", amount=self.page_size)
-            return [_diff_entry(c) for c in changes]
+            entries = [_diff_entry(c) for c in self._changes(repo, left_ref, right_ref, prefix)]
+            if not any(e.type == ChangeType.CHANGED for e in entries):
+                return entries
+            left_sizes = {
+                c.path: c.size_bytes
+                for c in self._changes(repo, right_ref, left_ref, prefix)
+                if c.type == "changed"
+            }
+        return [_with_left_size(e, left_sizes) for e in entries]
+
+    def _changes(
+        self, repo: lakefs.Repository, left_ref: str, right_ref: str, prefix: str
+    ) -> Iterator[Any]:
+        return repo.ref(left_ref).diff(
+            right_ref, prefix=prefix, type="two_dot", amount=self.page_size
+        )
 
     def merge(
         self,
@@ -433,6 +448,8 @@ class LakeFSLake(Lake):
             try:
                 merged = source.merge_into(destination_branch, **kwargs)
             except ServerException as err:
+                if err.status_code == 400 and "no changes" in _server_message(err):
+                    return MergeResult(before, fast_forward=False, changes=0)  # already merged
                 if err.status_code == 409:
                     paths = self._conflict_paths(repository, source_id, destination_branch)
                     raise ConflictError(
@@ -580,6 +597,12 @@ def _diff_entry(change: Any) -> DiffEntry:
     if kind == ChangeType.ADDED:
         return DiffEntry(change.path, kind, right_size=size)
     return DiffEntry(change.path, kind, right_size=size)
+
+
+def _with_left_size(entry: DiffEntry, left_sizes: dict[str, int | None]) -> DiffEntry:
+    if entry.type != ChangeType.CHANGED:
+        return entry
+    return DiffEntry(entry.path, entry.type, left_sizes.get(entry.path), entry.right_size)
 
 
 def _differs(ours: Any, theirs: Any) -> bool:

@@ -22,7 +22,9 @@ class LakeURI:
 
     def require_ref(self) -> str:
         if not self.ref:
-            raise InvalidInputError(f"{self}: a branch, tag or commit is required (lakefs://REPO/REF)")
+            raise InvalidInputError(
+                f"{self}: a branch, tag or commit is required (lakefs://REPO/REF)"
+            )
         return self.ref
 
     def require_path(self) -> str:

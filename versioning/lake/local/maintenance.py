@@ -116,11 +116,7 @@ def check_repository(repo: _Repo, *, verify_content: bool = False) -> FsckReport
         }
         refs = list(conn.execute("SELECT 'branch', name, head FROM branches"))
         refs += list(conn.execute("SELECT 'tag', name, commit_id FROM tags"))
-        staged = list(
-            conn.execute(
-                "SELECT branch, path, checksum, size FROM staging WHERE checksum IS NOT NULL"
-            )
-        )
+        staged = list(conn.execute("SELECT checksum, size FROM staging WHERE checksum IS NOT NULL"))
         gone = {r[0]: r[1] for r in conn.execute("SELECT checksum, state FROM gone")}
         registered = {r[0]: r[1] for r in conn.execute("SELECT checksum, size FROM objects")}
     default = (
