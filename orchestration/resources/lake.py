@@ -1,0 +1,81 @@
+"""The lake as a Dagster resource: one handle on the configured backend (local or lakeFS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from pydantic import Field, PrivateAttr
+
+from versioning.lake import AlreadyExistsError, Lake, NotFoundError, Repository, open_lake
+from voiceops.settings import Settings
+
+
+class LakeResource(ConfigurableResource):
+    """Opens the lake the settings describe; every field left unset comes from ``VOICEOPS_*``.
+
+    ``backend`` and ``home`` override ``VOICEOPS_LAKE_BACKEND`` and ``VOICEOPS_HOME`` (tests and
+    the launchpad use them); ``repository`` overrides ``VOICEOPS_LAKE_REPOSITORY``.
+    """
+
+    backend: str | None = Field(
+        default=None,
+        description="'local' or 'lakefs'; unset: VOICEOPS_LAKE_BACKEND (default 'local').",
+    )
+    home: str | None = Field(
+        default=None,
+        description="Root of local state (the local lake lives in <home>/lake); "
+        "unset: VOICEOPS_HOME.",
+    )
+    repository: str | None = Field(
+        default=None,
+        description="The repository the pipelines use; unset: VOICEOPS_LAKE_REPOSITORY "
+        "(default 'contact-center').",
+    )
+
+    _lake: Lake | None = PrivateAttr(default=None)
+
+    def settings(self) -> Settings:
+        """Settings read from the environment now, with this resource's overrides applied."""
+        overrides: dict[str, object] = {}
+        if self.backend is not None:
+            overrides["lake_backend"] = self.backend
+        if self.home is not None:
+            overrides["home"] = Path(self.home).expanduser()
+        if self.repository is not None:
+            overrides["lake_repository"] = self.repository
+        return Settings(**overrides)  # type: ignore[arg-type]
+
+    @property
+    def repository_name(self) -> str:
+        """The configured repository (``contact-center`` unless overridden)."""
+        return self.settings().lake_repository
+
+    def get_lake(self) -> Lake:
+        """The lake client (opened once per resource instance)."""
+        if self._lake is None:
+            self._lake = open_lake(self.settings())
+        return self._lake
+
+    def ensure_repository(
+        self, name: str | None = None, default_branch: str = "main"
+    ) -> Repository:
+        """The repository ``name`` (default: the configured one), created if missing."""
+        lake = self.get_lake()
+        name = name or self.repository_name
+        try:
+            return lake.get_repository(name)
+        except NotFoundError:
+            pass
+        try:
+            return lake.create_repository(name, default_branch=default_branch)
+        except AlreadyExistsError:  # another process created it in between
+            return lake.get_repository(name)
+
+    def head(self, repository: str | None = None, branch: str | None = None) -> str:
+        """The commit id at the head of ``branch`` (default: the repository's default branch)."""
+        lake = self.get_lake()
+        repository = repository or self.repository_name
+        if branch is None:
+            branch = lake.get_repository(repository).default_branch
+        return lake.get_branch(repository, branch).commit_id

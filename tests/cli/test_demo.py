@@ -1,0 +1,93 @@
+"""``voiceops demo``: the lake round trip works on a fresh home and again on the same home."""
+
+from __future__ import annotations
+
+import io
+import json
+import wave
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from versioning.lake import Lake, open_lake
+from voiceops.cli import _demo_data, app
+from voiceops.settings import Settings, get_settings
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("VOICEOPS_HOME", str(home))
+    monkeypatch.setenv("VOICEOPS_LAKE_FSYNC", "false")
+    monkeypatch.delenv("VOICEOPS_LAKE_BACKEND", raising=False)
+    monkeypatch.delenv("VOICEOPS_LAKE_REPOSITORY", raising=False)
+    get_settings.cache_clear()
+    return home
+
+
+def _calls_path(lake: Lake, repo: str) -> str:
+    paths = [o.path for o in lake.list_objects(repo, "main", "raw/calls/")]
+    assert len(paths) == 1 and paths[0].endswith("/part-0.jsonl")
+    return paths[0]
+
+
+def test_demo_runs_twice_and_shows_versioning(home: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["demo"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["demo"])
+    assert second.exit_code == 0, second.output
+    assert "exists, reusing it" in second.stdout
+    for out in (first.stdout, second.stdout):
+        assert "step 9/9" in out and "summary" in out and "fsck" in out
+        assert "Traceback" not in out
+
+    lake = open_lake(Settings())
+    repo = "contact-center"
+    assert [r.id for r in lake.list_repositories()] == [repo]
+    assert [b.id for b in lake.list_branches(repo)] == ["main"]  # demo branches cleaned up
+    tags = lake.list_tags(repo)
+    assert len(tags) == 2
+
+    # time travel: each tag holds the data as ingested, main holds the reviewer's correction
+    calls_path = _calls_path(lake, repo)
+    latest_tag = max(tags, key=lambda t: t.id).id
+    at_tag = _demo_data.read_jsonl(lake.read_bytes(repo, latest_tag, calls_path))
+    at_main = _demo_data.read_jsonl(lake.read_bytes(repo, "main", calls_path))
+    assert at_tag[0]["intent"] != at_main[0]["intent"]
+    assert at_main[0]["label_source"] == "reviewer"
+    assert "label_source" not in at_tag[0]
+    assert at_tag[1:] == at_main[1:]
+
+    ingest = lake.get_commit(repo, latest_tag)
+    assert ingest.metadata["records.calls"] == str(len(at_tag))
+    assert ingest.metadata["run_id"] == at_tag[0]["ingest_run_id"]
+    assert {"source", "records.tickets", "records.recordings"} <= set(ingest.metadata)
+    assert lake.fsck(repo, verify_content=True).ok
+
+    wav_path = next(o.path for o in lake.list_objects(repo, "main", "raw/recordings/"))
+    with wave.open(io.BytesIO(lake.read_bytes(repo, "main", wav_path))) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16_000)
+        assert wav.getnframes() == 16_000
+
+
+def test_demo_uses_the_configured_repository(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOICEOPS_LAKE_REPOSITORY", "cc-staging")
+    result = CliRunner().invoke(app, ["demo", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    lake = open_lake(Settings())
+    assert [r.id for r in lake.list_repositories()] == ["cc-staging"]
+    assert (home / "lake" / "cc-staging").is_dir()
+
+
+def test_sample_data_is_seeded() -> None:
+    from datetime import date
+
+    day = date(2024, 5, 1)
+    a = _demo_data.call_records(day, "run-1", seed=7)
+    b = _demo_data.call_records(day, "run-1", seed=7)
+    c = _demo_data.call_records(day, "run-1", seed=8)
+    assert a == b and a != c
+    assert all(json.loads(line) for line in _demo_data.jsonl(a).decode().splitlines())
+    assert _demo_data.test_tone_wav() == _demo_data.test_tone_wav()

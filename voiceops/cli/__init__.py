@@ -1,0 +1,28 @@
+"""The ``voiceops`` command: one entry point, a sub-command per area (``lake``, ``demo``, ...)."""
+
+from __future__ import annotations
+
+import typer
+
+from voiceops.cli._output import ErrorHandlingGroup
+from voiceops.cli.demo import demo_cmd
+from voiceops.cli.lake import lake_app
+
+app = typer.Typer(
+    name="voiceops",
+    cls=ErrorHandlingGroup,
+    help="VoiceOps: the MLOps platform of the contact-center voice bot.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(lake_app, name="lake")
+app.command("demo")(demo_cmd)
+
+
+def main() -> None:
+    """Console-script entry point (``voiceops = "voiceops.cli:main"``)."""
+    app()
+
+
+__all__ = ["app", "main"]
