@@ -16,18 +16,18 @@ import wave
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-INTENTS = ("card_block", "balance", "loan_rate", "transfer_status", "operator")
+INTENTS = ("block_card", "check_balance", "loan_info", "payment_status", "talk_to_operator")
 PHRASES: dict[tuple[str, str], str] = {
-    ("ru", "card_block"): "Заблокируйте, пожалуйста, мою карту",
-    ("en", "card_block"): "Please block my card",
-    ("ru", "balance"): "Какой у меня баланс по счёту?",
-    ("en", "balance"): "What is my account balance?",
-    ("ru", "loan_rate"): "Какая ставка по потребительскому кредиту?",
-    ("en", "loan_rate"): "What is the interest rate on a personal loan?",
-    ("ru", "transfer_status"): "Где мой перевод?",
-    ("en", "transfer_status"): "Where is my transfer?",
-    ("ru", "operator"): "Соедините с оператором",
-    ("en", "operator"): "Connect me to an operator",
+    ("ru", "block_card"): "Заблокируйте, пожалуйста, мою карту",
+    ("en", "block_card"): "Please block my card",
+    ("ru", "check_balance"): "Какой у меня баланс по счёту?",
+    ("en", "check_balance"): "What is my account balance?",
+    ("ru", "loan_info"): "Какая ставка по потребительскому кредиту?",
+    ("en", "loan_info"): "What is the interest rate on a personal loan?",
+    ("ru", "payment_status"): "Где мой перевод?",
+    ("en", "payment_status"): "Where is my transfer?",
+    ("ru", "talk_to_operator"): "Соедините с оператором",
+    ("en", "talk_to_operator"): "Connect me to an operator",
 }
 
 
@@ -49,7 +49,7 @@ def call_records(day: date, run_id: str, seed: int, count: int = 8) -> list[dict
                 "customer_id": f"CUST-{rng.randint(1, 99999):05d}",
                 "intent": intent,
                 "transcript": PHRASES[(language, intent)],
-                "handed_to_agent": intent == "operator",
+                "handed_to_agent": intent == "talk_to_operator",
                 "ingest_run_id": run_id,
             }
         )
@@ -68,7 +68,7 @@ def ticket_records(calls: list[dict[str, Any]], run_id: str) -> list[dict[str, A
             "ingest_run_id": run_id,
         }
         for call in calls
-        if call["intent"] in {"operator", "card_block"}
+        if call["intent"] in {"talk_to_operator", "block_card"}
     ]
 
 
