@@ -1,12 +1,12 @@
 """A fake lakeFS server: the lakeFS REST API (``/api/v1``) over an embedded ``LocalLake``.
 
-The fake has no semantics of its own: each request becomes one call on a :class:`Lake`
-(the local backend by default) and the answer is shaped as lakeFS shapes it (OpenAPI models,
+The fake has no semantics of its own: each request becomes one call on a ``LocalLake``
+and the answer is shaped as lakeFS shapes it (OpenAPI models,
 status codes, error bodies ``{"message": ...}``, pagination). Only the subset of the API
 that :class:`versioning.lake.lakefs_backend.LakeFSLake` and the ``lakefs`` SDK use is served.
 
-Known gap (answered 501): three-dot diffs. The merge base (``GET .../refs/{a}/merge/{b}``)
-is derived from two commit logs, as the ``Lake`` interface has no merge-base call.
+Like lakeFS, merges never fast-forward (lakeFS#3316): they always write a merge commit.
+Known gap (answered 501): three-dot diffs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from versioning.lake.base import CHUNK_SIZE, Lake
+from versioning.lake.base import CHUNK_SIZE
 from versioning.lake.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -35,6 +35,7 @@ from versioning.lake.errors import (
     NothingToCommitError,
     UnsupportedError,
 )
+from versioning.lake.local import LocalLake
 from versioning.lake.models import (
     ChangeType,
     Commit,
@@ -223,9 +224,9 @@ def error_for(err: LakeError) -> HTTPError:
 
 # ---- the API ------------------------------------------------------------------------------
 class FakeLakeFSAPI:
-    """Routes lakeFS API calls to a :class:`Lake`."""
+    """Routes lakeFS API calls to a :class:`LocalLake`."""
 
-    def __init__(self, lake: Lake):
+    def __init__(self, lake: LocalLake):
         self.lake = lake
         self.namespaces: dict[str, str] = {}
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -415,21 +416,15 @@ class FakeLakeFSAPI:
             message=body.get("message") or None,
             metadata=body.get("metadata"),
             strategy=body.get("strategy") or None,
+            allow_fast_forward=False,  # lakeFS always writes a merge commit (lakeFS#3316)
         )
         return Response(200, {"reference": result.commit_id})
 
     def find_merge_base(self, req: Request) -> Response:
-        """The newest commit of the destination's history that the source also reaches.
-
-        The ``Lake`` interface has no merge-base call, so this is derived from two logs
-        (newest first, parents after children): the first common commit is a best
-        common ancestor, as lakeFS's.
-        """
         repository, source, destination = req.params
         source_id = self.lake.resolve_ref(repository, source)
         dest_id = self.lake.resolve_ref(repository, destination)
-        reachable = {c.id for c in self.lake.log(repository, source_id)}
-        base = next((c.id for c in self.lake.log(repository, dest_id) if c.id in reachable), None)
+        base = self.lake.merge_base(repository, source_id, dest_id)
         if base is None:
             raise HTTPError(404, f"not found: no merge base for {source} and {destination}")
         body = {"source_commit_id": source_id, "destination_commit_id": dest_id}
@@ -726,7 +721,7 @@ class FakeLakeFSServer(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serve(lake: Lake) -> Iterator[FakeLakeFSServer]:
+def serve(lake: LocalLake) -> Iterator[FakeLakeFSServer]:
     """Serve the lakeFS API over ``lake`` on 127.0.0.1 (a free port) in a thread."""
     server = FakeLakeFSServer(FakeLakeFSAPI(lake))
     thread = threading.Thread(target=server.serve_forever, name="fake-lakefs", daemon=True)
@@ -739,10 +734,8 @@ def serve(lake: Lake) -> Iterator[FakeLakeFSServer]:
         thread.join()
 
 
-def local_lake(root: Path) -> Lake:
-    """The embedded backend the fake serves (imported late: it is optional at import time)."""
-    from versioning.lake.local import LocalLake
-
+def local_lake(root: Path) -> LocalLake:
+    """The embedded backend the fake serves."""
     return LocalLake(Path(root), fsync=False)
 
 

@@ -47,6 +47,23 @@ def test_reupload_of_identical_content_is_not_a_change(lake: LocalLake) -> None:
     assert lake.uncommitted("repo", "main") == []
 
 
+def test_merge_fast_forwards_unless_told_not_to(lake: LocalLake) -> None:
+    for name in ("ff", "no-ff"):
+        lake.create_branch("repo", name, "main")
+        lake.upload("repo", name, f"{name}.txt", name.encode())
+        lake.commit("repo", name, name)
+    head = lake.get_branch("repo", "ff").commit_id
+    assert lake.merge("repo", "ff", "main").fast_forward
+    assert lake.get_branch("repo", "main").commit_id == head
+    lake.create_branch("repo", "later", "main")
+    lake.upload("repo", "later", "later.txt", b"l")
+    later = lake.commit("repo", "later", "later")
+    result = lake.merge("repo", "later", "main", allow_fast_forward=False)
+    assert not result.fast_forward
+    assert lake.get_commit("repo", "main").parents == (head, later.id)
+    assert lake.merge_base("repo", "main", "no-ff") == lake.get_commit("repo", "no-ff~1").id
+
+
 def test_a_small_change_rewrites_few_tree_nodes(lake: LocalLake) -> None:
     lake.upload_many("repo", "main", ((f"d/{i:05d}.txt", str(i).encode()) for i in range(5000)))
     base = lake.commit("repo", "main", "5000 files")

@@ -586,7 +586,9 @@ class LocalLake(Lake):
         message: str | None = None,
         metadata: dict[str, str] | None = None,
         strategy: str | None = None,
+        allow_fast_forward: bool = True,
     ) -> MergeResult:
+        """Three-way merge; with ``allow_fast_forward=False`` always a merge commit (lakeFS)."""
         metadata = validate_metadata(metadata)
         if strategy not in (None, "source-wins", "dest-wins"):
             raise InvalidInputError(f"unknown merge strategy {strategy!r}")
@@ -601,7 +603,7 @@ class LocalLake(Lake):
             nodes = repo.nodes()
             source_tree = load_commit_row(conn, source)[1]
             dest_tree = load_commit_row(conn, dest)[1]
-            if base == dest:
+            if base == dest and allow_fast_forward:
                 changes = sum(1 for _ in tree.diff(nodes, dest_tree, source_tree, "", _same))
                 conn.execute(
                     "UPDATE branches SET head = ? WHERE name = ?", (source, destination_branch)
@@ -623,6 +625,14 @@ class LocalLake(Lake):
                 "UPDATE branches SET head = ? WHERE name = ?", (commit_id, destination_branch)
             )
             return MergeResult(commit_id, fast_forward=False, changes=len(apply))
+
+    def merge_base(self, repository: str, left_ref: str, right_ref: str) -> str | None:
+        """The best common ancestor of two refs (None for unrelated histories)."""
+        repo = self._repo(repository)
+        with repo.catalog.read() as conn:
+            left = resolve(conn, repository, left_ref).commit_id
+            right = resolve(conn, repository, right_ref).commit_id
+            return _merge_base(conn, left, right)
 
     def revert(self, repository: str, branch: str, ref: str, *, parent_number: int = 1) -> Commit:
         repo = self._repo(repository)
