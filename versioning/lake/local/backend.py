@@ -308,7 +308,7 @@ class LocalLake(Lake):
         try:
             for path, source in items:
                 validate_path(path)
-                blob = repo.objects.stage(source, path)
+                blob = repo.objects.stage(source, path, sync=False)
                 batch.append((path, blob))
                 in_memory += blob.size if blob.data is not None else 0
                 if len(batch) >= BATCH_FILES or in_memory >= BATCH_BYTES - SMALL_OBJECT:
@@ -327,10 +327,12 @@ class LocalLake(Lake):
             return []
         with repo.catalog.write() as conn:
             head_tree = self._head_tree(conn, repository, branch)
-            return [
-                self._stage_blob(repo, conn, branch, head_tree, path, blob, None, {})
+            stats = [
+                self._stage_blob(repo, conn, branch, head_tree, path, blob, None, {}, sync=False)
                 for path, blob in batch
             ]
+            repo.objects.sync_all()  # the files are durable before the catalog points at them
+            return stats
 
     def _stage_blob(
         self,
@@ -342,10 +344,12 @@ class LocalLake(Lake):
         blob: StagedBlob,
         content_type: str | None,
         metadata: dict[str, str],
+        *,
+        sync: bool = True,
     ) -> ObjectStat:
         """Publish a blob under the write lock (so gc cannot race it) and stage its entry."""
         now = time.time()
-        repo.objects.publish(blob)
+        repo.objects.publish(blob, sync=sync)
         conn.execute(
             "INSERT OR IGNORE INTO objects VALUES (?, ?, ?)", (blob.checksum, blob.size, now)
         )

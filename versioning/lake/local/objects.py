@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import uuid
@@ -11,6 +12,8 @@ from typing import BinaryIO
 
 from versioning.lake.base import CHUNK_SIZE, Source
 from versioning.lake.errors import InvalidInputError
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 #: Content at most this large is hashed in memory before anything touches the disk.
 SMALL_OBJECT = 1 << 20
@@ -40,8 +43,11 @@ class ObjectStore:
     def has(self, checksum: str) -> bool:
         return self.path_of(checksum).is_file()
 
-    def stage(self, source: Source, name_for_errors: str = "") -> StagedBlob:
-        """Hash ``source`` while copying it to a temp file; small content stays in memory."""
+    def stage(self, source: Source, name_for_errors: str = "", *, sync: bool = True) -> StagedBlob:
+        """Hash ``source`` while copying it to a temp file; small content stays in memory.
+
+        ``sync=False`` leaves durability to a later :meth:`sync_all` (batched uploads).
+        """
         with _open_source(source) as stream:
             digest = hashlib.sha256()
             head = stream.read(SMALL_OBJECT + 1)
@@ -61,7 +67,7 @@ class ObjectStore:
                         out.write(chunk)
                         size += len(chunk)
                         chunk = stream.read(CHUNK_SIZE)
-                    if self.fsync:
+                    if self.fsync and sync:
                         out.flush()
                         os.fsync(out.fileno())
             except BaseException:
@@ -69,7 +75,7 @@ class ObjectStore:
                 raise
             return StagedBlob(digest.hexdigest(), size, temp, None)
 
-    def publish(self, blob: StagedBlob) -> bool:
+    def publish(self, blob: StagedBlob, *, sync: bool = True) -> bool:
         """Move a staged blob to its content address; False if it was already stored."""
         final = self.path_of(blob.checksum)
         if final.is_file():
@@ -81,15 +87,27 @@ class ObjectStore:
             temp = self.temp_dir / f"{uuid.uuid4().hex}.part"
             with open(temp, "wb") as out:
                 out.write(blob.data or b"")
-                if self.fsync:
+                if self.fsync and sync:
                     out.flush()
                     os.fsync(out.fileno())
             blob.temp_path = temp
         os.replace(blob.temp_path, final)
-        if self.fsync:
+        if self.fsync and sync:
             _fsync_dir(final.parent)
         blob.temp_path = None
         return True
+
+    def sync_all(self) -> None:
+        """Make every file written with ``sync=False`` durable: one syncfs, not one per file."""
+        if not self.fsync or not self.root.exists():
+            return
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            syncfs = getattr(_LIBC, "syncfs", None)
+            if syncfs is None or syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
 
     def discard(self, blob: StagedBlob) -> None:
         if blob.temp_path is not None:
