@@ -133,12 +133,22 @@ class NodeStore:
 # ---- building ------------------------------------------------------------------------------
 
 
-def _chunk(store: NodeStore, level: int, keys: list[str], values: list[Value]) -> list[tuple]:
-    """Split sorted entries into nodes at key boundaries; returns parent entries."""
+def _chunk(
+    store: NodeStore,
+    level: int,
+    keys: list[str],
+    values: list[Value],
+    boundary: Callable[[str], bool] | None = None,
+) -> list[tuple]:
+    """Split sorted entries into nodes at key boundaries; returns parent entries.
+
+    ``boundary`` may answer for keys whose status is already known (saves hashing).
+    """
     out: list[tuple] = []
     start = 0
+    closes = boundary or (lambda key: is_boundary(key, level))
     for i, key in enumerate(keys):
-        if is_boundary(key, level) or i == len(keys) - 1:
+        if i == len(keys) - 1 or closes(key):
             node = Node(level, keys[start : i + 1], values[start : i + 1])
             out.append((key, [store.put(node), node.count, node.total_bytes]))
             start = i + 1
@@ -384,9 +394,20 @@ def _rebuild_level(
     change_keys = sorted(changes)
     up: dict[str, Value | None] = {}
     replaced: dict[str, list] = {}
+    # Keys of untouched entries keep their status: only the closing key of a node that is
+    # not the last one is a boundary. Changed keys, and the level's last key, are hashed.
+    closers: set[str] = set()
+    to_hash: set[str] = set()
+
+    def boundary(key: str) -> bool:
+        if key in changes or key in to_hash:
+            return is_boundary(key, level)
+        return key in closers
+
     i = 0
     while i < len(change_keys):
         node, is_last = _descend(store, root, level, change_keys[i], strict=False)
+        (to_hash if is_last else closers).add(node.keys[-1])
         olds = [node.keys[-1]]
         keys, values = node.keys, node.values
         bound = None if is_last else node.keys[-1]
@@ -397,6 +418,7 @@ def _rebuild_level(
         while not is_last and (not keys or not is_boundary(keys[-1], level)):
             # The node lost its closing key: it merges with the next one.
             node, is_last = _descend(store, root, level, olds[-1], strict=True)
+            (to_hash if is_last else closers).add(node.keys[-1])
             olds.append(node.keys[-1])
             bound = None if is_last else node.keys[-1]
             k = j
@@ -406,7 +428,7 @@ def _rebuild_level(
             j = k
         for old in olds:
             up.setdefault(old, None)
-        for key, value in _chunk(store, level, keys, values):
+        for key, value in _chunk(store, level, keys, values, boundary):
             replaced[key] = value
         i = j
     up.update(replaced)
