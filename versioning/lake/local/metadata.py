@@ -82,6 +82,7 @@ class Catalog:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
             conn.execute(f"PRAGMA busy_timeout={int(self.lock_timeout_s * 1000)}")
+            conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: tree nodes of large repos
             self._local.conn = conn
             self._local.depth = 0
         return conn
