@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Platform configuration; each field is also an environment variable (``VOICEOPS_*``)."""
 
-    model_config = SettingsConfigDict(env_prefix="VOICEOPS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="VOICEOPS_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(
         default=Path("~/.voiceops").expanduser(),
@@ -45,9 +45,39 @@ class Settings(BaseSettings):
         default="contact-center", description="The lake repository the pipelines use."
     )
 
+    sources_dir: Path | None = Field(
+        default=None,
+        description="Where the contact-center simulator writes its sources "
+        "(default: VOICEOPS_HOME/sources).",
+    )
+    crm_api_url: str = Field(
+        default="http://127.0.0.1:8765",
+        description="Base URL of the CRM REST API the CRM connector syncs from.",
+    )
+    airbyte_rest_api_base_url: str = Field(
+        default="",
+        validation_alias="AIRBYTE_REST_API_BASE_URL",
+        description="Airbyte server public API (e.g. http://airbyte:8000/api/public/v1); "
+        "when set, ingestion runs on the Airbyte server instead of embedded connectors.",
+    )
+    airbyte_configuration_api_base_url: str = Field(
+        default="", validation_alias="AIRBYTE_CONFIGURATION_API_BASE_URL"
+    )
+    airbyte_workspace_id: str = Field(default="", validation_alias="AIRBYTE_WORKSPACE_ID")
+    airbyte_client_id: str = Field(default="", validation_alias="AIRBYTE_CLIENT_ID")
+    airbyte_client_secret: str = Field(default="", validation_alias="AIRBYTE_CLIENT_SECRET")
+
     @property
     def lake_root(self) -> Path:
         return self.home / "lake"
+
+    @property
+    def sources_root(self) -> Path:
+        return self.sources_dir or self.home / "sources"
+
+    @property
+    def airbyte_server_mode(self) -> bool:
+        return bool(self.airbyte_rest_api_base_url)
 
 
 @lru_cache(maxsize=1)

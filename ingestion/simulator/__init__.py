@@ -1,0 +1,1 @@
+"""The contact-center simulator: deterministic days of CRM data, call exports and recordings."""
