@@ -1,0 +1,161 @@
+"""Validation and landing on an ingestion branch: nothing disappears, everything is counted."""
+
+from __future__ import annotations
+
+import io
+import json
+import wave
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from ingestion import lake_landing, schemas, validation
+from versioning.lake.local import LocalLake
+
+DAY = date(2026, 1, 2)
+REPO = "contact-center"
+
+
+def _call(call_id: str, **overrides: object) -> dict:
+    return {
+        "call_id": call_id,
+        "customer_id": "CUST-000001",
+        "started_at": "2026-01-02T09:15:00+00:00",
+        "language": "ru",
+        "channel": "phone",
+        "duration_s": 2.5,
+        "transcript": "Заблокируйте карту 1234",
+        "intent": "block_card",
+        "slots": {"card_last4": "1234"},
+        "bot_response": "Карта заблокирована.",
+        "recording": f"{call_id}.wav",
+        "speaker": "espeak:ru+m1:s150:p50",
+        "sample_rate": 8000,
+    } | overrides
+
+
+def _wav(rate: int = 8000, channels: int = 1, frames: int = 800) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"\x01\x00" * frames * channels)
+    return out.getvalue()
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> LocalLake:
+    return LocalLake(tmp_path / "lake", fsync=False)
+
+
+BAD_CALLS = [
+    (_call("C2", intent="make_coffee"), "intent"),
+    (_call("C3", transcript="  "), "transcript"),
+    (_call("C4", duration_s="abc"), "duration_s"),
+    (_call("C5", slots="card 1234"), "slots"),
+    (_call("C6", slots={"city": "Москва"}), "slots"),
+    (_call("", customer_id="X"), "call_id"),
+    (_call("C7", started_at="yesterday"), "started_at"),
+    (_call("C8", language="de"), "language"),
+    (_call("C1"), "duplicate"),
+    ("not an object", "not an object"),
+]
+
+
+def test_every_bad_call_is_rejected_with_a_reason_naming_the_field() -> None:
+    checked = validation.check_calls([_call("C1")] + [bad for bad, _ in BAD_CALLS])
+    assert [r["call_id"] for r in checked.valid] == ["C1"]
+    assert len(checked.rejects) == len(BAD_CALLS)
+    for reject, (_, expected) in zip(checked.rejects, BAD_CALLS, strict=True):
+        assert expected in reject["reason"]
+
+
+def test_recording_contract() -> None:
+    assert validation.recording_problem(_wav()) is None
+    assert "empty" in validation.recording_problem(b"")
+    assert "sample rate 44100" in validation.recording_problem(_wav(rate=44100))
+    assert "mono" in validation.recording_problem(_wav(channels=2))
+    assert "not a readable WAV" in validation.recording_problem(b"hello, not audio")
+    assert "truncated" in validation.recording_problem(_wav(frames=4000)[:3000])
+
+
+def test_landing_writes_parquet_quarantine_and_one_commit_with_metadata(
+    lake: LocalLake, tmp_path: Path
+) -> None:
+    branch = lake_landing.ingest_branch_name("run-1", DAY)
+    lake_landing.ensure_ingest_branch(lake, REPO, branch)
+    checked = validation.check_calls([_call("C1"), _call("C9")] + [b for b, _ in BAD_CALLS])
+    calls = lake_landing.land_records(
+        lake,
+        REPO,
+        branch,
+        run_id="run-1",
+        source="call_exports",
+        stream="calls",
+        day=DAY,
+        checked=checked,
+        schema=schemas.CALLS,
+        connector="source-file",
+        connector_version="0.5.39",
+        state={"files": {"calls.jsonl": "abc"}},
+    )
+    wavs = tmp_path / "wavs"
+    wavs.mkdir()
+    (wavs / "C1.wav").write_bytes(_wav())
+    (wavs / "C9.wav").write_bytes(_wav(rate=44100))
+    (wavs / "C10.wav").write_bytes(b"")
+    recordings = lake_landing.land_recordings(
+        lake, REPO, branch, run_id="run-1", day=DAY, directory=wavs
+    )
+    commit = lake_landing.commit_ingestion(
+        lake, REPO, branch, run_id="run-1", day=DAY, landings=[calls, recordings]
+    )
+    meta = commit.metadata
+    assert meta["records.call_exports.calls"] == "2"
+    assert meta["quarantined.call_exports.calls"] == str(len(BAD_CALLS))
+    assert meta["records.recordings.wav"] == "1"
+    assert meta["quarantined.recordings.wav"] == "2"
+    assert meta["connector.call_exports"] == "source-file==0.5.39"
+    assert json.loads(meta["state.call_exports.calls"]) == {"files": {"calls.jsonl": "abc"}}
+    assert meta["voiceops.run_id"] == "run-1" and meta["voiceops.date"] == "2026-01-02"
+
+    part = lake.read_bytes(
+        REPO, commit.id, "raw/call_exports/calls/dt=2026-01-02/part-00000.parquet"
+    )
+    table = pq.read_table(io.BytesIO(part))
+    assert table.schema.field("duration_s").type == "double"
+    assert sorted(table.column("call_id").to_pylist()) == ["C1", "C9"]
+    assert json.loads(table.column("slots")[0].as_py()) == {"card_last4": "1234"}
+    rejects = lake.read_bytes(
+        REPO, commit.id, "quarantine/call_exports/calls/dt=2026-01-02/rejects.jsonl"
+    )
+    lines = [json.loads(line) for line in rejects.decode().splitlines()]
+    assert len(lines) == len(BAD_CALLS) and all(line["reason"] for line in lines)
+    assert lake.exists(REPO, commit.id, "raw/recordings/dt=2026-01-02/C1.wav")
+    assert lake.exists(REPO, commit.id, "quarantine/recordings/dt=2026-01-02/C9.wav")
+    reasons = lake.read_bytes(REPO, commit.id, "quarantine/recordings/dt=2026-01-02/reasons.jsonl")
+    assert "44100" in reasons.decode() and "empty" in reasons.decode()
+    # Not published: main does not see the run.
+    assert not lake.exists(REPO, "main", "raw/recordings/dt=2026-01-02/C1.wav")
+
+
+def test_latest_state_comes_from_the_newest_surviving_ingestion_commit(lake: LocalLake) -> None:
+    key = "crm.customers"
+    assert lake_landing.latest_state(lake, REPO, key) is None
+    for run, cursor in [("r1", "2026-01-01"), ("r2", "2026-01-02")]:
+        branch = lake_landing.ingest_branch_name(run, DAY)
+        lake_landing.ensure_ingest_branch(lake, REPO, branch)
+        landing = lake_landing.Landing(
+            "crm", "customers", DAY.isoformat(), 0, 0, 0, state={"cursor": cursor}
+        )
+        lake_landing.commit_ingestion(lake, REPO, branch, run_id=run, day=DAY, landings=[landing])
+    assert lake_landing.latest_state(lake, REPO, key) == {"cursor": "2026-01-02"}
+    lake.delete_branch(REPO, lake_landing.ingest_branch_name("r2", DAY))
+    assert lake_landing.latest_state(lake, REPO, key) == {"cursor": "2026-01-01"}
+
+
+def test_branch_names_follow_lakefs_rules() -> None:
+    assert lake_landing.ingest_branch_name("f3a/9b:c1-77aa", DAY) == "ingest-20260102-f3a-9b-c1-77"
