@@ -5,6 +5,15 @@ needed=()
 command -v espeak-ng >/dev/null 2>&1 || needed+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || needed+=(sox)
 command -v git >/dev/null 2>&1 || needed+=(git)
+# Real recorded Russian speech with transcripts (festvox-ru: 620 utterances, ~1.7 h, 16 kHz;
+# ~179 MB download, ~242 MB installed, pulls in festival). It has no command: ask dpkg-query.
+# Set VOICEOPS_SKIP_REAL_SPEECH=1 to skip it (real_speech_utterances() then returns []).
+installed() {  # a Debian package is installed (not merely known or removed)
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+if [ "${VOICEOPS_SKIP_REAL_SPEECH:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then
+  installed festvox-ru || needed+=(festvox-ru)
+fi
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0
 fi
