@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -58,7 +59,8 @@ def _progress() -> Progress:
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        # Off the terminal it stays silent (a disabled rich 13 Progress still ends a line).
+        console=console if console.is_terminal else Console(stderr=True, quiet=True),
         transient=False,
         disable=not console.is_terminal,
     )

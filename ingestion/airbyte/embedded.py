@@ -1,0 +1,201 @@
+"""Embedded Airbyte: run the CRM and call-export connections in this process (PyAirbyte).
+
+What the lake ingestion calls::
+
+    syncs = sync_crm(base_url, ["customers", "tickets"], state=previous)   # one StreamSync each
+    state_for_next_run = crm_state(syncs)
+    calls = sync_call_exports(export_file, state=previous_calls_state)
+
+* CRM: the declarative manifest ``manifests/crm.yaml`` runs in-process (airbyte-cdk), with the
+  incremental state passed through (see ``declarative.py``). ``state`` is what
+  :func:`crm_state` returned last time: ``{stream: <Airbyte STREAM state message dict>}``.
+* Call exports: ``source-file`` (pinned, installed from PyPI into its own venv under
+  ``AIRBYTE_INSTALL_DIR``, default ``$VOICEOPS_HOME/airbyte/connectors``) reads a sanitized
+  copy of the day file after the JSONL preflight. Incremental per file: ``state`` lists the
+  files (path + sha256) already synced; a file synced before returns no records.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from hashlib import sha256
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+from ingestion.airbyte import environment
+from ingestion.airbyte.connections import Connection, load_connection
+from ingestion.airbyte.preflight import Preflight, preflight_jsonl
+
+CALLS_STREAM = "calls"
+
+
+@dataclass
+class StreamSync:
+    """One stream's result of a sync."""
+
+    connection: str  # "crm" | "call_exports"
+    stream: str  # "customers" | "tickets" | "calls"
+    records: list[dict]  # as the connector emitted them (no Airbyte meta columns)
+    rejects: list[dict]  # {"line": n, "raw": str, "reason": str} from the preflight
+    state: dict | None  # the stream's new state (JSON-serializable), for the next run
+    connector: str  # e.g. "source-file" / "declarative:crm"
+    connector_version: str  # e.g. "0.5.39" / "7.39.1+<manifest sha> (airbyte-cdk 7.39.1)"
+    seconds: float = 0.0  # wall time of the sync (for reports; never assert on it)
+
+
+def crm_state(syncs: list[StreamSync]) -> dict[str, dict]:
+    """The ``state`` to pass to the next :func:`sync_crm` from this run's results."""
+    return {sync.stream: sync.state for sync in syncs if sync.state}
+
+
+# -- CRM ----------------------------------------------------------------------------------
+
+
+def manifest_version(manifest: Path) -> str:
+    """``<manifest version>+<sha256[:12] of the file>`` plus the airbyte-cdk version."""
+    import yaml
+
+    text = manifest.read_bytes()
+    declared = yaml.safe_load(text).get("version", "?")
+    digest = sha256(text).hexdigest()[:12]
+    return f"{declared}+{digest} (airbyte-cdk {package_version('airbyte-cdk')})"
+
+
+def normalize_crm_state(state: Mapping[str, Any] | list | None) -> dict[str, dict]:
+    """Accept ``{stream: message}`` (from :func:`crm_state`) or a list of state messages."""
+    if not state:
+        return {}
+    if isinstance(state, list):
+        return {message["stream"]["stream_descriptor"]["name"]: message for message in state}
+    return {stream: message for stream, message in state.items() if message}
+
+
+def sync_crm(
+    base_url: str, streams: list[str], state: Mapping[str, Any] | list | None
+) -> list[StreamSync]:
+    """Sync ``streams`` of the CRM API at ``base_url``; from ``state`` when given (incremental)."""
+    environment.prepare()
+    from ingestion.airbyte.declarative import declarative_source
+    from ingestion.airbyte.reader import read_streams
+
+    connection = load_connection("crm", {"CRM_BASE_URL": base_url})
+    unknown = set(streams) - set(connection.streams)
+    if unknown:
+        raise ValueError(f"no CRM stream(s) {sorted(unknown)}: has {sorted(connection.streams)}")
+    assert connection.manifest is not None
+    previous = normalize_crm_state(state)
+    started = time.monotonic()
+    source = declarative_source(connection.source_name, connection.manifest, connection.config)
+    outcome = read_streams(source, {name: connection.streams[name] for name in streams}, previous)
+    seconds = time.monotonic() - started
+    version = manifest_version(connection.manifest)
+    return [
+        StreamSync(
+            connection=connection.name,
+            stream=name,
+            records=outcome.records.get(name, []),
+            rejects=[],
+            state=outcome.states.get(name) or previous.get(name),
+            connector=f"declarative:{connection.manifest.stem}",
+            connector_version=version,
+            seconds=seconds,
+        )
+        for name in streams
+    ]
+
+
+# -- call exports -------------------------------------------------------------------------
+
+
+def file_source(
+    connection: Connection, config: dict[str, Any], install_root: Path | None = None
+) -> Any:
+    """The pinned PyPI connector of ``connection``, installed into its own venv if missing."""
+    import airbyte
+
+    install_root = install_root or environment.install_dir()
+    package = f"airbyte-{connection.source_name}"
+    pinned = f"{package}=={connection.version}" if connection.version else package
+    source = airbyte.get_source(
+        connection.source_name, pip_url=pinned, install_root=install_root, config=config
+    )
+    executor = source.executor
+    if connection.version and executor.get_installed_version(recheck=True) != connection.version:
+        executor.uninstall()  # an older install of another version: replace it
+        executor.install()
+    return source
+
+
+def _already_synced(state: Mapping[str, Any] | None, path: str, digest: str) -> bool:
+    files = (state or {}).get("files", [])
+    return any(entry.get("path") == path and entry.get("sha256") == digest for entry in files)
+
+
+def _with_file(state: Mapping[str, Any] | None, entry: dict[str, Any]) -> dict[str, Any]:
+    files = [dict(item) for item in (state or {}).get("files", [])]
+    files.append(entry)
+    return {"type": "files", "stream": CALLS_STREAM, "files": files}
+
+
+def sync_call_exports(
+    export_file: Path, state: Mapping[str, Any] | None, *, install_dir: Path | None = None
+) -> StreamSync:
+    """Sync one day's ``calls.jsonl`` via source-file; nothing if ``state`` says it was synced.
+
+    ``install_dir``: where the connector venv lives (default :func:`environment.install_dir`).
+    """
+    environment.prepare()
+    export_file = Path(export_file).resolve()
+    started = time.monotonic()
+    checked = preflight_jsonl(export_file)
+    connection = load_connection("call_exports", {"EXPORT_FILE": str(export_file)})
+    result = StreamSync(
+        connection=connection.name,
+        stream=CALLS_STREAM,
+        records=[],
+        rejects=[],
+        state=dict(state) if state else None,
+        connector=connection.source_name,
+        connector_version=connection.version or "unpinned",
+    )
+    if _already_synced(state, str(export_file), checked.sha256):
+        result.seconds = time.monotonic() - started
+        return result
+
+    if checked.good_lines:
+        result.records = _read_sanitized(checked, install_dir)
+    result.rejects = checked.rejects
+    result.state = _with_file(
+        state,
+        {
+            "path": str(export_file),
+            "sha256": checked.sha256,
+            "records": len(result.records),
+            "rejects": len(result.rejects),
+        },
+    )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _read_sanitized(checked: Preflight, install_dir: Path | None) -> list[dict]:
+    """Write the good lines to a work dir and read them through the connector."""
+    from ingestion.airbyte.reader import read_streams
+
+    with tempfile.TemporaryDirectory(prefix="calls-", dir=environment.work_dir()) as work:
+        sanitized = checked.write_sanitized(Path(work) / checked.source.name)
+        connection = load_connection("call_exports", {"EXPORT_FILE": os.fspath(sanitized)})
+        source = file_source(connection, connection.config, install_dir)
+        outcome = read_streams(source, connection.streams)
+    records = outcome.records.get(CALLS_STREAM, [])
+    if len(records) != len(checked.good_lines):
+        raise RuntimeError(
+            f"source-file read {len(records)} records from {len(checked.good_lines)} good lines "
+            f"of {checked.source}"
+        )
+    return records

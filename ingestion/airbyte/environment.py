@@ -1,0 +1,50 @@
+"""Process environment PyAirbyte needs on these machines (offline, uv, install dir).
+
+Call :func:`prepare` before the first ``import airbyte``: PyAirbyte reads some of these
+variables at import time. Values the user already set win (except PATH, which only gains
+the interpreter's bin dir so that ``uv`` is found). The connector install dir is passed to
+PyAirbyte explicitly (:func:`install_dir`), so it follows ``VOICEOPS_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from voiceops.settings import get_settings
+
+
+def airbyte_home() -> Path:
+    """``$VOICEOPS_HOME/airbyte``: connector venvs, logs, work files."""
+    return get_settings().home / "airbyte"
+
+
+def install_dir() -> Path:
+    """Connector venvs: ``AIRBYTE_INSTALL_DIR``, else ``$VOICEOPS_HOME/airbyte/connectors``."""
+    configured = os.environ.get("AIRBYTE_INSTALL_DIR")
+    return Path(configured).expanduser() if configured else airbyte_home() / "connectors"
+
+
+def work_dir() -> Path:
+    """Scratch space for sanitized copies of exports (one temp dir per sync under it)."""
+    path = airbyte_home() / "work"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def prepare() -> None:
+    """Set the variables PyAirbyte and its connectors read; idempotent."""
+    defaults = {
+        "AIRBYTE_OFFLINE_MODE": "1",  # no registry lookup, no telemetry
+        "AIRBYTE_LOCAL_REGISTRY": "0",  # registry off even if airbyte was imported earlier
+        "DO_NOT_TRACK": "1",
+        "UV_COMPILE_BYTECODE": "1",  # halves connector start-up
+        "AIRBYTE_LOGGING_ROOT": str(airbyte_home() / "logs"),
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + path if path else bin_dir
