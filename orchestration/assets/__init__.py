@@ -1,5 +1,10 @@
 """Dagster assets, grouped by stage; each module exports its assets, checks and jobs."""
 
+from orchestration.assets.ingestion import (
+    INGESTION_GROUP,
+    ingest_day_job,
+    ingestion_assets,
+)
 from orchestration.assets.lake import (
     LAKE_GROUP,
     lake_asset_checks,
@@ -10,7 +15,10 @@ from orchestration.assets.lake import (
 )
 
 __all__ = [
+    "INGESTION_GROUP",
     "LAKE_GROUP",
+    "ingest_day_job",
+    "ingestion_assets",
     "lake_asset_checks",
     "lake_assets",
     "lake_fsck",
