@@ -7,6 +7,7 @@ import typer
 from voiceops.cli._output import ErrorHandlingGroup
 from voiceops.cli.demo import demo_cmd
 from voiceops.cli.lake import lake_app
+from voiceops.cli.simulate import simulate_app
 
 app = typer.Typer(
     name="voiceops",
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(lake_app, name="lake")
+app.add_typer(simulate_app, name="simulate")
 app.command("demo")(demo_cmd)
 
 

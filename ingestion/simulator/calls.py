@@ -1,0 +1,192 @@
+"""The day's calls: who called, when, in which language, what they said, what the bot answered.
+
+Each call draws from its own seeded generator (seed, day, call index), so a call's words do
+not depend on whether audio is rendered. Some customers give personal data on the phone
+("my number is ..."); where real human speech is available, a few Russian calls are real
+recordings with their real transcript (intent ``out_of_scope``: read literature, not a
+banking request).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ingestion.simulator import language as nl
+from ingestion.simulator import pii
+from ingestion.simulator.crm import Customer
+from ingestion.simulator.layout import CALL_FIELDS, day_date
+from ingestion.simulator.voices import Speaker, speakers
+
+#: How often each intent comes up (relative weights).
+INTENT_WEIGHTS: dict[str, int] = {
+    "greeting": 5,
+    "goodbye": 3,
+    "help": 4,
+    "check_balance": 10,
+    "block_card": 6,
+    "activate_card": 5,
+    "change_pin": 5,
+    "transfer_money": 9,
+    "payment_status": 7,
+    "exchange_rate": 6,
+    "account_statement": 5,
+    "loan_info": 5,
+    "report_fraud": 4,
+    "branch_hours": 4,
+    "find_branch": 4,
+    "complaint": 4,
+    "talk_to_operator": 7,
+    "out_of_scope": 6,
+}
+CHANNELS = ("phone", "mobile_app", "web")
+CHANNEL_WEIGHTS = (70, 20, 10)
+SAMPLE_RATE = 8000
+#: Share of calls where the customer gives personal data, and of Russian calls that are real speech.
+PII_RATE = 0.18
+REAL_SPEECH_RATE = 0.05
+#: Calls come in between 08:00 and 22:00 UTC.
+OPEN_S, CLOSE_S = 8 * 3600, 22 * 3600
+NO_PII_INTENTS = frozenset({"greeting", "goodbye", "out_of_scope"})
+CARD_INTENTS = frozenset({"block_card", "activate_card", "change_pin", "report_fraud"})
+PII_WEIGHTS = {"person_name": 35, "phone": 30, "card_number": 15, "email": 10, "passport": 10}
+
+RealUtterance = tuple[str, Path, Speaker]
+
+
+@dataclass
+class CallPlan:
+    """One call: its export record and what its recording is made from."""
+
+    index: int
+    record: dict[str, Any]
+    customer: Customer
+    speaker: Speaker
+    real_source: Path | None = None  # a real human recording to pass through the phone line
+    planted_pii: list[str] = field(default_factory=list)
+
+    @property
+    def call_id(self) -> str:
+        return self.record["call_id"]
+
+    @property
+    def ended_s(self) -> float:
+        """Seconds after midnight when the call ended."""
+        start = self.record["started_at"]
+        hours, minutes, seconds = (int(x) for x in start[11:19].split(":"))
+        return hours * 3600 + minutes * 60 + seconds + float(self.record["duration_s"]) + 20
+
+
+def estimated_duration(text: str) -> float:
+    """Seconds of speech for ``text`` when no audio is rendered (~2.6 words/s + pauses)."""
+    return round(0.8 + 0.38 * len(text.split()), 2)
+
+
+def plant_pii(
+    rng: random.Random, text: str, slots: dict[str, Any], intent: str, customer: Customer
+) -> tuple[str, list[str]]:
+    """Sometimes add what a caller says about themselves; returns (text, kinds planted).
+
+    A full card number said in a card intent fills ``card_last4`` when the core did not.
+    """
+    draw = rng.random()
+    if intent in NO_PII_INTENTS or draw >= PII_RATE:
+        return text, []
+    weights = dict(PII_WEIGHTS)
+    if intent in CARD_INTENTS:
+        weights["card_number"] = 0 if "card_last4" in slots else 60
+    kinds = list(weights)
+    first = rng.choices(kinds, [weights[k] for k in kinds])[0]
+    planted = [first]
+    if rng.random() < 0.3:
+        second = rng.choice([k for k in ("person_name", "phone", "email") if k != first])
+        planted.append(second)
+    who = customer.identity
+    sentences = []
+    for kind in planted:
+        value = pii.spoken_value(rng, kind, who)
+        if kind == "card_number" and intent in CARD_INTENTS:
+            slots["card_last4"] = value.replace(" ", "")[-4:]
+        sentences.append(pii.pii_sentence(rng, kind, value, customer.language))
+    said = " ".join(sentences)
+    return (f"{said} {text}" if rng.random() < 0.3 else f"{text} {said}"), sorted(planted)
+
+
+def _ordered_slots(slots: dict[str, Any], intent: str) -> dict[str, Any]:
+    order = nl.load_taxonomy().slots_of(intent)
+    return {name: slots[name] for name in order if name in slots}
+
+
+def start_times(seed: int, day: int, calls: int) -> list[int]:
+    """Sorted start times (seconds after midnight) of the day's calls."""
+    rng = random.Random(f"{seed}:{day}:times")
+    return sorted(rng.randint(OPEN_S, CLOSE_S) for _ in range(calls))
+
+
+def make_call(
+    seed: int,
+    day: int,
+    index: int,
+    start_s: int,
+    customers: dict[str, list[Customer]],
+    real: dict[str, list[RealUtterance]],
+    audio: bool,
+) -> CallPlan:
+    """Call number ``index`` (0-based) of day ``day``."""
+    rng = random.Random(f"{seed}:{day}:call:{index}")
+    today: date = day_date(day)
+    language = rng.choice(nl.LANGUAGES)
+    customer = rng.choice(customers.get(language) or customers["ru"] + customers["en"])
+    language = customer.language
+    channel = rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
+    speaker = rng.choice(speakers(language))
+    real_draw = rng.random()
+    real_source = None
+    planted: list[str] = []
+    if real.get(language) and real_draw < REAL_SPEECH_RATE:
+        transcript, real_source, speaker = rng.choice(real[language])
+        intent, slots = "out_of_scope", {}
+    else:
+        intent = rng.choices(list(INTENT_WEIGHTS), list(INTENT_WEIGHTS.values()))[0]
+        said = nl.utterance(intent, language, rng, today)
+        slots = dict(said.slots)
+        transcript, planted = plant_pii(rng, said.text, slots, intent, customer)
+        slots = _ordered_slots(slots, intent)
+    call_id = f"C{today:%Y%m%d}-{index + 1:06d}"
+    record = {
+        "call_id": call_id,
+        "customer_id": customer.id,
+        "started_at": f"{today.isoformat()}T{start_s // 3600:02d}:{start_s // 60 % 60:02d}:"
+        f"{start_s % 60:02d}+00:00",
+        "language": language,
+        "channel": channel,
+        "duration_s": estimated_duration(transcript),
+        "transcript": transcript,
+        "intent": intent,
+        "slots": slots,
+        "bot_response": nl.bot_response(intent, language, slots, rng, today),
+        "recording": f"{call_id}.wav" if audio else "",
+        "speaker": speaker.id,
+        "sample_rate": SAMPLE_RATE,
+    }
+    assert tuple(record) == CALL_FIELDS
+    return CallPlan(index, record, customer, speaker, real_source, planted)
+
+
+def plan_calls(
+    seed: int,
+    day: int,
+    calls: int,
+    customers: list[Customer],
+    real: dict[str, list[RealUtterance]],
+    audio: bool,
+) -> list[CallPlan]:
+    """Every call of the day, in start-time order."""
+    by_language: dict[str, list[Customer]] = {"ru": [], "en": []}
+    for customer in customers:
+        by_language.setdefault(customer.language, []).append(customer)
+    times = start_times(seed, day, calls)
+    return [make_call(seed, day, i, times[i], by_language, real, audio) for i in range(calls)]

@@ -1,0 +1,50 @@
+"""Run pipeline jobs of the Dagster code location in-process (the CLI and the demo use this)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+from ingestion import lake_landing
+from ingestion.simulator import layout
+from versioning.lake import Commit, Lake
+
+
+@dataclass(frozen=True)
+class IngestionOutcome:
+    day: int
+    run_id: str
+    branch: str
+    commit: Commit
+
+    def count(self, prefix: str) -> dict[str, int]:
+        """``records.*`` or ``quarantined.*`` counts of the commit, keyed by source.stream."""
+        return {
+            key[len(prefix) + 1 :]: int(value)
+            for key, value in self.commit.metadata.items()
+            if key.startswith(prefix + ".")
+        }
+
+
+def _instance():
+    """The persistent Dagster instance when DAGSTER_HOME is set (runs show in the UI)."""
+    from dagster import DagsterInstance
+
+    if os.environ.get("DAGSTER_HOME"):
+        os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+        return DagsterInstance.get()
+    return DagsterInstance.ephemeral()
+
+
+def ingest_day(day: int, lake: Lake, repository: str) -> IngestionOutcome:
+    """Materialize ``ingest_day_job`` for simulation day ``day``; returns its lake commit."""
+    from orchestration.definitions import defs
+
+    partition = layout.day_date(day).isoformat()
+    job = defs.resolve_job_def("ingest_day_job")
+    result = job.execute_in_process(partition_key=partition, instance=_instance())
+    if not result.success:
+        raise RuntimeError(f"ingestion of day {day} ({partition}) failed (run {result.run_id})")
+    branch = lake_landing.ingest_branch_name(result.run_id, date.fromisoformat(partition))
+    return IngestionOutcome(day, result.run_id, branch, lake.get_commit(repository, branch))
