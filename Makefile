@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/install_system_deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt -e '.[dev,bench]'
-	mkdir -p "$(DAGSTER_HOME)"
+	mkdir -p "$(DAGSTER_HOME)" && touch "$(DAGSTER_HOME)/dagster.yaml"
 	touch $(STAMP)
 
 system-deps:
@@ -34,7 +34,7 @@ lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 ui: setup
-	mkdir -p "$(DAGSTER_HOME)"
+	mkdir -p "$(DAGSTER_HOME)" && touch "$(DAGSTER_HOME)/dagster.yaml"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: setup

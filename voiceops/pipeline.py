@@ -31,8 +31,12 @@ def _instance():
     """The persistent Dagster instance when DAGSTER_HOME is set (runs show in the UI)."""
     from dagster import DagsterInstance
 
-    if os.environ.get("DAGSTER_HOME"):
-        os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        os.makedirs(home, exist_ok=True)
+        config = os.path.join(home, "dagster.yaml")
+        if not os.path.exists(config):
+            open(config, "a").close()  # an empty config: default SQLite storage, no warning
         return DagsterInstance.get()
     return DagsterInstance.ephemeral()
 
@@ -43,7 +47,10 @@ def ingest_day(day: int, lake: Lake, repository: str) -> IngestionOutcome:
 
     partition = layout.day_date(day).isoformat()
     job = defs.resolve_job_def("ingest_day_job")
-    result = job.execute_in_process(partition_key=partition, instance=_instance())
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(
+        partition_key=partition, instance=_instance(), run_config=quiet, raise_on_error=False
+    )
     if not result.success:
         raise RuntimeError(f"ingestion of day {day} ({partition}) failed (run {result.run_id})")
     branch = lake_landing.ingest_branch_name(result.run_id, date.fromisoformat(partition))

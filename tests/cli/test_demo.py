@@ -34,9 +34,9 @@ def _calls_path(lake: Lake, repo: str) -> str:
 
 def test_demo_runs_twice_and_shows_versioning(home: Path) -> None:
     runner = CliRunner()
-    first = runner.invoke(app, ["demo"])
+    first = runner.invoke(app, ["demo", "lake-tour"])
     assert first.exit_code == 0, first.output
-    second = runner.invoke(app, ["demo"])
+    second = runner.invoke(app, ["demo", "lake-tour"])
     assert second.exit_code == 0, second.output
     assert "exists, reusing it" in second.stdout
     for out in (first.stdout, second.stdout):
@@ -74,7 +74,7 @@ def test_demo_runs_twice_and_shows_versioning(home: Path) -> None:
 
 def test_demo_uses_the_configured_repository(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOICEOPS_LAKE_REPOSITORY", "cc-staging")
-    result = CliRunner().invoke(app, ["demo", "--seed", "3"])
+    result = CliRunner().invoke(app, ["demo", "lake-tour", "--seed", "3"])
     assert result.exit_code == 0, result.output
     lake = open_lake(Settings())
     assert [r.id for r in lake.list_repositories()] == ["cc-staging"]

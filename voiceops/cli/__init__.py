@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from voiceops.cli._output import ErrorHandlingGroup
-from voiceops.cli.demo import demo_cmd
+from voiceops.cli.demo import demo_app
 from voiceops.cli.lake import lake_app
 from voiceops.cli.simulate import simulate_app
 
@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(lake_app, name="lake")
 app.add_typer(simulate_app, name="simulate")
-app.command("demo")(demo_cmd)
+app.add_typer(demo_app, name="demo")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``voiceops demo``: a lake round trip that shows the versioning (write-audit-publish).
+"""``voiceops demo``: the pipeline demo, and ``demo lake-tour``: the lake's versioning.
 
 Ingest a small contact-center sample on a branch, commit it with lineage metadata, diff it
 against main, merge, tag; then correct a label on another branch and read the file at the
@@ -48,6 +48,27 @@ def _ensure_repository(lake: Lake, repository: str) -> tuple[str, bool]:
         return lake.create_repository(repository).default_branch, True
 
 
+demo_app = typer.Typer(
+    help="Run the platform end to end on the embedded defaults.", no_args_is_help=False
+)
+
+
+@demo_app.callback(invoke_without_command=True)
+def demo(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option(help="How many days to simulate and ingest.")] = 2,
+    calls: Annotated[int, typer.Option(help="Calls per simulated day.")] = 60,
+    seed: Annotated[int, typer.Option(help="Seed of the simulator.")] = 42,
+    bad_rate: Annotated[float, typer.Option(help="Share of planted bad records.")] = 0.05,
+) -> None:
+    """The main pipeline: simulate contact-center days, ingest each into an ingest-* branch."""
+    if ctx.invoked_subcommand is None:
+        from voiceops.cli.demo_pipeline import pipeline_demo
+
+        pipeline_demo(days=days, calls=calls, seed=seed, bad_rate=bad_rate)
+
+
+@demo_app.command("lake-tour")
 def demo_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the sample data.")] = 7,
     repository: Annotated[
