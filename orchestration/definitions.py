@@ -1,25 +1,48 @@
-"""The VoiceOps Dagster code location: assets, checks, jobs, sensors and resources."""
+"""The VoiceOps Dagster code location: assets, checks, jobs, sensors and resources.
+
+Ingestion runs embedded Airbyte connectors by default; with ``AIRBYTE_REST_API_BASE_URL``
+set, the streams come from an Airbyte server instead (same asset keys).
+"""
 
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
 from orchestration.assets import (
+    embedded_stream_assets,
     ingest_day_job,
-    ingestion_assets,
     lake_asset_checks,
     lake_assets,
+    lake_ingestion_assets,
     lake_job,
+    land_day_job,
 )
 from orchestration.resources import build_resources
 from orchestration.sensors import lake_main_commit_sensor
+from voiceops.settings import Settings
 
-defs = Definitions(
-    assets=[*lake_assets, *ingestion_assets],
-    asset_checks=[*lake_asset_checks],
-    jobs=[lake_job, ingest_day_job],
-    sensors=[lake_main_commit_sensor],
-    resources=build_resources(),
-    # Multiprocess execution re-imports the code location per step (~12 s each here).
-    executor=in_process_executor,
-)
+
+def build_definitions(settings: Settings | None = None) -> Definitions:
+    """The code location for the given settings (read from the environment by default)."""
+    settings = settings or Settings()
+    base = Definitions(
+        assets=[*lake_assets, *lake_ingestion_assets],
+        asset_checks=[*lake_asset_checks],
+        jobs=[lake_job],
+        sensors=[lake_main_commit_sensor],
+        resources=build_resources(),
+        # Multiprocess execution re-imports the code location per step (~12 s each here).
+        executor=in_process_executor,
+    )
+    if settings.airbyte_server_mode:
+        from ingestion.airbyte.server import build_server_definitions
+
+        return Definitions.merge(
+            base, build_server_definitions(settings), Definitions(jobs=[land_day_job])
+        )
+    return Definitions.merge(
+        base, Definitions(assets=embedded_stream_assets, jobs=[ingest_day_job])
+    )
+
+
+defs = build_definitions()

@@ -2,8 +2,11 @@
 
 from orchestration.assets.ingestion import (
     INGESTION_GROUP,
+    embedded_stream_assets,
     ingest_day_job,
     ingestion_assets,
+    lake_ingestion_assets,
+    land_day_job,
 )
 from orchestration.assets.lake import (
     LAKE_GROUP,
@@ -17,11 +20,14 @@ from orchestration.assets.lake import (
 __all__ = [
     "INGESTION_GROUP",
     "LAKE_GROUP",
+    "embedded_stream_assets",
     "ingest_day_job",
     "ingestion_assets",
     "lake_asset_checks",
     "lake_assets",
     "lake_fsck",
+    "lake_ingestion_assets",
     "lake_job",
     "lake_repository",
+    "land_day_job",
 ]

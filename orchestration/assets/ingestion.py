@@ -207,11 +207,22 @@ def contact_center_ingestion(
     )
 
 
-ingestion_assets = [crm_streams, call_exports_calls, call_recordings, contact_center_ingestion]
+embedded_stream_assets = [crm_streams, call_exports_calls]
+lake_ingestion_assets = [call_recordings, contact_center_ingestion]
+ingestion_assets = [*embedded_stream_assets, *lake_ingestion_assets]
 
 ingest_day_job = define_asset_job(
     "ingest_day_job",
     selection=[*CRM_KEYS.values(), CALLS_KEY, RECORDINGS_KEY, COMMIT_KEY],
     partitions_def=DAYS,
     description="Ingest one simulated day into a new ingest-* branch of the lake.",
+)
+
+#: Server mode: the Airbyte server syncs the streams (unpartitioned dagster-airbyte assets
+#: with the same keys); this job lands the day's recordings and commits the branch.
+land_day_job = define_asset_job(
+    "land_day_job",
+    selection=[RECORDINGS_KEY, COMMIT_KEY],
+    partitions_def=DAYS,
+    description="Land one day's recordings and commit the ingest-* branch (server mode).",
 )
