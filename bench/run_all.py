@@ -18,7 +18,13 @@ from bench._common import (
     write_results,
 )
 
-BENCHMARKS = ("commit_scaling", "upload_throughput", "dvc_compare", "upload_memory")
+BENCHMARKS = (
+    "commit_scaling",
+    "upload_throughput",
+    "dvc_compare",
+    "upload_memory",
+    "ingest_day",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
