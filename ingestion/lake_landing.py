@@ -158,12 +158,11 @@ def land_recordings(
     """Upload a day's WAV files; ones that break the telephone-band contract go to quarantine."""
     partition = f"dt={day.isoformat()}"
     landing = Landing("recordings", "wav", day.isoformat(), 0, 0, 0)
-    uploads: list[tuple[str, bytes]] = []
+    uploads: list[tuple[str, Path | bytes]] = []  # files stream from disk: a day can be GBs
     reasons: list[dict[str, Any]] = []
     files = sorted(directory.glob("*.wav")) if directory.is_dir() else []
     for wav in files:
-        data = wav.read_bytes()
-        problem = recording_problem(data)
+        problem = recording_problem(wav.read_bytes())
         if problem is None:
             path = f"raw/recordings/{partition}/{wav.name}"
             landing.records += 1
@@ -173,8 +172,8 @@ def land_recordings(
             reasons.append({"run_id": run_id, "file": wav.name, "path": path, "reason": problem})
             landing.quarantined += 1
             landing.quarantine_paths.append(path)
-        landing.bytes += len(data)
-        uploads.append((path, data))
+        landing.bytes += wav.stat().st_size
+        uploads.append((path, wav))
     if reasons:
         uploads.append((f"quarantine/recordings/{partition}/reasons.jsonl", _jsonl(reasons)))
     summary = {k: v for k, v in landing.to_dict().items() if k not in {"paths"}}

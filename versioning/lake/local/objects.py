@@ -36,6 +36,13 @@ class ObjectStore:
         self.root = root
         self.temp_dir = root / ".tmp"
         self.fsync = fsync
+        self._made_dirs: set[Path] = set()
+
+    def _ensure_dir(self, path: Path) -> None:
+        """mkdir once per process and directory (a syscall per object adds up)."""
+        if path not in self._made_dirs:
+            path.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(path)
 
     def path_of(self, checksum: str) -> Path:
         return self.root / checksum[:2] / checksum[2:4] / checksum
@@ -56,7 +63,7 @@ class ObjectStore:
             if len(head) <= SMALL_OBJECT:
                 digest.update(head)
                 return StagedBlob(digest.hexdigest(), len(head), None, bytes(head))
-            self.temp_dir.mkdir(parents=True, exist_ok=True)
+            self._ensure_dir(self.temp_dir)
             temp = self.temp_dir / f"{uuid.uuid4().hex}.part"
             size = 0
             try:
@@ -81,9 +88,9 @@ class ObjectStore:
         if final.is_file():
             self.discard(blob)
             return False
-        final.parent.mkdir(parents=True, exist_ok=True)
+        self._ensure_dir(final.parent)
         if blob.temp_path is None:
-            self.temp_dir.mkdir(parents=True, exist_ok=True)
+            self._ensure_dir(self.temp_dir)
             temp = self.temp_dir / f"{uuid.uuid4().hex}.part"
             with open(temp, "wb") as out:
                 out.write(blob.data or b"")
