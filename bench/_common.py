@@ -165,3 +165,11 @@ def figures_table(figures: Sequence[Figure]) -> str:
 
 def ms(seconds: float) -> float:
     return seconds * 1000.0
+
+
+def bench_main(doc: str, run: Callable[..., dict[str, Any]], argv: Sequence[str] | None) -> None:
+    """The command line of one benchmark module: ``--quick``, run, print its figures."""
+    args = parse_args(doc.splitlines()[0], argv)
+    data = run(quick=args.quick)
+    print()
+    print(figures_table(data["figures"]))

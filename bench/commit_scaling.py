@@ -17,11 +17,10 @@ from typing import Any
 
 from bench._common import (
     Figure,
-    figures_table,
+    bench_main,
     format_table,
     median,
     ms,
-    parse_args,
     ratio,
     scratch_dir,
     write_results,
@@ -287,10 +286,7 @@ def key_figures(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(__doc__.splitlines()[0], argv)
-    data = run(quick=args.quick)
-    print()
-    print(figures_table(data["figures"]))
+    bench_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":

@@ -39,10 +39,9 @@ from bench._common import (
     MB,
     PROJECT_DIR,
     Figure,
+    bench_main,
     drop_dirty_pages,
-    figures_table,
     format_table,
-    parse_args,
     ratio,
     scratch_dir,
     timed,
@@ -640,10 +639,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(__doc__.splitlines()[0], argv)
-    data = run(quick=args.quick)
-    print()
-    print(figures_table(data["figures"]))
+    bench_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":

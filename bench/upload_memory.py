@@ -20,9 +20,8 @@ from bench._common import (
     PROJECT_DIR,
     Figure,
     MiB,
-    figures_table,
+    bench_main,
     format_table,
-    parse_args,
     scratch_dir,
     write_random_file,
     write_results,
@@ -132,10 +131,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(__doc__.splitlines()[0], argv)
-    data = run(quick=args.quick)
-    print()
-    print(figures_table(data["figures"]))
+    bench_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,10 @@ from bench._common import (
     MB,
     Figure,
     MiB,
+    bench_main,
     drop_dirty_pages,
-    figures_table,
     format_table,
     median,
-    parse_args,
     read_through,
     scratch_dir,
     write_random_file,
@@ -166,10 +165,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(__doc__.splitlines()[0], argv)
-    data = run(quick=args.quick)
-    print()
-    print(figures_table(data["figures"]))
+    bench_main(__doc__, run, argv)
 
 
 if __name__ == "__main__":
