@@ -67,6 +67,22 @@ class Settings(BaseSettings):
     airbyte_client_id: str = Field(default="", validation_alias="AIRBYTE_CLIENT_ID")
     airbyte_client_secret: str = Field(default="", validation_alias="AIRBYTE_CLIENT_SECRET")
 
+    dbt_target: Literal["duckdb", "postgres"] = Field(
+        default="duckdb",
+        validation_alias="DBT_TARGET",
+        description="Warehouse engine: 'duckdb' (a file under VOICEOPS_HOME) or 'postgres'.",
+    )
+    pg_host: str = Field(default="127.0.0.1", description="Postgres host (DBT_TARGET=postgres).")
+    pg_port: int = Field(default=5432)
+    pg_user: str = Field(default="postgres")
+    pg_password: str = Field(default="")
+    pg_database: str = Field(default="voiceops", description="Created when missing.")
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB warehouse file of the embedded default."""
+        return self.home / "warehouse" / "voiceops.duckdb"
+
     @property
     def lake_root(self) -> Path:
         return self.home / "lake"
