@@ -188,8 +188,13 @@ class Lake(ABC):
         message: str | None = None,
         metadata: dict[str, str] | None = None,
         strategy: str | None = None,
+        allow_fast_forward: bool = True,
     ) -> MergeResult:
-        """Three-way merge; ``strategy`` 'source-wins' or 'dest-wins' resolves conflicts."""
+        """Three-way merge; ``strategy`` 'source-wins' or 'dest-wins' resolves conflicts.
+
+        ``allow_fast_forward=False`` always writes a merge commit (so its metadata records
+        the merge); lakeFS never fast-forwards, so its backend ignores the flag.
+        """
 
     @abstractmethod
     def revert(self, repository: str, branch: str, ref: str, *, parent_number: int = 1) -> Commit:

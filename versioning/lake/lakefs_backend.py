@@ -432,6 +432,7 @@ class LakeFSLake(Lake):
         message: str | None = None,
         metadata: dict[str, str] | None = None,
         strategy: str | None = None,
+        allow_fast_forward: bool = True,
     ) -> MergeResult:
         _validate_ref(source_ref)
         if strategy not in (None, "source-wins", "dest-wins"):
