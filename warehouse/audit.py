@@ -1,0 +1,53 @@
+"""Audit one lake commit: load it into its own schema, run dbt build there, record the checks."""
+
+from __future__ import annotations
+
+import time
+
+from versioning.lake import Lake
+from voiceops.settings import Settings
+from warehouse.connection import Warehouse
+from warehouse.dbt_build import dbt_build
+from warehouse.gate import Audit, AuditLog
+from warehouse.hook import Auditor
+from warehouse.load import load_commit
+from warehouse.schemas import audit_schema
+
+
+def audit_log(settings: Settings) -> AuditLog:
+    return AuditLog(settings.home / "audits")
+
+
+def run_audit(lake: Lake, repository: str, ref: str, settings: Settings) -> Audit:
+    """Load ``ref``'s commit into ``audit_<ref>`` and build + test every dbt model there."""
+    started = time.monotonic()
+    commit_id = lake.resolve_ref(repository, ref)
+    schema = audit_schema(ref)
+    warehouse = Warehouse.from_settings(settings)
+    try:
+        load_commit(lake, repository, commit_id, warehouse, schema)
+    finally:
+        warehouse.close()  # DuckDB: dbt needs the file to itself
+    build = dbt_build(settings, schema)
+    audit = Audit(
+        repository=repository,
+        ref=ref,
+        commit_id=commit_id,
+        schema=schema,
+        checks=build.checks,
+        seconds=time.monotonic() - started,
+        manifest_hash=build.manifest_hash,
+    )
+    audit_log(settings).save(audit)
+    return audit
+
+
+def audit_for_hook(lake: Lake, settings: Settings) -> Auditor:
+    """The webhook's auditor: a recorded audit of the commit if any, else audit now."""
+
+    def audit_for(repository: str, ref: str) -> Audit:
+        commit_id = lake.resolve_ref(repository, ref)
+        recorded = audit_log(settings).get(commit_id)
+        return recorded if recorded is not None else run_audit(lake, repository, ref, settings)
+
+    return audit_for

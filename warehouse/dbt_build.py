@@ -1,0 +1,96 @@
+"""Run the dbt project for one warehouse schema and read its results as checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voiceops.settings import Settings
+from warehouse.gate import CheckResult
+from warehouse.schemas import layer_schema
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment for dbt: which target, and where its warehouse is."""
+    return {
+        "DBT_TARGET": settings.dbt_target,
+        "VOICEOPS_DUCKDB_PATH": str(settings.warehouse_path),
+        "VOICEOPS_PG_HOST": settings.pg_host,
+        "VOICEOPS_PG_PORT": str(settings.pg_port),
+        "VOICEOPS_PG_USER": settings.pg_user,
+        "VOICEOPS_PG_PASSWORD": settings.pg_password,
+        "VOICEOPS_PG_DATABASE": settings.pg_database,
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def dbt_vars(schema: str, extra: dict[str, Any] | None = None) -> str:
+    """``--vars`` that point dbt at one schema: models in ``<schema>_*``, sources in raw."""
+    return json.dumps(
+        {"audit_schema": schema, "raw_schema": layer_schema(schema, "raw")} | (extra or {})
+    )
+
+
+def checks_from_run_results(run_results: dict[str, Any]) -> list[CheckResult]:
+    """Every dbt test as a check; a model or seed that errored is a failed check too."""
+    checks = []
+    for result in run_results.get("results", []):
+        unique_id = result["unique_id"]
+        kind, name = unique_id.split(".")[0], unique_id.split(".")[-1]
+        if kind == "test":
+            checks.append(CheckResult(name, result["status"], result.get("message") or ""))
+        elif result["status"] == "error":
+            checks.append(CheckResult(f"{kind} {name}", "error", result.get("message") or ""))
+    return checks
+
+
+def manifest_hash(manifest: dict[str, Any]) -> str:
+    """A hash of what the project is (node checksums), not of when it was parsed."""
+    parts = sorted(
+        f"{uid}:{node.get('checksum', {}).get('checksum', '')}"
+        for uid, node in {**manifest.get("nodes", {}), **manifest.get("sources", {})}.items()
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class DbtBuild:
+    returncode: int
+    checks: list[CheckResult]
+    manifest_hash: str
+    target_path: Path
+    log_tail: str
+
+
+def dbt_build(
+    settings: Settings, schema: str, *, extra_vars: dict[str, Any] | None = None
+) -> DbtBuild:
+    """``dbt build`` of the project into ``schema``; results from ``run_results.json``."""
+    target_path = settings.home / "dbt" / "target" / schema
+    command = [
+        str(Path(sys.executable).parent / "dbt"),
+        "build",
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target", settings.dbt_target,
+        "--target-path", str(target_path),
+        "--vars", dbt_vars(schema, extra_vars),
+    ]  # fmt: skip
+    env = os.environ | dbt_env(settings)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    results_file = target_path / "run_results.json"
+    if not results_file.is_file():
+        raise RuntimeError(f"dbt build into {schema} did not run: {done.stdout[-2000:]}")
+    checks = checks_from_run_results(json.loads(results_file.read_text()))
+    manifest = json.loads((target_path / "manifest.json").read_text())
+    return DbtBuild(
+        done.returncode, checks, manifest_hash(manifest), target_path, done.stdout[-4000:]
+    )
