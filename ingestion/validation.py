@@ -87,7 +87,7 @@ def check_calls(records: Iterable[Any], taxonomy: Taxonomy | None = None) -> Che
     for record in records:
         problem = _call_problem(record, taxonomy)
         if problem is None and record["call_id"] in seen:
-            problem = f"call_id: duplicate {record['call_id']!r}"
+            problem = "call_id: duplicate of an earlier call of the export"
         if problem:
             checked.reject(record, problem)
             continue

@@ -55,3 +55,41 @@ def ingest_day(day: int, lake: Lake, repository: str) -> IngestionOutcome:
         raise RuntimeError(f"ingestion of day {day} ({partition}) failed (run {result.run_id})")
     branch = lake_landing.ingest_branch_name(result.run_id, date.fromisoformat(partition))
     return IngestionOutcome(day, result.run_id, branch, lake.get_commit(repository, branch))
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    run_id: str
+    success: bool
+    branch: str
+    commit_id: str
+    summary: str
+    failed_checks: list[str]
+    published_commit: str | None
+
+
+def audit_and_publish() -> PublishOutcome:
+    """Run ``audit_publish_job``: load the newest unpublished branch, dbt build, publish."""
+    from orchestration.definitions import defs
+    from voiceops.settings import Settings
+    from warehouse.audit import audit_log
+
+    job = defs.resolve_job_def("audit_publish_job")
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(instance=_instance(), run_config=quiet, raise_on_error=False)
+    raw = result.asset_materializations_for_node("warehouse_raw")
+    if not raw:
+        raise RuntimeError(f"audit run {result.run_id} loaded nothing (no unpublished branch?)")
+    meta = raw[0].metadata
+    branch, commit_id = meta["branch"].value, meta["commit_id"].value
+    audit = audit_log(Settings()).get(commit_id)
+    published = result.asset_materializations_for_node("lake__published")
+    return PublishOutcome(
+        run_id=result.run_id,
+        success=result.success,
+        branch=branch,
+        commit_id=commit_id,
+        summary=audit.summary() if audit else "no audit recorded",
+        failed_checks=[c.name for c in audit.failed] if audit else [],
+        published_commit=published[0].metadata["published_commit"].value if published else None,
+    )

@@ -1,5 +1,8 @@
 """Dagster resources, one module per integration."""
 
+import sys
+from pathlib import Path
+
 from orchestration.resources.lake import LakeResource
 
 __all__ = ["LakeResource", "build_resources"]
@@ -7,4 +10,15 @@ __all__ = ["LakeResource", "build_resources"]
 
 def build_resources() -> dict[str, object]:
     """The resources of the code location, keyed as the assets and sensors ask for them."""
-    return {"lake": LakeResource()}
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.dbt_project import DBT_PROJECT
+    from voiceops.settings import Settings
+
+    dbt = Path(sys.executable).parent / "dbt"  # the venv's, whatever PATH says
+    return {
+        "lake": LakeResource(),
+        "dbt": DbtCliResource(
+            project_dir=DBT_PROJECT, target=Settings().dbt_target, dbt_executable=str(dbt)
+        ),
+    }

@@ -1,0 +1,30 @@
+-- Redacted calls joined to their recording, when it is in the lake and within the audio bounds.
+with calls as (
+    select * from {{ ref('int_calls__redacted') }}
+),
+
+recordings as (
+    select * from {{ ref('stg_lake__recordings') }}
+    where channels = 1
+        and size_bytes > 44
+        and sample_rate between {{ var('min_sample_rate') }} and {{ var('max_sample_rate') }}
+        and duration_s between {{ var('min_audio_duration_s') }} and {{ var('max_audio_duration_s') }}
+)
+
+select
+    calls.call_id,
+    calls.language,
+    calls.intent,
+    calls.transcript,
+    calls.transcript_normalized,
+    calls.transcript_was_redacted,
+    calls.speaker,
+    calls.is_real_speech,
+    calls.is_held_out_voice,
+    recordings.lake_path as audio_path,
+    recordings.lake_commit as audio_lake_commit,
+    recordings.duration_s,
+    recordings.sample_rate,
+    recordings.channels
+from calls
+inner join recordings on recordings.call_id = calls.call_id

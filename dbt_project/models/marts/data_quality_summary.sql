@@ -1,0 +1,52 @@
+-- Per source / stream / ingestion day: records loaded, records quarantined, quarantined share.
+-- The grain includes the day so that one bad day cannot hide behind many good ones.
+{% set day_of_path = "cast(nullif(substr(split_part(_lake_path, 'dt=', 2), 1, 10), '') as date)" %}
+with loaded as (
+    select 'crm' as source, 'customers' as stream, {{ day_of_path }} as dt, count(*) as loaded_records
+    from {{ source('raw', 'crm_customers') }}
+    group by 3
+    union all
+    select 'crm', 'tickets', {{ day_of_path }}, count(*)
+    from {{ source('raw', 'crm_tickets') }}
+    group by 3
+    union all
+    select 'call_exports', 'calls', {{ day_of_path }}, count(*)
+    from {{ source('raw', 'call_exports_calls') }}
+    group by 3
+    union all
+    select 'recordings', 'wav', cast(dt as date), count(*)
+    from {{ source('raw', 'recordings') }}
+    group by 3
+),
+
+quarantined as (
+    select source, stream, cast(quarantined_on as date) as dt, sum(rejected_records) as quarantined_records
+    from {{ ref('quarantine') }}
+    group by source, stream, cast(quarantined_on as date)
+),
+
+joined as (
+    select
+        coalesce(loaded.source, quarantined.source) as source,
+        coalesce(loaded.stream, quarantined.stream) as stream,
+        coalesce(loaded.dt, quarantined.dt) as dt,
+        coalesce(loaded.loaded_records, 0) as loaded_records,
+        coalesce(quarantined.quarantined_records, 0) as quarantined_records
+    from loaded
+    full outer join quarantined
+        on loaded.source = quarantined.source
+        and loaded.stream = quarantined.stream
+        and loaded.dt = quarantined.dt
+)
+
+select
+    source,
+    stream,
+    dt,
+    loaded_records,
+    quarantined_records,
+    case
+        when loaded_records + quarantined_records = 0 then 0.0
+        else cast(quarantined_records as double precision) / (loaded_records + quarantined_records)
+    end as quarantined_share
+from joined

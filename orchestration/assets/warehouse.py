@@ -1,0 +1,227 @@
+"""Warehouse assets: load an ingest branch, build and test it with dbt, publish it if clean.
+
+Write-audit-publish, one branch per run: ``warehouse/raw/*`` loads the newest unpublished
+``ingest-*`` branch (or the configured one) into its own audit schema; the dbt assets build
+every model there and run every test (each dbt test is a Dagster asset check); ``lake/published``
+merges the branch into ``main`` only if every check on that commit passed, then rebuilds the
+``published`` schema from ``main``, so readers only ever see audited data.
+"""
+
+# No ``from __future__ import annotations``: Dagster inspects the context type hints.
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    AssetSpec,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    define_asset_job,
+    multi_asset,
+)
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+    get_asset_key_for_model,
+)
+from pydantic import Field
+
+from orchestration.assets.ingestion import CALLS_KEY, COMMIT_KEY, CRM_KEYS, RECORDINGS_KEY
+from orchestration.dbt_project import DBT_PROJECT
+from orchestration.resources.lake import LakeResource
+from versioning.lake import Lake
+from warehouse.audit import audit_log
+from warehouse.connection import Warehouse
+from warehouse.dbt_build import checks_from_run_results, dbt_build, dbt_env, dbt_vars, manifest_hash
+from warehouse.gate import Audit, PublishRefused, publish
+from warehouse.load import load_commit
+from warehouse.schemas import PUBLISHED, audit_schema
+
+WAREHOUSE_GROUP = "warehouse"
+RAW_SOURCES = {
+    "crm_customers": CRM_KEYS["customers"],
+    "crm_tickets": CRM_KEYS["tickets"],
+    "call_exports_calls": CALLS_KEY,
+    "recordings": RECORDINGS_KEY,
+    "quarantine": COMMIT_KEY,
+}
+RAW_KEYS = {table: AssetKey(["warehouse", "raw", table]) for table in RAW_SOURCES}
+PUBLISHED_KEY = AssetKey(["lake", "published"])
+MARTS = (
+    "nlu_examples",
+    "stt_examples",
+    "nlg_examples",
+    "tts_examples",
+    "quarantine",
+    "data_quality_summary",
+)
+
+
+class AuditConfig(Config):
+    branch: str = Field(
+        default="",
+        description="The ingest-* branch to audit; empty: the newest one not yet published.",
+    )
+
+
+def unpublished_branches(lake: Lake, repository: str) -> list[str]:
+    """``ingest-*`` branches whose head is not in the default branch, newest first."""
+    default = lake.get_repository(repository).default_branch
+    published = {c.id for c in lake.log(repository, default)}
+    heads = [
+        (lake.get_commit(repository, b.commit_id), b.id)
+        for b in lake.list_branches(repository)
+        if b.id.startswith("ingest-") and b.commit_id not in published
+    ]
+    return [name for commit, name in sorted(heads, key=lambda h: -h[0].creation_date)]
+
+
+def _audit_target(context: AssetExecutionContext) -> dict:
+    """Branch, commit and schema that ``warehouse/raw`` loaded (read from its metadata)."""
+    event = context.instance.get_latest_materialization_event(RAW_KEYS["call_exports_calls"])
+    if event is None or event.asset_materialization is None:
+        raise Failure("nothing loaded yet: materialize warehouse/raw first")
+    meta = event.asset_materialization.metadata
+    return {key: meta[key].value for key in ("branch", "commit_id", "schema")}
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            key,
+            deps=[RAW_SOURCES[table]],
+            group_name=WAREHOUSE_GROUP,
+            kinds={"duckdb", "postgres"},
+            description=f"Raw {table} of one lake commit, in the branch's audit schema.",
+        )
+        for table, key in RAW_KEYS.items()
+    ],
+)
+def warehouse_raw(context: AssetExecutionContext, config: AuditConfig, lake: LakeResource):
+    """Load the ingest branch's head commit into ``audit_<branch>_raw`` (incrementally)."""
+    settings = lake.settings()
+    client, repo = lake.get_lake(), lake.repository_name
+    candidates = [config.branch] if config.branch else unpublished_branches(client, repo)
+    if not candidates:
+        raise Failure("no unpublished ingest-* branch to audit (run ingest_day_job first)")
+    branch = candidates[0]
+    schema = audit_schema(branch)
+    with Warehouse.from_settings(settings) as warehouse:
+        report = load_commit(client, repo, branch, warehouse, schema)
+    context.log.info(f"loaded {branch} @ {report.commit_id[:12]} into {schema}: {report.rows}")
+    for table, key in RAW_KEYS.items():
+        yield MaterializeResult(
+            asset_key=key,
+            metadata={
+                "branch": branch,
+                "commit_id": report.commit_id,
+                "schema": schema,
+                "rows_loaded": report.rows.get(table, 0),
+                "objects_loaded": report.objects_loaded,
+                "objects_skipped": report.objects_skipped,
+                "warehouse": warehouse.description,
+            },
+        )
+
+
+class VoiceOpsDbtTranslator(DagsterDbtTranslator):
+    """dbt models in the ``warehouse`` group; dbt tests as non-blocking asset checks.
+
+    The gate is ``lake/published``: it runs after every test and refuses the merge naming the
+    failed checks (a blocking check would skip it without a word about the publish).
+    """
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return WAREHOUSE_GROUP
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        return None if spec is None else spec._replace(blocking=False)
+
+
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=VoiceOpsDbtTranslator(),
+)
+def voiceops_dbt(context: AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
+    """``dbt build`` in the audit schema: every model, every test (as asset checks)."""
+    settings = lake.settings()
+    target = _audit_target(context)
+    os.environ.update(dbt_env(settings))  # the dbt subprocess reads its profile from these
+    invocation = dbt.cli(
+        ["build", "--vars", dbt_vars(target["schema"])], context=context, raise_on_error=False
+    )
+    yield from invocation.stream()
+    audit = Audit(
+        repository=lake.repository_name,
+        ref=target["branch"],
+        commit_id=target["commit_id"],
+        schema=target["schema"],
+        checks=checks_from_run_results(invocation.get_artifact("run_results.json")),
+        manifest_hash=manifest_hash(invocation.get_artifact("manifest.json")),
+    )
+    audit_log(settings).save(audit)
+    context.log.info(f"audit of {target['branch']}: {audit.summary()}")
+
+
+@asset(
+    key=PUBLISHED_KEY,
+    group_name=WAREHOUSE_GROUP,
+    kinds={"lakefs"},
+    deps=[get_asset_key_for_model([voiceops_dbt], name) for name in MARTS],
+    description="main of the lake: the audited branch merged only if every check passed.",
+)
+def published(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+    """Merge the audited branch into main if its audit passed; then rebuild `published`."""
+    settings = lake.settings()
+    client, repo = lake.get_lake(), lake.repository_name
+    target = _audit_target(context)
+    audit = audit_log(settings).get(target["commit_id"])
+    if audit is None:
+        raise Failure(f"no audit recorded for {target['branch']} @ {target['commit_id'][:12]}")
+    try:
+        merge = publish(client, repo, target["branch"], audit)
+    except PublishRefused as refused:
+        raise Failure(
+            description=str(refused),
+            metadata={"failed_checks": MetadataValue.json([c.name for c in audit.failed])},
+        ) from None
+    with Warehouse.from_settings(settings) as warehouse:
+        load = load_commit(client, repo, merge.commit_id, warehouse, PUBLISHED)
+    rebuilt = dbt_build(settings, PUBLISHED)
+    return MaterializeResult(
+        metadata={
+            "published_commit": merge.commit_id,
+            "branch": target["branch"],
+            "checks_passed": len(audit.checks),
+            "published_schema": PUBLISHED,
+            "published_rows_loaded": load.rows_loaded,
+            "published_build_ok": rebuilt.returncode == 0,
+        },
+    )
+
+
+warehouse_assets = [warehouse_raw, voiceops_dbt, published]
+
+audit_publish_job = define_asset_job(
+    "audit_publish_job",
+    selection=AssetSelection.assets(*RAW_KEYS.values(), PUBLISHED_KEY)
+    | AssetSelection.assets(voiceops_dbt),
+    description="Load the newest unpublished ingest branch, dbt build + test it, publish if clean.",
+)
