@@ -56,12 +56,12 @@ demo_app = typer.Typer(
 @demo_app.callback(invoke_without_command=True)
 def demo(
     ctx: typer.Context,
-    days: Annotated[int, typer.Option(help="How many days to simulate and ingest.")] = 2,
-    calls: Annotated[int, typer.Option(help="Calls per simulated day.")] = 60,
+    days: Annotated[int, typer.Option(help="Good days to simulate, ingest and publish.")] = 2,
+    calls: Annotated[int, typer.Option(help="Calls per day (day 1 has three times more).")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the simulator.")] = 42,
     bad_rate: Annotated[float, typer.Option(help="Share of planted bad records.")] = 0.05,
 ) -> None:
-    """The main pipeline: simulate contact-center days, ingest each into an ingest-* branch."""
+    """The main pipeline: simulate, ingest, audit with dbt, publish only what passed."""
     if ctx.invoked_subcommand is None:
         from voiceops.cli.demo_pipeline import pipeline_demo
 

@@ -1,9 +1,10 @@
 """``voiceops demo``: the main pipeline on the embedded defaults, as far as it is built.
 
-Simulates contact-center days and ingests each one with the Dagster ingestion job: Airbyte
-connectors (embedded) sync the CRM API and the call exports, recordings go straight to the
-lake, every run lands on its own ``ingest-*`` branch with quarantine and one commit.
-Day 2 shows the incremental sync: only CRM rows created or updated since day 1 are pulled.
+For each simulated day: simulate the contact center, ingest the day with the Dagster
+ingestion job (embedded Airbyte connectors, recordings straight to the lake, one
+``ingest-*`` branch per run), then audit it with ``audit_publish_job`` (load into the
+branch's own warehouse schema, ``dbt build`` with every test) and publish it to ``main`` only
+if every check passed. The last demo day plants too many bad records: its publish is refused.
 """
 
 from __future__ import annotations
@@ -16,60 +17,91 @@ from ingestion.simulator.day import write_day
 from versioning.lake import open_lake
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import esc, format_size, say, short_id, stdout_console
-from voiceops.pipeline import IngestionOutcome, ingest_day
+from voiceops.pipeline import IngestionOutcome, PublishOutcome, audit_and_publish, ingest_day
+from voiceops.settings import Settings
+from warehouse.connection import Warehouse
+from warehouse.schemas import PUBLISHED, layer_schema
+
+MARTS = (
+    "nlu_examples",
+    "stt_examples",
+    "nlg_examples",
+    "tts_examples",
+    "quarantine",
+    "data_quality_summary",
+)
 
 
-def _landed_table(outcomes: list[IngestionOutcome], repository: str) -> Table:
-    table = Table(title="What landed where (not published: the warehouse audits it next)")
-    for column in ("day", "branch", "commit", "stream", "records", "quarantined"):
-        table.add_column(
-            column, justify="right" if column in {"records", "quarantined"} else "left"
-        )
-    for outcome in outcomes:
-        records, rejected = outcome.count("records"), outcome.count("quarantined")
-        for i, stream in enumerate(sorted(records)):
-            first = i == 0
-            table.add_row(
-                str(outcome.day) if first else "",
-                f"lakefs://{repository}/{outcome.branch}" if first else "",
-                short_id(outcome.commit.id) if first else "",
-                stream,
-                str(records[stream]),
-                str(rejected.get(stream, 0)),
-            )
-    return table
+def _ingest(
+    day: int, calls: int, seed: int, bad_rate: float, settings: Settings
+) -> IngestionOutcome:
+    started = time.monotonic()
+    report = write_day(settings.sources_root, day, calls, seed, bad_rate=bad_rate)
+    say(
+        f"[bold cyan]day {day}[/bold cyan] simulated {report.date}: {report.calls} calls "
+        f"({format_size(report.bytes_written)}), {len(report.defects)} planted defects "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+    started = time.monotonic()
+    outcome = ingest_day(day, open_lake(settings), settings.lake_repository)
+    records, rejected = outcome.count("records"), outcome.count("quarantined")
+    say(
+        f"[bold cyan]day {day}[/bold cyan] ingested in {time.monotonic() - started:.1f} s: "
+        f"{sum(records.values())} records, {sum(rejected.values())} quarantined -> "
+        f"lakefs://{settings.lake_repository}/{esc(outcome.branch)} @ {short_id(outcome.commit.id)}"
+    )
+    return outcome
+
+
+def _publish(day: int) -> PublishOutcome:
+    started = time.monotonic()
+    outcome = audit_and_publish()
+    verdict = (
+        f"[green]published[/green] -> main @ {short_id(outcome.published_commit or '')}"
+        if outcome.success
+        else "[red]publish refused[/red]: the branch stays for inspection"
+    )
+    say(
+        f"[bold cyan]day {day}[/bold cyan] audit of {esc(outcome.branch)} in "
+        f"{time.monotonic() - started:.1f} s: {esc(outcome.summary)}; {verdict}"
+    )
+    return outcome
+
+
+def _mart_rows(settings: Settings) -> dict[str, int]:
+    with Warehouse.from_settings(settings) as warehouse:
+        schema = layer_schema(PUBLISHED, "marts")
+        return {m: warehouse.count(schema, m) for m in MARTS if warehouse.table_exists(schema, m)}
 
 
 def pipeline_demo(days: int, calls: int, seed: int, bad_rate: float) -> None:
-    """Simulate days of the contact center and ingest them into ingest-* lake branches."""
+    """Simulate, ingest, audit and publish ``days`` days, then one day that must be refused."""
     settings = current_settings()
-    lake = open_lake(settings)
-    repository = settings.lake_repository
-    outcomes: list[IngestionOutcome] = []
-    for day in range(1, days + 1):
-        started = time.monotonic()
-        report = write_day(settings.sources_root, day, calls, seed, bad_rate=bad_rate)
-        say(
-            f"[bold cyan]day {day}[/bold cyan] simulated {report.date}: {report.calls} calls "
-            f"({format_size(report.bytes_written)}), {len(report.defects)} planted defects, "
-            f"CRM {report.crm} in {time.monotonic() - started:.1f} s"
+    plan = [(day, calls * 3 if day == 1 else calls, bad_rate) for day in range(1, days + 1)]
+    plan.append((days + 1, max(calls // 3, 30), 0.6))  # far too many bad records
+    results = []
+    for day, day_calls, day_bad_rate in plan:
+        ingestion = _ingest(day, day_calls, seed, day_bad_rate, settings)
+        results.append((ingestion, _publish(day)))
+    table = Table(title="Write-audit-publish")
+    for column in ("day", "branch", "records", "quarantined", "checks", "published"):
+        table.add_column(column)
+    for ingestion, outcome in results:
+        table.add_row(
+            str(ingestion.day),
+            ingestion.branch,
+            str(sum(ingestion.count("records").values())),
+            str(sum(ingestion.count("quarantined").values())),
+            outcome.summary if len(outcome.summary) < 60 else outcome.summary[:57] + "...",
+            short_id(outcome.published_commit) if outcome.published_commit else "refused",
         )
-        started = time.monotonic()
-        outcome = ingest_day(day, lake, repository)
-        records, rejected = outcome.count("records"), outcome.count("quarantined")
-        say(
-            f"[bold cyan]day {day}[/bold cyan] ingested by Dagster run {outcome.run_id[:8]} in "
-            f"{time.monotonic() - started:.1f} s: {sum(records.values())} records, "
-            f"{sum(rejected.values())} quarantined -> lakefs://{repository}/{esc(outcome.branch)} "
-            f"@ {short_id(outcome.commit.id)}"
-        )
-        outcomes.append(outcome)
-    stdout_console().print(_landed_table(outcomes, repository))
-    if len(outcomes) > 1:
-        first, last = outcomes[0].count("records"), outcomes[-1].count("records")
-        say(
-            "incremental: CRM customers pulled on day 1 / day "
-            f"{outcomes[-1].day}: {first.get('crm.customers', 0)} / "
-            f"{last.get('crm.customers', 0)} (only rows created or updated since the last sync)"
-        )
-    say(f"commit metadata: voiceops lake show lakefs://{repository}/{outcomes[-1].branch}")
+    stdout_console().print(table)
+    rows = _mart_rows(settings)
+    marts = Table(title=f"Published marts ({settings.dbt_target})")
+    marts.add_column("mart")
+    marts.add_column("rows", justify="right")
+    for mart, count in rows.items():
+        marts.add_row(mart, str(count))
+    stdout_console().print(marts)
+    main = open_lake(settings).get_branch(settings.lake_repository, "main").commit_id
+    say(f"main of lakefs://{settings.lake_repository} is at {short_id(main)}: only audited data")

@@ -1,0 +1,97 @@
+"""Write-audit-publish end to end: ingest -> load -> dbt build + tests -> publish or refuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ingestion.simulator.day import write_day
+from versioning.lake import open_lake
+from voiceops.settings import Settings, get_settings
+from warehouse.audit import audit_for_hook
+from warehouse.connection import Warehouse
+from warehouse.hook import running_hook_server
+from warehouse.schemas import PUBLISHED, layer_schema
+
+pytestmark = pytest.mark.slow
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAKE_REPO = "contact-center"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("VOICEOPS_LAKE_FSYNC", "false")
+    monkeypatch.setenv("VOICEOPS_CRM_API_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    shared = os.environ.get("VOICEOPS_TEST_AIRBYTE_INSTALL_DIR")
+    install = Path(shared) if shared else REPO_ROOT / ".voiceops" / "airbyte-test"
+    monkeypatch.setenv("AIRBYTE_INSTALL_DIR", str(install))
+    get_settings.cache_clear()
+    yield Settings()
+    get_settings.cache_clear()
+
+
+def _post_pre_merge(url: str, source_ref: str) -> tuple[int, dict]:
+    event = {"event_type": "pre-merge", "repository_id": LAKE_REPO, "branch_id": "main",
+             "source_ref": source_ref}  # fmt: skip
+    request = urllib.request.Request(
+        url + "/lakefs/pre-merge", data=json.dumps(event).encode(), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -> None:
+    from voiceops.pipeline import audit_and_publish, ingest_day
+
+    lake = open_lake(settings)
+    write_day(settings.sources_root, 1, calls=700, seed=3, bad_rate=0.02, audio=False)
+    first = ingest_day(1, lake, LAKE_REPO)
+    published = audit_and_publish()
+    assert published.success, published.summary
+    assert published.branch == first.branch
+    main = lake.get_commit(LAKE_REPO, "main")
+    assert main.id == published.published_commit
+    assert main.metadata["voiceops.audited_commit"] == first.commit.id
+    with Warehouse.from_settings(settings) as warehouse:  # readers see the audited data
+        assert warehouse.count(layer_schema(PUBLISHED, "marts"), "nlu_examples") > 0
+
+    write_day(settings.sources_root, 2, calls=60, seed=3, bad_rate=0.6, audio=False)
+    second = ingest_day(2, lake, LAKE_REPO)
+    refused = audit_and_publish()
+    assert not refused.success and refused.branch == second.branch
+    assert any("quarantined_share" in name for name in refused.failed_checks)
+    assert lake.get_branch(LAKE_REPO, "main").commit_id == main.id  # main unchanged
+    assert lake.get_branch(LAKE_REPO, second.branch).commit_id == second.commit.id  # kept
+
+    # The lakeFS pre-merge hook gives the same verdicts (recorded audit, or audits now).
+    with running_hook_server(audit_for_hook(lake, settings)) as url:
+        status, body = _post_pre_merge(url, second.branch)
+        assert status == 412 and body["failed_checks"]
+        lake.create_branch(LAKE_REPO, "ingest-rebuild", "main")  # a fresh, unaudited ref
+        status, body = _post_pre_merge(url, "ingest-rebuild")
+        assert status == 200, body
+
+
+def test_a_first_day_missing_intents_is_refused(settings: Settings) -> None:
+    from voiceops.pipeline import audit_and_publish, ingest_day
+
+    lake = open_lake(settings)
+    write_day(settings.sources_root, 1, calls=25, seed=4, bad_rate=0.0, audio=False)
+    ingest_day(1, lake, LAKE_REPO)
+    refused = audit_and_publish()
+    assert not refused.success
+    assert any(
+        name.startswith("min_examples_per_intent_language") for name in refused.failed_checks
+    )
+    assert len(lake.log(LAKE_REPO, "main")) == 1
