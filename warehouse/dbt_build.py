@@ -43,8 +43,9 @@ def checks_from_run_results(run_results: dict[str, Any]) -> list[CheckResult]:
     """Every dbt test as a check; a model or seed that errored is a failed check too."""
     checks = []
     for result in run_results.get("results", []):
-        unique_id = result["unique_id"]
-        kind, name = unique_id.split(".")[0], unique_id.split(".")[-1]
+        unique_id = result["unique_id"]  # test.<package>.<name>[.<hash of a generic test>]
+        parts = unique_id.split(".")
+        kind, name = parts[0], parts[2] if len(parts) > 2 else parts[-1]
         if kind == "test":
             checks.append(CheckResult(name, result["status"], result.get("message") or ""))
         elif result["status"] == "error":
