@@ -8,6 +8,7 @@ from voiceops.cli._output import ErrorHandlingGroup
 from voiceops.cli.demo import demo_app
 from voiceops.cli.lake import lake_app
 from voiceops.cli.simulate import simulate_app
+from voiceops.cli.warehouse import warehouse_app
 
 app = typer.Typer(
     name="voiceops",
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(lake_app, name="lake")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(demo_app, name="demo")
 
 

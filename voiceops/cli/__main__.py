@@ -1,0 +1,5 @@
+"""``python -m voiceops.cli``."""
+
+from voiceops.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""``voiceops warehouse``: audit a lake branch, publish it, serve the lakeFS pre-merge hook."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from voiceops.cli._lakeargs import current_settings
+from voiceops.cli._output import CliError, say
+
+warehouse_app = typer.Typer(help="The warehouse: audit (load + dbt build), publish, lakeFS hook.")
+
+
+@warehouse_app.command("audit")
+def audit_cmd(
+    ref: Annotated[str, typer.Argument(help="Branch, tag or commit of the lake repository.")],
+) -> None:
+    """Load REF into its audit schema and run dbt build (models + every test)."""
+    from versioning.lake import open_lake
+    from warehouse.audit import run_audit
+
+    settings = current_settings()
+    audit = run_audit(open_lake(settings), settings.lake_repository, ref, settings)
+    say(f"audit of {ref} @ {audit.commit_id[:12]} in schema {audit.schema}: {audit.summary()}")
+    if not audit.ok:
+        raise typer.Exit(1)
+
+
+@warehouse_app.command("publish")
+def publish_cmd(
+    branch: Annotated[str, typer.Argument(help="The ingest-* branch to publish into main.")],
+) -> None:
+    """Merge BRANCH into main if its audit (recorded, or run now) passed every check."""
+    from versioning.lake import open_lake
+    from warehouse.audit import audit_for_hook
+    from warehouse.gate import PublishRefused, publish
+
+    settings = current_settings()
+    lake = open_lake(settings)
+    audit = audit_for_hook(lake, settings)(settings.lake_repository, branch)
+    try:
+        merge = publish(lake, settings.lake_repository, branch, audit)
+    except PublishRefused as refused:
+        raise CliError(str(refused)) from None
+    say(f"published {branch} into main @ {merge.commit_id[:12]}: {audit.summary()}")
+
+
+@warehouse_app.command("serve-hook")
+def serve_hook_cmd(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8766,
+) -> None:
+    """Serve the lakeFS pre-merge webhook (POST /lakefs/pre-merge) until interrupted."""
+    from versioning.lake import open_lake
+    from warehouse.audit import audit_for_hook
+    from warehouse.hook import make_server
+
+    settings = current_settings()
+    server = make_server(audit_for_hook(open_lake(settings), settings), host, port)
+    say(f"lakeFS pre-merge hook on http://{host}:{server.server_address[1]}/lakefs/pre-merge")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
