@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import wave
 from datetime import date
 from pathlib import Path
 
@@ -12,38 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingestion import lake_landing, schemas, validation
+from tests.factories import call_record, wav_bytes
 from versioning.lake.local import LocalLake
 
 DAY = date(2026, 1, 2)
 REPO = "contact-center"
-
-
-def _call(call_id: str, **overrides: object) -> dict:
-    return {
-        "call_id": call_id,
-        "customer_id": "CUST-000001",
-        "started_at": "2026-01-02T09:15:00+00:00",
-        "language": "ru",
-        "channel": "phone",
-        "duration_s": 2.5,
-        "transcript": "Заблокируйте карту 1234",
-        "intent": "block_card",
-        "slots": {"card_last4": "1234"},
-        "bot_response": "Карта заблокирована.",
-        "recording": f"{call_id}.wav",
-        "speaker": "espeak:ru+m1:s150:p50",
-        "sample_rate": 8000,
-    } | overrides
-
-
-def _wav(rate: int = 8000, channels: int = 1, frames: int = 800) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(b"\x01\x00" * frames * channels)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -52,21 +24,21 @@ def lake(tmp_path: Path) -> LocalLake:
 
 
 BAD_CALLS = [
-    (_call("C2", intent="make_coffee"), "intent"),
-    (_call("C3", transcript="  "), "transcript"),
-    (_call("C4", duration_s="abc"), "duration_s"),
-    (_call("C5", slots="card 1234"), "slots"),
-    (_call("C6", slots={"city": "Москва"}), "slots"),
-    (_call("", customer_id="X"), "call_id"),
-    (_call("C7", started_at="yesterday"), "started_at"),
-    (_call("C8", language="de"), "language"),
-    (_call("C1"), "duplicate"),
+    (call_record("C2", intent="make_coffee"), "intent"),
+    (call_record("C3", transcript="  "), "transcript"),
+    (call_record("C4", duration_s="abc"), "duration_s"),
+    (call_record("C5", slots="card 1234"), "slots"),
+    (call_record("C6", slots={"city": "Москва"}), "slots"),
+    (call_record("", customer_id="X"), "call_id"),
+    (call_record("C7", started_at="yesterday"), "started_at"),
+    (call_record("C8", language="de"), "language"),
+    (call_record("C1"), "duplicate"),
     ("not an object", "not an object"),
 ]
 
 
 def test_every_bad_call_is_rejected_with_a_reason_naming_the_field() -> None:
-    checked = validation.check_calls([_call("C1")] + [bad for bad, _ in BAD_CALLS])
+    checked = validation.check_calls([call_record("C1")] + [bad for bad, _ in BAD_CALLS])
     assert [r["call_id"] for r in checked.valid] == ["C1"]
     assert len(checked.rejects) == len(BAD_CALLS)
     for reject, (_, expected) in zip(checked.rejects, BAD_CALLS, strict=True):
@@ -74,12 +46,12 @@ def test_every_bad_call_is_rejected_with_a_reason_naming_the_field() -> None:
 
 
 def test_recording_contract() -> None:
-    assert validation.recording_problem(_wav()) is None
+    assert validation.recording_problem(wav_bytes()) is None
     assert "empty" in validation.recording_problem(b"")
-    assert "sample rate 44100" in validation.recording_problem(_wav(rate=44100))
-    assert "mono" in validation.recording_problem(_wav(channels=2))
+    assert "sample rate 44100" in validation.recording_problem(wav_bytes(rate=44100))
+    assert "mono" in validation.recording_problem(wav_bytes(channels=2))
     assert "not a readable WAV" in validation.recording_problem(b"hello, not audio")
-    assert "truncated" in validation.recording_problem(_wav(frames=4000)[:3000])
+    assert "truncated" in validation.recording_problem(wav_bytes(frames=4000)[:3000])
 
 
 def test_landing_writes_parquet_quarantine_and_one_commit_with_metadata(
@@ -87,7 +59,9 @@ def test_landing_writes_parquet_quarantine_and_one_commit_with_metadata(
 ) -> None:
     branch = lake_landing.ingest_branch_name("run-1", DAY)
     lake_landing.ensure_ingest_branch(lake, REPO, branch)
-    checked = validation.check_calls([_call("C1"), _call("C9")] + [b for b, _ in BAD_CALLS])
+    checked = validation.check_calls(
+        [call_record("C1"), call_record("C9")] + [b for b, _ in BAD_CALLS]
+    )
     calls = lake_landing.land_records(
         lake,
         REPO,
@@ -104,8 +78,8 @@ def test_landing_writes_parquet_quarantine_and_one_commit_with_metadata(
     )
     wavs = tmp_path / "wavs"
     wavs.mkdir()
-    (wavs / "C1.wav").write_bytes(_wav())
-    (wavs / "C9.wav").write_bytes(_wav(rate=44100))
+    (wavs / "C1.wav").write_bytes(wav_bytes())
+    (wavs / "C9.wav").write_bytes(wav_bytes(rate=44100))
     (wavs / "C10.wav").write_bytes(b"")
     recordings = lake_landing.land_recordings(
         lake, REPO, branch, run_id="run-1", day=DAY, directory=wavs

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ingestion import lake_landing, schemas, validation
+from tests.factories import call_record, wav_bytes
 from versioning.lake import NotFoundError
 from versioning.lake.local import LocalLake
 from voiceops.settings import Settings
@@ -43,21 +43,7 @@ FIVE = ("call_exports_calls", "crm_customers", "crm_tickets", "quarantine", "rec
 
 
 def _call(call_id: str, **overrides: object) -> dict:
-    return {
-        "call_id": call_id,
-        "customer_id": "CUST-000001",
-        "started_at": "2026-01-01T09:15:00+00:00",
-        "language": "ru",
-        "channel": "phone",
-        "duration_s": 2.5,
-        "transcript": "Заблокируйте карту 1234",
-        "intent": "block_card",
-        "slots": {"card_last4": "1234"},
-        "bot_response": "Карта заблокирована.",
-        "recording": f"{call_id}.wav",
-        "speaker": "espeak:ru+m1:s150:p50",
-        "sample_rate": 8000,
-    } | overrides
+    return call_record(call_id, day="2026-01-01", **overrides)
 
 
 def _customer(customer_id: str, **overrides: object) -> dict:
@@ -89,11 +75,7 @@ def _ticket(ticket_id: str) -> dict:
 
 
 def _wav(path: Path, *, rate: int = 8000, frames: int = 8000) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(b"\x01\x00" * frames)
+    path.write_bytes(wav_bytes(rate=rate, frames=frames))
 
 
 @dataclass
