@@ -18,8 +18,18 @@ def audit_log(settings: Settings) -> AuditLog:
     return AuditLog(settings.home / "audits")
 
 
-def run_audit(lake: Lake, repository: str, ref: str, settings: Settings) -> Audit:
-    """Load ``ref``'s commit into ``audit_<ref>`` and build + test every dbt model there."""
+def run_audit(
+    lake: Lake,
+    repository: str,
+    ref: str,
+    settings: Settings,
+    *,
+    dbt_vars: dict[str, object] | None = None,
+) -> Audit:
+    """Load ``ref``'s commit into ``audit_<ref>`` and build + test every dbt model there.
+
+    ``dbt_vars`` override project variables (thresholds, or switches such as ``redact``).
+    """
     started = time.monotonic()
     commit_id = lake.resolve_ref(repository, ref)
     schema = audit_schema(ref)
@@ -28,7 +38,7 @@ def run_audit(lake: Lake, repository: str, ref: str, settings: Settings) -> Audi
         load_commit(lake, repository, commit_id, warehouse, schema)
     finally:
         warehouse.close()  # DuckDB: dbt needs the file to itself
-    build = dbt_build(settings, schema)
+    build = dbt_build(settings, schema, extra_vars=dbt_vars)
     audit = Audit(
         repository=repository,
         ref=ref,

@@ -13,8 +13,9 @@ import pytest
 from ingestion.simulator.day import write_day
 from versioning.lake import open_lake
 from voiceops.settings import Settings, get_settings
-from warehouse.audit import audit_for_hook
+from warehouse.audit import audit_for_hook, run_audit
 from warehouse.connection import Warehouse
+from warehouse.gate import PublishRefused, publish
 from warehouse.hook import running_hook_server
 from warehouse.schemas import PUBLISHED, layer_schema
 
@@ -73,6 +74,16 @@ def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -
     assert any("quarantined_share" in name for name in refused.failed_checks)
     assert lake.get_branch(LAKE_REPO, "main").commit_id == main.id  # main unchanged
     assert lake.get_branch(LAKE_REPO, second.branch).commit_id == second.commit.id  # kept
+
+    # A leak of personal data blocks the publish too (redaction switched off for the audit).
+    lake.create_branch(LAKE_REPO, "ingest-leaky", "main")
+    lake.upload(LAKE_REPO, "ingest-leaky", "raw/leak-marker.txt", b"audit me")
+    lake.commit(LAKE_REPO, "ingest-leaky", "a commit to audit")
+    leaky = run_audit(lake, LAKE_REPO, "ingest-leaky", settings, dbt_vars={"redact": False})
+    assert any(c.name.startswith("no_pii") for c in leaky.failed)
+    with pytest.raises(PublishRefused, match="no_pii"):
+        publish(lake, LAKE_REPO, "ingest-leaky", leaky)
+    assert lake.get_branch(LAKE_REPO, "main").commit_id == main.id
 
     # The lakeFS pre-merge hook gives the same verdicts (recorded audit, or audits now).
     with running_hook_server(audit_for_hook(lake, settings)) as url:
