@@ -1,0 +1,1 @@
+"""NLU family: text -> intent (+ confidence) and slots, for Russian and English."""

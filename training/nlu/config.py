@@ -1,0 +1,42 @@
+"""Hyperparameters of the NLU model, with a ``tiny`` (tests) and a ``demo`` preset."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from training.common.config import TrainConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class NLUConfig(TrainConfig):
+    """Words + characters -> encoder -> intent head and per-token slot-tag head."""
+
+    max_tokens: int = 40  # tokens per text kept (longer texts are cut)
+    max_chars: int = 16  # characters per token kept
+    min_word_count: int = 2  # rarer training words map to the OOV id
+    word_dim: int = 64
+    char_dim: int = 24
+    char_filters: int = 64
+    char_kernel: int = 3
+    encoder: str = "conv"  # "conv" (fast on 2 cores) | "bigru"
+    encoder_units: int = 96
+    conv_layers: int = 2
+    dropout: float = 0.3
+    word_dropout: float = 0.1  # share of known words replaced by OOV while training
+    early_stopping_patience: int = 3  # 0 = off
+    deterministic: bool = True  # tf.config.experimental.enable_op_determinism()
+
+    @classmethod
+    def tiny(cls, **overrides) -> NLUConfig:
+        """Seconds of training: for tests only."""
+        fields = dict(
+            size="tiny", epochs=2, batch_size=16, max_tokens=24, max_chars=10, min_word_count=1,
+            word_dim=16, char_dim=8, char_filters=16, encoder_units=16, conv_layers=1,
+            early_stopping_patience=0,
+        )
+        return cls(**(fields | overrides))
+
+    @classmethod
+    def demo(cls, **overrides) -> NLUConfig:
+        """A few minutes on 2 CPU cores, a few thousand examples."""
+        return cls(**({"size": "demo", "epochs": 20, "batch_size": 32} | overrides))
