@@ -24,6 +24,7 @@ BENCHMARKS = (
     "dvc_compare",
     "upload_memory",
     "ingest_day",
+    "warehouse_build",
 )
 
 

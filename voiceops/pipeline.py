@@ -28,17 +28,21 @@ class IngestionOutcome:
 
 
 def _instance():
-    """The persistent Dagster instance when DAGSTER_HOME is set (runs show in the UI)."""
+    """A persistent Dagster instance: ``DAGSTER_HOME``, else ``$VOICEOPS_HOME/dagster``.
+
+    Runs then show in the UI, and assets see their history (e.g. models not retrained when
+    nothing changed).
+    """
     from dagster import DagsterInstance
 
-    home = os.environ.get("DAGSTER_HOME")
-    if home:
-        os.makedirs(home, exist_ok=True)
-        config = os.path.join(home, "dagster.yaml")
-        if not os.path.exists(config):
-            open(config, "a").close()  # an empty config: default SQLite storage, no warning
-        return DagsterInstance.get()
-    return DagsterInstance.ephemeral()
+    from voiceops.settings import Settings
+
+    home = os.environ.get("DAGSTER_HOME") or str(Settings().home / "dagster")
+    os.makedirs(home, exist_ok=True)
+    config = os.path.join(home, "dagster.yaml")
+    if not os.path.exists(config):
+        open(config, "a").close()  # an empty config: default SQLite storage, no warning
+    return DagsterInstance.local_temp(tempdir=home)
 
 
 def ingest_day(day: int, lake: Lake, repository: str) -> IngestionOutcome:
@@ -93,3 +97,22 @@ def audit_and_publish() -> PublishOutcome:
         failed_checks=[c.name for c in audit.failed] if audit else [],
         published_commit=published[0].metadata["published_commit"].value if published else None,
     )
+
+
+def train_models(size: str = "demo") -> dict[str, dict]:
+    """Run ``train_models_job``; the metadata of each family's model, keyed by family."""
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("train_models_job")
+    config = {
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        "ops": {f"models__{family}": {"config": {"size": size}} for family in ("nlu", "nlg")},
+    }
+    result = job.execute_in_process(instance=_instance(), run_config=config, raise_on_error=False)
+    if not result.success:
+        raise RuntimeError(f"training run {result.run_id} failed")
+    models = {}
+    for family in ("nlu", "nlg"):
+        events = result.asset_materializations_for_node(f"models__{family}")
+        models[family] = {k: v.value for k, v in events[0].metadata.items()} if events else {}
+    return models

@@ -53,7 +53,7 @@ def _post_pre_merge(url: str, source_ref: str) -> tuple[int, dict]:
 
 
 def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -> None:
-    from voiceops.pipeline import audit_and_publish, ingest_day
+    from voiceops.pipeline import audit_and_publish, ingest_day, train_models
 
     lake = open_lake(settings)
     write_day(settings.sources_root, 1, calls=700, seed=3, bad_rate=0.02, audio=False)
@@ -66,6 +66,16 @@ def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -
     assert main.metadata["voiceops.audited_commit"] == first.commit.id
     with Warehouse.from_settings(settings) as warehouse:  # readers see the audited data
         assert warehouse.count(layer_schema(PUBLISHED, "marts"), "nlu_examples") > 0
+
+    # Models train on the published data, pinned to its lake commit; a second run with the
+    # same data, config and code keeps them instead of retraining.
+    models = train_models("tiny")
+    for family in ("nlu", "nlg"):
+        assert models[family]["lake_commit"] == main.id and models[family]["retrained"]
+        assert Path(models[family]["model_path"]).is_dir()
+    again = train_models("tiny")
+    assert not again["nlu"]["retrained"] and not again["nlg"]["retrained"]
+    assert again["nlu"]["fingerprint"] == models["nlu"]["fingerprint"]
 
     write_day(settings.sources_root, 2, calls=60, seed=3, bad_rate=0.6, audio=False)
     second = ingest_day(2, lake, LAKE_REPO)

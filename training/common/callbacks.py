@@ -27,8 +27,9 @@ EPOCH_METRIC = Gauge(
     ["family", "metric"],
     registry=REGISTRY,
 )
-EPOCH = Gauge("voiceops_training_epoch", "Last finished epoch (1-based).", ["family"],
-              registry=REGISTRY)
+EPOCH = Gauge(
+    "voiceops_training_epoch", "Last finished epoch (1-based).", ["family"], registry=REGISTRY
+)
 
 
 class PrometheusEpochMetrics(keras.callbacks.Callback):
@@ -49,7 +50,9 @@ class PrometheusEpochMetrics(keras.callbacks.Callback):
         if self.pushgateway_url:
             try:
                 push_to_gateway(
-                    self.pushgateway_url, job=PUSH_JOB, registry=REGISTRY,
+                    self.pushgateway_url,
+                    job=PUSH_JOB,
+                    registry=REGISTRY,
                     grouping_key={"family": self.family},
                 )
             except OSError as error:  # monitoring must never stop a training run

@@ -22,21 +22,80 @@ OUTSIDE = "O"
 PERSON = "<PERSON>"
 
 _NUMBER_WORDS = [
-    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "два", "две", "три",
-    "четыре", "пять", "шесть", "семь", "восемь", "девять", "десять"
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "два",
+    "две",
+    "три",
+    "четыре",
+    "пять",
+    "шесть",
+    "семь",
+    "восемь",
+    "девять",
+    "десять",
 ]
 _DATE_ANCHORS = ["today", "yesterday", "сегодня", "вчера", "позавчера", "ago", "назад"]
 _DATE_WORDS = [
-    "on", "the", "day", "days", "before", "of", "last", "в", "во", "прошлый", "прошлую",
-    "прошлое", "дня", "дней"
+    "on",
+    "the",
+    "day",
+    "days",
+    "before",
+    "of",
+    "last",
+    "в",
+    "во",
+    "прошлый",
+    "прошлую",
+    "прошлое",
+    "дня",
+    "дней",
 ]
 _PERIOD_ANCHORS = [
-    "month", "months", "week", "year", "years", "месяц", "месяца", "месяцев", "неделю",
-    "неделя", "недели", "год", "года", "полгода"
+    "month",
+    "months",
+    "week",
+    "year",
+    "years",
+    "месяц",
+    "месяца",
+    "месяцев",
+    "неделю",
+    "неделя",
+    "недели",
+    "год",
+    "года",
+    "полгода",
 ]
 _PERIOD_WORDS = [
-    "за", "с", "со", "по", "from", "to", "for", "the", "last", "past", "this", "прошлый",
-    "прошлую", "последние", "последний", "последнюю", "последний", "этот", "эту", "начала"
+    "за",
+    "с",
+    "со",
+    "по",
+    "from",
+    "to",
+    "for",
+    "the",
+    "last",
+    "past",
+    "this",
+    "прошлый",
+    "прошлую",
+    "последние",
+    "последний",
+    "последнюю",
+    "последний",
+    "этот",
+    "эту",
+    "начала",
 ]
 
 
@@ -62,9 +121,7 @@ def _temporal() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(date anchors, period anchors, months) from the lexicon, normalized."""
     lex = lexicon()
     months = {normalize(m) for forms in lex["months"].values() for m in forms}
-    weekdays = {
-        normalize(tokenize(w)[-1]) for forms in lex["weekdays"].values() for w in forms
-    }
+    weekdays = {normalize(tokenize(w)[-1]) for forms in lex["weekdays"].values() for w in forms}
     return frozenset(weekdays | set(_DATE_ANCHORS)), frozenset(_PERIOD_ANCHORS), frozenset(months)
 
 

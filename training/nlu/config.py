@@ -30,8 +30,17 @@ class NLUConfig(TrainConfig):
     def tiny(cls, **overrides) -> NLUConfig:
         """Seconds of training: for tests only."""
         fields = dict(
-            size="tiny", epochs=2, batch_size=16, max_tokens=24, max_chars=10, min_word_count=1,
-            word_dim=16, char_dim=8, char_filters=16, encoder_units=16, conv_layers=1,
+            size="tiny",
+            epochs=2,
+            batch_size=16,
+            max_tokens=24,
+            max_chars=10,
+            min_word_count=1,
+            word_dim=16,
+            char_dim=8,
+            char_filters=16,
+            encoder_units=16,
+            conv_layers=1,
             early_stopping_patience=0,
         )
         return cls(**(fields | overrides))

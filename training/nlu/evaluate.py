@@ -75,7 +75,10 @@ def confusion_table(matrix: np.ndarray, labels: Sequence[str]) -> str:
 
 
 def _scores(
-    true_intents: list[str], pred_intents: list[str], true_tags: list, pred_tags: list,
+    true_intents: list[str],
+    pred_intents: list[str],
+    true_tags: list,
+    pred_tags: list,
     labels: Sequence[str],
 ) -> dict[str, Any]:
     return {

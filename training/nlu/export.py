@@ -77,12 +77,14 @@ def predict(loaded: Any, texts: list[str]) -> list[dict[str, Any]]:
     for i, text in enumerate(texts):
         tokens = [_text(t) for t in out["tokens"][i] if t]
         tags = [_text(t) for t in out["slot_tags"][i][: len(tokens)]]
-        results.append({
-            "text": text,
-            "intent": _text(out["intent"][i]),
-            "confidence": float(out["confidence"][i]),
-            "slots": slot_values(tokens, tags),
-            "tokens": tokens,
-            "tags": tags,
-        })
+        results.append(
+            {
+                "text": text,
+                "intent": _text(out["intent"][i]),
+                "confidence": float(out["confidence"][i]),
+                "slots": slot_values(tokens, tags),
+                "tokens": tokens,
+                "tags": tags,
+            }
+        )
     return results

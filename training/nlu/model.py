@@ -25,7 +25,11 @@ def _encoder(config: NLUConfig, x, mask):
     x = layers.Dense(config.encoder_units, name="project")(x)
     for i in range(config.conv_layers):
         y = layers.Conv1D(
-            config.encoder_units, 3, padding="same", dilation_rate=2**i, activation="relu",
+            config.encoder_units,
+            3,
+            padding="same",
+            dilation_rate=2**i,
+            activation="relu",
             name=f"conv_{i}",
         )(x)
         x = layers.LayerNormalization(name=f"norm_{i}")(layers.Add()([x, y]))
@@ -44,7 +48,10 @@ def build_model(
     w = layers.Embedding(word_vocab, config.word_dim, name="word_embedding")(words)
     c = layers.Embedding(char_vocab, config.char_dim, name="char_embedding")(chars)
     c = layers.Conv2D(
-        config.char_filters, (1, config.char_kernel), padding="same", activation="relu",
+        config.char_filters,
+        (1, config.char_kernel),
+        padding="same",
+        activation="relu",
         name="char_cnn",
     )(c)
     c = ops.max(c, axis=2)  # [b, T, filters]: one vector per token

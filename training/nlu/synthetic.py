@@ -56,12 +56,14 @@ def synthetic_rows(
                     continue
                 seen.add(text)
                 key = f"{language}|{text}|{intent}|{sorted(slots.items())}"
-                rows.append({
-                    "example_id": hashlib.sha256(key.encode()).hexdigest()[:16],
-                    "text": text,
-                    "language": language,
-                    "intent": intent,
-                    "slots": slots,
-                    "split": split_of_core(core_index(u.template, cores)),
-                })
+                rows.append(
+                    {
+                        "example_id": hashlib.sha256(key.encode()).hexdigest()[:16],
+                        "text": text,
+                        "language": language,
+                        "intent": intent,
+                        "slots": slots,
+                        "split": split_of_core(core_index(u.template, cores)),
+                    }
+                )
     return rows

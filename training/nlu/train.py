@@ -88,22 +88,32 @@ def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> Train
         config,
     )
     train_ds = dataset(
-        labelled["train"], encoder, config.batch_size, shuffle_seed=config.seed,
+        labelled["train"],
+        encoder,
+        config.batch_size,
+        shuffle_seed=config.seed,
         word_dropout=config.word_dropout,
     )
     val_ds = (
         dataset(labelled["validation"], encoder, config.batch_size)
-        if labelled.get("validation") else None
+        if labelled.get("validation")
+        else None
     )
     callbacks = training_callbacks(FAMILY, run_dir)
     if val_ds is not None and config.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            patience=config.early_stopping_patience, restore_best_weights=True
-        ))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                patience=config.early_stopping_patience, restore_best_weights=True
+            )
+        )
     started = time.perf_counter()
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks,
-        shuffle=False, verbose=0,  # the dataset shuffles itself (seeded)
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,  # the dataset shuffles itself (seeded)
     )
     seconds = time.perf_counter() - started
     serving = NLUServing(model, encoder, intent_names(), tag_names())
@@ -117,8 +127,11 @@ def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> Train
         encoder=encoder,
         serving=serving,
         history={k: [float(v) for v in vs] for k, vs in history.history.items()},
-        metrics={name: evaluate_split(serving, data) for name, data in labelled.items()
-                 if name != "train"},
+        metrics={
+            name: evaluate_split(serving, data)
+            for name, data in labelled.items()
+            if name != "train"
+        },
         seconds=seconds,
         epochs_run=len(history.epoch),
         unlocated_slots=unlocated,
@@ -142,8 +155,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", choices=("tiny", "demo"), default="demo")
     parser.add_argument("--synthetic", type=int, default=0, help="examples per intent x language")
     parser.add_argument("--run-dir", type=Path, default=Path("runs/nlu"))
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a config field, e.g. --set encoder=bigru")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field, e.g. --set encoder=bigru",
+    )
     parser.add_argument("--export", type=Path, default=None, help="write the SavedModel here")
     args = parser.parse_args(argv)
     types = {f.name: f.type for f in dataclasses.fields(NLUConfig)}
@@ -167,15 +185,20 @@ def main(argv: list[str] | None = None) -> None:
         from training.nlu.export import export
 
         export(result.serving, args.export)
-    print(json.dumps({
-        "config_hash": config.config_hash()[:12],
-        "rows": len(rows),
-        "params": result.model.count_params(),
-        "epochs_run": result.epochs_run,
-        "train_seconds": round(result.seconds, 1),
-        "unlocated_slots": result.unlocated_slots,
-        "scores": {split: _summary(s) for split, s in result.metrics.items()},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "config_hash": config.config_hash()[:12],
+                "rows": len(rows),
+                "params": result.model.count_params(),
+                "epochs_run": result.epochs_run,
+                "train_seconds": round(result.seconds, 1),
+                "unlocated_slots": result.unlocated_slots,
+                "scores": {split: _summary(s) for split, s in result.metrics.items()},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":
