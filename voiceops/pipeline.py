@@ -101,6 +101,7 @@ def audit_and_publish() -> PublishOutcome:
 
 def train_models(size: str = "demo") -> dict[str, dict]:
     """Run ``train_models_job``; the metadata of each family's model, keyed by family."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("train_models_job")

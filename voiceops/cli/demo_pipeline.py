@@ -14,10 +14,17 @@ import time
 from rich.table import Table
 
 from ingestion.simulator.day import write_day
+from orchestration.assets.training import NLG_TARGETS, NLU_TARGETS
 from versioning.lake import open_lake
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import esc, format_size, say, short_id, stdout_console
-from voiceops.pipeline import IngestionOutcome, PublishOutcome, audit_and_publish, ingest_day
+from voiceops.pipeline import (
+    IngestionOutcome,
+    PublishOutcome,
+    audit_and_publish,
+    ingest_day,
+    train_models,
+)
 from voiceops.settings import Settings
 from warehouse.connection import Warehouse
 from warehouse.schemas import PUBLISHED, layer_schema
@@ -105,3 +112,30 @@ def pipeline_demo(days: int, calls: int, seed: int, bad_rate: float) -> None:
     stdout_console().print(marts)
     main = open_lake(settings).get_branch(settings.lake_repository, "main").commit_id
     say(f"main of lakefs://{settings.lake_repository} is at {short_id(main)}: only audited data")
+    _train(settings)
+
+
+def _train(settings: Settings) -> None:
+    """Train the model families built so far on the published data (kept if unchanged)."""
+    started = time.monotonic()
+    models = train_models("demo")
+    say(f"trained {', '.join(models)} in {time.monotonic() - started:.0f} s on the published data")
+    table = Table(title="Models (test split; targets of issue 5)")
+    for column in ("family", "lake commit", "retrained", "metric", "value", "target"):
+        table.add_column(column)
+    targets = {**NLU_TARGETS, **NLG_TARGETS}
+    for family, metadata in models.items():
+        first = True
+        for name, goal in targets.items():
+            if name not in metadata:
+                continue
+            table.add_row(
+                family if first else "",
+                short_id(str(metadata.get("lake_commit", ""))) if first else "",
+                str(metadata.get("retrained")) if first else "",
+                name,
+                f"{metadata[name]:.3f}",
+                f">= {goal}",
+            )
+            first = False
+    stdout_console().print(table)
