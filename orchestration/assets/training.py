@@ -7,7 +7,9 @@ model is kept and the materialization says so. Evaluation targets are asset chec
 
 # No ``from __future__ import annotations``: Dagster inspects the context type hints.
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -28,6 +30,7 @@ from orchestration.assets.warehouse import PUBLISHED_KEY
 from orchestration.resources.lake import LakeResource
 from training.common.data import published_commit
 from training.common.lineage import code_version, fingerprint
+from voiceops.settings import Settings
 
 TRAINING_GROUP = "training"
 TRAINING_DIR = Path(__file__).resolve().parents[2] / "training"
@@ -70,6 +73,69 @@ def _lineage(commit: str, config_hash: str, code: str, print_: str) -> dict:
     }
 
 
+def _materialize(
+    context: AssetExecutionContext,
+    lake: LakeResource,
+    key: AssetKey,
+    code: str,
+    family_config: Any,
+    run: Callable[[Settings, str, Path], dict[str, Any]],
+) -> MaterializeResult:
+    """Train a family on the published data unless data, config and code are unchanged."""
+    settings = lake.settings()
+    commit = published_commit(settings)
+    if commit is None:
+        raise ValueError("nothing published yet: run audit_publish_job first")
+    config_hash = family_config.config_hash()
+    print_ = fingerprint(commit, config_hash, code)
+    if (reused := _reuse(context, key, print_)) is not None:
+        return reused
+    run_dir = settings.home / "models" / key.path[-1] / print_
+    metadata = _lineage(commit, config_hash, code, print_) | run(settings, commit, run_dir)
+    return MaterializeResult(metadata=metadata, data_version=DataVersion(print_))
+
+
+def _run_nlu(config: Any) -> Callable[[Settings, str, Path], dict[str, Any]]:
+    def run(settings: Settings, commit: str, run_dir: Path) -> dict[str, Any]:
+        from training.nlu.data import load_rows
+        from training.nlu.export import export
+        from training.nlu.train import train
+
+        result = train(load_rows(settings, commit), config, run_dir)
+        model_path = export(result.serving, run_dir / "saved_model")
+        test = result.metrics.get("test", {})
+        metadata: dict[str, Any] = {
+            "model_path": str(model_path),
+            "train_seconds": round(result.seconds, 1),
+            "epochs": result.epochs_run,
+            "metrics": MetadataValue.json(
+                {lang: {k: v for k, v in s.items() if k != "confusion"} for lang, s in test.items()}
+            ),
+        }
+        for lang, scores in test.items():
+            metadata[f"intent_accuracy_{lang}"] = float(scores["intent_accuracy"])
+            metadata[f"slot_f1_{lang}"] = float(scores["slot"]["f1"])
+        return metadata
+
+    return run
+
+
+def _run_nlg(config: Any) -> Callable[[Settings, str, Path], dict[str, Any]]:
+    def run(settings: Settings, commit: str, run_dir: Path) -> dict[str, Any]:
+        from training.nlg.data import load_rows
+        from training.nlg.train import train
+
+        result = train(load_rows(settings, commit), config, run_dir)
+        test = result.metrics.get("test", {})
+        return {
+            "model_path": str(result.model_path),
+            "train_seconds": round(result.train_seconds, 1),
+            "metrics": MetadataValue.json(json.loads(json.dumps(result.metrics, default=float))),
+        } | {k: float(v) for k, v in test.items() if isinstance(v, int | float)}
+
+    return run
+
+
 @asset(
     key=NLU_KEY,
     group_name=TRAINING_GROUP,
@@ -82,34 +148,9 @@ def nlu_model(
     context: AssetExecutionContext, config: TrainingConfig, lake: LakeResource
 ) -> MaterializeResult:
     from training.nlu.config import NLUConfig
-    from training.nlu.data import load_rows
-    from training.nlu.export import export
-    from training.nlu.train import train
 
-    settings = lake.settings()
-    commit = published_commit(settings)
-    if commit is None:
-        raise ValueError("nothing published yet: run audit_publish_job first")
-    family_config = NLUConfig.tiny() if config.size == "tiny" else NLUConfig.demo()
-    print_ = fingerprint(commit, family_config.config_hash(), NLU_CODE)
-    if (reused := _reuse(context, NLU_KEY, print_)) is not None:
-        return reused
-    run_dir = settings.home / "models" / "nlu" / print_
-    result = train(load_rows(settings, commit), family_config, run_dir)
-    model_path = export(result.serving, run_dir / "saved_model")
-    test = result.metrics.get("test", {})
-    metadata = _lineage(commit, family_config.config_hash(), NLU_CODE, print_) | {
-        "model_path": str(model_path),
-        "train_seconds": round(result.seconds, 1),
-        "epochs": result.epochs_run,
-        "metrics": MetadataValue.json(
-            {lang: {k: v for k, v in s.items() if k != "confusion"} for lang, s in test.items()}
-        ),
-    }
-    for lang, scores in test.items():
-        metadata[f"intent_accuracy_{lang}"] = float(scores["intent_accuracy"])
-        metadata[f"slot_f1_{lang}"] = float(scores["slot"]["f1"])
-    return MaterializeResult(metadata=metadata, data_version=DataVersion(print_))
+    family = NLUConfig.tiny() if config.size == "tiny" else NLUConfig.demo()
+    return _materialize(context, lake, NLU_KEY, NLU_CODE, family, _run_nlu(family))
 
 
 @asset(
@@ -124,27 +165,9 @@ def nlg_model(
     context: AssetExecutionContext, config: TrainingConfig, lake: LakeResource
 ) -> MaterializeResult:
     from training.nlg.config import NLGConfig
-    from training.nlg.data import load_rows
-    from training.nlg.train import train
 
-    settings = lake.settings()
-    commit = published_commit(settings)
-    if commit is None:
-        raise ValueError("nothing published yet: run audit_publish_job first")
-    family_config = NLGConfig.tiny() if config.size == "tiny" else NLGConfig.demo()
-    print_ = fingerprint(commit, family_config.config_hash(), NLG_CODE)
-    if (reused := _reuse(context, NLG_KEY, print_)) is not None:
-        return reused
-    run_dir = settings.home / "models" / "nlg" / print_
-    result = train(load_rows(settings, commit), family_config, run_dir)
-    test = result.metrics.get("test", {})
-    metadata = _lineage(commit, result.config_hash, NLG_CODE, print_) | {
-        "model_path": str(result.model_path),
-        "train_seconds": round(result.train_seconds, 1),
-        "metrics": MetadataValue.json(json.loads(json.dumps(result.metrics, default=float))),
-    }
-    metadata |= {k: float(v) for k, v in test.items() if isinstance(v, int | float)}
-    return MaterializeResult(metadata=metadata, data_version=DataVersion(print_))
+    family = NLGConfig.tiny() if config.size == "tiny" else NLGConfig.demo()
+    return _materialize(context, lake, NLG_KEY, NLG_CODE, family, _run_nlg(family))
 
 
 #: Issue 5's targets at the demo size, on the test split (phrasings never seen in training).
