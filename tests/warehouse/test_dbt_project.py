@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
+from ingestion.simulator.layout import CALL_FIELDS, CUSTOMER_FIELDS, TICKET_FIELDS
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt_project"
 TAXONOMY = ROOT / "voiceops" / "taxonomy.yaml"
@@ -414,61 +416,9 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
     ]
     lake = [("_lake_commit", text), ("_lake_path", text)]
     return {
-        "crm_customers": (
-            [
-                (c, text)
-                for c in (
-                    "customer_id",
-                    "full_name",
-                    "phone",
-                    "email",
-                    "passport",
-                    "language",
-                    "segment",
-                    "city",
-                    "created_at",
-                    "updated_at",
-                )
-            ]
-            + lake,
-            customers,
-        ),
-        "crm_tickets": (
-            [
-                (c, text)
-                for c in (
-                    "ticket_id",
-                    "customer_id",
-                    "call_id",
-                    "status",
-                    "subject",
-                    "note",
-                    "created_at",
-                    "updated_at",
-                )
-            ]
-            + lake,
-            tickets,
-        ),
-        "call_exports_calls": (
-            [
-                ("call_id", text),
-                ("customer_id", text),
-                ("started_at", text),
-                ("language", text),
-                ("channel", text),
-                ("duration_s", "double precision"),
-                ("transcript", text),
-                ("intent", text),
-                ("slots", text),
-                ("bot_response", text),
-                ("recording", text),
-                ("speaker", text),
-                ("sample_rate", "bigint"),
-                *lake,
-            ],
-            calls,
-        ),
+        "crm_customers": (_columns(CUSTOMER_FIELDS, text) + lake, customers),
+        "crm_tickets": (_columns(TICKET_FIELDS, text) + lake, tickets),
+        "call_exports_calls": (_columns(CALL_FIELDS, text) + lake, calls),
         "recordings": (
             [
                 ("call_id", text),
@@ -491,6 +441,15 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
             quarantine,
         ),
     }
+
+
+#: Raw columns that are not text (as the loader types them from the Parquet schema).
+TYPED_COLUMNS = {"duration_s": "double precision", "sample_rate": "bigint"}
+
+
+def _columns(fields: tuple[str, ...], text: str) -> list[tuple[str, str]]:
+    """(name, SQL type) of a record contract of ``ingestion.simulator.layout``."""
+    return [(name, TYPED_COLUMNS.get(name, text)) for name in fields]
 
 
 def load_raw(cursor: Any, schema: str, placeholder: str) -> None:
