@@ -78,10 +78,31 @@ class Settings(BaseSettings):
     pg_password: str = Field(default="")
     pg_database: str = Field(default="voiceops", description="Created when missing.")
 
+    mlflow_tracking_uri: str = Field(
+        default="",
+        validation_alias="MLFLOW_TRACKING_URI",
+        description="MLflow tracking + registry store, e.g. postgresql://user@host/mlflow "
+        "(default: SQLite under VOICEOPS_HOME/mlflow).",
+    )
+    mlflow_artifact_root: str = Field(
+        default="",
+        description="Where new MLflow experiments keep artifacts, e.g. s3://bucket/mlflow "
+        "(default: VOICEOPS_HOME/mlflow/artifacts).",
+    )
+
     @property
     def warehouse_path(self) -> Path:
         """The DuckDB warehouse file of the embedded default."""
         return self.home / "warehouse" / "voiceops.duckdb"
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow store: ``MLFLOW_TRACKING_URI`` or the embedded SQLite database."""
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> str:
+        return self.mlflow_artifact_root or (self.home / "mlflow" / "artifacts").as_uri()
 
     @property
     def lake_root(self) -> Path:
