@@ -99,21 +99,31 @@ def audit_and_publish() -> PublishOutcome:
     )
 
 
-def train_models(size: str = "demo") -> dict[str, dict]:
-    """Run ``train_models_job``; the metadata of each family's model, keyed by family."""
+def train_models(size: str = "demo", families: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """Run ``train_models_job`` (every family, or ``families``); metadata per family."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    from orchestration.assets.training import FAMILIES
     from orchestration.definitions import defs
 
+    chosen = tuple(families or FAMILIES)
+    unknown = sorted(set(chosen) - set(FAMILIES))
+    if unknown:
+        raise ValueError(f"unknown model families {unknown}; known: {sorted(FAMILIES)}")
     job = defs.resolve_job_def("train_models_job")
     config = {
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-        "ops": {f"models__{family}": {"config": {"size": size}} for family in ("nlu", "nlg")},
+        "ops": {f"models__{family}": {"config": {"size": size}} for family in chosen},
     }
-    result = job.execute_in_process(instance=_instance(), run_config=config, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=_instance(),
+        run_config=config,
+        raise_on_error=False,
+        asset_selection=[FAMILIES[f].key for f in chosen],
+    )
     if not result.success:
         raise RuntimeError(f"training run {result.run_id} failed")
     models = {}
-    for family in ("nlu", "nlg"):
+    for family in chosen:
         events = result.asset_materializations_for_node(f"models__{family}")
         models[family] = {k: v.value for k, v in events[0].metadata.items()} if events else {}
     return models

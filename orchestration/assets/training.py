@@ -1,21 +1,27 @@
 """Training assets: one model per family, trained on its published mart at a lake commit.
 
-A family is retrained only when the lake commit of the published data, the training config
-or the family's code changed (the three make the asset's data version); otherwise the last
-model is kept and the materialization says so. Evaluation targets are asset checks.
+A family is retrained only when its mart's rows (content hash), the training config or the
+family's code changed (the three make the asset's data version); otherwise the last model is
+kept and the materialization says so. Evaluation targets are asset checks.
+
+Every family package ``training/<family>/`` has the same shape, so one factory builds
+every asset: ``config.<FAMILY>Config.tiny()|demo()``, ``data.load_rows(settings, commit)``
+and ``train.run(rows, config, run_dir) -> RunSummary``.
 """
 
 # No ``from __future__ import annotations``: Dagster inspects the context type hints.
-import json
-from collections.abc import Callable
+import importlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dagster import (
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     Config,
     DataVersion,
     MaterializeResult,
@@ -29,196 +35,203 @@ from pydantic import Field
 from orchestration.assets.warehouse import PUBLISHED_KEY
 from orchestration.resources.lake import LakeResource
 from training.common.data import published_commit
-from training.common.lineage import code_version, fingerprint
-from voiceops.settings import Settings
+from training.common.lineage import code_version, fingerprint, rows_hash, split_counts
+from training.common.run import RunSummary
 
 TRAINING_GROUP = "training"
 TRAINING_DIR = Path(__file__).resolve().parents[2] / "training"
-NLU_KEY = AssetKey(["models", "nlu"])
-NLG_KEY = AssetKey(["models", "nlg"])
-NLU_CODE = code_version(TRAINING_DIR / "nlu")
-NLG_CODE = code_version(TRAINING_DIR / "nlg")
+AT_LEAST, AT_MOST = ">=", "<="
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: its package under ``training/``, its mart and its targets."""
+
+    name: str
+    mart: str
+    description: str
+    #: ``<metric>_<language>`` on the test split -> (">=" | "<=", goal); issue 5's targets
+    targets: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> AssetKey:
+        return AssetKey(["models", self.name])
+
+    @property
+    def code(self) -> str:
+        return code_version(TRAINING_DIR / self.name)
+
+    def config(self, size: str) -> Any:
+        module = importlib.import_module(f"training.{self.name}.config")
+        config_class = getattr(module, f"{self.name.upper()}Config")
+        return config_class.tiny() if size == "tiny" else config_class.demo()
+
+    def load_rows(self, settings: Any, commit: str) -> list[dict[str, Any]]:
+        return importlib.import_module(f"training.{self.name}.data").load_rows(settings, commit)
+
+    def run(self, rows: list[dict], config: Any, run_dir: Path) -> RunSummary:
+        return importlib.import_module(f"training.{self.name}.train").run(rows, config, run_dir)
+
+
+FAMILIES = {
+    family.name: family
+    for family in (
+        Family(
+            "nlu",
+            "nlu_examples",
+            "Joint intent + slot model (text -> intent, confidence, slots) as a SavedModel.",
+            {
+                "intent_accuracy_all": (AT_LEAST, 0.92),
+                "intent_accuracy_ru": (AT_LEAST, 0.88),
+                "intent_accuracy_en": (AT_LEAST, 0.88),
+                "slot_f1_all": (AT_LEAST, 0.90),
+            },
+        ),
+        Family(
+            "nlg",
+            "nlg_examples",
+            "Response generator (language, intent, slots -> text) as a SavedModel.",
+            {"bleu_multi_ref_all": (AT_LEAST, 0.90), "slot_value_accuracy_all": (AT_LEAST, 0.98)},
+        ),
+    )
+}
 
 
 class TrainingConfig(Config):
     size: str = Field(default="demo", description="'demo' (minutes) or 'tiny' (seconds, tests).")
 
 
-def _previous(context: AssetExecutionContext, key: AssetKey) -> dict | None:
-    event = context.instance.get_latest_materialization_event(key)
+def _latest_metadata(instance: Any, key: AssetKey) -> dict[str, Any] | None:
+    event = instance.get_latest_materialization_event(key)
     if event is None or event.asset_materialization is None:
         return None
     return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
 
-def _reuse(context: AssetExecutionContext, key: AssetKey, print_: str) -> MaterializeResult | None:
-    """The previous materialization again when nothing under it changed."""
-    previous = _previous(context, key)
-    if previous is None or previous.get("fingerprint") != print_:
-        return None
-    context.log.info(f"{key.to_user_string()}: data, config and code unchanged, not retrained")
-    metadata = {k: v for k, v in previous.items() if isinstance(v, str | int | float | bool)}
-    return MaterializeResult(
-        metadata=metadata | {"retrained": False}, data_version=DataVersion(print_)
-    )
-
-
-def _lineage(commit: str, config_hash: str, code: str, print_: str) -> dict:
-    return {
-        "lake_commit": commit,
-        "config_hash": config_hash,
-        "code_version": code,
-        "fingerprint": print_,
-        "retrained": True,
+def _kept(previous: dict[str, Any], print_: str, commit: str) -> MaterializeResult:
+    """The previous materialization again (same model), noting the commit checked now."""
+    keep = {
+        k: MetadataValue.json(v) if isinstance(v, dict | list) else v
+        for k, v in previous.items()
+        if isinstance(v, str | int | float | bool | dict | list)
     }
-
-
-def _materialize(
-    context: AssetExecutionContext,
-    lake: LakeResource,
-    key: AssetKey,
-    code: str,
-    family_config: Any,
-    run: Callable[[Settings, str, Path], dict[str, Any]],
-) -> MaterializeResult:
-    """Train a family on the published data unless data, config and code are unchanged."""
-    settings = lake.settings()
-    commit = published_commit(settings)
-    if commit is None:
-        raise ValueError("nothing published yet: run audit_publish_job first")
-    config_hash = family_config.config_hash()
-    print_ = fingerprint(commit, config_hash, code)
-    if (reused := _reuse(context, key, print_)) is not None:
-        return reused
-    run_dir = settings.home / "models" / key.path[-1] / print_
-    metadata = _lineage(commit, config_hash, code, print_) | run(settings, commit, run_dir)
+    metadata = keep | {"retrained": False, "checked_lake_commit": commit}
     return MaterializeResult(metadata=metadata, data_version=DataVersion(print_))
 
 
-def _run_nlu(config: Any) -> Callable[[Settings, str, Path], dict[str, Any]]:
-    def run(settings: Settings, commit: str, run_dir: Path) -> dict[str, Any]:
-        from training.nlu.data import load_rows
-        from training.nlu.export import export
-        from training.nlu.train import train
-
-        result = train(load_rows(settings, commit), config, run_dir)
-        model_path = export(result.serving, run_dir / "saved_model")
-        test = result.metrics.get("test", {})
-        metadata: dict[str, Any] = {
-            "model_path": str(model_path),
-            "train_seconds": round(result.seconds, 1),
-            "epochs": result.epochs_run,
-            "metrics": MetadataValue.json(
-                {lang: {k: v for k, v in s.items() if k != "confusion"} for lang, s in test.items()}
-            ),
-        }
-        for lang, scores in test.items():
-            metadata[f"intent_accuracy_{lang}"] = float(scores["intent_accuracy"])
-            metadata[f"slot_f1_{lang}"] = float(scores["slot"]["f1"])
-        return metadata
-
-    return run
+def _metadata(family: Family, summary: RunSummary, rows: list[dict], config: Any) -> dict:
+    """The metadata contract the registry reads (see registry/ and issue 6)."""
+    test = summary.scores.get("test", {})
+    flat = {
+        f"{metric}_{lang}": float(value)
+        for lang, metrics in test.items()
+        for metric, value in metrics.items()
+    }
+    return {
+        "model_path": str(summary.model_path),
+        "run_dir": str(summary.model_path.parent),
+        "config": MetadataValue.json(config.to_dict()),
+        "data_rows": MetadataValue.json(split_counts(rows)),
+        "scores": MetadataValue.json(summary.scores),
+        "train_seconds": round(summary.seconds, 1),
+        "epochs": summary.epochs,
+        "params": summary.params,
+        **{k: float(v) for k, v in summary.extra.items()},
+        **{name: MetadataValue.md(text) for name, text in summary.tables.items()},
+        **flat,
+    }
 
 
-def _run_nlg(config: Any) -> Callable[[Settings, str, Path], dict[str, Any]]:
-    def run(settings: Settings, commit: str, run_dir: Path) -> dict[str, Any]:
-        from training.nlg.data import load_rows
-        from training.nlg.train import train
+def build_training_asset(family: Family) -> AssetsDefinition:
+    """The asset training ``family`` on the published data (kept when nothing changed)."""
 
-        result = train(load_rows(settings, commit), config, run_dir)
-        test = result.metrics.get("test", {})
-        return {
-            "model_path": str(result.model_path),
-            "train_seconds": round(result.train_seconds, 1),
-            "metrics": MetadataValue.json(json.loads(json.dumps(result.metrics, default=float))),
-        } | {k: float(v) for k, v in test.items() if isinstance(v, int | float)}
-
-    return run
-
-
-@asset(
-    key=NLU_KEY,
-    group_name=TRAINING_GROUP,
-    kinds={"tensorflow"},
-    deps=[AssetKey(["marts", "nlu_examples"]), PUBLISHED_KEY],
-    code_version=NLU_CODE,
-    description="Joint intent + slot model (text -> intent, confidence, slots) as a SavedModel.",
-)
-def nlu_model(
-    context: AssetExecutionContext, config: TrainingConfig, lake: LakeResource
-) -> MaterializeResult:
-    from training.nlu.config import NLUConfig
-
-    family = NLUConfig.tiny() if config.size == "tiny" else NLUConfig.demo()
-    return _materialize(context, lake, NLU_KEY, NLU_CODE, family, _run_nlu(family))
-
-
-@asset(
-    key=NLG_KEY,
-    group_name=TRAINING_GROUP,
-    kinds={"tensorflow"},
-    deps=[AssetKey(["marts", "nlg_examples"]), PUBLISHED_KEY],
-    code_version=NLG_CODE,
-    description="Response generator (language, intent, slots -> text) as a SavedModel.",
-)
-def nlg_model(
-    context: AssetExecutionContext, config: TrainingConfig, lake: LakeResource
-) -> MaterializeResult:
-    from training.nlg.config import NLGConfig
-
-    family = NLGConfig.tiny() if config.size == "tiny" else NLGConfig.demo()
-    return _materialize(context, lake, NLG_KEY, NLG_CODE, family, _run_nlg(family))
-
-
-#: Issue 5's targets at the demo size, on the test split (phrasings never seen in training).
-NLU_TARGETS = {
-    "intent_accuracy_all": 0.92,
-    "intent_accuracy_ru": 0.88,
-    "intent_accuracy_en": 0.88,
-    "slot_f1_all": 0.90,
-}
-NLG_TARGETS = {"bleu": 0.90, "slot_value_accuracy": 0.98}
-
-
-def _meets(instance, key: AssetKey, targets: dict[str, float]) -> AssetCheckResult:
-    """Pass when the latest materialization reached every target (WARN otherwise)."""
-    event = instance.get_latest_materialization_event(key)
-    metadata = (
-        {}
-        if event is None or event.asset_materialization is None
-        else {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    @asset(
+        key=family.key,
+        group_name=TRAINING_GROUP,
+        kinds={"tensorflow"},
+        deps=[AssetKey(["marts", family.mart]), PUBLISHED_KEY],
+        code_version=family.code,
+        description=family.description,
     )
-    missing = [name for name in targets if name not in metadata]
-    below = {
+    def _train(
+        context: AssetExecutionContext, config: TrainingConfig, lake: LakeResource
+    ) -> MaterializeResult:
+        settings = lake.settings()
+        commit = published_commit(settings)
+        if commit is None:
+            raise ValueError("nothing published yet: run audit_publish_job first")
+        rows = family.load_rows(settings, commit)
+        if not any(row.get("split") == "train" for row in rows):
+            raise ValueError(
+                f"{family.mart} has no train rows at lake commit {commit}: nothing to train "
+                f"{family.name} on (were recordings ingested?)"
+            )
+        family_config = family.config(config.size)
+        data_hash = rows_hash(rows)
+        print_ = fingerprint(data_hash, family_config.config_hash(), family.code)
+        previous = _latest_metadata(context.instance, family.key)
+        if previous is not None and previous.get("fingerprint") == print_:
+            context.log.info(f"{family.name}: data, config and code unchanged, not retrained")
+            return _kept(previous, print_, commit)
+        run_dir = settings.home / "models" / family.name / print_
+        summary = family.run(rows, family_config, run_dir)
+        lineage = {
+            "lake_commit": commit,
+            "lake_repository": settings.lake_repository,
+            "data_hash": data_hash,
+            "config_hash": family_config.config_hash(),
+            "code_version": family.code,
+            "fingerprint": print_,
+            "retrained": True,
+        }
+        return MaterializeResult(
+            metadata=lineage | _metadata(family, summary, rows, family_config),
+            data_version=DataVersion(print_),
+        )
+
+    return _train
+
+
+def _meets(instance: Any, family: Family) -> AssetCheckResult:
+    """Pass when the latest materialization reached every target (WARN otherwise)."""
+    metadata = _latest_metadata(instance, family.key) or {}
+    missing = [name for name in family.targets if name not in metadata]
+    missed = {
         name: metadata[name]
-        for name, goal in targets.items()
-        if name in metadata and metadata[name] < goal
+        for name, (op, goal) in family.targets.items()
+        if name in metadata and (metadata[name] < goal if op == AT_LEAST else metadata[name] > goal)
     }
     return AssetCheckResult(
-        passed=not missing and not below,
+        passed=not missing and not missed,
         severity=AssetCheckSeverity.WARN,
         metadata={
-            "targets": MetadataValue.json(targets),
-            "below_target": MetadataValue.json(below),
+            "targets": MetadataValue.json(
+                {name: f"{op} {goal}" for name, (op, goal) in family.targets.items()}
+            ),
+            "missed_targets": MetadataValue.json(missed),
             "missing": MetadataValue.json(missing),
         },
     )
 
 
-@asset_check(asset=NLU_KEY, description="Intent accuracy and slot F1 reach the issue's targets.")
-def nlu_meets_targets(context) -> AssetCheckResult:
-    return _meets(context.instance, NLU_KEY, NLU_TARGETS)
+def build_targets_check(family: Family) -> AssetChecksDefinition:
+    """Asset check: the family's test-split metrics reach issue 5's targets."""
+
+    @asset_check(
+        asset=family.key,
+        name="meets_targets",
+        description=f"{family.name} test-split metrics reach their targets.",
+    )
+    def _check(context) -> AssetCheckResult:
+        return _meets(context.instance, family)
+
+    return _check
 
 
-@asset_check(asset=NLG_KEY, description="BLEU and slot-value accuracy reach the targets.")
-def nlg_meets_targets(context) -> AssetCheckResult:
-    return _meets(context.instance, NLG_KEY, NLG_TARGETS)
-
-
-training_assets = [nlu_model, nlg_model]
-training_checks = [nlu_meets_targets, nlg_meets_targets]
+training_assets = [build_training_asset(f) for f in FAMILIES.values()]
+training_checks = [build_targets_check(f) for f in FAMILIES.values()]
 train_models_job = define_asset_job(
     "train_models_job",
-    selection=[NLU_KEY, NLG_KEY],
+    selection=[f.key for f in FAMILIES.values()],
     description="Train (or keep, when nothing changed) every model family on the published data.",
 )

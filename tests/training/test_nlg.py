@@ -200,7 +200,8 @@ def test_train_tiny_learns_and_records(trained) -> None:
     assert trained.config_hash == NLGConfig.tiny().config_hash()
     losses = trained.history["loss"]
     assert losses[-1] < losses[0]
-    validation = trained.metrics["validation"]
+    assert {"all", "ru", "en"} <= set(trained.metrics["validation"])
+    validation = trained.metrics["validation"]["all"]
     assert set(validation) >= {"bleu", "bleu_multi_ref", "exact_match", "slot_value_accuracy"}
     assert validation["bleu_multi_ref"] > 0.3
     saved = json.loads((trained.model_path.parent / "metrics.json").read_text(encoding="utf-8"))
@@ -245,3 +246,15 @@ def test_export_reload_in_a_fresh_process_gives_the_same_outputs(trained, tmp_pa
         check=True,
     )
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == here
+
+
+def test_evaluate_exported_scores_like_the_in_process_model(trained, rows) -> None:
+    from training.nlg.evaluate import evaluate_exported
+
+    test_rows = [r for r in rows if r.get("split") == "test"]
+    scores = evaluate_exported(trained.model_path, test_rows)
+    assert {"all", "ru", "en"} <= set(scores)
+    recorded = trained.metrics["test"]
+    for lang in ("all", "ru", "en"):
+        for name in ("bleu", "exact_match", "slot_value_accuracy"):
+            assert scores[lang][name] == pytest.approx(recorded[lang][name], abs=1e-6)

@@ -70,21 +70,46 @@ def test_python_and_tensorflow_tokenization_agree(rows):
     ("text", "slots", "expected"),
     [
         ("Заблокируйте карту 4321.", {"card_last4": "4321"}, {"card_last4": "4321"}),
-        ("Где офис в Санкт-Петербурге?", {"city": "Saint Petersburg"},
-         {"city": "Санкт-Петербурге"}),
-        ("Переведите 5 000 долларов <PERSON> с текущего счёта",
-         {"amount": 5000, "currency": "USD", "recipient": "<PERSON>", "account_type": "checking"},
-         {"amount": "5000", "currency": "долларов", "recipient": "<PERSON>",
-          "account_type": "текущего счёта"}),
-        ("Send 50 thousand euros to Helen", {"amount": 50000, "currency": "EUR",
-                                             "recipient": "Helen"},
-         {"amount": "50 thousand", "currency": "euros", "recipient": "Helen"}),
-        ("I sent it on December 28, where is it?", {"date": "2025-12-28"},
-         {"date": "on December 28"}),
-        ("Выписку за последние три месяца", {"period": "2025-10-15/2026-01-15"},
-         {"period": "за последние три месяца"}),
-        ("Остаток на Накопительном счете", {"account_type": "savings"},
-         {"account_type": "Накопительном счете"}),
+        (
+            "Где офис в Санкт-Петербурге?",
+            {"city": "Saint Petersburg"},
+            {"city": "Санкт-Петербурге"},
+        ),
+        (
+            "Переведите 5 000 долларов <PERSON> с текущего счёта",
+            {
+                "amount": 5000,
+                "currency": "USD",
+                "recipient": "<PERSON>",
+                "account_type": "checking",
+            },
+            {
+                "amount": "5000",
+                "currency": "долларов",
+                "recipient": "<PERSON>",
+                "account_type": "текущего счёта",
+            },
+        ),
+        (
+            "Send 50 thousand euros to Helen",
+            {"amount": 50000, "currency": "EUR", "recipient": "Helen"},
+            {"amount": "50 thousand", "currency": "euros", "recipient": "Helen"},
+        ),
+        (
+            "I sent it on December 28, where is it?",
+            {"date": "2025-12-28"},
+            {"date": "on December 28"},
+        ),
+        (
+            "Выписку за последние три месяца",
+            {"period": "2025-10-15/2026-01-15"},
+            {"period": "за последние три месяца"},
+        ),
+        (
+            "Остаток на Накопительном счете",
+            {"account_type": "savings"},
+            {"account_type": "Накопительном счете"},
+        ),
     ],
 )
 def test_bio_tags_locate_values_through_case_and_inflection(text, slots, expected):
@@ -127,7 +152,9 @@ def test_metric_functions_on_known_cases():
 
 def test_spans_and_slot_f1_on_known_cases():
     assert spans(["O", "B-city", "I-city", "O", "I-amount", "B-date"]) == [
-        ("city", 1, 3), ("amount", 4, 5), ("date", 5, 6)
+        ("city", 1, 3),
+        ("amount", 4, 5),
+        ("date", 5, 6),
     ]
     gold = [["B-amount", "I-amount", "O", "B-city"], ["O", "B-date"]]
     pred = [["B-amount", "O", "O", "B-city"], ["O", "B-date"]]  # amount bound is wrong
@@ -139,8 +166,14 @@ def test_spans_and_slot_f1_on_known_cases():
 
 
 def test_report_is_per_language():
-    result = report(["ru", "en", "en"], ["a", "b", "b"], ["a", "b", "a"],
-                    [["O"], ["O"], ["O"]], [["O"], ["O"], ["O"]], ["a", "b"])
+    result = report(
+        ["ru", "en", "en"],
+        ["a", "b", "b"],
+        ["a", "b", "a"],
+        [["O"], ["O"], ["O"]],
+        [["O"], ["O"], ["O"]],
+        ["a", "b"],
+    )
     assert result["ru"]["intent_accuracy"] == 1.0
     assert result["en"]["intent_accuracy"] == 0.5
     assert result["all"]["confusion"] == [[1, 0], [1, 1]]
@@ -185,8 +218,9 @@ def test_callbacks_write_tensorboard_events_set_gauges_and_push(tmp_path, monkey
         model.compile("sgd", "mse")
         x = np.ones((8, 2), "float32")
         callbacks = cb.training_callbacks("testfam", tmp_path)
-        model.fit(x, x[:, :1], validation_data=(x, x[:, :1]), epochs=2, verbose=0,
-                  callbacks=callbacks)
+        model.fit(
+            x, x[:, :1], validation_data=(x, x[:, :1]), epochs=2, verbose=0, callbacks=callbacks
+        )
     finally:
         server.shutdown()
     assert list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
@@ -252,7 +286,11 @@ def test_saved_model_reloaded_in_a_fresh_process_matches(trained, tmp_path):
     )
     done = subprocess.run(
         [sys.executable, "-c", script, str(path), json.dumps(PROBES)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     fresh = json.loads(done.stdout.strip().splitlines()[-1])
@@ -263,3 +301,19 @@ def test_saved_model_reloaded_in_a_fresh_process_matches(trained, tmp_path):
         assert a["tags"] == b["tags"] and a["slots"] == b["slots"]
         assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-5)
     assert predict(load(path), PROBES[:1])[0]["intent"] == here[0]["intent"]
+
+
+def test_evaluate_exported_scores_like_the_in_process_model(trained, rows, tmp_path):
+    from training.common.scores import flat_metrics
+    from training.nlu.evaluate import evaluate_exported
+
+    result, _ = trained
+    export(result.serving, tmp_path / "saved")
+    test_rows = [r for r in rows if r["split"] == "test"]
+    scores = evaluate_exported(tmp_path / "saved", test_rows)
+    assert {"all", "ru", "en"} <= set(scores)
+    expected = {lang: flat_metrics(s) for lang, s in result.metrics["test"].items()}
+    for lang, metrics in expected.items():
+        assert all(isinstance(v, float) for v in scores[lang].values())
+        for name in ("intent_accuracy", "intent_macro_f1", "slot_f1"):
+            assert scores[lang][name] == pytest.approx(metrics[name], abs=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 
@@ -19,3 +20,22 @@ def code_version(package_dir: Path) -> str:
 def fingerprint(lake_commit: str, config_hash: str, code: str) -> str:
     """Same data, same config, same code -> same fingerprint -> nothing to retrain."""
     return hashlib.sha256(f"{lake_commit}:{config_hash}:{code}".encode()).hexdigest()[:16]
+
+
+def rows_hash(rows: list[dict]) -> str:
+    """sha256 of the rows' content, independent of row order: the training data's identity."""
+    lines = sorted(json.dumps(row, sort_keys=True, default=str, ensure_ascii=False) for row in rows)
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def split_counts(rows: list[dict]) -> dict[str, int]:
+    """Rows per split (``split`` column), e.g. ``{"train": 812, "test": 140}``."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        split = str(row.get("split", "train"))
+        counts[split] = counts.get(split, 0) + 1
+    return dict(sorted(counts.items()))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 
+from training.common.scores import by_language
 from training.nlg.data import Example
 from training.nlg.delex import SLOT_PLACEHOLDERS, relexicalize, slot_fields, unfilled
 
@@ -114,3 +116,26 @@ def score(
         "unfilled_rate": sum(bool(unfilled(t)) for t in texts) / max(len(texts), 1),
         "examples": float(len(examples)),
     }
+
+
+def score_by_language(
+    generated: list[str], examples: list[Example], pool: list[Example] | None = None
+) -> dict[str, dict[str, float]]:
+    """:func:`score` over all examples (``"all"``) and per language."""
+    pairs = list(zip(generated, examples, strict=True))
+    return by_language(
+        pairs,
+        lambda pair: pair[1].language,
+        lambda chosen: score([g for g, _ in chosen], [e for _, e in chosen], pool),
+    )
+
+
+def evaluate_exported(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Scores of an exported SavedModel (loaded fresh) on mart rows, per language."""
+    from training.nlg.data import prepare
+    from training.nlg.export import load, templates
+
+    serving = load(model_dir)
+    examples = prepare(rows)
+    requests = [{"language": e.language, "intent": e.intent, "slots": e.slots} for e in examples]
+    return score_by_language(templates(serving, requests), examples)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from training.common.run import RunSummary, curves_table
+from training.common.scores import flat_scores
 from training.nlg.config import NLGConfig
 from training.nlg.data import (
     Example,
@@ -36,7 +38,7 @@ class TrainResult:
     config: NLGConfig
     config_hash: str
     model_path: Path
-    metrics: dict[str, dict[str, float]]  # split -> metric -> value
+    metrics: dict[str, dict[str, dict[str, float]]]  # split -> language -> metric -> value
     delex: dict[str, float]
     history: dict[str, list[float]] = field(default_factory=dict)
     train_seconds: float = 0.0
@@ -72,7 +74,7 @@ def train(rows: list[dict[str, Any]], config: NLGConfig, run_dir: Path) -> Train
     """Fit on the ``train`` split, evaluate on ``validation`` and ``test``, export to run_dir."""
     import keras
 
-    from training.nlg.evaluate import score
+    from training.nlg.evaluate import score_by_language
     from training.nlg.export import NLGServing, save, templates
     from training.nlg.model import build_model
 
@@ -106,7 +108,7 @@ def train(rows: list[dict[str, Any]], config: NLGConfig, run_dir: Path) -> Train
     seconds = time.perf_counter() - started
     serving = NLGServing(model, vocab, max_len)
     metrics = {
-        split: score(templates(serving, _requests(exs)), exs, pool=splits["train"])
+        split: score_by_language(templates(serving, _requests(exs)), exs, pool=splits["train"])
         for split, exs in splits.items()
         if exs and split != "train"
     }
@@ -127,6 +129,21 @@ def train(rows: list[dict[str, Any]], config: NLGConfig, run_dir: Path) -> Train
     )
     (run_dir / "metrics.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
     return result
+
+
+def run(rows: list[dict[str, Any]], config: NLGConfig, run_dir: Path) -> RunSummary:
+    """Train, export (``train`` already writes ``run_dir/saved_model``) and summarise."""
+    result = train(rows, config, run_dir)
+    return RunSummary(
+        model_path=result.model_path,
+        scores=flat_scores(result.metrics),
+        history=result.history,
+        seconds=result.train_seconds,
+        params=result.params,
+        epochs=len(result.history.get("loss", [])),
+        extra={f"delex_{k}": v for k, v in result.delex.items()},
+        tables={"curves": curves_table(result.history)},
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,9 +6,11 @@ Every metric is also reported per language (``report``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
 from training.nlu.bio import spans
 
@@ -105,3 +107,16 @@ def report(
         keep = [i for i, lang in enumerate(languages) if lang == language]
         result[language] = _scores(*([c[i] for i in keep] for c in columns), labels)
     return result
+
+
+def evaluate_exported(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Flat scores of an exported SavedModel (loaded fresh) on mart rows, per language."""
+    from training.common.scores import flat_metrics
+    from training.nlu.data import label
+    from training.nlu.export import load
+    from training.nlu.train import evaluate_split
+
+    serving = load(model_dir)
+    width = int(serving.serve(tf.constant(["probe"]))["tokens"].shape[1])
+    scores = evaluate_split(serving, label(rows, width))
+    return {lang: flat_metrics(values) for lang, values in scores.items()}

@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from training.common.callbacks import training_callbacks
+from training.common.run import RunSummary, curves_table
+from training.common.scores import flat_scores
 from training.nlu.bio import tag_names
 from training.nlu.config import NLUConfig
 from training.nlu.data import IGNORE, Labelled, dataset, intent_names, label, split_rows
@@ -135,6 +138,30 @@ def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> Train
         seconds=seconds,
         epochs_run=len(history.epoch),
         unlocated_slots=unlocated,
+    )
+
+
+def run(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> RunSummary:
+    """Train, export to ``run_dir/saved_model`` and summarise (the platform's entry point)."""
+    from training.nlu.evaluate import confusion_table
+    from training.nlu.export import export
+
+    result = train(rows, config, run_dir)
+    model_path = export(result.serving, Path(run_dir) / "saved_model")
+    test = result.metrics.get("test", {}).get("all")
+    tables = {"curves": curves_table(result.history)}
+    if test is not None:
+        matrix = np.array(test["confusion"])
+        tables["confusion_test"] = "```\n" + confusion_table(matrix, intent_names()) + "\n```"
+    return RunSummary(
+        model_path=model_path,
+        scores=flat_scores(result.metrics),
+        history=result.history,
+        seconds=result.seconds,
+        params=int(result.model.count_params()),
+        epochs=result.epochs_run,
+        extra={"unlocated_slots": sum(result.unlocated_slots.values())},
+        tables=tables,
     )
 
 
