@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -212,12 +213,21 @@ def commit_ingestion(
     return lake.commit(repository, branch, message, metadata, allow_empty=True)
 
 
-def latest_state(lake: Lake, repository: str, key: str, *, depth: int = 500) -> dict | None:
+def latest_state(
+    lake: Lake,
+    repository: str,
+    key: str,
+    *,
+    depth: int = 500,
+    refused: Callable[[str], bool] | None = None,
+) -> dict | None:
     """The newest sync state of ``source.stream`` kept in an ingestion commit.
 
     Looks at the heads of ``ingest-*`` branches and the history of the default branch, so a
-    run resumes from the last run whose branch still exists (a deleted, refused branch takes
-    its state with it and its records are pulled again).
+    run resumes from the last run whose branch still exists (a deleted branch takes its
+    state with it and its records are pulled again). Heads for which ``refused(commit_id)``
+    is true (the publish gate refused them) are skipped too: their records never reached
+    the default branch, so the next run pulls them again instead of resuming after them.
     """
     try:
         default = lake.get_repository(repository).default_branch
@@ -226,7 +236,7 @@ def latest_state(lake: Lake, repository: str, key: str, *, depth: int = 500) -> 
     candidates = [
         lake.get_commit(repository, b.commit_id)
         for b in lake.list_branches(repository)
-        if b.id.startswith("ingest-")
+        if b.id.startswith("ingest-") and not (refused and refused(b.commit_id))
     ]
     candidates += lake.log(repository, default, amount=depth)
     with_state = [c for c in candidates if f"state.{key}" in c.metadata]

@@ -8,6 +8,7 @@ merged: the warehouse audits and publishes it.
 
 # No ``from __future__ import annotations``: Dagster inspects the context type hints.
 import json
+from collections.abc import Callable
 from datetime import date
 
 from dagster import (
@@ -26,6 +27,7 @@ from dagster import (
 from ingestion import lake_landing, schemas, validation
 from ingestion.simulator import layout
 from orchestration.resources.lake import LakeResource
+from voiceops.settings import Settings
 
 INGESTION_GROUP = "ingestion"
 DAYS = DailyPartitionsDefinition(start_date=layout.EPOCH.isoformat(), end_offset=1)
@@ -82,8 +84,10 @@ def crm_streams(context: AssetExecutionContext, lake: LakeResource):
     settings = lake.settings()
     client, repo = lake.get_lake(), lake.repository_name
     branch = _branch(context, lake)
+    refused = _refused_by_gate(settings)
     states = {
-        stream: lake_landing.latest_state(client, repo, f"crm.{stream}") for stream in CRM_KEYS
+        stream: lake_landing.latest_state(client, repo, f"crm.{stream}", refused=refused)
+        for stream in CRM_KEYS
     }
     with crm_endpoint(settings) as base_url:
         syncs = sync_crm(base_url, list(CRM_KEYS), states)
@@ -108,6 +112,19 @@ def crm_streams(context: AssetExecutionContext, lake: LakeResource):
         )
 
 
+def _refused_by_gate(settings: Settings) -> Callable[[str], bool]:
+    """Whether the publish gate refused a commit (its records must be pulled again)."""
+    from warehouse.audit import audit_log
+
+    log = audit_log(settings)
+
+    def refused(commit_id: str) -> bool:
+        audit = log.get(commit_id)
+        return audit is not None and not audit.passed
+
+    return refused
+
+
 @asset(
     key=CALLS_KEY,
     group_name=INGESTION_GROUP,
@@ -125,7 +142,9 @@ def call_exports_calls(context: AssetExecutionContext, lake: LakeResource) -> Ma
     export = layout.calls_jsonl(settings.sources_root, (_day(context) - layout.EPOCH).days + 1)
     if not export.is_file():
         raise FileNotFoundError(f"call export {export} does not exist (simulate the day first)")
-    state = lake_landing.latest_state(client, repo, "call_exports.calls")
+    state = lake_landing.latest_state(
+        client, repo, "call_exports.calls", refused=_refused_by_gate(settings)
+    )
     sync = sync_call_exports(export, state)
     checked = validation.check_calls(sync.records)
     for reject in sync.rejects:

@@ -133,3 +133,21 @@ def test_latest_state_comes_from_the_newest_surviving_ingestion_commit(lake: Loc
 
 def test_branch_names_follow_lakefs_rules() -> None:
     assert lake_landing.ingest_branch_name("f3a/9b:c1-77aa", DAY) == "ingest-20260102-f3a-9b-c1-77"
+
+
+def test_latest_state_skips_heads_the_publish_gate_refused(lake: LocalLake) -> None:
+    key = "crm.customers"
+    heads = {}
+    for run, cursor in [("r1", "2026-01-01"), ("r2", "2026-01-02")]:
+        branch = lake_landing.ingest_branch_name(run, DAY)
+        lake_landing.ensure_ingest_branch(lake, REPO, branch)
+        landing = lake_landing.Landing(
+            "crm", "customers", DAY.isoformat(), 0, 0, 0, state={"cursor": cursor}
+        )
+        heads[run] = lake_landing.commit_ingestion(
+            lake, REPO, branch, run_id=run, day=DAY, landings=[landing]
+        )
+    refused_ids = {heads["r2"].id}
+    state = lake_landing.latest_state(lake, REPO, key, refused=refused_ids.__contains__)
+    assert state == {"cursor": "2026-01-01"}  # the refused run's records are pulled again
+    assert lake_landing.latest_state(lake, REPO, key) == {"cursor": "2026-01-02"}
