@@ -8,7 +8,7 @@ export VOICEOPS_HOME ?= $(CURDIR)/.voiceops
 export DAGSTER_HOME ?= $(VOICEOPS_HOME)/dagster
 export DO_NOT_TRACK := 1
 
-.PHONY: setup system-deps demo test lint ui bench clean
+.PHONY: setup system-deps demo test lint ui tensorboard bench clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ lint: setup
 ui: setup
 	mkdir -p "$(DAGSTER_HOME)" && touch "$(DAGSTER_HOME)/dagster.yaml"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+tensorboard: setup  ## training curves of every run: one directory per family / fingerprint
+	mkdir -p "$(VOICEOPS_HOME)/models"
+	$(BIN)/tensorboard --logdir "$(VOICEOPS_HOME)/models" --host 127.0.0.1 --port 6006
 
 bench: setup
 	$(BIN)/python -m bench.run_all
