@@ -1,0 +1,79 @@
+"""``load_model``: a registered version's SavedModel, loaded once per process.
+
+Resolving ``@champion`` asks the registry each time (a promotion or rollback is seen at
+once); the SavedModel of a version is loaded only the first time (versions are immutable).
+Nothing is re-trained or re-preprocessed: the SavedModel carries its preprocessing.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities.model_registry import ModelVersion
+
+from registry.families import family
+from registry.register import model_dir
+from registry.tracking import client
+from registry.versions import CHAMPION, resolve_ref
+from voiceops.settings import Settings, get_settings
+
+_cache: dict[tuple[str, str, str], Any] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Which version a reference names, and where its artifact is."""
+
+    family: str
+    model: str
+    version: str
+    source: str
+    verdict: str
+    version_info: ModelVersion
+
+
+def resolve(
+    family_name: str, ref: str = f"@{CHAMPION}", settings: Settings | None = None
+) -> Resolved:
+    """``@alias`` or a version number of a family -> the registered version."""
+    settings = settings or get_settings()
+    fam = family(family_name)
+    found = resolve_ref(client(settings), fam.model_name, ref)
+    return Resolved(
+        fam.name,
+        fam.model_name,
+        str(found.version),
+        found.source,
+        found.tags.get("gate.verdict", "none"),
+        found,
+    )
+
+
+def load_model(
+    family_name: str,
+    alias: str = CHAMPION,
+    *,
+    version: str | None = None,
+    settings: Settings | None = None,
+) -> Any:
+    """The SavedModel of ``version`` (or of what ``alias`` points to), cached per process."""
+    settings = settings or get_settings()
+    found = resolve(family_name, version or f"@{alias}", settings)
+    key = (settings.tracking_uri, found.model, found.version)
+    with _lock:
+        if key not in _cache:
+            import tensorflow as tf
+
+            path: Path = model_dir(found.version_info, settings)
+            _cache[key] = tf.saved_model.load(str(path))
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    """Forget loaded models (tests, benchmarks measuring a cold load)."""
+    with _lock:
+        _cache.clear()

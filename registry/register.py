@@ -1,0 +1,303 @@
+"""Register a trained model: MLflow run + model version with lineage, then the gate.
+
+    version = register("nlu", info, settings=settings)   # -> Registration
+
+The version is created before the gate runs, so a refused version stays registered, tagged
+``gate.verdict=refused`` with its reasons. A passing one becomes ``@challenger`` (and
+``@champion`` too when there is none yet and the policy says so).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+from mlflow.artifacts import download_artifacts
+from mlflow.entities import Metric, Param
+from mlflow.entities.model_registry import ModelVersion
+
+from registry.families import Family, family
+from registry.gate import Scores, Verdict, evaluate_gate
+from registry.history import AliasHistory
+from registry.lineage import code_revision, lake_lineage, rows_hash, split_counts, split_rows
+from registry.policy import Policy, load_policy
+from registry.tracking import client, experiment_id, history_url
+from registry.training_info import TrainingInfo
+from registry.versions import CHALLENGER, CHAMPION, aliases, by_alias, ensure_registered, tag_json
+from versioning.lake import Lake
+from voiceops.settings import Settings
+from warehouse.gate import AuditLog
+
+MODEL_ARTIFACT = "saved_model"
+#: Version tags every registered version carries (issue 6 §1).
+LINEAGE_TAGS = (
+    "lineage.lake_repository",
+    "lineage.lake_commit",
+    "lineage.audited_commit",
+    "lineage.dbt_manifest_hash",
+    "lineage.checks_passed",
+    "lineage.ingestion_runs",
+    "lineage.data_rows",
+    "lineage.data_hash",
+    "lineage.test_data_hash",
+    "lineage.code_revision",
+    "lineage.code_version",
+    "lineage.config_hash",
+    "lineage.dagster_run_id",
+    "lineage.champion_compared",
+)
+
+
+@dataclass
+class Registration:
+    """A registered version and the gate's verdict on it."""
+
+    family: str
+    model: str
+    version: str
+    run_id: str
+    source: str
+    verdict: Verdict
+    aliases: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "family": self.family,
+            "model": self.model,
+            "version": self.version,
+            "run_id": self.run_id,
+            "source": self.source,
+            "verdict": self.verdict.to_dict(),
+            "aliases": self.aliases,
+        }
+
+
+def _params(config: dict[str, Any]) -> list[Param]:
+    return [Param(str(k), str(v)[:6000]) for k, v in sorted(config.items())]
+
+
+def _metrics(info: TrainingInfo) -> list[Metric]:
+    now = int(time.time() * 1000)
+    out = [
+        Metric(f"{split}/{lang}/{name}", float(value), now, 0)
+        for split, languages in info.scores.items()
+        for lang, metrics in languages.items()
+        for name, value in metrics.items()
+        if isinstance(value, int | float)
+    ]
+    out += [
+        Metric(f"epoch/{name}", float(value), now, step)
+        for name, values in info.history.items()
+        for step, value in enumerate(values)
+    ]
+    return out
+
+
+def _log_run(
+    mlflow: MlflowClient, settings: Settings, fam: Family, info: TrainingInfo, lineage: dict
+) -> Any:
+    """The MLflow run: params, metrics, TensorBoard logs, the SavedModel, lineage.json."""
+    run = mlflow.create_run(
+        experiment_id(mlflow, settings, fam.name),
+        run_name=f"{fam.name}-{info.lake_commit[:8]}-{info.config_hash[:8]}",
+        tags={
+            "voiceops.family": fam.name,
+            "voiceops.lake_commit": info.lake_commit,
+            "voiceops.dagster_run_id": info.dagster_run_id,
+        },
+    )
+    run_id = run.info.run_id
+    for start in range(0, len(params := _params(info.config)), 100):
+        mlflow.log_batch(run_id, params=params[start : start + 100])
+    for start in range(0, len(metrics := _metrics(info)), 1000):
+        mlflow.log_batch(run_id, metrics=metrics[start : start + 1000])
+    board = info.run_dir / "tensorboard" if info.run_dir else None
+    if board is not None and board.is_dir():
+        mlflow.log_artifacts(run_id, str(board), "tensorboard")
+    mlflow.log_artifacts(run_id, str(info.model_path), MODEL_ARTIFACT)
+    mlflow.log_dict(run_id, lineage, "lineage.json")
+    return run
+
+
+def _lineage_tags(lineage: dict[str, Any]) -> dict[str, str]:
+    lake = lineage["lake"]
+    return {
+        "lineage.lake_repository": lake["repository"],
+        "lineage.lake_commit": lake["commit"],
+        "lineage.audited_commit": lake["audited_commit"],
+        "lineage.dbt_manifest_hash": lake["dbt_manifest_hash"],
+        "lineage.checks_passed": ",".join(lake["checks_passed"]),
+        "lineage.checks_failed": ",".join(lake["checks_failed"]),
+        "lineage.ingestion_runs": ",".join(r["run_id"] for r in lake["ingestion_runs"]),
+        "lineage.data_rows": json.dumps(lineage["data"]["rows"], sort_keys=True),
+        "lineage.data_hash": lineage["data"]["hash"],
+        "lineage.test_data_hash": lineage["data"]["test_hash"],
+        "lineage.code_revision": lineage["code"]["revision"],
+        "lineage.code_version": lineage["code"]["family_version"],
+        "lineage.config_hash": lineage["config_hash"],
+        "lineage.dagster_run_id": lineage["dagster_run_id"] or "none",
+        "lineage.fingerprint": lineage["fingerprint"],
+    }
+
+
+def model_dir(version: ModelVersion, settings: Settings) -> Path:
+    """A local directory holding the version's SavedModel (downloaded once if remote)."""
+    if version.source.startswith("file://"):
+        return Path(download_artifacts(artifact_uri=version.source))
+    cache = settings.home / "mlflow" / "cache" / version.name / str(version.version)
+    if not (cache / MODEL_ARTIFACT).is_dir():
+        cache.mkdir(parents=True, exist_ok=True)
+        download_artifacts(artifact_uri=version.source, dst_path=str(cache))
+    return cache / MODEL_ARTIFACT
+
+
+def _champion_scores(
+    fam: Family, champion: ModelVersion, settings: Settings, test_hash: str, test_rows: Any
+) -> Scores:
+    """The champion on our test split: recorded scores if the split is the same, else scored."""
+    recorded = tag_json(champion, "scores.test", {})
+    if champion.tags.get("lineage.test_data_hash") == test_hash and recorded:
+        return recorded
+    rows = test_rows()
+    if not rows:
+        return recorded
+    return fam.evaluate_exported(model_dir(champion, settings), rows)
+
+
+def register(
+    family_name: str,
+    info: TrainingInfo,
+    *,
+    settings: Settings,
+    lake: Lake | None = None,
+    rows: list[dict[str, Any]] | None = None,
+    policy: Policy | None = None,
+) -> Registration:
+    """Log, register, gate and (if it passes) alias one trained model; see module doc."""
+    fam = family(family_name)
+    policy = policy or load_policy()
+    mlflow = client(settings)
+    if lake is None:
+        from versioning.lake import open_lake
+
+        lake = open_lake(settings)
+    cached: dict[str, list[dict[str, Any]]] = {}
+
+    def all_rows() -> list[dict[str, Any]]:
+        if "rows" not in cached:
+            cached["rows"] = rows if rows is not None else _read_rows(fam, settings, info)
+        return cached["rows"]
+
+    data = all_rows() if rows is not None else None
+    lineage = {
+        "family": fam.name,
+        "lake": lake_lineage(
+            lake, settings.lake_repository, info.lake_commit, AuditLog(settings.home / "audits")
+        ),
+        "data": {
+            "rows": info.data_rows or (split_counts(data) if data else {}),
+            "hash": info.data_hash or (rows_hash(data) if data else ""),
+            "test_hash": rows_hash(split_rows(data, policy.split)) if data else "",
+        },
+        "code": {"revision": code_revision(), "family_version": info.code_version},
+        "config": info.config,
+        "config_hash": info.config_hash,
+        "fingerprint": info.fingerprint,
+        "dagster_run_id": info.dagster_run_id,
+        "policy_sha256": policy.sha256,
+    }
+    if not lineage["data"]["test_hash"]:
+        try:
+            lineage["data"]["test_hash"] = rows_hash(split_rows(all_rows(), policy.split))
+        except Exception as error:  # the warehouse moved on: rule 3 uses recorded scores
+            lineage["data"]["test_hash"] = f"unavailable: {type(error).__name__}"
+    run = _log_run(mlflow, settings, fam, info, lineage)
+    ensure_registered(mlflow, fam.model_name, f"VoiceOps {fam.name.upper()} model")
+    champion = by_alias(mlflow, fam.model_name, CHAMPION)
+    scores = info.test_scores(policy.split)
+    version = mlflow.create_model_version(
+        fam.model_name,
+        f"{run.info.artifact_uri}/{MODEL_ARTIFACT}",
+        run_id=run.info.run_id,
+        tags=_lineage_tags(lineage)
+        | {
+            "lineage.champion_compared": champion.version if champion else "none",
+            "lineage.policy_sha256": policy.sha256,
+            "scores.test": json.dumps(scores, sort_keys=True),
+            "gate.verdict": "pending",
+        },
+    )
+    verdict = evaluate_gate(
+        fam.name,
+        Path(info.model_path),
+        scores,
+        lineage["lake"],
+        policy,
+        None
+        if champion is None
+        else (
+            champion.version,
+            lambda: _champion_scores(
+                fam,
+                champion,
+                settings,
+                lineage["data"]["test_hash"],
+                lambda: split_rows(all_rows(), policy.split),
+            ),
+        ),
+    )
+    _record_verdict(mlflow, fam.model_name, version.version, verdict)
+    mlflow.set_terminated(run.info.run_id)
+    if verdict.passed:
+        _alias_passing(mlflow, settings, fam.model_name, version.version, champion, policy)
+    return Registration(
+        fam.name,
+        fam.model_name,
+        str(version.version),
+        run.info.run_id,
+        version.source,
+        verdict,
+        aliases(mlflow, fam.model_name),
+    )
+
+
+def _read_rows(fam: Family, settings: Settings, info: TrainingInfo) -> list[dict[str, Any]]:
+    from training.common.data import read_mart
+
+    return read_mart(settings, fam.mart, commit=info.lake_commit, splits=fam.splits)
+
+
+def _record_verdict(mlflow: MlflowClient, model: str, version: str, verdict: Verdict) -> None:
+    tags = {
+        "gate.verdict": "passed" if verdict.passed else "refused",
+        "gate.reasons": "\n".join(verdict.reasons),
+        "gate.rules": json.dumps(verdict.to_dict()["rules"], ensure_ascii=False),
+        "gate.smoke": json.dumps(verdict.smoke or {}, ensure_ascii=False, default=str),
+    }
+    if verdict.champion_scores is not None:
+        tags["gate.champion_scores"] = json.dumps(verdict.champion_scores, sort_keys=True)
+    for key, value in tags.items():
+        mlflow.set_model_version_tag(model, version, key, value)
+
+
+def _alias_passing(
+    mlflow: MlflowClient,
+    settings: Settings,
+    model: str,
+    version: str,
+    champion: ModelVersion | None,
+    policy: Policy,
+) -> None:
+    """``@champion`` when there is none yet (and the policy says so), else ``@challenger``."""
+    history = AliasHistory(history_url(settings))
+    if champion is None and policy.promote_first_passing:
+        mlflow.set_registered_model_alias(model, CHAMPION, version)
+        history.record(model, CHAMPION, "promote", None, version, "first version to pass the gate")
+        return
+    old = aliases(mlflow, model).get(CHALLENGER)
+    mlflow.set_registered_model_alias(model, CHALLENGER, version)
+    history.record(model, CHALLENGER, "challenger", old, version, "passed the gate")

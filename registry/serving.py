@@ -1,0 +1,113 @@
+# ruff: noqa: RUF001 (Russian reference text uses Cyrillic letters on purpose)
+"""Run a loaded model of any family: reference inputs (smoke test) and one user input.
+
+The families' own helpers do the work (``training.<family>.export``); this module only maps
+a user's INPUT (text, JSON request or WAV path) onto them and the result back to JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from registry.errors import RegistryError
+from registry.families import family
+
+REFERENCE_TEXTS = [
+    "Заблокируйте карту 4321, пожалуйста.",
+    "What's the dollar exchange rate?",
+    "Где ваш офис в Казани?",
+    "Transfer 5,000 rubles to <PERSON> from my savings account.",
+]
+REFERENCE_REQUESTS = [
+    {"language": "ru", "intent": "block_card", "slots": {"card_last4": "4321"}},
+    {"language": "en", "intent": "exchange_rate", "slots": {"currency": "USD"}},
+]
+REFERENCE_SAMPLE_RATE = 8000
+
+
+def language_of(text: str) -> str:
+    """``ru`` when the text has Cyrillic letters, else ``en``."""
+    return "ru" if re.search(r"[А-Яа-яЁё]", text) else "en"
+
+
+def reference_waveforms() -> list[np.ndarray]:
+    """Two telephone-band test signals (a voiced-like chirp with noise), 1 s and 2 s."""
+    rng = np.random.default_rng(0)
+    waves = []
+    for seconds in (1.0, 2.0):
+        t = np.arange(int(seconds * REFERENCE_SAMPLE_RATE)) / REFERENCE_SAMPLE_RATE
+        tone = 0.3 * np.sin(2 * np.pi * (180 + 120 * t) * t) * (1 + np.sin(2 * np.pi * 3 * t))
+        waves.append((tone / 2 + 0.01 * rng.standard_normal(t.size)).astype(np.float32))
+    return waves
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """A mono float32 waveform in [-1, 1] and its sample rate (8/16/32-bit PCM WAV)."""
+    with wave.open(str(path), "rb") as wav:
+        width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+        frames = wav.readframes(wav.getnframes())
+    dtype = {1: np.uint8, 2: np.int16, 4: np.int32}.get(width)
+    if dtype is None:
+        raise RegistryError(f"{path}: {8 * width}-bit WAV is not supported")
+    data = np.frombuffer(frames, dtype).astype(np.float32)
+    data = (data - 128) / 128 if width == 1 else data / float(np.iinfo(dtype).max)
+    return data.reshape(-1, channels).mean(axis=1), rate
+
+
+def write_wav(path: Path, waveform: np.ndarray, sample_rate: int) -> Path:
+    """16-bit PCM mono WAV."""
+    pcm = (np.clip(waveform, -1, 1) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(int(sample_rate))
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def run_reference(name: str, model: Any) -> Any:
+    """The family's reference inputs through ``model`` (JSON-able summary of the outputs)."""
+    export = family(name).module("export")
+    if name == "nlu":
+        return [p["intent"] for p in export.predict(model, REFERENCE_TEXTS)]
+    if name == "nlg":
+        return export.predict(model, REFERENCE_REQUESTS)
+    if name == "stt":
+        return export.transcribe(model, reference_waveforms(), REFERENCE_SAMPLE_RATE)
+    if name == "tts":
+        texts = REFERENCE_TEXTS[:2]
+        waves, rate = export.synthesize(model, texts, [language_of(t) for t in texts])
+        return {"sample_rate": int(rate), "samples": [len(w) for w in waves]}
+    raise RegistryError(f"unknown family {name!r}")
+
+
+def predict_one(name: str, model: Any, value: str, out: Path | None = None) -> Any:
+    """One user input through ``model``: text (NLU, TTS), JSON request (NLG), WAV path (STT)."""
+    export = family(name).module("export")
+    if name == "nlu":
+        return export.predict(model, [value])[0]
+    if name == "nlg":
+        try:
+            request = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise RegistryError(
+                'NLG input is a JSON request: {"language": "ru", "intent": ..., "slots": {...}}'
+            ) from error
+        return {"request": request, "text": export.predict(model, [request])[0]}
+    if name == "stt":
+        path = Path(value)
+        if not path.is_file():
+            raise RegistryError(f"STT input is a WAV file; {value} does not exist")
+        waveform, rate = read_wav(path)
+        return {"input": str(path), "text": export.transcribe(model, [waveform], rate)[0]}
+    if name == "tts":
+        waves, rate = export.synthesize(model, [value], [language_of(value)])
+        target = write_wav(Path(out or "tts.wav"), waves[0], int(rate))
+        return {"text": value, "wav": str(target), "seconds": len(waves[0]) / int(rate)}
+    raise RegistryError(f"unknown family {name!r}")
