@@ -77,6 +77,12 @@ FAMILIES = {
     family.name: family
     for family in (
         Family(
+            "stt",
+            "stt_examples",
+            "Speech recognizer (waveform at any sample rate -> text) as a SavedModel.",
+            {"cer_all": (AT_MOST, 0.12), "cer_ru": (AT_MOST, 0.12), "cer_en": (AT_MOST, 0.12)},
+        ),
+        Family(
             "nlu",
             "nlu_examples",
             "Joint intent + slot model (text -> intent, confidence, slots) as a SavedModel.",

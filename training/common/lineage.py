@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+
 
 def code_version(package_dir: Path) -> str:
     """sha256 of every ``.py`` file of a model family (and the shared training code)."""
@@ -23,8 +25,20 @@ def fingerprint(lake_commit: str, config_hash: str, code: str) -> str:
 
 
 def rows_hash(rows: list[dict]) -> str:
-    """sha256 of the rows' content, independent of row order: the training data's identity."""
-    lines = sorted(json.dumps(row, sort_keys=True, default=str, ensure_ascii=False) for row in rows)
+    """sha256 of the rows' content, independent of row order: the training data's identity.
+
+    Decoded payloads attached to rows (arrays, bytes: e.g. audio read from the lake) are left
+    out: the lake path and commit in the row already name that content exactly.
+    """
+    lines = sorted(
+        json.dumps(
+            {k: v for k, v in row.items() if not isinstance(v, bytes | np.ndarray)},
+            sort_keys=True,
+            default=str,
+            ensure_ascii=False,
+        )
+        for row in rows
+    )
     digest = hashlib.sha256()
     for line in lines:
         digest.update(line.encode())

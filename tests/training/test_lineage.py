@@ -1,0 +1,46 @@
+"""Lineage helpers: the training data's identity and the run fingerprint."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from training.common.lineage import fingerprint, rows_hash, split_counts
+from training.common.run import curves_table
+from training.common.scores import by_language, flat_metrics
+
+ROWS = [
+    {"id": 1, "text": "привет", "split": "train", "audio_path": "raw/a.wav", "audio": np.ones(4)},
+    {"id": 2, "text": "hello", "split": "test", "audio_path": "raw/b.wav", "audio": np.zeros(4)},
+]
+
+
+def test_rows_hash_ignores_order_and_decoded_payloads_but_not_content() -> None:
+    same = [dict(ROWS[1], audio=np.arange(9)), dict(ROWS[0])]
+    assert rows_hash(ROWS) == rows_hash(same)
+    changed = [dict(ROWS[0], text="пока"), ROWS[1]]
+    assert rows_hash(changed) != rows_hash(ROWS)
+    moved = [dict(ROWS[0], audio_path="raw/c.wav"), ROWS[1]]
+    assert rows_hash(moved) != rows_hash(ROWS)
+
+
+def test_split_counts_and_fingerprint() -> None:
+    assert split_counts(ROWS) == {"test": 1, "train": 1}
+    assert fingerprint("d", "c", "v") == fingerprint("d", "c", "v")
+    assert fingerprint("d", "c", "v") != fingerprint("d", "c", "w")
+
+
+def test_scores_by_language_and_flattening() -> None:
+    items = [("ru", 1.0), ("ru", 0.0), ("en", 1.0)]
+    scores = by_language(
+        items, lambda i: i[0], lambda xs: {"mean": sum(x for _, x in xs) / len(xs)}
+    )
+    assert scores == {"all": {"mean": 2 / 3}, "en": {"mean": 1.0}, "ru": {"mean": 0.5}}
+    nested = {"n": 3, "slot": {"f1": 0.5, "support": 2}, "confusion": [[1, 0]], "ok": True}
+    assert flat_metrics(nested) == {"n": 3.0, "slot_f1": 0.5, "slot_support": 2.0}
+
+
+def test_curves_table_has_a_row_per_epoch() -> None:
+    table = curves_table({"loss": [2.0, 1.0], "val_loss": [2.5, 1.5]})
+    lines = table.splitlines()
+    assert lines[0] == "| epoch | loss | val_loss |"
+    assert lines[2] == "| 1 | 2.0000 | 2.5000 |" and len(lines) == 4
