@@ -7,6 +7,8 @@ import typer
 from voiceops.cli._output import ErrorHandlingGroup
 from voiceops.cli.demo import demo_app
 from voiceops.cli.lake import lake_app
+from voiceops.cli.models import models_app
+from voiceops.cli.predict import predict_cmd
 from voiceops.cli.simulate import simulate_app
 from voiceops.cli.warehouse import warehouse_app
 
@@ -22,6 +24,8 @@ app.add_typer(lake_app, name="lake")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(demo_app, name="demo")
+app.add_typer(models_app, name="models")
+app.command("predict")(predict_cmd)
 
 
 def main() -> None:

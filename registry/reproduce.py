@@ -1,0 +1,138 @@
+"""``reproduce``: retrain a version from its recorded lake commit and config, compare scores.
+
+The rows come from the ``published`` warehouse when it is still at the recorded commit;
+otherwise the commit is loaded into its own schema (``repro_<commit>``) and dbt builds the
+marts there first, so the lineage alone is enough to get the same data back.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from registry.errors import RegistryError
+from registry.families import Family, family
+from registry.lineage import rows_hash
+from registry.tracking import client
+from registry.versions import get_version, tag_json
+from voiceops.settings import Settings
+
+RowsLoader = Callable[[Family, str], list[dict[str, Any]]]
+
+
+@dataclass
+class Reproduction:
+    """Recorded vs retrained test scores and whether they agree within ``tolerance``."""
+
+    family: str
+    version: str
+    lake_commit: str
+    tolerance: float
+    data_hash_matches: bool | None
+    recorded: dict[str, dict[str, float]]
+    retrained: dict[str, dict[str, float]]
+    differences: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.differences) and all(
+            abs(d) <= self.tolerance for d in self.differences.values()
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"ok": self.ok}
+
+    def lines(self) -> list[str]:
+        head = f"{self.family} v{self.version} retrained from lake commit {self.lake_commit[:12]}"
+        same = {True: "same", False: "DIFFERENT", None: "not recorded"}[self.data_hash_matches]
+        out = [head, f"training data vs recorded hash: {same}"]
+        for key, diff in sorted(self.differences.items()):
+            mark = "ok" if abs(diff) <= self.tolerance else "OUT OF TOLERANCE"
+            out.append(f"  {key}: difference {diff:+.4f} ({mark})")
+        out.append(f"{'reproduced' if self.ok else 'NOT reproduced'} within {self.tolerance:g}")
+        return out
+
+
+def warehouse_rows(settings: Settings) -> RowsLoader:
+    """Rows of the family's mart at a commit; rebuilds the warehouse there when needed."""
+
+    def load(fam: Family, commit: str) -> list[dict[str, Any]]:
+        from training.common.data import StaleDataError, read_mart
+
+        try:
+            return read_mart(settings, fam.mart, commit=commit, splits=fam.splits)
+        except StaleDataError:
+            schema = _rebuild(settings, commit)
+            return read_mart(settings, fam.mart, commit=commit, splits=fam.splits, schema=schema)
+
+    return load
+
+
+def _rebuild(settings: Settings, commit: str) -> str:
+    """Load ``commit`` into ``repro_<commit>`` and dbt-build the marts there."""
+    from versioning.lake import open_lake
+    from warehouse.connection import Warehouse
+    from warehouse.dbt_build import dbt_build
+    from warehouse.load import load_commit
+
+    schema = f"repro_{commit[:12]}"
+    warehouse = Warehouse.from_settings(settings)
+    try:
+        load_commit(open_lake(settings), settings.lake_repository, commit, warehouse, schema)
+    finally:
+        warehouse.close()
+    build = dbt_build(settings, schema)
+    if build.returncode != 0:
+        raise RegistryError(f"dbt build of lake commit {commit[:12]} failed: {build.log_tail}")
+    return schema
+
+
+def _retrain(fam: Family, config: Any, rows: list[dict[str, Any]]) -> dict:
+    """Train like the training asset does; test scores per language, flat."""
+    from training.common.scores import flat_scores
+
+    with tempfile.TemporaryDirectory(prefix=f"reproduce-{fam.name}-") as run_dir:
+        result = fam.module("train").train(rows, config, Path(run_dir))
+        return flat_scores(result.metrics).get("test", {})
+
+
+def reproduce(
+    settings: Settings,
+    family_name: str,
+    version: str,
+    *,
+    tolerance: float = 0.02,
+    rows_loader: RowsLoader | None = None,
+) -> Reproduction:
+    """Retrain ``version`` of a family from its recorded commit + config; compare test scores."""
+    fam = family(family_name)
+    mlflow = client(settings)
+    record = get_version(mlflow, fam.model_name, version)
+    commit = record.tags.get("lineage.lake_commit")
+    lineage = json.loads(Path(mlflow.download_artifacts(record.run_id, "lineage.json")).read_text())
+    if not commit or not lineage.get("config"):
+        raise RegistryError(f"{fam.model_name} v{version} has no recorded commit or config")
+    rows = (rows_loader or warehouse_rows(settings))(fam, commit)
+    recorded_hash = lineage.get("data", {}).get("hash", "")
+    retrained = _retrain(fam, fam.config_from_dict(lineage["config"]), rows)
+    recorded = tag_json(record, "scores.test", {})
+    differences = {
+        f"{metric}[{language}]": retrained[language][metric] - value
+        for language, metrics in recorded.items()
+        for metric, value in metrics.items()
+        if metric in retrained.get(language, {})
+    }
+    return Reproduction(
+        fam.name,
+        str(version),
+        commit,
+        tolerance,
+        (rows_hash(rows) == recorded_hash) if recorded_hash else None,
+        recorded,
+        retrained,
+        differences,
+    )
