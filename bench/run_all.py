@@ -25,6 +25,7 @@ BENCHMARKS = (
     "upload_memory",
     "ingest_day",
     "warehouse_build",
+    "model_families",
 )
 
 

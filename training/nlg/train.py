@@ -43,6 +43,7 @@ class TrainResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     train_seconds: float = 0.0
     params: int = 0
+    serving: Any = None  # the in-process NLGServing (not serialised)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +122,7 @@ def train(rows: list[dict[str, Any]], config: NLGConfig, run_dir: Path) -> Train
         history={k: [float(v) for v in vs] for k, vs in history.history.items()},
         train_seconds=seconds,
         params=int(model.count_params()),
+        serving=serving,
     )
     save(
         serving,
