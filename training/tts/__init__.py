@@ -1,0 +1,1 @@
+"""TTS family: characters + language -> log-mel (FastSpeech-like) -> waveform (Griffin-Lim)."""

@@ -1,0 +1,59 @@
+"""Hyperparameters of the TTS model, with a ``tiny`` (tests) and a ``demo`` preset."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from training.common.config import TrainConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class TTSConfig(TrainConfig):
+    """Characters -> conv encoder -> durations -> length regulator -> conv decoder -> log-mel."""
+
+    # audio (the recordings are 8 kHz telephone speech)
+    sample_rate: int = 8000
+    n_fft: int = 256  # 32 ms window
+    hop: int = 80  # 10 ms frames
+    n_mels: int = 64
+    fmin: float = 0.0
+    fmax: float = 4000.0
+    griffin_lim_iters: int = 32
+    griffin_lim_power: float = 1.3  # sharpens the magnitudes before phase recovery
+    # model
+    dim: int = 192
+    kernel: int = 5
+    encoder_layers: int = 3
+    decoder_layers: int = 4
+    duration_layers: int = 2
+    speaker_dim: int = 16
+    dropout: float = 0.1
+    duration_loss_weight: float = 1.0
+    max_chars: int = 300  # longer texts are cut (serving and training)
+    max_char_frames: int = 60  # a predicted character never lasts longer
+    # house voices used at inference (any catalog setting; variants seen in training)
+    house_ru: str = "espeak:ru+m3:s160:p50"
+    house_en: str = "espeak:en-us+m3:s160:p50"
+    deterministic: bool = True
+
+    @classmethod
+    def tiny(cls, **overrides) -> TTSConfig:
+        """Seconds of training: for tests only."""
+        fields = dict(
+            size="tiny",
+            epochs=2,
+            batch_size=4,
+            dim=32,
+            kernel=3,
+            encoder_layers=1,
+            decoder_layers=1,
+            duration_layers=1,
+            speaker_dim=4,
+            griffin_lim_iters=4,
+        )
+        return cls(**(fields | overrides))
+
+    @classmethod
+    def demo(cls, **overrides) -> TTSConfig:
+        """A few minutes on 2 CPU cores, a few hundred utterances per language."""
+        return cls(**({"size": "demo", "epochs": 30, "batch_size": 16} | overrides))

@@ -1,0 +1,208 @@
+"""Rows of the ``tts_examples`` mart -> aligned examples (symbols, durations, log-mel) -> batches.
+
+Audio is read from the lake at each row's ``audio_lake_commit`` + ``audio_path`` (or from a
+local ``wav_file`` for synthetic rows). Durations come from re-running espeak-ng with the
+row's speaker settings (:mod:`training.tts.durations`); rows that cannot be aligned (real
+speech, which espeak did not say) are left out of training and of the mel/duration metrics.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import wave
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from math import gcd
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from scipy.signal import resample_poly
+
+from ingestion.simulator.voices import parse_espeak_id
+from training.common.data import read_mart
+from training.tts.config import TTSConfig
+from training.tts.durations import espeak_durations_many
+from training.tts.features import SILENCE, MelSpec, peak_normalize
+from training.tts.speakers import SpeakerParser
+from training.tts.text import TextEncoder, normalize
+from voiceops.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MART = "tts_examples"
+
+
+def load_rows(settings: Settings, commit: str | None = None) -> list[dict[str, Any]]:
+    """The mart's rows (call_id, text, language, audio_path, speaker, split, ...) at ``commit``."""
+    return read_mart(settings, MART, commit=commit)
+
+
+def split_rows(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows grouped by their ``split`` column."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["split"], []).append(row)
+    return groups
+
+
+def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """16-bit PCM WAV bytes -> mono float32 in -1..1 and the sample rate."""
+    with wave.open(io.BytesIO(data)) as w:
+        if w.getsampwidth() != 2:
+            raise ValueError("only 16-bit PCM is supported")
+        channels, rate = w.getnchannels(), w.getframerate()
+        raw = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768.0
+    return raw.reshape(-1, channels).mean(axis=1), rate
+
+
+def resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Polyphase resampling (identity when the rates match)."""
+    if rate == target:
+        return np.asarray(waveform, np.float32)
+    g = gcd(rate, target)
+    return resample_poly(waveform, target // g, rate // g).astype(np.float32)
+
+
+def read_audio(row: dict[str, Any], lake: Any = None, repository: str = "") -> bytes:
+    """The recording's bytes: a local ``wav_file`` or the lake object at its commit."""
+    if row.get("wav_file"):
+        return Path(row["wav_file"]).read_bytes()
+    if lake is None:
+        raise ValueError(f"row {row.get('call_id')} needs the lake to read {row['audio_path']}")
+    return lake.read_bytes(repository, row["audio_lake_commit"], row["audio_path"])
+
+
+def attach_audio(rows: list[dict[str, Any]], settings: Settings | None = None) -> list[np.ndarray]:
+    """Waveform and rate of every row (the lake is opened only when a row needs it)."""
+    lake, repository = None, ""
+    if any(not row.get("wav_file") for row in rows):
+        from versioning.lake.factory import open_lake
+        from voiceops.settings import get_settings
+
+        settings = settings or get_settings()
+        lake, repository = open_lake(settings), settings.lake_repository
+    return [decode_wav(read_audio(row, lake, repository)) for row in rows]
+
+
+@dataclass
+class Examples:
+    """Aligned utterances of one split, ready for batching and scoring."""
+
+    texts: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    speakers: list[str] = field(default_factory=list)
+    durations: list[np.ndarray] = field(default_factory=list)  # [len(text) + 2] int32
+    mels: list[np.ndarray] = field(default_factory=list)  # [frames, n_mels] float32
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def prepare(
+    rows: list[dict[str, Any]], config: TTSConfig, audio: list[tuple[np.ndarray, int]]
+) -> Examples:
+    """Align each row with espeak (its own speaker) and take the log-mel of its recording."""
+    spec = MelSpec(
+        config.sample_rate, config.n_fft, config.hop, config.n_mels, config.fmin, config.fmax
+    )
+    out = Examples()
+    usable = []
+    for row, (waveform, rate) in zip(rows, audio, strict=True):
+        text = row["text"]
+        try:
+            voice = parse_espeak_id(row["speaker"])
+        except ValueError:
+            out.skipped["not espeak speech"] += 1
+            continue
+        if len(normalize(text)) != len(text) or len(text) > config.max_chars:
+            out.skipped["text too long or changes length"] += 1
+            continue
+        usable.append((row, waveform, rate, (text, voice.voice, voice.speed, voice.pitch)))
+    aligned = espeak_durations_many([item[3] for item in usable], config.sample_rate, config.hop)
+    for (row, waveform, rate, _), (durations, n) in zip(usable, aligned, strict=True):
+        text = row["text"]
+        waveform = resample(waveform, rate, config.sample_rate)
+        if abs(len(waveform) - n) > config.hop:
+            out.skipped["recording does not match espeak's timing"] += 1
+            continue
+        waveform = np.pad(waveform[:n], (0, max(0, n - len(waveform))))
+        mel = spec.log_mel(tf.constant(peak_normalize(waveform)[None, :]))[0].numpy()
+        out.texts.append(text)
+        out.languages.append(row["language"])
+        out.speakers.append(row["speaker"])
+        out.durations.append(durations)
+        out.mels.append(mel)
+    if out.skipped:
+        log.info("left out of alignment: %s", dict(out.skipped))
+    return out
+
+
+def model_inputs(
+    texts: list[str],
+    languages: list[str],
+    speakers: list[str],
+    encoder: TextEncoder,
+    parser: SpeakerParser,
+) -> dict[str, np.ndarray]:
+    """Symbol ids, language ids and speaker features, as the serving graph computes them."""
+    variant, accent, prosody = parser(tf.constant(speakers))
+    return {
+        "chars": encoder(tf.constant(texts)).numpy(),
+        "language": encoder.languages(tf.constant(languages)).numpy(),
+        "variant": variant.numpy(),
+        "accent": accent.numpy(),
+        "prosody": prosody.numpy(),
+    }
+
+
+def dataset(
+    examples: Examples, config: TTSConfig, *, shuffle_seed: int | None = None
+) -> tf.data.Dataset:
+    """Batches ``({chars, language, variant, accent, prosody, durations}, mel)``.
+
+    Utterances of similar length are batched together (less padding); with ``shuffle_seed``
+    the batch order changes every epoch, deterministically.
+    """
+    inputs = model_inputs(
+        examples.texts,
+        examples.languages,
+        examples.speakers,
+        TextEncoder(config.max_chars),
+        SpeakerParser(),
+    )
+    order = np.argsort([len(m) for m in examples.mels], kind="stable")
+    batches = [order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+    rng = np.random.default_rng(shuffle_seed)
+
+    def generate() -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+        picks = rng.permutation(len(batches)) if shuffle_seed is not None else range(len(batches))
+        for b in picks:
+            idx = batches[b]
+            width = max(len(examples.durations[i]) for i in idx)
+            frames = max(len(examples.mels[i]) for i in idx)
+            durations = np.zeros((len(idx), width), np.int32)
+            mel = np.full((len(idx), frames, config.n_mels), SILENCE, np.float32)
+            for j, i in enumerate(idx):
+                durations[j, : len(examples.durations[i])] = examples.durations[i]
+                mel[j, : len(examples.mels[i])] = examples.mels[i]
+            batch = {k: v[idx] for k, v in inputs.items()}
+            batch["chars"] = batch["chars"][:, :width]
+            yield batch | {"durations": durations}, mel
+
+    signature = (
+        {
+            "chars": tf.TensorSpec([None, None], tf.int32),
+            "language": tf.TensorSpec([None], tf.int32),
+            "variant": tf.TensorSpec([None], tf.int32),
+            "accent": tf.TensorSpec([None], tf.int32),
+            "prosody": tf.TensorSpec([None, 2], tf.float32),
+            "durations": tf.TensorSpec([None, None], tf.int32),
+        },
+        tf.TensorSpec([None, None, config.n_mels], tf.float32),
+    )
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)

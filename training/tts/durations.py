@@ -1,0 +1,234 @@
+"""Exact per-character durations from espeak-ng's own events (no aligner to train).
+
+``libespeak-ng`` in synchronous mode reports, with the audio, a WORD event (text position,
+sample) per word and a PHONEME event (sample) per phoneme. A recording of the simulator is
+that same audio (same voice, speed and pitch) band-passed and resampled, so the events give
+its timing exactly. Characters get their time as follows:
+
+* a word's characters share its phonemes' span, character ``i`` of ``n`` covering phoneme
+  positions ``[i*P/n, (i+1)*P/n)`` (phoneme boundaries interpolated linearly);
+* the pause after a word goes to the spaces and punctuation that follow it;
+* the leading silence goes to ``^``, the trailing one (and the end pause) to ``$``.
+
+The output matches :class:`training.tts.text.TextEncoder`: ``len(text) + 2`` frame counts.
+
+libespeak-ng keeps wave-generator state between utterances (timings drift by a few ms from
+what a fresh ``espeak-ng`` process says), so every alignment runs in a freshly forked process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.tts.text import is_word_char
+
+_EVENT_WORD, _EVENT_END, _EVENT_PHONEME = 1, 5, 7
+_SYNCHRONOUS, _PHONEME_EVENTS, _DONT_EXIT = 2, 0x0001, 0x8000
+_RATE, _PITCH = 1, 3
+_CHARS_UTF8, _PHONEMES, _ENDPAUSE = 0x1, 0x100, 0x1000  # the espeak-ng CLI's flags
+_POS_CHARACTER = 1
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),
+    ]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
+
+
+@dataclass
+class Alignment:
+    """espeak's audio of a text and its events (samples at ``sample_rate``)."""
+
+    samples: np.ndarray  # int16
+    sample_rate: int
+    words: list[tuple[int, int]]  # (0-based text position, sample)
+    phonemes: list[tuple[str, int, int]]  # (name, sample, index of the word event before)
+
+
+class Espeak:
+    """One libespeak-ng instance (the library is a process-wide singleton; calls are locked)."""
+
+    _lock = threading.Lock()
+    _instance: Espeak | None = None
+
+    def __init__(self) -> None:
+        self.lib = ctypes.CDLL("libespeak-ng.so.1")
+        self.sample_rate = self.lib.espeak_Initialize(
+            _SYNCHRONOUS, 0, None, _PHONEME_EVENTS | _DONT_EXIT
+        )
+        if self.sample_rate <= 0:
+            raise RuntimeError("libespeak-ng failed to initialize")
+        self._chunks: list[np.ndarray] = []
+        self._events: list[tuple[int, int, int, bytes]] = []
+        self._callback = _CALLBACK(self._on_audio)  # keep a reference: C holds the pointer
+        self.lib.espeak_SetSynthCallback(self._callback)
+
+    @classmethod
+    def get(cls) -> Espeak:
+        """The shared instance (created on first use)."""
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = Espeak()
+            return cls._instance
+
+    def _on_audio(self, wav, n: int, events) -> int:
+        if n > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
+        i = 0
+        while events[i].type != 0:
+            e = events[i]
+            self._events.append((e.type, e.text_position, e.sample, bytes(e.id)))
+            i += 1
+        return 0
+
+    def align(self, text: str, voice: str, speed: int, pitch: int) -> Alignment:
+        """Speak ``text`` exactly as ``espeak-ng -v voice -s speed -p pitch`` does."""
+        with self._lock:
+            self._chunks, self._events = [], []
+            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ValueError(f"espeak-ng has no voice {voice!r}")
+            self.lib.espeak_SetParameter(_RATE, speed, 0)
+            self.lib.espeak_SetParameter(_PITCH, pitch, 0)
+            data = text.encode("utf-8")
+            self.lib.espeak_Synth(
+                ctypes.c_char_p(data),
+                ctypes.c_size_t(len(data) + 1),
+                0,
+                _POS_CHARACTER,
+                0,
+                _CHARS_UTF8 | _PHONEMES | _ENDPAUSE,
+                None,
+                None,
+            )
+            self.lib.espeak_Synchronize()
+            chunks, events = self._chunks, self._events
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+        words: list[tuple[int, int]] = []
+        phonemes: list[tuple[str, int, int]] = []
+        for kind, position, sample, ident in events:
+            if kind == _EVENT_WORD:
+                words.append((position - 1, sample))
+            elif kind == _EVENT_PHONEME:
+                name = ident.split(b"\0", 1)[0].decode("utf-8", "replace")
+                phonemes.append((name, sample, len(words) - 1))
+        return Alignment(samples, self.sample_rate, words, phonemes)
+
+
+def _is_pause(name: str) -> bool:
+    return name.startswith("_") or not name
+
+
+def char_boundaries(text: str, alignment: Alignment) -> np.ndarray:
+    """Sample at which each of ``^ + text + $`` ends: ``len(text) + 2`` increasing values."""
+    n_text, total = len(text), len(alignment.samples)
+    # group word events that start at the same text position (e.g. expanded numbers)
+    starts = sorted({pos for pos, _ in alignment.words if 0 <= pos < n_text})
+    group_of_event = [
+        max((g for g, s in enumerate(starts) if s <= pos), default=-1) for pos, _ in alignment.words
+    ]
+    spans: dict[int, list[tuple[int, int]]] = {g: [] for g in range(len(starts))}
+    events = alignment.phonemes
+    for k, (name, sample, word_index) in enumerate(events):
+        if _is_pause(name) or word_index < 0 or group_of_event[word_index] < 0:
+            continue
+        end = events[k + 1][1] if k + 1 < len(events) else total
+        spans[group_of_event[word_index]].append((sample, end))
+    ends = np.zeros(n_text + 2, np.float64)
+    first_speech = min((s[0][0] for s in spans.values() if s), default=total)
+    ends[0] = first_speech  # ^ : leading silence
+    cursor = 1  # next index of ends (character i of text is index i + 1)
+    time = float(first_speech)
+    for g, start in enumerate(starts):
+        stop = starts[g + 1] if g + 1 < len(starts) else n_text
+        # characters before this group (only possible before the first word) take no time
+        while cursor < start + 1:
+            ends[cursor] = time
+            cursor += 1
+        word_len = stop - start
+        while word_len > 0 and not is_word_char(text[start + word_len - 1]):
+            word_len -= 1
+        word_len = max(word_len, 1)
+        phones = spans[g]
+        if phones:
+            bounds = np.array([phones[0][0]] + [end for _, end in phones], np.float64)
+            positions = np.arange(1, word_len + 1) * (len(phones) / word_len)
+            char_ends = np.interp(positions, np.arange(len(bounds)), bounds)
+            time = max(time, float(bounds[0]))
+        else:
+            char_ends = np.full(word_len, time)
+        for value in char_ends:
+            time = max(time, float(value))
+            ends[cursor] = time
+            cursor += 1
+        # the pause up to the next word's speech goes to this group's trailing characters
+        next_speech = total
+        if g + 1 < len(starts) and spans[g + 1]:
+            next_speech = spans[g + 1][0][0]
+        trailing = stop - start - word_len
+        if g + 1 == len(starts):
+            trailing += 1  # the $ mark shares the trailing silence
+        if trailing > 0:
+            gap = max(next_speech - time, 0.0)
+            for j in range(1, trailing + 1):
+                ends[cursor] = time + gap * j / trailing
+                cursor += 1
+            time += gap
+    while cursor < n_text + 2:  # text without words: everything after ^ takes no time
+        ends[cursor] = total
+        cursor += 1
+    ends[-1] = total
+    return np.maximum.accumulate(ends)
+
+
+def frame_durations(ends_samples: np.ndarray, source_rate: int, rate: int, hop: int, frames: int):
+    """Frame counts per symbol summing to ``frames`` (boundaries rounded, last one = frames)."""
+    bounds = np.round(ends_samples * (rate / source_rate) / hop).astype(np.int64)
+    bounds = np.minimum(np.maximum.accumulate(bounds), frames)
+    bounds[-1] = frames
+    return np.diff(np.concatenate([[0], bounds])).astype(np.int32)
+
+
+def _durations_in_fresh_process(
+    text: str, voice: str, speed: int, pitch: int, rate: int, hop: int
+) -> tuple[np.ndarray, int]:
+    alignment = Espeak.get().align(text, voice, speed, pitch)
+    n = round(len(alignment.samples) * rate / alignment.sample_rate)
+    ends = char_boundaries(text, alignment)
+    return frame_durations(ends, alignment.sample_rate, rate, hop, 1 + n // hop), n
+
+
+def espeak_durations_many(
+    items: list[tuple[str, str, int, int]], rate: int, hop: int, workers: int = 2
+) -> list[tuple[np.ndarray, int]]:
+    """For each ``(text, voice, speed, pitch)``: frame durations of ``^ + text + $`` and the
+    audio's length in samples at ``rate``, each computed by a fresh espeak-ng instance."""
+    if not items:
+        return []
+    args = [(*item, rate, hop) for item in items]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(workers, len(items)), maxtasksperchild=1) as pool:
+        return pool.starmap(_durations_in_fresh_process, args, chunksize=1)
+
+
+def espeak_durations(
+    text: str, voice: str, speed: int, pitch: int, rate: int, hop: int
+) -> tuple[np.ndarray, int]:
+    """Frame durations of ``^ + text + $`` and the audio's length in samples at ``rate``."""
+    return espeak_durations_many([(text, voice, speed, pitch)], rate, hop)[0]

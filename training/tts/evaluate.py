@@ -1,0 +1,151 @@
+"""TTS metrics: log-mel L1 and duration error (teacher-forced, per language) and round-trip
+intelligibility through an STT model, for in-process and exported models alike.
+
+* ``mel_l1``: mean |predicted - recorded| natural-log mel over the recording's frames, the
+  model given the row's speaker and the measured durations;
+* ``duration_mae``: mean |predicted - measured| frames per symbol (10 ms frames);
+* ``duration_error``: mean |predicted - measured| total length / measured total length;
+* ``cer_tts`` / ``cer_recordings`` / ``cer_ratio``: CER of an STT model on the house voice's
+  audio of the texts, on the recordings of the same texts, and their ratio (target <= 1.3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from training.tts.data import Examples, attach_audio, prepare, resample
+from training.tts.export import config_of, load, synthesize
+from voiceops.settings import Settings
+
+
+def _by_language(languages: Sequence[str]) -> dict[str, list[int]]:
+    groups = {"all": list(range(len(languages)))}
+    for language in sorted({"ru", "en", *languages}):
+        groups[language] = [i for i, lang in enumerate(languages) if lang == language]
+    return groups
+
+
+def score_examples(model: Any, examples: Examples, batch_size: int = 16) -> dict[str, dict]:
+    """``{language: {n, mel_l1, duration_mae, duration_error}}`` (languages + "all")."""
+    mel_l1, dur_mae, dur_err = [], [], []
+    for start in range(0, len(examples), batch_size):
+        idx = range(start, min(start + batch_size, len(examples)))
+        width = max(len(examples.durations[i]) for i in idx)
+        durations = np.zeros((len(idx), width), np.int32)
+        for j, i in enumerate(idx):
+            durations[j, : len(examples.durations[i])] = examples.durations[i]
+        out = model.score(
+            texts=tf.constant([examples.texts[i] for i in idx]),
+            languages=tf.constant([examples.languages[i] for i in idx]),
+            speakers=tf.constant([examples.speakers[i] for i in idx]),
+            durations=tf.constant(durations),
+        )
+        mel, predicted = out["log_mel"].numpy(), out["durations"].numpy()
+        for j, i in enumerate(idx):
+            true_mel, true_dur = examples.mels[i], examples.durations[i]
+            mel_l1.append(float(np.mean(np.abs(mel[j, : len(true_mel)] - true_mel))))
+            pred = predicted[j, : len(true_dur)].astype(np.float64)
+            dur_mae.append(float(np.mean(np.abs(pred - true_dur))))
+            dur_err.append(abs(pred.sum() - true_dur.sum()) / max(true_dur.sum(), 1))
+    scores = {}
+    for language, keep in _by_language(examples.languages).items():
+        scores[language] = {"n": float(len(keep))}
+        if keep:
+            scores[language] |= {
+                "mel_l1": float(np.mean([mel_l1[i] for i in keep])),
+                "duration_mae": float(np.mean([dur_mae[i] for i in keep])),
+                "duration_error": float(np.mean([dur_err[i] for i in keep])),
+            }
+    return scores
+
+
+def evaluate_exported(
+    model_dir: Path,
+    rows: list[dict[str, Any]],
+    settings: Settings | None = None,
+    stt_model: Path | None = None,
+) -> dict[str, dict[str, float]]:
+    """Score an exported SavedModel (loaded fresh) on mart rows of one split.
+
+    With ``stt_model`` the intelligibility figures are added per language.
+    """
+    model = load(model_dir)
+    audio = attach_audio(rows, settings)
+    scores = score_examples(model, prepare(rows, config_of(model), audio))
+    if stt_model is not None:
+        for language, values in intelligibility(model, stt_model, rows, audio=audio).items():
+            scores.setdefault(language, {}).update(values)
+    return scores
+
+
+# --------------------------------------------------------------------------- intelligibility
+
+_KEEP = re.compile(r"[^\w ]+")
+
+
+def normalize_for_cer(text: str) -> str:
+    """Lowercase, punctuation dropped, whitespace squeezed (what the STT model can spell)."""
+    return " ".join(_KEEP.sub(" ", text.lower().replace("_", " ")).split())
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between two strings."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def cer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Character error rate: total edits / total reference characters (normalized texts)."""
+    refs = [normalize_for_cer(r) for r in references]
+    hyps = [normalize_for_cer(h) for h in hypotheses]
+    edits = sum(edit_distance(r, h) for r, h in zip(refs, hyps, strict=True))
+    return edits / max(sum(len(r) for r in refs), 1)
+
+
+def intelligibility(
+    tts_model: Any,
+    stt_model: Any,
+    rows: list[dict[str, Any]],
+    audio: list[tuple[np.ndarray, int]] | None = None,
+    settings: Settings | None = None,
+) -> dict[str, dict[str, float]]:
+    """CER of ``stt_model`` on synthesized vs recorded audio of the same texts, per language.
+
+    Models may be paths or loaded modules; STT is called through the contract's
+    ``training.stt.export.transcribe(model, waveforms, sample_rate)``.
+    """
+    from training.stt.export import transcribe
+
+    tts = load(tts_model) if isinstance(tts_model, str | Path) else tts_model
+    stt = tf.saved_model.load(str(stt_model)) if isinstance(stt_model, str | Path) else stt_model
+    audio = audio if audio is not None else attach_audio(rows, settings)
+    texts = [row["text"] for row in rows]
+    languages = [row["language"] for row in rows]
+    synthesized, rate = synthesize(tts, texts, languages)
+    heard_tts = transcribe(stt, synthesized, rate)
+    recordings = [resample(wave, r, rate) for wave, r in audio]
+    heard_rec = transcribe(stt, recordings, rate)
+    scores = {}
+    for language, keep in _by_language(languages).items():
+        if not keep:
+            continue
+        refs = [texts[i] for i in keep]
+        tts_cer = cer(refs, [heard_tts[i] for i in keep])
+        rec_cer = cer(refs, [heard_rec[i] for i in keep])
+        scores[language] = {
+            "cer_tts": tts_cer,
+            "cer_recordings": rec_cer,
+            "cer_ratio": tts_cer / max(rec_cer, 1e-3),
+        }
+    return scores
