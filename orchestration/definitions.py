@@ -17,6 +17,7 @@ from orchestration.assets import (
     lake_job,
     land_day_job,
 )
+from orchestration.assets.registry import register_models_job, registry_assets
 from orchestration.assets.training import train_models_job, training_assets, training_checks
 from orchestration.assets.warehouse import audit_publish_job, warehouse_assets
 from orchestration.resources import build_resources
@@ -28,9 +29,15 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     """The code location for the given settings (read from the environment by default)."""
     settings = settings or Settings()
     base = Definitions(
-        assets=[*lake_assets, *lake_ingestion_assets, *warehouse_assets, *training_assets],
+        assets=[
+            *lake_assets,
+            *lake_ingestion_assets,
+            *warehouse_assets,
+            *training_assets,
+            *registry_assets,
+        ],
         asset_checks=[*lake_asset_checks, *training_checks],
-        jobs=[lake_job, audit_publish_job, train_models_job],
+        jobs=[lake_job, audit_publish_job, train_models_job, register_models_job],
         sensors=[lake_main_commit_sensor],
         resources=build_resources(),
         # Multiprocess execution re-imports the code location per step (~12 s each here).

@@ -6,31 +6,18 @@ version: flat ``lineage.*`` tags and the whole tree as the run artifact ``lineag
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from training.common.lineage import rows_hash, split_counts
 from versioning.lake import Lake
 from warehouse.gate import AuditLog
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 INGEST_KIND = "ingestion"
-
-
-def rows_hash(rows: list[dict[str, Any]]) -> str:
-    """sha256 of the rows as canonical JSON lines, independent of row and key order."""
-    lines = sorted(json.dumps(r, sort_keys=True, default=str, ensure_ascii=False) for r in rows)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def split_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Rows per ``split``."""
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.get("split", "")] = counts.get(row.get("split", ""), 0) + 1
-    return dict(sorted(counts.items()))
+__all__ = ["code_revision", "lake_lineage", "rows_hash", "split_counts", "split_rows"]
 
 
 def split_rows(rows: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:

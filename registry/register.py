@@ -14,20 +14,29 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from mlflow import MlflowClient
-from mlflow.artifacts import download_artifacts
 from mlflow.entities import Metric, Param
 from mlflow.entities.model_registry import ModelVersion
 
 from registry.families import Family, family
-from registry.gate import Scores, Verdict, evaluate_gate
+from registry.gate import RuleResult, Scores, Verdict, evaluate_gate
 from registry.history import AliasHistory
 from registry.lineage import code_revision, lake_lineage, rows_hash, split_counts, split_rows
 from registry.policy import Policy, load_policy
 from registry.tracking import client, experiment_id, history_url
 from registry.training_info import TrainingInfo
-from registry.versions import CHALLENGER, CHAMPION, aliases, by_alias, ensure_registered, tag_json
+from registry.versions import (
+    CHALLENGER,
+    CHAMPION,
+    aliases,
+    all_versions,
+    by_alias,
+    ensure_registered,
+    tag_json,
+)
 from versioning.lake import Lake
 from voiceops.settings import Settings
 from warehouse.gate import AuditLog
@@ -146,12 +155,13 @@ def _lineage_tags(lineage: dict[str, Any]) -> dict[str, str]:
 
 def model_dir(version: ModelVersion, settings: Settings) -> Path:
     """A local directory holding the version's SavedModel (downloaded once if remote)."""
-    if version.source.startswith("file://"):
-        return Path(download_artifacts(artifact_uri=version.source))
+    parsed = urlparse(version.source)
+    if parsed.scheme in ("", "file"):
+        return Path(url2pathname(parsed.path))
     cache = settings.home / "mlflow" / "cache" / version.name / str(version.version)
     if not (cache / MODEL_ARTIFACT).is_dir():
         cache.mkdir(parents=True, exist_ok=True)
-        download_artifacts(artifact_uri=version.source, dst_path=str(cache))
+        client(settings).download_artifacts(version.run_id, MODEL_ARTIFACT, str(cache))
     return cache / MODEL_ARTIFACT
 
 
@@ -181,6 +191,8 @@ def register(
     fam = family(family_name)
     policy = policy or load_policy()
     mlflow = client(settings)
+    if (known := registered_fingerprint(mlflow, fam.model_name, info.fingerprint)) is not None:
+        return _registration(mlflow, fam, known)
     if lake is None:
         from versioning.lake import open_lake
 
@@ -265,10 +277,35 @@ def register(
     )
 
 
-def _read_rows(fam: Family, settings: Settings, info: TrainingInfo) -> list[dict[str, Any]]:
-    from training.common.data import read_mart
+def registered_fingerprint(
+    mlflow: MlflowClient, model: str, fingerprint: str
+) -> ModelVersion | None:
+    """The version already registered for this data + config + code (None if none yet)."""
+    if not fingerprint:
+        return None
+    found = [
+        v for v in all_versions(mlflow, model) if v.tags.get("lineage.fingerprint") == fingerprint
+    ]
+    return found[-1] if found else None
 
-    return read_mart(settings, fam.mart, commit=info.lake_commit, splits=fam.splits)
+
+def _registration(mlflow: MlflowClient, fam: Family, version: ModelVersion) -> Registration:
+    """A :class:`Registration` of an existing version, from its tags."""
+    rules = [RuleResult(**r) for r in tag_json(version, "gate.rules", [])]
+    return Registration(
+        fam.name,
+        fam.model_name,
+        str(version.version),
+        version.run_id,
+        version.source,
+        Verdict(rules, tag_json(version, "gate.champion_scores")),
+        aliases(mlflow, fam.model_name),
+    )
+
+
+def _read_rows(fam: Family, settings: Settings, info: TrainingInfo) -> list[dict[str, Any]]:
+    """The family's mart rows at the version's lake commit, read as its training read them."""
+    return fam.module("data").load_rows(settings, info.lake_commit)
 
 
 def _record_verdict(mlflow: MlflowClient, model: str, version: str, verdict: Verdict) -> None:

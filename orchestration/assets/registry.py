@@ -1,0 +1,100 @@
+"""Registry assets: a ``registry/<family>`` step after each training asset ``models/<family>``.
+
+It registers the latest trained model in MLflow (run + version with lineage), runs the gate,
+and reports the verdict as the asset check ``gate``. A model that was kept (not retrained)
+is not registered again: its version is found by fingerprint.
+"""
+
+# No ``from __future__ import annotations``: Dagster inspects the context type hints.
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    define_asset_job,
+)
+
+from orchestration.assets.training import FAMILIES as TRAINED_FAMILIES
+from orchestration.resources.lake import LakeResource
+
+REGISTRY_GROUP = "registry"
+
+
+def registry_key(family: str) -> AssetKey:
+    return AssetKey(["registry", family])
+
+
+def _training_metadata(context: AssetExecutionContext, family: str) -> dict[str, Any]:
+    event = context.instance.get_latest_materialization_event(AssetKey(["models", family]))
+    if event is None or event.asset_materialization is None:
+        raise ValueError(f"models/{family} has never been materialized: train it first")
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+def build_registry_asset(family: str) -> AssetsDefinition:
+    """``registry/<family>``: register + gate the latest ``models/<family>``."""
+    key = registry_key(family)
+
+    @asset(
+        key=key,
+        group_name=REGISTRY_GROUP,
+        kinds={"mlflow"},
+        deps=[AssetKey(["models", family])],
+        check_specs=[
+            AssetCheckSpec(
+                "gate",
+                asset=key,
+                description="The registry gate: audit checks, thresholds, no regression "
+                "against the champion, fresh-process smoke test within the latency budget.",
+            )
+        ],
+        description=f"voicebot-{family} in the MLflow model registry, with lineage and gate.",
+    )
+    def _register(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+        from registry.register import register
+        from registry.training_info import TrainingInfo
+
+        settings = lake.settings()
+        info = TrainingInfo.from_metadata(_training_metadata(context, family), context.run_id)
+        done = register(family, info, settings=settings, lake=lake.get_lake())
+        rules = {
+            r.rule: f"{'ok' if r.passed else 'REFUSED'}: {r.reason}" for r in done.verdict.rules
+        }
+        return MaterializeResult(
+            metadata={
+                "model": done.model,
+                "version": done.version,
+                "mlflow_run_id": done.run_id,
+                "model_uri": MetadataValue.url(f"models:/{done.model}/{done.version}"),
+                "artifact_uri": done.source,
+                "tracking_uri": settings.tracking_uri,
+                "gate": "passed" if done.verdict.passed else "refused",
+                "aliases": MetadataValue.json(done.aliases),
+                "lake_commit": info.lake_commit,
+            },
+            check_results=[
+                AssetCheckResult(
+                    check_name="gate",
+                    passed=done.verdict.passed,
+                    severity=AssetCheckSeverity.ERROR,
+                    metadata={"version": done.version, "rules": MetadataValue.json(rules)},
+                )
+            ],
+        )
+
+    return _register
+
+
+registry_assets = [build_registry_asset(name) for name in TRAINED_FAMILIES]
+register_models_job = define_asset_job(
+    "register_models_job",
+    selection=[registry_key(name) for name in TRAINED_FAMILIES],
+    description="Register every family's latest model in MLflow and run the registry gate.",
+)
