@@ -205,4 +205,5 @@ def dataset(
         },
         tf.TensorSpec([None, None, config.n_mels], tf.float32),
     )
-    return tf.data.Dataset.from_generator(generate, output_signature=signature)
+    ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return ds.apply(tf.data.experimental.assert_cardinality(len(batches)))

@@ -1,0 +1,195 @@
+"""TTS family: espeak durations, length regulator, Griffin-Lim, tiny training, SavedModel."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ingestion.simulator.audio import _espeak_raw
+from training.tts.config import TTSConfig
+from training.tts.durations import Alignment, char_boundaries, espeak_durations, frame_durations
+from training.tts.evaluate import cer, edit_distance, evaluate_exported, intelligibility
+from training.tts.export import export, synthesize
+from training.tts.features import MelSpec
+from training.tts.model import length_regulate
+from training.tts.synthetic import synthetic_rows
+from training.tts.train import train
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBES = (["Заблокируйте карту, пожалуйста.", "What is my balance?"], ["ru", "en"])
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory) -> list[dict]:
+    return synthetic_rows(8, tmp_path_factory.mktemp("tts_audio"), seed=3)
+
+
+@pytest.fixture(scope="module")
+def trained(rows, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("tts_run")
+    result = train(rows, TTSConfig.tiny(epochs=4), run_dir)
+    result.model_path = export(result.serving, run_dir / "model")
+    return result, run_dir
+
+
+# --------------------------------------------------------------------------- durations
+
+
+def test_char_boundaries_follow_word_and_phoneme_events():
+    # "ab c": word "ab" spoken 100..400 (a: 100-300, b: 300-400), pause to 500, "c" 500..700
+    alignment = Alignment(
+        samples=np.zeros(800, np.int16),
+        sample_rate=100,
+        words=[(0, 100), (3, 500)],
+        phonemes=[("a", 100, 0), ("b", 300, 0), ("_:", 400, 0), ("k", 500, 1), ("_", 700, 1)],
+    )
+    ends = char_boundaries("ab c", alignment)
+    assert ends.tolist() == [100, 300, 400, 500, 700, 800]  # ^ a b ␠ c $
+    durations = frame_durations(ends, 100, 100, 100, frames=9)
+    assert durations.tolist() == [1, 2, 1, 1, 2, 2]
+
+
+def test_espeak_durations_on_known_text_match_the_recording():
+    text = "Привет, мир."
+    durations, n = espeak_durations(text, "ru+m3", 150, 60, 8000, 80)
+    samples, rate = _espeak_raw(text, "ru+m3", 150, 60)  # what the simulator records
+    assert n == round(len(samples) * 8000 / rate)
+    assert len(durations) == len(text) + 2
+    assert durations.sum() == 1 + n // 80  # every frame of the recording is accounted for
+    symbols = "^" + text + "$"
+    by_symbol = dict(zip(symbols, durations.tolist(), strict=False))
+    assert by_symbol[","] + by_symbol[" "] >= 5  # the comma's pause (>= 50 ms)
+    assert sum(durations[1:7]) > sum(durations[9:12]) > 0  # "Привет" lasts longer than "мир"
+    # a fresh espeak per alignment: another voice in between changes nothing
+    espeak_durations("Hello there, friend.", "en-us+f2", 190, 30, 8000, 80)
+    again, _ = espeak_durations(text, "ru+m3", 150, 60, 8000, 80)
+    assert again.tolist() == durations.tolist()
+
+
+# --------------------------------------------------------------------------- model parts
+
+
+def test_length_regulator_repeats_symbols_for_their_frames():
+    h = tf.constant([[[1.0], [2.0], [3.0]], [[4.0], [5.0], [0.0]]])
+    durations = tf.constant([[2, 0, 3], [1, 1, 0]])
+    frames, within, mask, totals = length_regulate(h, durations)
+    assert totals.numpy().tolist() == [5, 2]
+    assert frames.numpy()[..., 0].tolist() == [[1, 1, 3, 3, 3], [4, 5, 0, 0, 0]]
+    assert mask.numpy().tolist() == [[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]]
+    np.testing.assert_allclose(within.numpy()[0], [0, 0.5, 0, 1 / 3, 2 / 3], atol=1e-6)
+
+
+def test_griffin_lim_round_trip_on_a_known_mel():
+    rate = 8000
+    t = np.arange(int(0.6 * rate)) / rate
+    f0 = 140 + 30 * t  # a gliding harmonic tone, like a voiced vowel
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    wave = sum(np.sin(k * phase) / k for k in range(1, 12)).astype(np.float32)
+    wave *= 0.5 / np.abs(wave).max()
+    spec = MelSpec(rate, 256, 80, 64, 0.0, 4000.0)
+    mel = spec.log_mel(tf.constant(wave[None]))
+    assert mel.shape == (1, 1 + len(wave) // 80, 64)
+
+    def error(iterations: int) -> float:
+        audio = spec.griffin_lim(mel, iterations, 1.0)
+        assert audio.shape == (1, mel.shape[1] * 80)
+        again = spec.log_mel(audio)[:, : mel.shape[1]]
+        return float(tf.reduce_mean(tf.abs(tf.maximum(again, -6.0) - tf.maximum(mel, -6.0))))
+
+    assert error(32) < 0.25
+    assert error(32) < error(0)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_tiny_training_learns_and_reports_every_split(trained):
+    result, run_dir = trained
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert {"mel_l1", "duration_loss", "val_loss"} <= set(result.history)
+    assert set(result.metrics) == {"validation", "test"}
+    for split in result.metrics.values():
+        assert set(split) == {"all", "ru", "en"}
+    test = result.metrics["test"]["all"]
+    assert test["n"] > 0 and test["mel_l1"] > 0 and test["duration_mae"] >= 0
+    assert result.examples["train"]["ru"] > 0 and result.examples["train"]["en"] > 0
+    assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+def test_serving_speaks_raw_text_in_both_languages(trained):
+    result, _ = trained
+    out = result.serving.serve(texts=tf.constant(PROBES[0]), languages=tf.constant(PROBES[1]))
+    waves, lengths = out["waveforms"].numpy(), out["lengths"].numpy()
+    assert int(out["sample_rate"]) == 8000
+    assert waves.shape[0] == 2 and lengths.min() > 0 and waves.shape[1] == lengths.max()
+    assert np.abs(waves).max() <= 1.0
+    for wave, length in zip(waves, lengths, strict=True):
+        assert np.abs(wave[:length]).max() > 0.1 and not wave[length:].any()
+
+
+def test_export_reloads_in_a_fresh_process_with_the_same_waveforms(trained, tmp_path):
+    result, _ = trained
+    here, rate = synthesize(result.serving, *PROBES)
+    script = (
+        "import sys, numpy as np\n"
+        "from training.tts.export import load, synthesize\n"
+        f"waves, rate = synthesize(load(sys.argv[1]), {PROBES[0]!r}, {PROBES[1]!r})\n"
+        "np.savez(sys.argv[2], rate=rate, *waves)\n"
+    )
+    out = tmp_path / "waves.npz"
+    subprocess.run(
+        [sys.executable, "-c", script, str(result.model_path), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    there = np.load(out)
+    assert int(there["rate"]) == rate
+    for i, wave in enumerate(here):
+        np.testing.assert_allclose(there[f"arr_{i}"], wave, atol=1e-4)
+
+
+def test_evaluate_exported_has_the_contract_shape_and_matches_training(trained, rows):
+    result, _ = trained
+    test_rows = [row for row in rows if row["split"] == "test"]
+    scores = evaluate_exported(result.model_path, test_rows)
+    assert set(scores) == {"all", "ru", "en"}
+    for language, metrics in scores.items():
+        assert all(isinstance(v, float) for v in metrics.values())
+        expected = result.metrics["test"][language]
+        assert metrics.keys() == expected.keys()
+        for name, value in metrics.items():
+            assert value == pytest.approx(expected[name], rel=1e-4, abs=1e-5)
+
+
+# --------------------------------------------------------------------------- intelligibility
+
+
+def test_cer_on_known_cases():
+    assert edit_distance("kitten", "sitting") == 3
+    assert cer(["Привет, мир!"], ["привет мир"]) == 0.0
+    assert cer(["abcd"], ["abed"]) == pytest.approx(0.25)
+    assert cer(["ab", "cd"], ["", "cd"]) == pytest.approx(0.5)
+
+
+def test_intelligibility_through_the_stt_contract(trained, rows, tmp_path):
+    stt_train = pytest.importorskip("training.stt.train")
+    from training.stt.config import STTConfig
+    from training.stt.synthetic import synthetic_rows as stt_rows
+
+    stt = stt_train.train(stt_rows(6, seed=1, cache=tmp_path), STTConfig.tiny(), tmp_path / "r")
+    result, _ = trained
+    test_rows = [row for row in rows if row["split"] == "test"]
+    scores = intelligibility(result.serving, stt.serving, test_rows)
+    assert set(scores) == {"all", "ru", "en"}
+    for metrics in scores.values():
+        assert set(metrics) == {"cer_tts", "cer_recordings", "cer_ratio"}
+        assert all(v >= 0 for v in metrics.values())
+    assert json.dumps(scores)  # plain floats
