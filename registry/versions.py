@@ -56,29 +56,34 @@ def get_version(mlflow: MlflowClient, model: str, version: str) -> ModelVersion:
     """Version ``version`` of ``model`` or a clear error."""
     if not str(version).isdigit():
         raise RegistryError(f"{version!r} is not a version number of {model}")
-    if not registered(mlflow, model):
-        raise RegistryError(f"no version of {model} is registered yet")
     try:
         return mlflow.get_model_version(model, str(version))
     except MlflowException as error:
-        if _missing(error):
-            raise RegistryError(f"{model} has no version {version}") from None
-        raise
+        if not _missing(error):
+            raise
+    if not registered(mlflow, model):
+        raise RegistryError(f"no version of {model} is registered yet")
+    raise RegistryError(f"{model} has no version {version}")
 
 
 def resolve_ref(mlflow: MlflowClient, model: str, ref: str) -> ModelVersion:
-    """``"3"``, ``"@champion"`` / ``"champion"`` (an alias) -> the model version."""
+    """``"3"``, ``"@champion"`` / ``"champion"`` (an alias) -> the model version.
+
+    One registry query when the reference exists; the error path asks more to explain.
+    """
     ref = ref.lstrip("@:")
     if ref.isdigit():
         return get_version(mlflow, model, ref)
+    try:
+        return mlflow.get_model_version_by_alias(model, ref)
+    except MlflowException as error:
+        if not _missing(error):
+            raise
     if not registered(mlflow, model):
         raise RegistryError(f"no version of {model} is registered yet")
-    found = by_alias(mlflow, model, ref)
-    if found is None:
-        known = aliases(mlflow, model)
-        hint = ", ".join(f"@{a}=v{v}" for a, v in sorted(known.items())) or "none set"
-        raise RegistryError(f"{model} has no alias {ref!r} (aliases: {hint})")
-    return found
+    known = aliases(mlflow, model)
+    hint = ", ".join(f"@{a}=v{v}" for a, v in sorted(known.items())) or "none set"
+    raise RegistryError(f"{model} has no alias {ref!r} (aliases: {hint})")
 
 
 def all_versions(mlflow: MlflowClient, model: str) -> list[ModelVersion]:
