@@ -1,0 +1,1 @@
+"""STT family: waveform (any sample rate) -> text, Russian and English, CTC over characters."""

@@ -1,0 +1,56 @@
+"""Hyperparameters of the STT model, with a ``tiny`` (tests) and a ``demo`` preset."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from training.common.config import TrainConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class STTConfig(TrainConfig):
+    """Log-mel -> strided conv front-end -> separable conv blocks (+ BiGRU) -> CTC."""
+
+    n_mels: int = 48
+    front_filters: int = 0  # 2-D conv front-end width; 0 = stack time_stride frames instead
+    time_stride: int = 3  # feature frames per output step (30 ms)
+    channels: int = 256  # width of the 1-D blocks
+    blocks: int = 6
+    kernel: int = 11  # of each depthwise conv
+    rnn_units: int = 0  # one BiGRU after the conv blocks (0 = none: GRUs run single-threaded)
+    dropout: float = 0.1
+    warmup_epochs: int = 1  # linear learning-rate warm-up, then cosine decay to ~0
+    weight_decay: float = 1e-4
+    max_batch_seconds: float = 40.0  # audio per batch (batches are formed by length)
+    # augmentation (train split only)
+    speed_range: float = 0.1  # speed perturbation factor in [1 - r, 1 + r]
+    noise_snr_db: tuple[float, float] = (10.0, 40.0)
+    band_low_hz: tuple[float, float] = (150.0, 450.0)  # random telephone band edges
+    band_high_hz: tuple[float, float] = (2900.0, 3800.0)
+    freq_masks: int = 2
+    freq_mask_width: int = 8
+    time_masks: int = 2
+    time_mask_frames: int = 15
+    max_train_seconds: float = 0.0  # stop after this much training (0 = no limit)
+    deterministic: bool = False  # op determinism is slow for convs on CPU
+
+    @classmethod
+    def tiny(cls, **overrides) -> STTConfig:
+        """Seconds of training: for tests only."""
+        fields = dict(
+            size="tiny",
+            epochs=2,
+            n_mels=24,
+            channels=32,
+            blocks=1,
+            kernel=5,
+            rnn_units=0,
+            warmup_epochs=0,
+            max_batch_seconds=30.0,
+        )
+        return cls(**(fields | overrides))
+
+    @classmethod
+    def demo(cls, **overrides) -> STTConfig:
+        """About five minutes on 2 CPU cores, a few thousand utterances."""
+        return cls(**({"size": "demo", "epochs": 8, "learning_rate": 3e-3} | overrides))

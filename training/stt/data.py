@@ -1,0 +1,107 @@
+"""Rows of the ``stt_examples`` mart with their audio, and the rules for which rows are used.
+
+Audio is read from the lake at each row's ``audio_lake_commit`` + ``audio_path``.
+
+Which rows: a row whose transcript was redacted (``transcript_was_redacted``) is left out of
+*every* split, because its placeholder (``<PHONE>``, ``<PERSON>``...) stands for words the
+audio does say; scoring it would count a correct transcription as an error and training on
+it would teach the model to skip speech. Rows whose normalized transcript is empty are left
+out too. :func:`prepare` applies both rules the same way to training and test splits.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from training.common.data import read_mart
+from training.stt.audio import decode_wav
+from training.stt.features import MODEL_RATE
+from training.stt.text import encode, normalize
+from voiceops.settings import Settings
+
+MART = "stt_examples"
+
+
+def attach_audio(rows: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
+    """Set ``audio`` (float32) and ``audio_rate`` on rows lacking them, read from the lake."""
+    missing = [row for row in rows if "audio" not in row]
+    if not missing:
+        return rows
+    from versioning.lake import open_lake
+
+    lake = open_lake(settings)
+    for row in missing:
+        data = lake.read_bytes(
+            settings.lake_repository, row["audio_lake_commit"], row["audio_path"]
+        )
+        row["audio"], row["audio_rate"] = decode_wav(data)
+    return rows
+
+
+def load_rows(
+    settings: Settings, commit: str | None = None, *, with_audio: bool = True
+) -> list[dict[str, Any]]:
+    """The mart's rows at ``commit``, each with its ``audio`` waveform and ``audio_rate``."""
+    rows = read_mart(settings, MART, commit=commit)
+    return attach_audio(rows, settings) if with_audio else rows
+
+
+def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
+    """``samples`` at ``rate`` -> float32 at MODEL_RATE (band-limited FFT resampling)."""
+    samples = np.asarray(samples, np.float32)
+    if rate == MODEL_RATE or len(samples) == 0:
+        return samples
+    n_out = max(1, round(len(samples) * MODEL_RATE / rate))
+    spectrum = np.fft.rfft(samples)
+    bins = n_out // 2 + 1
+    spectrum = np.concatenate([spectrum[:bins], np.zeros(max(0, bins - len(spectrum)), complex)])
+    return (np.fft.irfft(spectrum, n=n_out) * (n_out / len(samples))).astype(np.float32)
+
+
+@dataclass
+class Prepared:
+    """Usable rows of one split: 8 kHz waveforms, normalized references, label ids."""
+
+    waveforms: list[np.ndarray] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    labels: list[list[int]] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    excluded: Counter[str] = field(default_factory=Counter)  # reason -> rows left out
+
+    @property
+    def seconds(self) -> float:
+        return sum(len(w) for w in self.waveforms) / MODEL_RATE
+
+
+def prepare(rows: list[dict[str, Any]]) -> Prepared:
+    """Apply the selection rule and normalize; reads audio from the lake when missing."""
+    if any("audio" not in row for row in rows):
+        from voiceops.settings import get_settings
+
+        attach_audio(rows, get_settings())
+    data = Prepared()
+    for row in rows:
+        if row.get("transcript_was_redacted"):
+            data.excluded["redacted"] += 1
+            continue
+        reference = normalize(row.get("transcript") or "", row["language"])
+        if not reference:
+            data.excluded["empty"] += 1
+            continue
+        data.waveforms.append(to_model_rate(row["audio"], int(row["audio_rate"])))
+        data.references.append(reference)
+        data.labels.append(encode(reference))
+        data.languages.append(row["language"])
+    return data
+
+
+def split_rows(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows grouped by their ``split`` column."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["split"], []).append(row)
+    return groups

@@ -1,0 +1,242 @@
+"""Train the STT model on mart rows: ``train(rows, config, run_dir) -> TrainResult``.
+
+    python -m training.stt.train --synthetic 1500 --real 60 --size demo --run-dir /tmp/stt
+
+trains on simulator recordings (``--synthetic N`` utterances per language; held-out voices
+make the test split, festvox-ru recordings ``test_real``) and prints the scores; without
+``--synthetic`` it reads the published ``stt_examples`` mart and its audio from the lake.
+The SavedModel is written to ``run_dir/saved_model``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training.common.callbacks import training_callbacks
+from training.stt.config import STTConfig
+from training.stt.data import Prepared, prepare, split_rows
+from training.stt.dataset import FRAMES_PER_SECOND, _bucketing, make_dataset
+from training.stt.evaluate import scores
+from training.stt.export import STTServing, export, transcribe
+from training.stt.features import MODEL_RATE
+from training.stt.model import CTCTrainer, build_model
+
+FAMILY = "stt"
+MODEL_DIR = "saved_model"
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the servable model, its curves, scores and data counts."""
+
+    config: STTConfig
+    model: keras.Model
+    serving: STTServing
+    history: dict[str, list[float]]
+    metrics: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    seconds: float = 0.0
+    epochs_run: int = 0
+    params: int = 0
+    data_rows: dict[str, int] = field(default_factory=dict)  # split -> usable rows
+    excluded: dict[str, int] = field(default_factory=dict)  # reason -> rows left out
+    train_audio_seconds: float = 0.0
+    model_path: Path | None = None
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the end of the epoch in which ``seconds`` have passed."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.started = time.perf_counter()
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if time.perf_counter() - self.started > self.seconds:
+            self.model.stop_training = True
+
+
+def _steps_per_epoch(data: Prepared, config: STTConfig) -> int:
+    """Batches per epoch as the length bucketing will form them (before augmentation)."""
+    seconds = np.array([len(w) / MODEL_RATE for w in data.waveforms])
+    edges, sizes = _bucketing(seconds, config)
+    frames = seconds * FRAMES_PER_SECOND
+    bucket = np.searchsorted(np.asarray(edges), frames, side="right")
+    counts = np.bincount(bucket, minlength=len(sizes))
+    return int(sum(-(-int(c) // s) for c, s in zip(counts, sizes, strict=True)))
+
+
+def _optimizer(config: STTConfig, steps: int) -> keras.optimizers.Optimizer:
+    """AdamW with linear warm-up to ``learning_rate`` then cosine decay to 2 % of it."""
+    warmup = config.warmup_epochs * steps
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate * (0.05 if warmup else 1.0),
+        decay_steps=max(1, (config.epochs - config.warmup_epochs) * steps),
+        alpha=0.02,
+        warmup_target=config.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+    return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, global_clipnorm=5.0)
+
+
+def evaluate_split(serving: STTServing, data: Prepared) -> dict[str, dict[str, float]]:
+    """CER / WER of ``serving`` on prepared data, overall and per language."""
+    hypotheses = transcribe(serving, data.waveforms, MODEL_RATE)
+    return scores(data.references, hypotheses, data.languages)
+
+
+def train(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> TrainResult:
+    """Fit on ``train`` (augmented), watch ``validation``, score the other splits, export."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    prepared = {name: prepare(split) for name, split in split_rows(rows).items()}
+    train_data = prepared.get("train")
+    if train_data is None or not train_data.references:
+        raise ValueError("no usable rows in the train split")
+    model = build_model(config)
+    trainer = CTCTrainer(model, config.time_stride)
+    trainer.compile(optimizer=_optimizer(config, _steps_per_epoch(train_data, config)))
+    train_ds = make_dataset(
+        train_data.waveforms, train_data.labels, config, training=True, seed=config.seed
+    )
+    val = prepared.get("validation")
+    val_ds = (
+        make_dataset(val.waveforms, val.labels, config, training=False)
+        if val and val.references
+        else None
+    )
+    callbacks = training_callbacks(FAMILY, run_dir)
+    if config.max_train_seconds:
+        callbacks.append(TimeBudget(config.max_train_seconds))
+    started = time.perf_counter()
+    history = trainer.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        verbose=0,
+        shuffle=False,
+    )
+    seconds = time.perf_counter() - started
+    serving = STTServing(model, config)
+    excluded: Counter[str] = Counter()
+    for data in prepared.values():
+        excluded.update(data.excluded)
+    result = TrainResult(
+        config=config,
+        model=model,
+        serving=serving,
+        history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+        metrics={
+            name: evaluate_split(serving, data)
+            for name, data in prepared.items()
+            if name != "train" and data.references
+        },
+        seconds=seconds,
+        epochs_run=len(history.epoch),
+        params=int(model.count_params()),
+        data_rows={name: len(data.references) for name, data in prepared.items()},
+        excluded=dict(excluded),
+        train_audio_seconds=train_data.seconds,
+    )
+    result.model_path = export(serving, run_dir / MODEL_DIR)
+    return result
+
+
+def run(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> Any:
+    """Train and export, summarised as a ``training.common.run.RunSummary``."""
+    from training.common.run import RunSummary, curves_table
+
+    result = train(rows, config, run_dir)
+    return RunSummary(
+        model_path=result.model_path,
+        scores=result.metrics,
+        history=result.history,
+        seconds=result.seconds,
+        params=result.params,
+        epochs=result.epochs_run,
+        extra={
+            "train_audio_hours": result.train_audio_seconds / 3600,
+            **{f"excluded_{k}": float(v) for k, v in result.excluded.items()},
+        },
+        tables={"curves": curves_table(result.history)},
+    )
+
+
+def _rounded(metrics: dict[str, dict[str, dict[str, float]]]) -> dict:
+    return {
+        split: {lang: {k: round(v, 4) for k, v in s.items()} for lang, s in langs.items()}
+        for split, langs in metrics.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", choices=("tiny", "demo"), default="demo")
+    parser.add_argument("--synthetic", type=int, default=0, help="utterances per language")
+    parser.add_argument("--real", type=int, default=60, help="test_real rows (with --synthetic)")
+    parser.add_argument("--run-dir", type=Path, default=Path("runs/stt"))
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field, e.g. --set channels=256",
+    )
+    args = parser.parse_args(argv)
+    types = {f.name: f.type for f in dataclasses.fields(STTConfig)}
+    casts = {"int": int, "float": float, "bool": lambda v: v.lower() in ("1", "true"), "str": str}
+    overrides = {
+        key: casts[types[key]](value) for key, value in (item.split("=", 1) for item in args.set)
+    }
+    preset = STTConfig.tiny if args.size == "tiny" else STTConfig.demo
+    config = preset(**overrides)
+    if args.synthetic:
+        from training.stt.synthetic import synthetic_rows
+
+        rows = synthetic_rows(args.synthetic, seed=config.seed, real=args.real)
+    else:
+        from training.stt.data import load_rows
+        from voiceops.settings import get_settings
+
+        rows = load_rows(get_settings())
+    result = train(rows, config, args.run_dir)
+    print(
+        json.dumps(
+            {
+                "config_hash": config.config_hash()[:12],
+                "rows": len(rows),
+                "usable_rows": result.data_rows,
+                "excluded": result.excluded,
+                "train_audio_minutes": round(result.train_audio_seconds / 60, 1),
+                "params": result.params,
+                "epochs_run": result.epochs_run,
+                "train_seconds": round(result.seconds, 1),
+                "final_loss": {k: round(v[-1], 3) for k, v in result.history.items() if v},
+                "scores": _rounded(result.metrics),
+                "model": str(result.model_path),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
