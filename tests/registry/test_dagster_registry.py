@@ -53,3 +53,37 @@ def test_register_step_links_mlflow_and_reports_the_gate(
     assert registered.tags["lineage.dagster_run_id"] == result.run_id
     assert registered.tags["lineage.data_hash"] == "d" * 64
     assert "thresholds" in registered.tags["gate.reasons"]
+
+
+def test_demo_step_registers_what_was_trained_and_prints_the_registry(
+    sqlite_world: World, nlu_good, monkeypatch, capsys
+) -> None:
+    from voiceops.cli.models import register_trained_models
+
+    home = sqlite_world.settings.home
+    monkeypatch.setenv("VOICEOPS_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    from voiceops.pipeline import _instance
+
+    info = nlu_good.info(sqlite_world.published)
+    _instance().report_runless_asset_event(
+        AssetMaterialization(
+            AssetKey(["models", "nlu"]),
+            metadata={
+                "model_path": str(info.model_path),
+                "run_dir": str(info.run_dir),
+                "lake_commit": info.lake_commit,
+                "config": json.dumps(info.config),
+                "config_hash": info.config_hash,
+                "fingerprint": "fp-demo",
+                "scores": json.dumps(info.scores),
+            },
+        )
+    )
+    register_trained_models()
+    out = capsys.readouterr().out
+    assert "registry gate for nlu: refused (REFUSED: intent_accuracy" in out
+    assert "Model registry" in out and "voicebot-nlu" in out
+    # families with no trained model yet are not registered (their step fails, the rest runs)
+    assert "voicebot-stt" not in out

@@ -18,6 +18,7 @@ from orchestration.assets.training import AT_LEAST, FAMILIES
 from versioning.lake import open_lake
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import esc, format_size, say, short_id, stdout_console
+from voiceops.cli.models import register_trained_models
 from voiceops.pipeline import (
     IngestionOutcome,
     PublishOutcome,
@@ -121,6 +122,7 @@ def _train(settings: Settings) -> None:
     models = train_models("demo")
     say(f"trained {', '.join(models)} in {time.monotonic() - started:.0f} s on the published data")
     stdout_console().print(metrics_table(models))
+    register_trained_models()
 
 
 def metrics_table(models: dict[str, dict]) -> Table:

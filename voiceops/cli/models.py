@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -53,7 +54,13 @@ def list_cmd(
     if json_out:
         print_json(rows)
         return
+    stdout_console().print(registry_table(rows))
+
+
+def registry_table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
+    """Versions as a table: model, version, aliases, gate, lake commit, score, created."""
     table = Table("model", "version", "aliases", "gate", "lake commit", "score", "created")
+    table.title = title
     for row in rows:
         table.add_row(
             row["model"],
@@ -64,7 +71,28 @@ def list_cmd(
             f"{row['headline']} {_score(row['score'])}".strip(),
             format_time(row["created"]),
         )
-    stdout_console().print(table)
+    return table
+
+
+def register_trained_models() -> None:
+    """Run ``register_models_job`` on the pipeline's Dagster instance; print the registry."""
+    from orchestration.definitions import defs
+    from registry.catalog import list_versions
+    from voiceops.pipeline import _instance
+
+    started = time.monotonic()
+    job = defs.resolve_job_def("register_models_job")
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(instance=_instance(), run_config=quiet, raise_on_error=False)
+    for check in result.get_asset_check_evaluations():
+        family = check.asset_key.path[-1]
+        rules = check.metadata.get("rules")
+        refused = [] if rules is None else [v for v in rules.value.values() if "REFUSED" in v]
+        verdict = "passed" if check.passed else f"refused ({esc('; '.join(refused))})"
+        say(f"registry gate for {family}: {verdict}")
+    say(f"registered in {time.monotonic() - started:.0f} s (run {result.run_id})")
+    rows = list_versions(current_settings())
+    stdout_console().print(registry_table(rows, "Model registry (voiceops models list)"))
 
 
 def lineage_tree(record: dict[str, Any]) -> Tree:
