@@ -132,13 +132,18 @@ def evaluate_gate(
     verdict = Verdict()
     verdict.rules.append(rule_checks(lineage))
     verdict.rules.append(rule_thresholds(scores, family_policy))
-    champion_version = None
-    if champion is not None:
-        champion_version, champion_scores = champion[0], champion[1]()
-        verdict.champion_scores = champion_scores
-    verdict.rules.append(
-        rule_champion(scores, verdict.champion_scores, champion_version, family_policy)
-    )
+    if champion is None:
+        verdict.rules.append(rule_champion(scores, None, None, family_policy))
+    else:
+        try:
+            verdict.champion_scores = champion[1]()
+        except Exception as error:  # an unreadable champion must not let a version through
+            reason = f"could not score champion v{champion[0]}: {type(error).__name__}: {error}"
+            verdict.rules.append(RuleResult("champion", False, reason[:500]))
+        else:
+            verdict.rules.append(
+                rule_champion(scores, verdict.champion_scores, champion[0], family_policy)
+            )
     smoke, verdict.smoke = rule_smoke(family, model_dir, policy)
     verdict.rules.append(smoke)
     return verdict

@@ -63,8 +63,8 @@ def warehouse_rows(settings: Settings) -> RowsLoader:
     def load(fam: Family, commit: str) -> list[dict[str, Any]]:
         from training.common.data import StaleDataError, read_mart
 
-        try:
-            return read_mart(settings, fam.mart, commit=commit, splits=fam.splits)
+        try:  # the published warehouse, read exactly as the training asset read it
+            return fam.module("data").load_rows(settings, commit)
         except StaleDataError:
             schema = _rebuild(settings, commit)
             return read_mart(settings, fam.mart, commit=commit, splits=fam.splits, schema=schema)
@@ -92,12 +92,10 @@ def _rebuild(settings: Settings, commit: str) -> str:
 
 
 def _retrain(fam: Family, config: Any, rows: list[dict[str, Any]]) -> dict:
-    """Train like the training asset does; test scores per language, flat."""
-    from training.common.scores import flat_scores
-
+    """Train like the training asset does (``train.run``); test scores per language."""
     with tempfile.TemporaryDirectory(prefix=f"reproduce-{fam.name}-") as run_dir:
-        result = fam.module("train").train(rows, config, Path(run_dir))
-        return flat_scores(result.metrics).get("test", {})
+        summary = fam.module("train").run(rows, config, Path(run_dir))
+        return summary.scores.get("test", {})
 
 
 def reproduce(
