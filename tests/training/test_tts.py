@@ -193,3 +193,14 @@ def test_intelligibility_through_the_stt_contract(trained, rows, tmp_path):
         assert set(metrics) == {"cer_tts", "cer_recordings", "cer_ratio"}
         assert all(v >= 0 for v in metrics.values())
     assert json.dumps(scores)  # plain floats
+
+
+def test_run_exports_and_summarises_for_the_platform(rows, tmp_path):
+    from training.tts.train import run
+
+    summary = run(rows, TTSConfig.tiny(epochs=1), tmp_path)
+    assert summary.model_path == tmp_path / "saved_model"
+    assert (summary.model_path / "saved_model.pb").is_file()
+    assert set(summary.scores["test"]) == {"all", "ru", "en"}
+    assert summary.epochs == 1 and summary.params > 0
+    assert "| epoch |" in summary.tables["curves"]

@@ -56,4 +56,4 @@ class TTSConfig(TrainConfig):
     @classmethod
     def demo(cls, **overrides) -> TTSConfig:
         """A few minutes on 2 CPU cores, a few hundred utterances per language."""
-        return cls(**({"size": "demo", "epochs": 30, "batch_size": 16} | overrides))
+        return cls(**({"size": "demo", "epochs": 12, "batch_size": 16} | overrides))

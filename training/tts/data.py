@@ -124,8 +124,11 @@ def prepare(
             continue
         usable.append((row, waveform, rate, (text, voice.voice, voice.speed, voice.pitch)))
     aligned = espeak_durations_many([item[3] for item in usable], config.sample_rate, config.hop)
-    for (row, waveform, rate, _), (durations, n) in zip(usable, aligned, strict=True):
-        text = row["text"]
+    for (row, waveform, rate, _), timing in zip(usable, aligned, strict=True):
+        if timing is None:
+            out.skipped["espeak-ng does not know the voice"] += 1
+            continue
+        text, (durations, n) = row["text"], timing
         waveform = resample(waveform, rate, config.sample_rate)
         if abs(len(waveform) - n) > config.hop:
             out.skipped["recording does not match espeak's timing"] += 1

@@ -47,6 +47,20 @@ class _Event(ctypes.Structure):
     ]
 
 
+class _VoiceSelector(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_char_p),
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    ]
+
+
 _CALLBACK = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
 )
@@ -98,12 +112,19 @@ class Espeak:
             i += 1
         return 0
 
+    def _set_voice(self, voice: str) -> None:
+        """As the espeak-ng CLI: a voice file name, else a language (``en-gb+m5``)."""
+        if self.lib.espeak_SetVoiceByName(voice.encode()) == 0:
+            return
+        selector = _VoiceSelector(languages=voice.encode())
+        if self.lib.espeak_SetVoiceByProperties(ctypes.byref(selector)) != 0:
+            raise ValueError(f"espeak-ng has no voice {voice!r}")
+
     def align(self, text: str, voice: str, speed: int, pitch: int) -> Alignment:
         """Speak ``text`` exactly as ``espeak-ng -v voice -s speed -p pitch`` does."""
         with self._lock:
             self._chunks, self._events = [], []
-            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise ValueError(f"espeak-ng has no voice {voice!r}")
+            self._set_voice(voice)
             self.lib.espeak_SetParameter(_RATE, speed, 0)
             self.lib.espeak_SetParameter(_PITCH, pitch, 0)
             data = text.encode("utf-8")
@@ -207,8 +228,11 @@ def frame_durations(ends_samples: np.ndarray, source_rate: int, rate: int, hop: 
 
 def _durations_in_fresh_process(
     text: str, voice: str, speed: int, pitch: int, rate: int, hop: int
-) -> tuple[np.ndarray, int]:
-    alignment = Espeak.get().align(text, voice, speed, pitch)
+) -> tuple[np.ndarray, int] | None:
+    try:
+        alignment = Espeak.get().align(text, voice, speed, pitch)
+    except ValueError:
+        return None
     n = round(len(alignment.samples) * rate / alignment.sample_rate)
     ends = char_boundaries(text, alignment)
     return frame_durations(ends, alignment.sample_rate, rate, hop, 1 + n // hop), n
@@ -216,9 +240,9 @@ def _durations_in_fresh_process(
 
 def espeak_durations_many(
     items: list[tuple[str, str, int, int]], rate: int, hop: int, workers: int = 2
-) -> list[tuple[np.ndarray, int]]:
+) -> list[tuple[np.ndarray, int] | None]:
     """For each ``(text, voice, speed, pitch)``: frame durations of ``^ + text + $`` and the
-    audio's length in samples at ``rate``, each computed by a fresh espeak-ng instance."""
+    audio's length in samples at ``rate``, each by a fresh espeak-ng (None: unknown voice)."""
     if not items:
         return []
     args = [(*item, rate, hop) for item in items]
@@ -231,4 +255,7 @@ def espeak_durations(
     text: str, voice: str, speed: int, pitch: int, rate: int, hop: int
 ) -> tuple[np.ndarray, int]:
     """Frame durations of ``^ + text + $`` and the audio's length in samples at ``rate``."""
-    return espeak_durations_many([(text, voice, speed, pitch)], rate, hop)[0]
+    result = espeak_durations_many([(text, voice, speed, pitch)], rate, hop)[0]
+    if result is None:
+        raise ValueError(f"espeak-ng has no voice {voice!r}")
+    return result

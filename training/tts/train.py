@@ -23,10 +23,11 @@ import keras
 import tensorflow as tf
 
 from training.common.callbacks import training_callbacks
+from training.common.run import RunSummary, curves_table
 from training.tts.config import TTSConfig
 from training.tts.data import Examples, attach_audio, dataset, prepare, split_rows
-from training.tts.evaluate import score_examples
-from training.tts.export import TTSServing
+from training.tts.evaluate import intelligibility, score_examples
+from training.tts.export import TTSServing, export
 from training.tts.model import FastSpeech
 from voiceops.settings import Settings
 
@@ -120,6 +121,37 @@ def train(
     )
 
 
+def run(
+    rows: list[dict[str, Any]],
+    config: TTSConfig,
+    run_dir: Path,
+    stt_model: Path | None = None,
+    settings: Settings | None = None,
+) -> RunSummary:
+    """Train, export to ``run_dir/saved_model`` and summarise (the platform's entry point).
+
+    With ``stt_model`` (an STT SavedModel directory) the test split's scores gain
+    ``cer_tts``, ``cer_recordings`` and ``cer_ratio`` per language.
+    """
+    result = train(rows, config, run_dir, settings)
+    result.model_path = export(result.serving, Path(run_dir) / "saved_model")
+    scores = {split: {k: dict(v) for k, v in s.items()} for split, s in result.metrics.items()}
+    if stt_model is not None:
+        test = [row for row in rows if row["split"] == "test"]
+        for language, values in intelligibility(result.serving, stt_model, test).items():
+            scores.setdefault("test", {}).setdefault(language, {}).update(values)
+    return RunSummary(
+        model_path=result.model_path,
+        scores=scores,
+        history=result.history,
+        seconds=result.seconds,
+        params=result.params,
+        epochs=result.epochs_run,
+        extra={f"skipped_{k}": float(v) for k, v in result.skipped.items()},
+        tables={"curves": curves_table(result.history)},
+    )
+
+
 def _rounded(scores: dict[str, Any]) -> dict[str, Any]:
     return {k: _rounded(v) if isinstance(v, dict) else round(v, 4) for k, v in scores.items()}
 
@@ -168,13 +200,9 @@ def main(argv: list[str] | None = None) -> None:
         "scores": _rounded(result.metrics),
     }
     if args.export:
-        from training.tts.export import export
-
         result.model_path = export(result.serving, args.export)
         report["model_path"] = str(result.model_path)
     if args.stt_model:
-        from training.tts.evaluate import intelligibility
-
         test = [row for row in rows if row["split"] == "test"]
         report["intelligibility_test"] = _rounded(
             intelligibility(result.serving, args.stt_model, test)
