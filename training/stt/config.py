@@ -13,15 +13,15 @@ class STTConfig(TrainConfig):
 
     n_mels: int = 48
     front_filters: int = 0  # 2-D conv front-end width; 0 = stack time_stride frames instead
-    time_stride: int = 3  # feature frames per output step (30 ms)
-    channels: int = 256  # width of the 1-D blocks
+    time_stride: int = 4  # feature frames per output step (40 ms; speech here is < 23 chars/s)
+    channels: int = 192  # width of the 1-D blocks
     blocks: int = 6
     kernel: int = 11  # of each depthwise conv
     rnn_units: int = 0  # one BiGRU after the conv blocks (0 = none: GRUs run single-threaded)
     dropout: float = 0.1
     warmup_epochs: int = 1  # linear learning-rate warm-up, then cosine decay to ~0
     weight_decay: float = 1e-4
-    max_batch_seconds: float = 40.0  # audio per batch (batches are formed by length)
+    max_batch_seconds: float = 60.0  # audio per batch (batches are formed by length)
     # augmentation (train split only)
     speed_range: float = 0.1  # speed perturbation factor in [1 - r, 1 + r]
     noise_snr_db: tuple[float, float] = (10.0, 40.0)

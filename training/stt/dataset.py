@@ -21,6 +21,13 @@ def _bucketing(seconds: np.ndarray, config: STTConfig) -> tuple[list[int], list[
     return edges, sizes
 
 
+def _fits(frames: tf.Tensor, labels: tf.Tensor, time_stride: int) -> tf.Tensor:
+    """True when the CTC path exists: output steps >= labels + repeated neighbours."""
+    repeats = tf.reduce_sum(tf.cast(labels[1:] == labels[:-1], tf.int32))
+    steps = (frames + time_stride - 1) // time_stride
+    return steps >= tf.shape(labels)[0] + repeats
+
+
 def make_dataset(
     waveforms: list[np.ndarray],
     labels: list[list[int]],
@@ -54,6 +61,8 @@ def make_dataset(
         }
 
     ds = ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if training:  # CTC needs a step per label (and one between repeats): drop what cannot fit
+        ds = ds.filter(lambda x, y: _fits(x["frames"], y["labels"], config.time_stride))
     seconds = np.array([len(w) / MODEL_RATE for w in waveforms])
     edges, sizes = _bucketing(seconds, config)
     ds = ds.bucket_by_sequence_length(

@@ -55,7 +55,7 @@ class TrainResult:
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training at the end of the epoch in which ``seconds`` have passed."""
+    """Stops training after the batch in which ``seconds`` have passed (a safety net)."""
 
     def __init__(self, seconds: float):
         super().__init__()
@@ -65,7 +65,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.started = time.perf_counter()
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if time.perf_counter() - self.started > self.seconds:
             self.model.stop_training = True
 
