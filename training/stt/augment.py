@@ -19,19 +19,29 @@ def _uniform(bounds: tuple[float, float]) -> tf.Tensor:
 
 
 def perturb_waveform(wave: tf.Tensor, config: STTConfig) -> tf.Tensor:
-    """[n] 8 kHz samples -> speed-perturbed, band-limited, noisy [m] samples."""
+    """[n] 8 kHz samples -> speed-perturbed, band-limited, noisy [m] samples.
+
+    FFT sizes are rounded to multiples of 1024 / 256 (fast), which also sets the exact
+    speed factor (n_fft / m_fft, within ``speed_range`` of 1).
+    """
     n = tf.shape(wave)[0]
+    n_fft = (n + 1023) // 1024 * 1024
     factor = tf.random.uniform([], 1.0 - config.speed_range, 1.0 + config.speed_range)
-    m = tf.maximum(tf.cast(tf.round(tf.cast(n, tf.float32) / factor), tf.int32), 1)
-    spectrum = tf.signal.rfft(wave)
-    bins = m // 2 + 1
+    m_fft = tf.maximum(
+        tf.cast(tf.round(tf.cast(n_fft, tf.float32) / factor / 256.0), tf.int32) * 256, 256
+    )
+    spectrum = tf.signal.rfft(tf.pad(wave, [[0, n_fft - n]]))
+    bins = m_fft // 2 + 1
     keep = tf.minimum(bins, tf.shape(spectrum)[0])
     spectrum = tf.pad(spectrum[:keep], [[0, bins - keep]])
-    hz = tf.cast(tf.range(bins), tf.float32) * (MODEL_RATE / tf.cast(m, tf.float32))
+    hz = tf.cast(tf.range(bins), tf.float32) * (MODEL_RATE / tf.cast(m_fft, tf.float32))
     low, high = _uniform(config.band_low_hz), _uniform(config.band_high_hz)
     gain = tf.sigmoid((hz - low) / 40.0) * tf.sigmoid((high - hz) / 60.0)
     spectrum = spectrum * tf.cast(gain, tf.complex64)
-    out = tf.signal.irfft(spectrum, fft_length=tf.reshape(m, [1])) * tf.cast(m / n, tf.float32)
+    scale = tf.cast(m_fft, tf.float32) / tf.cast(n_fft, tf.float32)
+    out = tf.signal.irfft(spectrum, fft_length=tf.reshape(m_fft, [1])) * scale
+    m = tf.cast(tf.round(tf.cast(n, tf.float32) * scale), tf.int32)
+    out = out[:m]
     rms = tf.sqrt(tf.reduce_mean(tf.square(out)) + 1e-10)
     snr_db = _uniform(config.noise_snr_db)
     noise = tf.random.normal(tf.shape(out)) * rms * tf.pow(10.0, -snr_db / 20.0)
