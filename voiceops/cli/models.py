@@ -76,14 +76,28 @@ def registry_table(rows: list[dict[str, Any]], title: str | None = None) -> Tabl
 
 def register_trained_models() -> None:
     """Run ``register_models_job`` on the pipeline's Dagster instance; print the registry."""
+    from dagster import AssetKey
+
+    from orchestration.assets.training import FAMILIES as TRAINED_FAMILIES
     from orchestration.definitions import defs
     from registry.catalog import list_versions
     from voiceops.pipeline import _instance
 
     started = time.monotonic()
+    instance = _instance()
+    trained = [
+        AssetKey(["registry", key.path[-1]])
+        for key in (AssetKey(["models", name]) for name in TRAINED_FAMILIES)
+        if instance.get_latest_materialization_event(key) is not None
+    ]
+    if not trained:
+        say("registry: no trained model to register")
+        return
     job = defs.resolve_job_def("register_models_job")
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = job.execute_in_process(instance=_instance(), run_config=quiet, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance, run_config=quiet, raise_on_error=False, asset_selection=trained
+    )
     for check in result.get_asset_check_evaluations():
         family = check.asset_key.path[-1]
         rules = check.metadata.get("rules")
@@ -148,7 +162,7 @@ def show_cmd(
     stdout_console().print(lineage_tree(record))
     for language, metrics in sorted(record["scores"].items()):
         text = ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
-        say(f"test[{language}]: {esc(text)}")
+        say(esc(f"test[{language}]: {text}"))
 
 
 @models_app.command("promote")
