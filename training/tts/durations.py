@@ -246,7 +246,9 @@ def espeak_durations_many(
     if not items:
         return []
     args = [(*item, rate, hop) for item in items]
-    context = multiprocessing.get_context("fork")
+    # forkserver: children fork from a clean server, not from this process, whose threads
+    # (TensorFlow, Dagster) a plain fork would copy in an unknown state (a hang was seen).
+    context = multiprocessing.get_context("forkserver")
     with context.Pool(min(workers, len(items)), maxtasksperchild=1) as pool:
         return pool.starmap(_durations_in_fresh_process, args, chunksize=1)
 

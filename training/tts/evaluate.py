@@ -7,10 +7,16 @@ intelligibility through an STT model, for in-process and exported models alike.
 * ``duration_error``: mean |predicted - measured| total length / measured total length;
 * ``cer_tts`` / ``cer_recordings`` / ``cer_ratio``: CER of an STT model on the house voice's
   audio of the texts, on the recordings of the same texts, and their ratio (target <= 1.3).
+
+    python -m training.tts.evaluate --model DIR [--stt-model DIR] [--synthetic N] [--split test]
+
+scores an exported model on one split of the published mart (or of ``--synthetic`` rows).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -149,3 +155,31 @@ def intelligibility(
             "cer_ratio": tts_cer / max(rec_cer, 1e-3),
         }
     return scores
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Score an exported TTS SavedModel.")
+    parser.add_argument("--model", type=Path, required=True, help="TTS SavedModel directory")
+    parser.add_argument("--stt-model", type=Path, default=None, help="STT SavedModel directory")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--synthetic", type=int, default=0, help="utterances per language")
+    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/voiceops-tts-synthetic"))
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    if args.synthetic:
+        from training.tts.synthetic import synthetic_rows
+
+        rows = synthetic_rows(args.synthetic, args.cache_dir, seed=args.seed)
+    else:
+        from training.tts.data import load_rows
+        from voiceops.settings import get_settings
+
+        rows = load_rows(get_settings())
+    rows = [row for row in rows if row["split"] == args.split]
+    scores = evaluate_exported(args.model, rows, stt_model=args.stt_model)
+    rounded = {lang: {k: round(v, 4) for k, v in s.items()} for lang, s in scores.items()}
+    print(json.dumps(rounded, indent=2))
+
+
+if __name__ == "__main__":
+    main()
