@@ -25,7 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.tts.text import is_word_char
+
+def is_word_char(char: str) -> bool:
+    """Letters and digits belong to words; everything else carries pauses."""
+    return char.isalnum()
+
 
 _EVENT_WORD, _EVENT_END, _EVENT_PHONEME = 1, 5, 7
 _SYNCHRONOUS, _PHONEME_EVENTS, _DONT_EXIT = 2, 0x0001, 0x8000
@@ -248,7 +252,9 @@ def espeak_durations_many(
     args = [(*item, rate, hop) for item in items]
     # forkserver: children fork from a clean server, not from this process, whose threads
     # (TensorFlow, Dagster) a plain fork would copy in an unknown state (a hang was seen).
+    # This module imports no TensorFlow, so the server and its children start fast.
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
     with context.Pool(min(workers, len(items)), maxtasksperchild=1) as pool:
         return pool.starmap(_durations_in_fresh_process, args, chunksize=1)
 

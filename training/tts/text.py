@@ -21,11 +21,6 @@ def normalize(text: str) -> str:
     return text.lower()
 
 
-def is_word_char(char: str) -> bool:
-    """Letters and digits belong to words; everything else carries pauses."""
-    return char.isalnum()
-
-
 class TextEncoder(tf.Module):
     """``texts [b]`` -> ``ids [b, T]`` (0 = padding), T <= max_chars + 2."""
 
