@@ -120,7 +120,7 @@ def _refused_by_gate(settings: Settings) -> Callable[[str], bool]:
 
     def refused(commit_id: str) -> bool:
         audit = log.get(commit_id)
-        return audit is not None and not audit.passed
+        return audit is not None and not audit.ok
 
     return refused
 

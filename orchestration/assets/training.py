@@ -52,6 +52,8 @@ class Family:
     description: str
     #: ``<metric>_<language>`` on the test split -> (">=" | "<=", goal); issue 5's targets
     targets: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: families whose latest model this one's run uses (TTS is scored by the STT model)
+    uses_models: tuple[str, ...] = ()
 
     @property
     def key(self) -> AssetKey:
@@ -69,8 +71,10 @@ class Family:
     def load_rows(self, settings: Any, commit: str) -> list[dict[str, Any]]:
         return importlib.import_module(f"training.{self.name}.data").load_rows(settings, commit)
 
-    def run(self, rows: list[dict], config: Any, run_dir: Path) -> RunSummary:
-        return importlib.import_module(f"training.{self.name}.train").run(rows, config, run_dir)
+    def run(self, rows: list[dict], config: Any, run_dir: Path, **models: Path) -> RunSummary:
+        """Train and export; ``models`` are ``<family>_model`` SavedModel paths it uses."""
+        train = importlib.import_module(f"training.{self.name}.train")
+        return train.run(rows, config, run_dir, **models)
 
 
 FAMILIES = {
@@ -98,6 +102,14 @@ FAMILIES = {
             "nlg_examples",
             "Response generator (language, intent, slots -> text) as a SavedModel.",
             {"bleu_multi_ref_all": (AT_LEAST, 0.90), "slot_value_accuracy_all": (AT_LEAST, 0.98)},
+        ),
+        Family(
+            "tts",
+            "tts_examples",
+            "Speech synthesizer (text, language -> waveform; Griffin-Lim in the graph) as a "
+            "SavedModel, scored for intelligibility by the latest STT model.",
+            {"cer_ratio_all": (AT_MOST, 1.3), "cer_ratio_ru": (AT_MOST, 1.3)},
+            uses_models=("stt",),
         ),
     )
 }
@@ -148,6 +160,20 @@ def _metadata(family: Family, summary: RunSummary, rows: list[dict], config: Any
     }
 
 
+def _used_models(instance: Any, family: Family) -> dict[str, dict[str, Any]]:
+    """Latest metadata of each model ``family`` uses; a clear error when one is missing."""
+    used = {}
+    for name in family.uses_models:
+        metadata = _latest_metadata(instance, FAMILIES[name].key)
+        if not metadata or not Path(str(metadata.get("model_path", ""))).is_dir():
+            raise ValueError(
+                f"{family.name} is scored with the {name} model, which is not trained yet: "
+                f"materialize models/{name} first"
+            )
+        used[name] = metadata
+    return used
+
+
 def build_training_asset(family: Family) -> AssetsDefinition:
     """The asset training ``family`` on the published data (kept when nothing changed)."""
 
@@ -155,7 +181,11 @@ def build_training_asset(family: Family) -> AssetsDefinition:
         key=family.key,
         group_name=TRAINING_GROUP,
         kinds={"tensorflow"},
-        deps=[AssetKey(["marts", family.mart]), PUBLISHED_KEY],
+        deps=[
+            AssetKey(["marts", family.mart]),
+            PUBLISHED_KEY,
+            *(AssetKey(["models", used]) for used in family.uses_models),
+        ],
         code_version=family.code,
         description=family.description,
     )
@@ -174,13 +204,16 @@ def build_training_asset(family: Family) -> AssetsDefinition:
             )
         family_config = family.config(config.size)
         data_hash = rows_hash(rows)
-        print_ = fingerprint(data_hash, family_config.config_hash(), family.code)
+        used = _used_models(context.instance, family)
+        code = ":".join([family.code, *(meta["fingerprint"] for meta in used.values())])
+        print_ = fingerprint(data_hash, family_config.config_hash(), code)
         previous = _latest_metadata(context.instance, family.key)
         if previous is not None and previous.get("fingerprint") == print_:
             context.log.info(f"{family.name}: data, config and code unchanged, not retrained")
             return _kept(previous, print_, commit)
         run_dir = settings.home / "models" / family.name / print_
-        summary = family.run(rows, family_config, run_dir)
+        paths = {f"{name}_model": Path(meta["model_path"]) for name, meta in used.items()}
+        summary = family.run(rows, family_config, run_dir, **paths)
         lineage = {
             "lake_commit": commit,
             "lake_repository": settings.lake_repository,
@@ -189,6 +222,7 @@ def build_training_asset(family: Family) -> AssetsDefinition:
             "code_version": family.code,
             "fingerprint": print_,
             "retrained": True,
+            **{f"{name}_model_fingerprint": meta["fingerprint"] for name, meta in used.items()},
         }
         return MaterializeResult(
             metadata=lineage | _metadata(family, summary, rows, family_config),

@@ -151,3 +151,19 @@ def test_latest_state_skips_heads_the_publish_gate_refused(lake: LocalLake) -> N
     state = lake_landing.latest_state(lake, REPO, key, refused=refused_ids.__contains__)
     assert state == {"cursor": "2026-01-01"}  # the refused run's records are pulled again
     assert lake_landing.latest_state(lake, REPO, key) == {"cursor": "2026-01-02"}
+
+
+def test_refused_by_gate_reads_the_audit_log(tmp_path, monkeypatch) -> None:
+    from orchestration.assets.ingestion import _refused_by_gate
+    from voiceops.settings import Settings
+    from warehouse.audit import audit_log
+    from warehouse.gate import Audit, CheckResult
+
+    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path))
+    settings = Settings()
+    log = audit_log(settings)
+    log.save(Audit(REPO, "b1", "c-bad", "audit_b1", [CheckResult("no_pii", "fail")]))
+    log.save(Audit(REPO, "b2", "c-good", "audit_b2", [CheckResult("no_pii", "pass")]))
+    refused = _refused_by_gate(settings)
+    assert refused("c-bad")
+    assert not refused("c-good") and not refused("c-never-audited")

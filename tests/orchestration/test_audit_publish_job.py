@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from ingestion.simulator.day import write_day
 from versioning.lake import open_lake
-from voiceops.settings import Settings, get_settings
+from voiceops.settings import Settings
 from warehouse.audit import audit_for_hook, run_audit
 from warehouse.connection import Warehouse
 from warehouse.gate import PublishRefused, publish
@@ -20,23 +19,7 @@ from warehouse.hook import running_hook_server
 from warehouse.schemas import PUBLISHED, layer_schema
 
 pytestmark = pytest.mark.slow
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LAKE_REPO = "contact-center"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("VOICEOPS_LAKE_FSYNC", "false")
-    monkeypatch.setenv("VOICEOPS_CRM_API_URL", "http://127.0.0.1:9")
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    monkeypatch.delenv("DBT_TARGET", raising=False)
-    shared = os.environ.get("VOICEOPS_TEST_AIRBYTE_INSTALL_DIR")
-    install = Path(shared) if shared else REPO_ROOT / ".voiceops" / "airbyte-test"
-    monkeypatch.setenv("AIRBYTE_INSTALL_DIR", str(install))
-    get_settings.cache_clear()
-    yield Settings()
-    get_settings.cache_clear()
 
 
 def _post_pre_merge(url: str, source_ref: str) -> tuple[int, dict]:
