@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml constraints.txt scripts/install_system_deps.sh
 	bash scripts/install_system_deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt -e '.[dev,bench]'
+	@# compiled at install: with PYTHONDONTWRITEBYTECODE set, TensorFlow would be re-compiled
+	@# from source at every import (about 15 s instead of 5 s)
+	UV_COMPILE_BYTECODE=1 $(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt -e '.[dev,bench]'
 	mkdir -p "$(DAGSTER_HOME)" && touch "$(DAGSTER_HOME)/dagster.yaml"
 	touch $(STAMP)
 
