@@ -57,7 +57,9 @@ demo_app = typer.Typer(
 def demo(
     ctx: typer.Context,
     days: Annotated[int, typer.Option(help="Good days to simulate, ingest and publish.")] = 2,
-    calls: Annotated[int, typer.Option(help="Calls per day (day 1 has three times more).")] = 300,
+    calls: Annotated[
+        int, typer.Option(help="Calls per day (day 1 has three times more); STT needs ~1,000.")
+    ] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the simulator.")] = 42,
     bad_rate: Annotated[float, typer.Option(help="Share of planted bad records.")] = 0.05,
 ) -> None:
