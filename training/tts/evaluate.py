@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -92,31 +91,16 @@ def evaluate_exported(
 
 # --------------------------------------------------------------------------- intelligibility
 
-_KEEP = re.compile(r"[^\w ]+")
 
+def cer(references: Sequence[str], hypotheses: Sequence[str], languages: Sequence[str]) -> float:
+    """CER after the STT family's normalization (numbers spelled out as said, lower case,
+    its alphabet): the text the STT model outputs, so both sides are spelled alike."""
+    from training.stt.evaluate import cer as corpus_cer
+    from training.stt.text import normalize
 
-def normalize_for_cer(text: str) -> str:
-    """Lowercase, punctuation dropped, whitespace squeezed (what the STT model can spell)."""
-    return " ".join(_KEEP.sub(" ", text.lower().replace("_", " ")).split())
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance between two strings."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
-def cer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
-    """Character error rate: total edits / total reference characters (normalized texts)."""
-    refs = [normalize_for_cer(r) for r in references]
-    hyps = [normalize_for_cer(h) for h in hypotheses]
-    edits = sum(edit_distance(r, h) for r, h in zip(refs, hyps, strict=True))
-    return edits / max(sum(len(r) for r in refs), 1)
+    refs = [normalize(r, lang) for r, lang in zip(references, languages, strict=True)]
+    hyps = [normalize(h, lang) for h, lang in zip(hypotheses, languages, strict=True)]
+    return corpus_cer(refs, hyps)
 
 
 def intelligibility(
@@ -146,9 +130,9 @@ def intelligibility(
     for language, keep in _by_language(languages).items():
         if not keep:
             continue
-        refs = [texts[i] for i in keep]
-        tts_cer = cer(refs, [heard_tts[i] for i in keep])
-        rec_cer = cer(refs, [heard_rec[i] for i in keep])
+        refs, langs = [texts[i] for i in keep], [languages[i] for i in keep]
+        tts_cer = cer(refs, [heard_tts[i] for i in keep], langs)
+        rec_cer = cer(refs, [heard_rec[i] for i in keep], langs)
         scores[language] = {
             "cer_tts": tts_cer,
             "cer_recordings": rec_cer,
