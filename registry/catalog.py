@@ -14,7 +14,7 @@ from registry.versions import aliases, all_versions, resolve_ref, tag_json
 from voiceops.settings import Settings
 
 #: The metric shown first for each family in the registry table.
-HEADLINE = {"stt": "cer", "nlu": "intent_accuracy", "nlg": "bleu", "tts": "mel_l1"}
+HEADLINE = {"stt": "cer", "nlu": "intent_accuracy", "nlg": "bleu_multi_ref", "tts": "mel_l1"}
 
 
 def _summary(version: ModelVersion, pointers: dict[str, str]) -> dict[str, Any]:
