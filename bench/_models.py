@@ -5,7 +5,7 @@ and throughput depend on the architecture, not on how well it learned), exports 
 the export fresh and returns both ways of calling it on one request:
 
 - ``raw``: the in-process Keras model on inputs already turned into tensors (no text or
-  audio preprocessing, no signature dispatch) -- the model function itself;
+  audio preprocessing, no signature dispatch, for TTS no vocoder) -- the model function;
 - ``served``: the reloaded SavedModel's ``serving_default`` on the raw request (text,
   waveform), i.e. what serving runs, plus the Python post-processing the family needs.
 """
@@ -136,8 +136,40 @@ def three_seconds(rows: list[dict]) -> np.ndarray:
     raise ValueError("no 8 kHz utterance of at least one second among the rows")
 
 
+def tts(work: Path, epochs: int, size: str, quick: bool) -> Served:
+    from training.tts.export import export, load, synthesize
+    from training.tts.synthetic import synthetic_rows
+    from training.tts.train import train
+
+    rows = synthetic_rows(30 if quick else 120, work / "tts-audio", seed=1)
+    result = train(rows, _config("tts", epochs, size), work / "tts")
+    loaded = load(export(result.serving, work / "tts" / "saved_model"))
+    texts, languages = tf.constant(["Ваша карта заблокирована."]), tf.constant(["ru"])
+    serving, model = result.serving, result.model
+    inputs = serving._inputs(texts, languages, serving.house.lookup(languages))
+
+    @tf.function
+    def acoustic(inputs: dict[str, tf.Tensor]) -> tf.Tensor:
+        """Characters -> log-mel: the network alone (no text encoding, no vocoder)."""
+        h, speaker, log_durations = model.encode(inputs)
+        durations = tf.maximum(model.predicted_durations(log_durations, inputs["chars"]), 1)
+        return model.decode(h, speaker, durations)[0]
+
+    return Served(
+        "tts",
+        raw=lambda: acoustic(inputs),
+        served=lambda req: synthesize(loaded, [req["text"]], [req["language"]])[0][0],
+        request={"text": "Ваша карта заблокирована.", "language": "ru"},
+        train_examples=_train_count(rows),
+        epochs=result.epochs_run,
+        train_seconds=result.seconds,
+        params=result.params,
+    )
+
+
 BUILDERS: dict[str, Callable[[Path, int, str, bool], Served]] = {
     "stt": stt,
     "nlu": nlu,
     "nlg": nlg,
+    "tts": tts,
 }
