@@ -13,17 +13,25 @@ its timing exactly. Characters get their time as follows:
 The output matches :class:`training.tts.text.TextEncoder`: ``len(text) + 2`` frame counts.
 
 libespeak-ng keeps wave-generator state between utterances (timings drift by a few ms from
-what a fresh ``espeak-ng`` process says), so every alignment runs in a freshly forked process.
+what a fresh ``espeak-ng`` process says), so every alignment runs in a freshly forked child
+of a worker interpreter (see :func:`espeak_durations_many`).
 """
 
 from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import pickle
+import subprocess
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def is_word_char(char: str) -> bool:
@@ -250,13 +258,32 @@ def espeak_durations_many(
     if not items:
         return []
     args = [(*item, rate, hop) for item in items]
-    # forkserver: children fork from a clean server, not from this process, whose threads
-    # (TensorFlow, Dagster) a plain fork would copy in an unknown state (a hang was seen).
-    # This module imports no TensorFlow, so the server and its children start fast.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    with context.Pool(min(workers, len(items)), maxtasksperchild=1) as pool:
-        return pool.starmap(_durations_in_fresh_process, args, chunksize=1)
+    # The alignments run in a worker interpreter (this module as __main__: no TensorFlow, no
+    # threads) that forks a fresh child per item. Forking this process instead would copy
+    # TensorFlow's and Dagster's threads in an unknown state (a hang was seen), and a
+    # forkserver re-imports the caller's __main__ in every child (TensorFlow again, ~4 s each).
+    with tempfile.TemporaryDirectory(prefix="voiceops-align-") as tmp:
+        request, response = Path(tmp, "request.pkl"), Path(tmp, "response.pkl")
+        request.write_bytes(pickle.dumps((args, workers)))
+        done = subprocess.run(
+            [sys.executable, "-m", __name__, str(request), str(response)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"espeak-ng alignment worker failed: {done.stderr.strip()[-2000:]}")
+        return pickle.loads(response.read_bytes())
+
+
+def _serve(request: Path, response: Path) -> None:
+    """The worker: align every requested item, each in a freshly forked child."""
+    args, workers = pickle.loads(request.read_bytes())
+    context = multiprocessing.get_context("fork")  # safe here: this process has no threads
+    with context.Pool(min(workers, len(args)), maxtasksperchild=1) as pool:
+        results = pool.starmap(_durations_in_fresh_process, args, chunksize=1)
+    response.write_bytes(pickle.dumps(results))
 
 
 def espeak_durations(
@@ -267,3 +294,7 @@ def espeak_durations(
     if result is None:
         raise ValueError(f"espeak-ng has no voice {voice!r}")
     return result
+
+
+if __name__ == "__main__":
+    _serve(Path(sys.argv[1]), Path(sys.argv[2]))
