@@ -21,6 +21,17 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self) | {"family": type(self).__name__}
 
+    @classmethod
+    def preset(cls, size: str, settings: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+        """The ``tiny`` or ``demo`` preset with ``FIELD=VALUE`` overrides (the CLIs' ``--set``),
+        each value cast to its field's type (int, float, bool, str)."""
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        casts = {"int": int, "float": float, "str": str}
+        casts["bool"] = lambda v: v.lower() in ("1", "true")
+        pairs = (item.split("=", 1) for item in settings)
+        overrides = {key: casts[types[key]](value) for key, value in pairs}
+        return (cls.tiny if size == "tiny" else cls.demo)(**overrides)
+
     def config_hash(self) -> str:
         """sha256 of the config (family + every field): the same config, the same hash."""
         text = json.dumps(self.to_dict(), sort_keys=True, default=str)

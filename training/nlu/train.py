@@ -10,7 +10,6 @@ reads the published ``nlu_examples`` mart.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -191,13 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--export", type=Path, default=None, help="write the SavedModel here")
     args = parser.parse_args(argv)
-    types = {f.name: f.type for f in dataclasses.fields(NLUConfig)}
-    casts = {"int": int, "float": float, "bool": lambda v: v.lower() in ("1", "true"), "str": str}
-    overrides = {
-        key: casts[types[key]](value) for key, value in (item.split("=", 1) for item in args.set)
-    }
-    preset = NLUConfig.tiny if args.size == "tiny" else NLUConfig.demo
-    config = preset(**overrides)
+    config = NLUConfig.preset(args.size, args.set)
     if args.synthetic:
         from training.nlu.synthetic import synthetic_rows
 

@@ -11,7 +11,6 @@ The SavedModel is written to ``run_dir/saved_model``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from collections import Counter
@@ -201,13 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         help="override a config field, e.g. --set channels=256",
     )
     args = parser.parse_args(argv)
-    types = {f.name: f.type for f in dataclasses.fields(STTConfig)}
-    casts = {"int": int, "float": float, "bool": lambda v: v.lower() in ("1", "true"), "str": str}
-    overrides = {
-        key: casts[types[key]](value) for key, value in (item.split("=", 1) for item in args.set)
-    }
-    preset = STTConfig.tiny if args.size == "tiny" else STTConfig.demo
-    config = preset(**overrides)
+    config = STTConfig.preset(args.size, args.set)
     if args.synthetic:
         from training.stt.synthetic import synthetic_rows
 

@@ -11,7 +11,6 @@ with ``--stt-model`` the test split's round-trip intelligibility is measured too
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import time
@@ -173,12 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    types = {f.name: f.type for f in dataclasses.fields(TTSConfig)}
-    casts = {"int": int, "float": float, "bool": lambda v: v.lower() in ("1", "true"), "str": str}
-    overrides = {
-        key: casts[types[key]](value) for key, value in (item.split("=", 1) for item in args.set)
-    }
-    config = (TTSConfig.tiny if args.size == "tiny" else TTSConfig.demo)(**overrides)
+    config = TTSConfig.preset(args.size, args.set)
     if args.synthetic:
         from training.tts.synthetic import synthetic_rows
 
