@@ -18,7 +18,6 @@ class Family:
 
     name: str
     mart: str
-    splits: tuple[str, ...]
     config_class: str  # attribute of ``training.<name>.config``
 
     @property
@@ -51,10 +50,10 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {
-    "stt": Family("stt", "stt_examples", ("train", "validation", "test", "test_real"), "STTConfig"),
-    "nlu": Family("nlu", "nlu_examples", ("train", "validation", "test", "test_real"), "NLUConfig"),
-    "nlg": Family("nlg", "nlg_examples", ("train", "validation", "test"), "NLGConfig"),
-    "tts": Family("tts", "tts_examples", ("train", "validation", "test"), "TTSConfig"),
+    "stt": Family("stt", "stt_examples", "STTConfig"),
+    "nlu": Family("nlu", "nlu_examples", "NLUConfig"),
+    "nlg": Family("nlg", "nlg_examples", "NLGConfig"),
+    "tts": Family("tts", "tts_examples", "TTSConfig"),
 }
 
 

@@ -61,13 +61,13 @@ def warehouse_rows(settings: Settings) -> RowsLoader:
     """Rows of the family's mart at a commit; rebuilds the warehouse there when needed."""
 
     def load(fam: Family, commit: str) -> list[dict[str, Any]]:
-        from training.common.data import StaleDataError, read_mart
+        from training.common.data import StaleDataError
 
-        try:  # the published warehouse, read exactly as the training asset read it
-            return fam.module("data").load_rows(settings, commit)
+        load_rows = fam.module("data").load_rows  # read exactly as the training asset read it
+        try:
+            return load_rows(settings, commit)
         except StaleDataError:
-            schema = _rebuild(settings, commit)
-            return read_mart(settings, fam.mart, commit=commit, splits=fam.splits, schema=schema)
+            return load_rows(settings, commit, schema=_rebuild(settings, commit))
 
     return load
 

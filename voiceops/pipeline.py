@@ -70,6 +70,7 @@ class PublishOutcome:
     summary: str
     failed_checks: list[str]
     published_commit: str | None
+    failure: str = ""  # the failed step's message (a refusal names the failed checks)
 
 
 def audit_and_publish() -> PublishOutcome:
@@ -79,8 +80,15 @@ def audit_and_publish() -> PublishOutcome:
     from warehouse.audit import audit_log
 
     job = defs.resolve_job_def("audit_publish_job")
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # A refused publish is an outcome, not a crash: the step failure is returned in
+    # ``failure`` (and kept in the run's event log) instead of printed as a traceback.
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     result = job.execute_in_process(instance=_instance(), run_config=quiet, raise_on_error=False)
+    failures = [
+        event.step_failure_data.error.message.strip()
+        for event in result.get_step_failure_events()
+        if event.step_failure_data.error is not None
+    ]
     raw = result.asset_materializations_for_node("warehouse_raw")
     if not raw:
         raise RuntimeError(f"audit run {result.run_id} loaded nothing (no unpublished branch?)")
@@ -96,6 +104,7 @@ def audit_and_publish() -> PublishOutcome:
         summary=audit.summary() if audit else "no audit recorded",
         failed_checks=[c.name for c in audit.failed] if audit else [],
         published_commit=published[0].metadata["published_commit"].value if published else None,
+        failure=failures[0] if failures else "",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.common.lineage import fingerprint, rows_hash, split_counts
+from training.common.lineage import canonical_order, fingerprint, rows_hash, split_counts
 from training.common.run import curves_table
 from training.common.scores import by_language, flat_metrics
 
@@ -21,6 +21,14 @@ def test_rows_hash_ignores_order_and_decoded_payloads_but_not_content() -> None:
     assert rows_hash(changed) != rows_hash(ROWS)
     moved = [dict(ROWS[0], audio_path="raw/c.wav"), ROWS[1]]
     assert rows_hash(moved) != rows_hash(ROWS)
+
+
+def test_canonical_order_is_the_same_for_any_order_the_engine_returns() -> None:
+    rows = [{"id": i, "text": t, "slots": {"b": 1, "a": i}} for i, t in enumerate("cabd")]
+    ordered = canonical_order(rows)
+    assert canonical_order(list(reversed(rows))) == ordered
+    assert canonical_order(rows[2:] + rows[:2]) == ordered
+    assert sorted(r["id"] for r in ordered) == [0, 1, 2, 3]
 
 
 def test_split_counts_and_fingerprint() -> None:

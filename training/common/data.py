@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from training.common.lineage import canonical_order
 from voiceops.settings import Settings
 from warehouse.connection import Warehouse, qualified
 from warehouse.load import loaded_commit
@@ -31,7 +32,7 @@ def read_mart(
     splits: tuple[str, ...] = SPLITS,
     schema: str = PUBLISHED,
 ) -> list[dict[str, Any]]:
-    """Rows of ``<schema>_marts.<mart>`` in ``splits``; JSON ``slots`` decoded.
+    """Rows of ``<schema>_marts.<mart>`` in ``splits``, in canonical order; ``slots`` decoded.
 
     With ``commit``, refuses to read a warehouse built from another lake commit, so a run
     never trains on data other than what it records in its lineage.
@@ -52,4 +53,4 @@ def read_mart(
     for record in records:
         if isinstance(record.get("slots"), str):
             record["slots"] = json.loads(record["slots"])
-    return records
+    return canonical_order(records)

@@ -24,23 +24,31 @@ def fingerprint(lake_commit: str, config_hash: str, code: str) -> str:
     return hashlib.sha256(f"{lake_commit}:{config_hash}:{code}".encode()).hexdigest()[:16]
 
 
+def _canonical(row: dict) -> str:
+    """A row as sorted-key JSON, decoded payloads (arrays, bytes) left out."""
+    return json.dumps(
+        {k: v for k, v in row.items() if not isinstance(v, bytes | np.ndarray)},
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
+    )
+
+
+def canonical_order(rows: list[dict]) -> list[dict]:
+    """``rows`` sorted by content: the same data gives the same order from any engine or
+    schema (SQL returns rows in no particular order, and training shuffles from the order
+    it is given)."""
+    return sorted(rows, key=_canonical)
+
+
 def rows_hash(rows: list[dict]) -> str:
     """sha256 of the rows' content, independent of row order: the training data's identity.
 
     Decoded payloads attached to rows (arrays, bytes: e.g. audio read from the lake) are left
     out: the lake path and commit in the row already name that content exactly.
     """
-    lines = sorted(
-        json.dumps(
-            {k: v for k, v in row.items() if not isinstance(v, bytes | np.ndarray)},
-            sort_keys=True,
-            default=str,
-            ensure_ascii=False,
-        )
-        for row in rows
-    )
     digest = hashlib.sha256()
-    for line in lines:
+    for line in sorted(_canonical(row) for row in rows):
         digest.update(line.encode())
         digest.update(b"\n")
     return digest.hexdigest()

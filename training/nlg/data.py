@@ -15,6 +15,7 @@ import numpy as np
 
 from training.nlg.delex import REDACTED, delexicalize
 from voiceops.taxonomy import load_taxonomy
+from warehouse.schemas import PUBLISHED
 
 MART = "nlg_examples"
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
@@ -166,11 +167,14 @@ def dataset(arrays: dict[str, np.ndarray], batch_size: int, shuffle: bool, seed:
 # --------------------------------------------------------------------------- sources
 
 
-def load_rows(settings: Any, commit: str | None = None) -> list[dict[str, Any]]:
+def load_rows(
+    settings: Any, commit: str | None = None, *, schema: str = PUBLISHED
+) -> list[dict[str, Any]]:
     """Rows of the ``nlg_examples`` mart, pinned to the lake ``commit`` when given."""
     from training.common.data import read_mart
 
-    return read_mart(settings, MART, commit=commit, splits=("train", "validation", "test"))
+    splits = ("train", "validation", "test")
+    return read_mart(settings, MART, commit=commit, splits=splits, schema=schema)
 
 
 def _split(text: str) -> str:

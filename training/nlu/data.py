@@ -15,6 +15,7 @@ from training.nlu.bio import bio_tags, tag_names
 from training.nlu.text import Encoder, tokenize
 from voiceops.settings import Settings
 from voiceops.taxonomy import load_taxonomy
+from warehouse.schemas import PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,11 @@ def intent_names() -> list[str]:
     return list(load_taxonomy().intents)
 
 
-def load_rows(settings: Settings, commit: str | None = None) -> list[dict[str, Any]]:
+def load_rows(
+    settings: Settings, commit: str | None = None, *, schema: str = PUBLISHED
+) -> list[dict[str, Any]]:
     """The mart's rows (example_id, text, language, intent, slots, split) at ``commit``."""
-    return read_mart(settings, MART, commit=commit)
+    return read_mart(settings, MART, commit=commit, schema=schema)
 
 
 @dataclass

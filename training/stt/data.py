@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from training.common.audio import decode_wav
 from training.common.data import read_mart
-from training.stt.audio import decode_wav
 from training.stt.features import MODEL_RATE
 from training.stt.text import encode, normalize
 from voiceops.settings import Settings
+from warehouse.schemas import PUBLISHED
 
 MART = "stt_examples"
 
@@ -43,10 +44,14 @@ def attach_audio(rows: list[dict[str, Any]], settings: Settings) -> list[dict[st
 
 
 def load_rows(
-    settings: Settings, commit: str | None = None, *, with_audio: bool = True
+    settings: Settings,
+    commit: str | None = None,
+    *,
+    with_audio: bool = True,
+    schema: str = PUBLISHED,
 ) -> list[dict[str, Any]]:
     """The mart's rows at ``commit``, each with its ``audio`` waveform and ``audio_rate``."""
-    rows = read_mart(settings, MART, commit=commit)
+    rows = read_mart(settings, MART, commit=commit, schema=schema)
     return attach_audio(rows, settings) if with_audio else rows
 
 

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.stt.audio import pad_batch
+from training.common.audio import pad_batch
 from training.stt.config import STTConfig
 from training.stt.decode import greedy_decode
 from training.stt.features import features

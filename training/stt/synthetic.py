@@ -21,7 +21,7 @@ from ingestion.simulator import language as nl
 from ingestion.simulator.audio import real_speech_utterances, render_speech, telephone_copy
 from ingestion.simulator.calls import INTENT_WEIGHTS
 from ingestion.simulator.voices import speakers
-from training.stt.audio import read_wav
+from training.common.audio import read_wav
 from training.stt.text import normalize
 
 PERSON = "<PERSON>"

@@ -8,9 +8,7 @@ speech, which espeak did not say) are left out of training and of the mel/durati
 
 from __future__ import annotations
 
-import io
 import logging
-import wave
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ import tensorflow as tf
 from scipy.signal import resample_poly
 
 from ingestion.simulator.voices import parse_espeak_id
+from training.common.audio import decode_wav
 from training.common.data import read_mart
 from training.tts.config import TTSConfig
 from training.tts.durations import espeak_durations_many
@@ -30,15 +29,18 @@ from training.tts.features import SILENCE, MelSpec, peak_normalize
 from training.tts.speakers import SpeakerParser
 from training.tts.text import TextEncoder, normalize
 from voiceops.settings import Settings
+from warehouse.schemas import PUBLISHED
 
 log = logging.getLogger(__name__)
 
 MART = "tts_examples"
 
 
-def load_rows(settings: Settings, commit: str | None = None) -> list[dict[str, Any]]:
+def load_rows(
+    settings: Settings, commit: str | None = None, *, schema: str = PUBLISHED
+) -> list[dict[str, Any]]:
     """The mart's rows (call_id, text, language, audio_path, speaker, split, ...) at ``commit``."""
-    return read_mart(settings, MART, commit=commit)
+    return read_mart(settings, MART, commit=commit, schema=schema)
 
 
 def split_rows(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -47,16 +49,6 @@ def split_rows(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     for row in rows:
         groups.setdefault(row["split"], []).append(row)
     return groups
-
-
-def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
-    """16-bit PCM WAV bytes -> mono float32 in -1..1 and the sample rate."""
-    with wave.open(io.BytesIO(data)) as w:
-        if w.getsampwidth() != 2:
-            raise ValueError("only 16-bit PCM is supported")
-        channels, rate = w.getnchannels(), w.getframerate()
-        raw = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768.0
-    return raw.reshape(-1, channels).mean(axis=1), rate
 
 
 def resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:

@@ -67,7 +67,7 @@ def _publish(day: int) -> PublishOutcome:
     verdict = (
         f"[green]published[/green] -> main @ {short_id(outcome.published_commit or '')}"
         if outcome.success
-        else "[red]publish refused[/red]: the branch stays for inspection"
+        else f"[red]publish refused[/red]: the branch stays for inspection ({esc(outcome.failure)})"
     )
     say(
         f"[bold cyan]day {day}[/bold cyan] audit of {esc(outcome.branch)} in "
