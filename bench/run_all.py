@@ -26,6 +26,7 @@ BENCHMARKS = (
     "ingest_day",
     "warehouse_build",
     "model_families",
+    "stt_ctc_loss",
     "registry_resolve",
 )
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from training.common.lineage import canonical_order, fingerprint, rows_hash, split_counts
 from training.common.run import curves_table
 from training.common.scores import by_language, flat_metrics
+from training.stt.config import STTConfig
 
 ROWS = [
     {"id": 1, "text": "привет", "split": "train", "audio_path": "raw/a.wav", "audio": np.ones(4)},
@@ -52,3 +54,11 @@ def test_curves_table_has_a_row_per_epoch() -> None:
     lines = table.splitlines()
     assert lines[0] == "| epoch | loss | val_loss |"
     assert lines[2] == "| 1 | 2.0000 | 2.5000 |" and len(lines) == 4
+
+
+def test_preset_casts_set_items_to_the_field_types_and_names_unknown_fields() -> None:
+    config = STTConfig.preset("demo", ["blocks=6", "dropout=0.2", "noise_snr_db=[20, 40]"])
+    assert (config.blocks, config.dropout, config.noise_snr_db) == (6, 0.2, (20, 40))
+    assert config.size == "demo" and STTConfig.preset("tiny", ["deterministic=true"]).deterministic
+    with pytest.raises(ValueError, match="STTConfig has no field 'blockz'"):
+        STTConfig.preset("demo", ["blockz=6"])

@@ -18,6 +18,7 @@ from training.stt.decode import greedy_decode
 from training.stt.evaluate import cer, edit_distance, evaluate_exported, scores, wer
 from training.stt.export import load, transcribe
 from training.stt.features import FRAME_STEP, MODEL_RATE, features
+from training.stt.model import build_model, ctc_loss, output_lengths
 from training.stt.synthetic import synthetic_rows
 from training.stt.text import ALPHABET, encode, normalize
 from training.stt.train import train
@@ -116,6 +117,41 @@ def test_greedy_decode_merges_repeats_and_drops_blanks():
 
 
 # --------------------------------------------------------------------------- data
+
+
+def test_ctc_loss_on_the_cpu_kernel_equals_the_dense_formulation():
+    rng = np.random.default_rng(0)
+    logits = tf.constant(rng.normal(size=(3, 40, len(ALPHABET) + 1)), tf.float32)
+    labels = tf.constant([[5, 6, 6, 7, 0, 0], [1, 2, 3, 4, 5, 9], [9, 9, 0, 0, 0, 0]])
+    targets = {"labels": labels, "label_lengths": tf.constant([4, 6, 2])}
+    frames = tf.constant([160, 120, 80])
+    dense = tf.nn.ctc_loss(
+        labels,
+        logits,
+        targets["label_lengths"],
+        output_lengths(frames, 4),
+        logits_time_major=False,
+        blank_index=0,
+    )
+    assert float(ctc_loss(logits, frames, targets, 4)) == pytest.approx(
+        float(tf.reduce_mean(dense)), rel=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"attention_layers": 1, "attention_heads": 2, "rnn_units": 8}],
+    ids=["conv", "conv+attention+rnn"],
+)
+def test_padding_in_a_batch_does_not_change_an_utterances_logits(overrides):
+    config = STTConfig.tiny(**overrides)
+    model = build_model(config)
+    feats = np.random.default_rng(1).normal(size=(2, 50, config.n_mels)).astype(np.float32)
+    feats[1, 30:] = 0.0  # what log_mel leaves after an utterance's last frame
+    batch = model({"features": feats, "frames": np.array([50, 30])})
+    alone = model({"features": feats[1:, :30], "frames": np.array([30])})
+    steps = int(output_lengths(tf.constant(30), config.time_stride))
+    np.testing.assert_allclose(batch[1, :steps], alone[0], atol=1e-4)
 
 
 def test_redacted_rows_are_left_out_of_every_split(rows):

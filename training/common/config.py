@@ -28,11 +28,22 @@ class TrainConfig:
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         casts = {"int": int, "float": float, "str": str}
         casts["bool"] = lambda v: v.lower() in ("1", "true")
-        pairs = (item.split("=", 1) for item in settings)
-        overrides = {key: casts[types[key]](value) for key, value in pairs}
+        overrides = {}
+        for item in settings:
+            key, _, value = item.partition("=")
+            if key not in types:
+                raise ValueError(f"--set {item}: {cls.__name__} has no field {key!r}")
+            cast = casts.get(types[key], _json_value)  # e.g. tuples: --set 'range=[1, 2]'
+            overrides[key] = cast(value)
         return (cls.tiny if size == "tiny" else cls.demo)(**overrides)
 
     def config_hash(self) -> str:
         """sha256 of the config (family + every field): the same config, the same hash."""
         text = json.dumps(self.to_dict(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json_value(text: str) -> Any:
+    """A ``--set`` value of a non-scalar field, written as JSON (lists become tuples)."""
+    value = json.loads(text)
+    return tuple(value) if isinstance(value, list) else value

@@ -17,6 +17,8 @@ class STTConfig(TrainConfig):
     channels: int = 192  # width of the 1-D blocks
     blocks: int = 4
     kernel: int = 11  # of each depthwise conv
+    attention_layers: int = 0  # masked multi-head self-attention after the conv blocks
+    attention_heads: int = 4
     rnn_units: int = 128  # one BiGRU after the conv blocks (0 = none); converges much faster
     dropout: float = 0.05
     warmup_epochs: int = 1  # linear learning-rate warm-up, then cosine decay to ~0

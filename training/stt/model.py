@@ -2,7 +2,8 @@
 
     features [b, T, n_mels] --2-D convs (stride 1x2, then time_stride x 2)--> [b, T/3, .]
       -> Dense -> ``blocks`` x (depthwise conv + pointwise, LayerNorm, GELU, residual)
-      -> BiGRU (optional) -> Dense(len(ALPHABET) + 1)        id 0 = CTC blank
+      -> self-attention layers (optional) -> BiGRU (optional)
+      -> Dense(len(ALPHABET) + 1)                             id 0 = CTC blank
 
 Padded steps are zeroed after every block so a batch gives the same outputs as one
 utterance at a time.
@@ -75,6 +76,33 @@ def _block(config: STTConfig, i: int) -> keras.Sequential:
     )
 
 
+class SelfAttentionBlock(layers.Layer):
+    """Pre-norm multi-head self-attention with a residual-ready output (conformer-lite)."""
+
+    def __init__(self, channels: int, heads: int, dropout: float, **kwargs):
+        super().__init__(**kwargs)
+        self.channels, self.heads, self.dropout = channels, heads, dropout
+        self.norm = layers.LayerNormalization()
+        self.attention = layers.MultiHeadAttention(heads, channels // heads, dropout=dropout)
+
+    def call(self, x: tf.Tensor, attention_mask: tf.Tensor, training: bool = False) -> tf.Tensor:
+        y = self.norm(x)
+        return self.attention(y, y, attention_mask=attention_mask, training=training)
+
+    def get_config(self) -> dict:
+        return super().get_config() | {
+            "channels": self.channels,
+            "heads": self.heads,
+            "dropout": self.dropout,
+        }
+
+
+def _attention(config: STTConfig, i: int) -> SelfAttentionBlock:
+    return SelfAttentionBlock(
+        config.channels, config.attention_heads, config.dropout, name=f"attention{i}"
+    )
+
+
 def build_model(config: STTConfig) -> keras.Model:
     """Inputs ``features`` [b, T, n_mels] and ``frames`` [b]; output logits [b, T', V+1]."""
     features = keras.Input((None, config.n_mels), name="features")
@@ -97,6 +125,11 @@ def build_model(config: STTConfig) -> keras.Model:
     x = x * mask
     for i in range(config.blocks):
         x = (x + _block(config, i)(x)) * mask
+    if config.attention_layers:
+        bool_mask = ops.squeeze(mask, -1) > 0.5
+        attend = bool_mask[:, None, :] & bool_mask[:, :, None]
+        for i in range(config.attention_layers):
+            x = (x + _attention(config, i)(x, attend)) * mask
     if config.rnn_units:
         bool_mask = ops.squeeze(mask, -1) > 0.5
         rnn = layers.Bidirectional(layers.GRU(config.rnn_units, return_sequences=True), name="rnn")
@@ -106,12 +139,24 @@ def build_model(config: STTConfig) -> keras.Model:
     return keras.Model({"features": features, "frames": frames}, logits, name="stt_acoustic")
 
 
+def _sparse_labels(labels: tf.Tensor, lengths: tf.Tensor) -> tf.SparseTensor:
+    """Padded [b, L] labels -> the SparseTensor that selects TensorFlow's C++ CTC kernel."""
+    labels = tf.cast(labels, tf.int32)
+    where = tf.where(tf.sequence_mask(lengths, tf.shape(labels)[1]))
+    shape = tf.cast(tf.shape(labels), tf.int64)
+    return tf.SparseTensor(where, tf.gather_nd(labels, where), shape)
+
+
 def ctc_loss(logits: tf.Tensor, frames: tf.Tensor, targets: dict, time_stride: int) -> tf.Tensor:
-    """Mean CTC negative log-likelihood with explicit label and logit lengths (blank = 0)."""
+    """Mean CTC negative log-likelihood (blank = 0).
+
+    Labels go in sparse: with dense labels ``tf.nn.ctc_loss`` runs a scan of TF ops, about
+    6x slower on CPU than the C++ kernel, and the loss took most of each training step.
+    """
     losses = tf.nn.ctc_loss(
-        labels=targets["labels"],
+        labels=_sparse_labels(targets["labels"], targets["label_lengths"]),
         logits=logits,
-        label_length=targets["label_lengths"],
+        label_length=None,
         logit_length=output_lengths(frames, time_stride),
         logits_time_major=False,
         blank_index=0,
