@@ -73,6 +73,12 @@ class PublishOutcome:
     failure: str = ""  # the failed step's message (a refusal names the failed checks)
 
 
+def _without_class(message: str) -> str:
+    """``"dagster...Failure: publish refused ..."`` -> ``"publish refused ..."``."""
+    head, sep, rest = message.strip().partition(": ")
+    return rest if sep and "." in head and " " not in head else message.strip()
+
+
 def audit_and_publish() -> PublishOutcome:
     """Run ``audit_publish_job``: load the newest unpublished branch, dbt build, publish."""
     from orchestration.definitions import defs
@@ -85,7 +91,7 @@ def audit_and_publish() -> PublishOutcome:
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     result = job.execute_in_process(instance=_instance(), run_config=quiet, raise_on_error=False)
     failures = [
-        event.step_failure_data.error.message.strip()
+        _without_class(event.step_failure_data.error.message)
         for event in result.get_step_failure_events()
         if event.step_failure_data.error is not None
     ]

@@ -65,7 +65,8 @@ def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -
     refused = audit_and_publish()
     assert not refused.success and refused.branch == second.branch
     assert any("quarantined_share" in name for name in refused.failed_checks)
-    assert "refused" in refused.failure and "quarantined_share" in refused.failure
+    assert refused.failure.startswith(f"publish of {second.branch} refused")
+    assert "quarantined_share" in refused.failure
     assert lake.get_branch(LAKE_REPO, "main").commit_id == main.id  # main unchanged
     assert lake.get_branch(LAKE_REPO, second.branch).commit_id == second.commit.id  # kept
 

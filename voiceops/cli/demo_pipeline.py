@@ -67,7 +67,8 @@ def _publish(day: int) -> PublishOutcome:
     verdict = (
         f"[green]published[/green] -> main @ {short_id(outcome.published_commit or '')}"
         if outcome.success
-        else f"[red]publish refused[/red]: the branch stays for inspection ({esc(outcome.failure)})"
+        else "[red]publish refused[/red]: the branch stays for inspection"
+        + ("" if outcome.failed_checks else f" ({esc(outcome.failure)})")
     )
     say(
         f"[bold cyan]day {day}[/bold cyan] audit of {esc(outcome.branch)} in "
