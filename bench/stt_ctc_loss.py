@@ -65,6 +65,7 @@ def _step_fns(loss_fn: Callable, config) -> tuple[Callable, Callable]:
     import tensorflow as tf
 
     from training.stt.model import build_model
+    from training.stt.text import ALPHABET
 
     model = build_model(config)
     optimizer = keras.optimizers.AdamW(1e-3)
@@ -72,7 +73,7 @@ def _step_fns(loss_fn: Callable, config) -> tuple[Callable, Callable]:
     @tf.function(reduce_retracing=True)
     def loss_only(inputs, targets):
         steps = (tf.shape(inputs["features"])[1] + config.time_stride - 1) // config.time_stride
-        logits = tf.random.normal([tf.shape(inputs["features"])[0], steps, 62])
+        logits = tf.random.normal([tf.shape(inputs["features"])[0], steps, len(ALPHABET) + 1])
         with tf.GradientTape() as tape:
             tape.watch(logits)
             loss = loss_fn(logits, inputs["frames"], targets, config.time_stride)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from ingestion import lake_landing
 from ingestion.simulator import layout
@@ -73,10 +74,13 @@ class PublishOutcome:
     failure: str = ""  # the failed step's message (a refusal names the failed checks)
 
 
-def _without_class(message: str) -> str:
-    """``"dagster...Failure: publish refused ..."`` -> ``"publish refused ..."``."""
-    head, sep, rest = message.strip().partition(": ")
-    return rest if sep and "." in head and " " not in head else message.strip()
+def _failure_message(event: Any) -> str:
+    """A failed step's message: a raised ``dagster.Failure``'s description (e.g. a refused
+    publish), else the error as Dagster recorded it (exception class included)."""
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description.strip()
+    return data.error.message.strip() if data.error is not None else ""
 
 
 def audit_and_publish() -> PublishOutcome:
@@ -90,11 +94,7 @@ def audit_and_publish() -> PublishOutcome:
     # ``failure`` (and kept in the run's event log) instead of printed as a traceback.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     result = job.execute_in_process(instance=_instance(), run_config=quiet, raise_on_error=False)
-    failures = [
-        _without_class(event.step_failure_data.error.message)
-        for event in result.get_step_failure_events()
-        if event.step_failure_data.error is not None
-    ]
+    failures = [_failure_message(event) for event in result.get_step_failure_events()]
     raw = result.asset_materializations_for_node("warehouse_raw")
     if not raw:
         raise RuntimeError(f"audit run {result.run_id} loaded nothing (no unpublished branch?)")
