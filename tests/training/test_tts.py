@@ -55,6 +55,33 @@ def test_char_boundaries_follow_word_and_phoneme_events():
     assert durations.tolist() == [1, 2, 1, 1, 2, 2]
 
 
+def test_a_word_event_without_spoken_phonemes_takes_no_time():
+    # espeak-ng may add a WORD event at a clause's punctuation (here the space of "ab, c")
+    # owning only the final pause: it must not hand the rest of the utterance to the comma
+    alignment = Alignment(
+        samples=np.zeros(800, np.int16),
+        sample_rate=100,
+        words=[(0, 100), (4, 500), (3, 790)],
+        phonemes=[("a", 100, 0), ("b", 300, 0), ("_:", 400, 0), ("k", 500, 1), ("_", 790, 2)],
+    )
+    ends = char_boundaries("ab, c", alignment)
+    assert ends.tolist() == [100, 300, 400, 450, 500, 790, 800]  # ^ a b , ␠ c $
+
+
+def test_espeak_durations_give_every_word_of_a_long_sentence_its_time():
+    # a sentence whose alignment once gave the comma after "Омске" 1.1 s and the last words 0
+    text = "Вот, отделение банка в Омске, если можно."
+    durations, _ = espeak_durations(text, "ru+f5", 175, 70, 8000, 80)
+    symbols = "^" + text + "$"
+    words = [w.strip(",.") for w in text.split()]
+    start = 1
+    for word in words:
+        start = symbols.index(word, start)
+        assert durations[start : start + len(word)].sum() >= len(word), word
+        start += len(word)
+    assert durations[1:-1].max() <= 30  # no character lasts 300 ms
+
+
 def test_espeak_durations_on_known_text_match_the_recording():
     text = "Привет, мир."
     durations, n = espeak_durations(text, "ru+m3", 150, 60, 8000, 80)

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.common.callbacks import training_callbacks
+from training.common.optim import warmup_cosine_adamw
 from training.stt.config import STTConfig
 from training.stt.data import Prepared, prepare, split_rows
 from training.stt.dataset import FRAMES_PER_SECOND, _bucketing, make_dataset
@@ -80,16 +81,13 @@ def _steps_per_epoch(data: Prepared, config: STTConfig) -> int:
 
 
 def _optimizer(config: STTConfig, steps: int) -> keras.optimizers.Optimizer:
-    """AdamW with linear warm-up to ``learning_rate`` then cosine decay to 2 % of it."""
-    warmup = config.warmup_epochs * steps
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate * (0.05 if warmup else 1.0),
-        decay_steps=max(1, (config.epochs - config.warmup_epochs) * steps),
-        alpha=0.02,
-        warmup_target=config.learning_rate if warmup else None,
-        warmup_steps=warmup,
+    return warmup_cosine_adamw(
+        config.learning_rate,
+        config.epochs,
+        steps,
+        warmup_epochs=config.warmup_epochs,
+        weight_decay=config.weight_decay,
     )
-    return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, global_clipnorm=5.0)
 
 
 def evaluate_split(serving: STTServing, data: Prepared) -> dict[str, dict[str, float]]:

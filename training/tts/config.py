@@ -18,6 +18,10 @@ class TTSConfig(TrainConfig):
     n_mels: int = 64
     fmin: float = 0.0
     fmax: float = 4000.0
+    # training targets are floored here (natural-log mel): the quietest bins are channel
+    # noise the vocoder does not need; copying recordings through a -4 floor loses no
+    # intelligibility (training/tts/README), so the model's capacity goes to the speech
+    mel_floor: float = -11.6
     griffin_lim_iters: int = 32
     griffin_lim_power: float = 1.3  # sharpens the magnitudes before phase recovery
     # model
@@ -29,6 +33,8 @@ class TTSConfig(TrainConfig):
     speaker_dim: int = 16
     dropout: float = 0.1
     duration_loss_weight: float = 1.0
+    warmup_epochs: int = 1  # linear learning-rate warm-up, then cosine decay to 2 %
+    weight_decay: float = 0.0
     max_chars: int = 300  # longer texts are cut (serving and training)
     max_char_frames: int = 60  # a predicted character never lasts longer
     # house voices used at inference (any catalog setting; variants seen in training)
@@ -50,6 +56,7 @@ class TTSConfig(TrainConfig):
             duration_layers=1,
             speaker_dim=4,
             griffin_lim_iters=4,
+            warmup_epochs=0,
         )
         return cls(**(fields | overrides))
 

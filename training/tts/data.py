@@ -127,6 +127,7 @@ def prepare(
             continue
         waveform = np.pad(waveform[:n], (0, max(0, n - len(waveform))))
         mel = spec.log_mel(tf.constant(peak_normalize(waveform)[None, :]))[0].numpy()
+        mel = np.maximum(mel, config.mel_floor)
         out.texts.append(text)
         out.languages.append(row["language"])
         out.speakers.append(row["speaker"])

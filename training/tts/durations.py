@@ -168,21 +168,37 @@ def _is_pause(name: str) -> bool:
     return name.startswith("_") or not name
 
 
-def char_boundaries(text: str, alignment: Alignment) -> np.ndarray:
-    """Sample at which each of ``^ + text + $`` ends: ``len(text) + 2`` increasing values."""
-    n_text, total = len(text), len(alignment.samples)
-    # group word events that start at the same text position (e.g. expanded numbers)
-    starts = sorted({pos for pos, _ in alignment.words if 0 <= pos < n_text})
-    group_of_event = [
-        max((g for g, s in enumerate(starts) if s <= pos), default=-1) for pos, _ in alignment.words
-    ]
-    spans: dict[int, list[tuple[int, int]]] = {g: [] for g in range(len(starts))}
-    events = alignment.phonemes
+def _speech_spans(alignment: Alignment) -> dict[int, list[tuple[int, int]]]:
+    """Word event index -> the (start, end) samples of its spoken (non-pause) phonemes."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    events, total = alignment.phonemes, len(alignment.samples)
     for k, (name, sample, word_index) in enumerate(events):
-        if _is_pause(name) or word_index < 0 or group_of_event[word_index] < 0:
+        if _is_pause(name) or word_index < 0:
             continue
         end = events[k + 1][1] if k + 1 < len(events) else total
-        spans[group_of_event[word_index]].append((sample, end))
+        spans.setdefault(word_index, []).append((sample, end))
+    return spans
+
+
+def char_boundaries(text: str, alignment: Alignment) -> np.ndarray:
+    """Sample at which each of ``^ + text + $`` ends: ``len(text) + 2`` increasing values.
+
+    Word events that own no spoken phoneme are ignored: espeak-ng sometimes reports one more
+    WORD event, at the position of a clause's punctuation, with only the final pause after
+    it; taken as a word it would hand the rest of the utterance to that punctuation.
+    """
+    n_text, total = len(text), len(alignment.samples)
+    speech = _speech_spans(alignment)
+    spoken = [i for i in speech if 0 <= alignment.words[i][0]]
+    # group word events that start at the same text position (e.g. expanded numbers)
+    starts = sorted({alignment.words[i][0] for i in spoken if alignment.words[i][0] < n_text})
+    spans: dict[int, list[tuple[int, int]]] = {g: [] for g in range(len(starts))}
+    for i in spoken:
+        group = max((g for g, s in enumerate(starts) if s <= alignment.words[i][0]), default=-1)
+        if group >= 0:
+            spans[group] += speech[i]
+    for group in spans.values():
+        group.sort()
     ends = np.zeros(n_text + 2, np.float64)
     first_speech = min((s[0][0] for s in spans.values() if s), default=total)
     ends[0] = first_speech  # ^ : leading silence

@@ -16,6 +16,8 @@ from training.tts.features import SILENCE
 from training.tts.speakers import SpeakerParser
 from training.tts.text import SYMBOLS
 
+INITIAL_LOG_FRAMES = float(np.log1p(6.0))
+
 
 class ConvBlock(keras.layers.Layer):
     """Residual Conv1D -> ReLU -> LayerNorm -> Dropout, padding positions kept at zero."""
@@ -81,7 +83,10 @@ class FastSpeech(keras.Model):
         args = (d, config.kernel, config.dropout)
         self.encoder = ConvStack(config.encoder_layers, *args, name="encoder")
         self.duration_stack = ConvStack(config.duration_layers, *args, name="duration")
-        self.duration_out = keras.layers.Dense(1)
+        # starts near a typical symbol (~6 frames): no first epoch spent on wild durations
+        self.duration_out = keras.layers.Dense(
+            1, bias_initializer=keras.initializers.Constant(INITIAL_LOG_FRAMES)
+        )
         self.frame_in = keras.layers.Dense(d)
         self.decoder = ConvStack(config.decoder_layers, *args, name="decoder")
         self.mel_out = keras.layers.Dense(config.n_mels)

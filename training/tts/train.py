@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from training.common.callbacks import training_callbacks
+from training.common.optim import warmup_cosine_adamw
 from training.common.run import RunSummary, curves_table
 from training.tts.config import TTSConfig
 from training.tts.data import Examples, attach_audio, dataset, prepare, split_rows
@@ -82,8 +83,17 @@ def train(
     if not splits.get("train"):
         raise ValueError("no aligned rows in the train split")
     model = FastSpeech(config)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0))
     train_ds = dataset(splits["train"], config, shuffle_seed=config.seed)
+    model.compile(
+        optimizer=warmup_cosine_adamw(
+            config.learning_rate,
+            config.epochs,
+            int(train_ds.cardinality()),
+            warmup_epochs=config.warmup_epochs,
+            weight_decay=config.weight_decay,
+            clipnorm=1.0,
+        )
+    )
     val_ds = dataset(splits["validation"], config) if splits.get("validation") else None
     started = time.perf_counter()
     history = model.fit(
