@@ -189,7 +189,7 @@ def char_boundaries(text: str, alignment: Alignment) -> np.ndarray:
     """
     n_text, total = len(text), len(alignment.samples)
     speech = _speech_spans(alignment)
-    spoken = [i for i in speech if 0 <= alignment.words[i][0]]
+    spoken = [i for i in speech if alignment.words[i][0] >= 0]
     # group word events that start at the same text position (e.g. expanded numbers)
     starts = sorted({alignment.words[i][0] for i in spoken if alignment.words[i][0] < n_text})
     spans: dict[int, list[tuple[int, int]]] = {g: [] for g in range(len(starts))}
