@@ -33,6 +33,7 @@ class TTSConfig(TrainConfig):
     speaker_dim: int = 16
     dropout: float = 0.1
     duration_loss_weight: float = 1.0
+    delta_loss_weight: float = 0.0  # L1 on frame-to-frame mel changes (sharper transitions)
     warmup_epochs: int = 1  # linear learning-rate warm-up, then cosine decay to 2 %
     weight_decay: float = 0.0
     max_chars: int = 300  # longer texts are cut (serving and training)
