@@ -21,7 +21,7 @@ class TTSConfig(TrainConfig):
     # training targets are floored here (natural-log mel): the quietest bins are channel
     # noise the vocoder does not need; copying recordings through a -4 floor loses no
     # intelligibility (training/tts/README), so the model's capacity goes to the speech
-    mel_floor: float = -11.6
+    mel_floor: float = -6.0
     griffin_lim_iters: int = 32
     griffin_lim_power: float = 1.3  # sharpens the magnitudes before phase recovery
     # model
@@ -64,4 +64,5 @@ class TTSConfig(TrainConfig):
     @classmethod
     def demo(cls, **overrides) -> TTSConfig:
         """A few minutes on 2 CPU cores, a few hundred utterances per language."""
-        return cls(**({"size": "demo", "epochs": 12, "batch_size": 16} | overrides))
+        fields = {"size": "demo", "epochs": 16, "batch_size": 16, "learning_rate": 2e-3}
+        return cls(**(fields | overrides))
