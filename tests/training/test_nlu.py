@@ -22,6 +22,7 @@ from training.nlu.config import NLUConfig
 from training.nlu.data import IGNORE, dataset, intent_names, label
 from training.nlu.evaluate import accuracy, confusion_matrix, macro_f1, report, slot_f1
 from training.nlu.export import export, load, predict
+from training.nlu.phrasing import UNSEEN_SPLIT, phrasing, unseen_phrasings
 from training.nlu.synthetic import synthetic_rows
 from training.nlu.text import Encoder, build_vocabularies, tf_tokenize, tokenize
 from training.nlu.train import train
@@ -125,6 +126,24 @@ def test_almost_every_generated_slot_is_located(rows):
     assert sum(data.unlocated.values()) <= 0.02 * sum(total.values())
     assert data.tags.shape == (len(rows), 40)
     assert set(np.unique(data.tags)) <= {IGNORE, *range(len(tag_names()))}
+
+
+def test_a_phrasing_is_the_text_with_its_slot_values_masked():
+    assert phrasing("Остаток на Накопительном счете", {"account_type": "savings"}) == (
+        "остаток на <account_type>"
+    )
+    train_rows = [_row("Send 500 dollars to <PERSON>", {"amount": 500, "currency": "USD"})]
+    same = _row("send 75 dollars to <PERSON>", {"amount": 75, "currency": "USD"})
+    other = _row("Um, send 75 dollars to <PERSON>", {"amount": 75, "currency": "USD"})
+    russian = _row("send 75 dollars to <PERSON>", {"amount": 75, "currency": "USD"}, "ru")
+    assert phrasing(same["text"], same["slots"]) == phrasing(
+        train_rows[0]["text"], train_rows[0]["slots"]
+    )
+    assert unseen_phrasings(train_rows, [same, other, russian]) == [other, russian]
+
+
+def _row(text: str, slots: dict, language: str = "en") -> dict:
+    return {"text": text, "slots": slots, "language": language}
 
 
 def test_dataset_batches_have_the_model_shapes(rows):
@@ -241,7 +260,9 @@ def test_tiny_training_records_history_and_scores(trained):
     assert len(result.history["loss"]) == NLUConfig.tiny().epochs
     assert all(np.isfinite(result.history["val_loss"]))
     assert list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
-    for split in ("validation", "test"):
+    # the core-phrasing split: no test phrasing is a training phrasing
+    assert result.metrics[UNSEEN_SPLIT]["all"]["n"] == result.metrics["test"]["all"]["n"]
+    for split in ("validation", "test", UNSEEN_SPLIT):
         scores = result.metrics[split]
         assert {"all", "ru", "en"} <= set(scores)
         assert 0.0 <= scores["all"]["intent_accuracy"] <= 1.0

@@ -29,6 +29,7 @@ from training.nlu.data import IGNORE, Labelled, dataset, intent_names, label, sp
 from training.nlu.evaluate import report
 from training.nlu.export import NLUServing, predict
 from training.nlu.model import build_model, compile_model
+from training.nlu.phrasing import UNSEEN_SPLIT, unseen_phrasings
 from training.nlu.text import Encoder, build_vocabularies
 
 FAMILY = "nlu"
@@ -82,6 +83,9 @@ def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> Train
     splits = split_rows(rows)
     if not splits.get("train"):
         raise ValueError("no rows in the train split")
+    unseen = unseen_phrasings(splits["train"], splits.get("test", []))
+    if unseen:  # issue 5's NLU targets are measured on these
+        splits[UNSEEN_SPLIT] = unseen
     labelled = {name: label(split, config.max_tokens) for name, split in splits.items()}
     words, chars = build_vocabularies(labelled["train"].texts, config.min_word_count)
     encoder = Encoder(words, chars, config.max_tokens, config.max_chars)
@@ -120,7 +124,9 @@ def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> Train
     seconds = time.perf_counter() - started
     serving = NLUServing(model, encoder, intent_names(), tag_names())
     unlocated: dict[str, int] = {}
-    for data in labelled.values():
+    for name, data in labelled.items():
+        if name == UNSEEN_SPLIT:  # its rows are test rows, counted there
+            continue
         for slot, n in data.unlocated.items():
             unlocated[slot] = unlocated.get(slot, 0) + n
     return TrainResult(
