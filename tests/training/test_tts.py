@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from ingestion.simulator.audio import _espeak_raw
 from training.tts.config import TTSConfig
+from training.tts.diagnose import DEGRADATIONS, diagnose
 from training.tts.durations import Alignment, char_boundaries, espeak_durations, frame_durations
 from training.tts.evaluate import cer, evaluate_exported, intelligibility
 from training.tts.export import export, synthesize
@@ -207,20 +208,46 @@ def test_cer_on_known_cases():
     assert cer(["ab", "cd"], ["", "cd"], ["en", "en"]) == pytest.approx(0.5)
 
 
-def test_intelligibility_through_the_stt_contract(trained, rows, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_stt(tmp_path_factory):
     stt_train = pytest.importorskip("training.stt.train")
     from training.stt.config import STTConfig
     from training.stt.synthetic import synthetic_rows as stt_rows
 
-    stt = stt_train.train(stt_rows(6, seed=1, cache=tmp_path), STTConfig.tiny(), tmp_path / "r")
+    tmp = tmp_path_factory.mktemp("tiny_stt")
+    return stt_train.train(stt_rows(6, seed=1, cache=tmp), STTConfig.tiny(), tmp / "r").serving
+
+
+def test_intelligibility_through_the_stt_contract(trained, rows, tiny_stt):
     result, _ = trained
     test_rows = [row for row in rows if row["split"] == "test"]
-    scores = intelligibility(result.serving, stt.serving, test_rows)
+    scores = intelligibility(result.serving, tiny_stt, test_rows)
     assert set(scores) == {"all", "ru", "en"}
     for metrics in scores.values():
         assert set(metrics) == {"cer_tts", "cer_recordings", "cer_ratio"}
         assert all(v >= 0 for v in metrics.values())
     assert json.dumps(scores)  # plain floats
+
+
+def test_diagnose_scores_recordings_vocoder_copies_and_the_model(trained, rows, tiny_stt):
+    result, _ = trained
+    test_rows = [row for row in rows if row["split"] == "test"]
+    found = diagnose(test_rows, tiny_stt, result.config, tts=result.serving)
+    expected = {"recordings", *DEGRADATIONS, "model, measured durations", "model, own durations"}
+    assert set(found) == expected | {"model, served (house voice)"}
+    for kind, cers in found.items():
+        assert set(cers) >= {"all"} and all(v >= 0 for v in cers.values()), kind
+
+
+def test_diagnose_degradations_blur_along_the_axis_they_name():
+    impulse = np.zeros((21, 16), np.float32)  # [frames, mel bins]
+    impulse[10, 8] = 1.0
+    in_time = DEGRADATIONS["vocoder, 20 ms blur"](impulse)
+    in_frequency = DEGRADATIONS["vocoder, 2 mel bins blur"](impulse)
+    assert in_time[9, 8] > 0 and in_time[10, 7] == 0  # neighbouring frames, same bin
+    assert in_frequency[10, 7] > 0 and in_frequency[9, 8] == 0
+    assert DEGRADATIONS["vocoder"](impulse) is impulse
+    assert DEGRADATIONS["vocoder, floor -4"](np.full((2, 2), -9.0)).min() == -4.0
 
 
 def test_run_exports_and_summarises_for_the_platform(rows, tmp_path):

@@ -29,7 +29,7 @@ from training.tts.export import config_of, load, synthesize
 from voiceops.settings import Settings
 
 
-def _by_language(languages: Sequence[str]) -> dict[str, list[int]]:
+def by_language(languages: Sequence[str]) -> dict[str, list[int]]:
     groups = {"all": list(range(len(languages)))}
     for language in sorted({"ru", "en", *languages}):
         groups[language] = [i for i, lang in enumerate(languages) if lang == language]
@@ -59,7 +59,7 @@ def score_examples(model: Any, examples: Examples, batch_size: int = 16) -> dict
             dur_mae.append(float(np.mean(np.abs(pred - true_dur))))
             dur_err.append(abs(pred.sum() - true_dur.sum()) / max(true_dur.sum(), 1))
     scores = {}
-    for language, keep in _by_language(examples.languages).items():
+    for language, keep in by_language(examples.languages).items():
         scores[language] = {"n": float(len(keep))}
         if keep:
             scores[language] |= {
@@ -127,7 +127,7 @@ def intelligibility(
     recordings = [resample(wave, r, rate) for wave, r in audio]
     heard_rec = transcribe(stt, recordings, rate)
     scores = {}
-    for language, keep in _by_language(languages).items():
+    for language, keep in by_language(languages).items():
         if not keep:
             continue
         refs, langs = [texts[i] for i in keep], [languages[i] for i in keep]

@@ -102,6 +102,7 @@ def train(
         epochs=config.epochs,
         callbacks=training_callbacks(FAMILY, run_dir),
         verbose=0,
+        shuffle=False,  # the dataset shuffles its batches itself (seeded)
     )
     seconds = time.perf_counter() - started
     serving = TTSServing(model, config)
