@@ -64,5 +64,5 @@ class TTSConfig(TrainConfig):
     @classmethod
     def demo(cls, **overrides) -> TTSConfig:
         """A few minutes on 2 CPU cores, a few hundred utterances per language."""
-        fields = {"size": "demo", "epochs": 16, "batch_size": 16, "learning_rate": 2e-3}
+        fields = {"size": "demo", "epochs": 16, "batch_size": 8, "learning_rate": 2e-3}
         return cls(**(fields | overrides))

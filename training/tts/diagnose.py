@@ -23,7 +23,7 @@ from scipy.ndimage import gaussian_filter
 
 from training.tts.config import TTSConfig
 from training.tts.data import Examples, attach_audio, prepare, resample
-from training.tts.evaluate import by_language, cer
+from training.tts.evaluate import add_rows_arguments, by_language, cer, rows_of
 from training.tts.export import config_of, load, synthesize
 from training.tts.features import SILENCE, MelSpec, peak_normalize
 
@@ -116,21 +116,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stt-model", type=Path, required=True, help="STT SavedModel directory")
     parser.add_argument("--model", type=Path, default=None, help="TTS SavedModel directory")
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--synthetic", type=int, default=0, help="utterances per language")
-    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/voiceops-tts-synthetic"))
-    parser.add_argument("--seed", type=int, default=42)
+    add_rows_arguments(parser)
     args = parser.parse_args(argv)
-    if args.synthetic:
-        from training.tts.synthetic import synthetic_rows
-
-        rows = synthetic_rows(args.synthetic, args.cache_dir, seed=args.seed)
-    else:
-        from training.tts.data import load_rows
-        from voiceops.settings import get_settings
-
-        rows = load_rows(get_settings())
-    rows = [row for row in rows if row["split"] == args.split]
+    rows = rows_of(args)
     tts = load(args.model) if args.model else None
     config = config_of(tts) if tts is not None else TTSConfig.demo()
     results = diagnose(rows, tf.saved_model.load(str(args.stt_model)), config, tts)

@@ -141,15 +141,16 @@ def intelligibility(
     return scores
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Score an exported TTS SavedModel.")
-    parser.add_argument("--model", type=Path, required=True, help="TTS SavedModel directory")
-    parser.add_argument("--stt-model", type=Path, default=None, help="STT SavedModel directory")
+def add_rows_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--split``, ``--synthetic``, ``--cache-dir``, ``--seed``: the rows a TTS CLI scores."""
     parser.add_argument("--split", default="test")
     parser.add_argument("--synthetic", type=int, default=0, help="utterances per language")
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/voiceops-tts-synthetic"))
     parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
+
+
+def rows_of(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The split's rows: rendered ``--synthetic`` ones, else the published mart's."""
     if args.synthetic:
         from training.tts.synthetic import synthetic_rows
 
@@ -159,8 +160,16 @@ def main(argv: list[str] | None = None) -> None:
         from voiceops.settings import get_settings
 
         rows = load_rows(get_settings())
-    rows = [row for row in rows if row["split"] == args.split]
-    scores = evaluate_exported(args.model, rows, stt_model=args.stt_model)
+    return [row for row in rows if row["split"] == args.split]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Score an exported TTS SavedModel.")
+    parser.add_argument("--model", type=Path, required=True, help="TTS SavedModel directory")
+    parser.add_argument("--stt-model", type=Path, default=None, help="STT SavedModel directory")
+    add_rows_arguments(parser)
+    args = parser.parse_args(argv)
+    scores = evaluate_exported(args.model, rows_of(args), stt_model=args.stt_model)
     rounded = {lang: {k: round(v, 4) for k, v in s.items()} for lang, s in scores.items()}
     print(json.dumps(rounded, indent=2))
 
