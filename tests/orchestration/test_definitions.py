@@ -234,7 +234,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(360)
 def test_dagster_dev_serves_the_code_location(tmp_path: Path) -> None:
     """`dagster dev -w workspace.yaml` (what `make ui` runs) starts, serves, stops on SIGTERM."""
     port = _free_port()
@@ -257,10 +257,12 @@ def test_dagster_dev_serves_the_code_location(tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        body = _wait_for_graphql(port, proc, deadline=time.monotonic() + 60)
+        # generous limits: under a busy CPU (a demo training beside the tests) the shutdown
+        # once took over 30 s; the test is about serving and exiting cleanly, not speed
+        body = _wait_for_graphql(port, proc, deadline=time.monotonic() + 180)
         assert "lake_main_commit_sensor" in body
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=120) == 0
     finally:
         _stop_group(proc)
 
