@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import numpy as np
@@ -293,12 +294,42 @@ def espeak_durations_many(
         return pickle.loads(response.read_bytes())
 
 
+def _align_child(item: tuple, send: Connection) -> None:
+    """In a freshly forked child: one alignment, sent back through the pipe."""
+    send.send(_durations_in_fresh_process(*item))
+    send.close()
+
+
 def _serve(request: Path, response: Path) -> None:
-    """The worker: align every requested item, each in a freshly forked child."""
+    """The worker: align every requested item, each in a freshly forked child.
+
+    Children are forked directly by this single-threaded process, at most ``workers`` at a
+    time. (A ``multiprocessing.Pool`` with one task per child re-forks its workers from its
+    handler thread while its other threads may hold locks: a replacement child once hung on
+    such a lock and the pool waited for it forever.)
+    """
     args, workers = pickle.loads(request.read_bytes())
     context = multiprocessing.get_context("fork")  # safe here: this process has no threads
-    with context.Pool(min(workers, len(args)), maxtasksperchild=1) as pool:
-        results = pool.starmap(_durations_in_fresh_process, args, chunksize=1)
+    results: list = [None] * len(args)
+    pending = list(enumerate(args))
+    running: dict[Connection, tuple[int, multiprocessing.process.BaseProcess]] = {}
+    while pending or running:
+        while pending and len(running) < max(workers, 1):
+            index, item = pending.pop(0)
+            receive, send = context.Pipe(duplex=False)
+            child = context.Process(target=_align_child, args=(item, send), daemon=True)
+            child.start()
+            send.close()
+            running[receive] = (index, child)
+        for ready in wait(list(running)):
+            index, child = running.pop(ready)
+            try:
+                results[index] = ready.recv()
+            except EOFError:
+                raise RuntimeError(f"espeak-ng alignment of {args[index][0]!r} died") from None
+            finally:
+                ready.close()
+                child.join()
     response.write_bytes(pickle.dumps(results))
 
 
