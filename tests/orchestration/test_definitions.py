@@ -248,23 +248,37 @@ def test_dagster_dev_serves_the_code_location(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml"]
     command += ["-h", "127.0.0.1", "-p", str(port)]
     # Own session: whatever dagster dev leaves behind can be found (and stopped) by its group.
-    proc = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    log = tmp_path / "dagster-dev.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # dagster dev stops its children with SIGINT: a runner that started the tests in
+            # the background (SIGINT ignored, inherited) must not make that a no-op
+            preexec_fn=_default_sigint,
+        )
     try:
         # generous limits: under a busy CPU (a demo training beside the tests) the shutdown
         # once took over 30 s; the test is about serving and exiting cleanly, not speed
         body = _wait_for_graphql(port, proc, deadline=time.monotonic() + 180)
         assert "lake_main_commit_sensor" in body
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=120) == 0
+        try:
+            code = proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            code = None
+        tail = log.read_text(errors="replace")[-3000:]
+        assert code == 0, f"dagster dev did not exit cleanly on SIGTERM ({code}):\n{tail}"
     finally:
         _stop_group(proc)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _stop_group(proc: subprocess.Popen[bytes]) -> None:
