@@ -257,9 +257,10 @@ def test_dagster_dev_serves_the_code_location(tmp_path: Path) -> None:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            # dagster dev stops its children with SIGINT: a runner that started the tests in
-            # the background (SIGINT ignored, inherited) must not make that a no-op
-            preexec_fn=_default_sigint,
+            # an ignored signal stays ignored across exec: if anything in this test process
+            # (or the runner that started it) ignores SIGTERM or SIGINT, dagster dev and the
+            # children it stops with SIGINT would too, and never exit
+            preexec_fn=_default_stop_signals,
         )
     try:
         # generous limits: under a busy CPU (a demo training beside the tests) the shutdown
@@ -277,7 +278,8 @@ def test_dagster_dev_serves_the_code_location(tmp_path: Path) -> None:
         _stop_group(proc)
 
 
-def _default_sigint() -> None:
+def _default_stop_signals() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
