@@ -23,7 +23,7 @@ from scipy.ndimage import gaussian_filter
 
 from training.tts.config import TTSConfig
 from training.tts.data import Examples, attach_audio, prepare, resample
-from training.tts.evaluate import add_rows_arguments, by_language, cer, rows_of
+from training.tts.evaluate import add_rows_arguments, cer_by_language, rows_of
 from training.tts.export import config_of, load, synthesize
 from training.tts.features import SILENCE, MelSpec, peak_normalize
 
@@ -40,13 +40,7 @@ def _cer_by_language(stt: Any, examples: Examples, waves: list[np.ndarray], rate
     from training.stt.export import transcribe
 
     heard = transcribe(stt, waves, rate)
-    out = {}
-    for language, keep in by_language(examples.languages).items():
-        if keep:
-            refs = [examples.texts[i] for i in keep]
-            langs = [examples.languages[i] for i in keep]
-            out[language] = cer(refs, [heard[i] for i in keep], langs)
-    return out
+    return cer_by_language(examples.texts, heard, examples.languages)
 
 
 def _model_mels(tts: Any, examples: Examples, predicted: bool) -> list[np.ndarray]:

@@ -126,19 +126,31 @@ def intelligibility(
     heard_tts = transcribe(stt, synthesized, rate)
     recordings = [resample(wave, r, rate) for wave, r in audio]
     heard_rec = transcribe(stt, recordings, rate)
-    scores = {}
-    for language, keep in by_language(languages).items():
-        if not keep:
-            continue
-        refs, langs = [texts[i] for i in keep], [languages[i] for i in keep]
-        tts_cer = cer(refs, [heard_tts[i] for i in keep], langs)
-        rec_cer = cer(refs, [heard_rec[i] for i in keep], langs)
-        scores[language] = {
-            "cer_tts": tts_cer,
-            "cer_recordings": rec_cer,
-            "cer_ratio": tts_cer / max(rec_cer, 1e-3),
+    tts_cers = cer_by_language(texts, heard_tts, languages)
+    rec_cers = cer_by_language(texts, heard_rec, languages)
+    return {
+        language: {
+            "cer_tts": tts_cers[language],
+            "cer_recordings": rec_cers[language],
+            "cer_ratio": tts_cers[language] / max(rec_cers[language], 1e-3),
         }
-    return scores
+        for language in tts_cers
+    }
+
+
+def cer_by_language(
+    references: Sequence[str], hypotheses: Sequence[str], languages: Sequence[str]
+) -> dict[str, float]:
+    """:func:`cer` overall ("all") and per language present in ``languages``."""
+    return {
+        language: cer(
+            [references[i] for i in keep],
+            [hypotheses[i] for i in keep],
+            [languages[i] for i in keep],
+        )
+        for language, keep in by_language(languages).items()
+        if keep
+    }
 
 
 def add_rows_arguments(parser: argparse.ArgumentParser) -> None:
