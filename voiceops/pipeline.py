@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -28,11 +28,25 @@ class IngestionOutcome:
         }
 
 
+def _telemetry_overrides(config: str) -> dict[str, Any]:
+    """Dagster telemetry off unless ``dagster.yaml`` says otherwise.
+
+    With telemetry on, the first run of a fresh instance prints Dagster's telemetry banner and
+    "Welcome to Dagster!"; these machines have no network anyway. ``telemetry:`` in
+    ``$DAGSTER_HOME/dagster.yaml`` (its documented opt-out / opt-in) wins.
+    """
+    import yaml
+
+    with open(config, encoding="utf-8") as file:
+        configured = yaml.safe_load(file) or {}
+    return {} if "telemetry" in configured else {"telemetry": {"enabled": False}}
+
+
 def _instance():
     """A persistent Dagster instance: ``DAGSTER_HOME``, else ``$VOICEOPS_HOME/dagster``.
 
     Runs then show in the UI, and assets see their history (e.g. models not retrained when
-    nothing changed).
+    nothing changed). The config file is left as it is (``make ui`` reads the same one).
     """
     from dagster import DagsterInstance
 
@@ -43,7 +57,7 @@ def _instance():
     config = os.path.join(home, "dagster.yaml")
     if not os.path.exists(config):
         open(config, "a").close()  # an empty config: default SQLite storage, no warning
-    return DagsterInstance.local_temp(tempdir=home)
+    return DagsterInstance.local_temp(tempdir=home, overrides=_telemetry_overrides(config))
 
 
 def ingest_day(day: int, lake: Lake, repository: str) -> IngestionOutcome:
@@ -72,6 +86,7 @@ class PublishOutcome:
     failed_checks: list[str]
     published_commit: str | None
     failure: str = ""  # the failed step's message (a refusal names the failed checks)
+    failed_messages: dict[str, str] = field(default_factory=dict)  # failed check -> dbt's message
 
 
 def _failure_message(event: Any) -> str:
@@ -83,17 +98,32 @@ def _failure_message(event: Any) -> str:
     return data.error.message.strip() if data.error is not None else ""
 
 
-def audit_and_publish() -> PublishOutcome:
-    """Run ``audit_publish_job``: load the newest unpublished branch, dbt build, publish."""
+def audit_run_config(echo_dbt_log: bool) -> dict[str, Any]:
+    """Run config of ``audit_publish_job`` as the CLI runs it.
+
+    A refused publish is an outcome, not a crash: the step failure is returned in
+    ``failure`` (and kept in the run's event log) instead of printed as a traceback.
+    """
+    return {
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+        "ops": {"voiceops_dbt": {"config": {"echo_dbt_log": echo_dbt_log}}},
+    }
+
+
+def audit_and_publish(*, echo_dbt_log: bool = True) -> PublishOutcome:
+    """Run ``audit_publish_job``: load the newest unpublished branch, dbt build, publish.
+
+    ``echo_dbt_log=False``: dbt's node-by-node log stays off stdout (the failed checks and
+    their messages are in the outcome either way).
+    """
     from orchestration.definitions import defs
     from voiceops.settings import Settings
     from warehouse.audit import audit_log
 
     job = defs.resolve_job_def("audit_publish_job")
-    # A refused publish is an outcome, not a crash: the step failure is returned in
-    # ``failure`` (and kept in the run's event log) instead of printed as a traceback.
-    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    result = job.execute_in_process(instance=_instance(), run_config=quiet, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=_instance(), run_config=audit_run_config(echo_dbt_log), raise_on_error=False
+    )
     failures = [_failure_message(event) for event in result.get_step_failure_events()]
     raw = result.asset_materializations_for_node("warehouse_raw")
     if not raw:
@@ -111,6 +141,7 @@ def audit_and_publish() -> PublishOutcome:
         failed_checks=[c.name for c in audit.failed] if audit else [],
         published_commit=published[0].metadata["published_commit"].value if published else None,
         failure=failures[0] if failures else "",
+        failed_messages={c.name: c.message for c in audit.failed} if audit else {},
     )
 
 

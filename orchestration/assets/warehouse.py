@@ -8,6 +8,8 @@ merges the branch into ``main`` only if every check on that commit passed, then 
 """
 
 # No ``from __future__ import annotations``: Dagster inspects the context type hints.
+import contextlib
+import io
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +30,7 @@ from dagster import (
 )
 from dagster_dbt import (
     DagsterDbtTranslator,
+    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
@@ -133,6 +136,27 @@ def warehouse_raw(context: AssetExecutionContext, config: AuditConfig, lake: Lak
         )
 
 
+class DbtBuildConfig(Config):
+    """Run config of ``voiceops_dbt``: how much of dbt's output reaches the terminal."""
+
+    echo_dbt_log: bool = Field(
+        default=True,
+        description="Echo dbt's log on stdout as dbt runs (every node, as `dbt build` prints "
+        "it). False (the CLI demo): nothing on stdout; results still become materializations, "
+        "asset checks and the audit, and dbt's full log is in the run's target dir (dbt.log).",
+    )
+
+
+def _events_without_echo(invocation: DbtCliInvocation) -> list[Any]:
+    """Every Dagster event of ``invocation.stream()``, with dagster-dbt's echo of dbt's log
+    (it writes each line to ``sys.stdout``, with no option to turn it off) swallowed.
+
+    Collected before they are yielded: stdout is only redirected while dbt runs.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        return list(invocation.stream())
+
+
 class VoiceOpsDbtTranslator(DagsterDbtTranslator):
     """dbt models in the ``warehouse`` group; dbt tests as non-blocking asset checks.
 
@@ -159,7 +183,12 @@ class VoiceOpsDbtTranslator(DagsterDbtTranslator):
     project=DBT_PROJECT,
     dagster_dbt_translator=VoiceOpsDbtTranslator(),
 )
-def voiceops_dbt(context: AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
+def voiceops_dbt(
+    context: AssetExecutionContext,
+    config: DbtBuildConfig,
+    dbt: DbtCliResource,
+    lake: LakeResource,
+):
     """``dbt build`` in the audit schema: every model, every test (as asset checks)."""
     settings = lake.settings()
     target = _audit_target(context)
@@ -167,7 +196,13 @@ def voiceops_dbt(context: AssetExecutionContext, dbt: DbtCliResource, lake: Lake
     invocation = dbt.cli(
         ["build", "--vars", dbt_vars(target["schema"])], context=context, raise_on_error=False
     )
-    yield from invocation.stream()
+    if config.echo_dbt_log:
+        yield from invocation.stream()
+    else:
+        yield from _events_without_echo(invocation)
+        context.log.info(f"dbt log: {invocation.target_path / 'dbt.log'}")
+    if not (invocation.target_path / "run_results.json").is_file():  # dbt stopped early
+        raise invocation.get_error() or Failure("dbt build wrote no run_results.json")
     audit = Audit(
         repository=lake.repository_name,
         ref=target["branch"],

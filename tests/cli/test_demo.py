@@ -91,3 +91,38 @@ def test_sample_data_is_seeded() -> None:
     assert a == b and a != c
     assert all(json.loads(line) for line in _demo_data.jsonl(a).decode().splitlines())
     assert _demo_data.test_tone_wav() == _demo_data.test_tone_wav()
+
+
+def test_cli_ignores_googles_python_end_of_life_warning_only() -> None:
+    import warnings
+
+    from voiceops.cli import silence_known_warnings
+
+    google = (
+        "You are using a Python version (3.11.7) which Google will stop supporting in new "
+        "releases of google.api_core once it reaches its end of life (2027-10-24)."
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        silence_known_warnings()
+        warnings.warn(google, FutureWarning, stacklevel=1)
+        warnings.warn("something else will change", FutureWarning, stacklevel=1)
+        warnings.warn(google, UserWarning, stacklevel=1)
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (FutureWarning, "something else will change"),
+        (UserWarning, google),
+    ]
+
+
+def test_cli_dagster_instance_has_telemetry_off_unless_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No telemetry banner ("Welcome to Dagster!") in the demo; dagster.yaml's choice wins."""
+    from voiceops.pipeline import _instance
+
+    home = tmp_path / "dagster"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert _instance().telemetry_enabled is False
+    assert (home / "dagster.yaml").read_text() == ""  # the file `make ui` reads is untouched
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
+    assert _instance().telemetry_enabled is True

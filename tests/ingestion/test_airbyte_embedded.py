@@ -254,3 +254,18 @@ def test_call_exports_all_lines_rejected_needs_no_connector(airbyte_home: Path) 
     assert result.records == []
     assert [reject["line"] for reject in result.rejects] == [1, 2]
     assert result.state is not None and result.state["files"][0]["rejects"] == 2
+
+
+def test_prepare_leaves_the_root_loggers_handlers_alone(airbyte_home: Path) -> None:
+    """Importing PyAirbyte replaces the root logger's handlers with one printing JSON lines."""
+    import logging
+
+    root = logging.getLogger()
+    mine = logging.NullHandler()
+    root.addHandler(mine)
+    try:
+        environment.prepare()
+        assert mine in root.handlers
+        assert not [h for h in root.handlers if environment._airbyte_formatted(h)]
+    finally:
+        root.removeHandler(mine)

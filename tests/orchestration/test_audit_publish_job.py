@@ -89,15 +89,19 @@ def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -
         assert status == 200, body
 
 
-def test_a_first_day_missing_intents_is_refused(settings: Settings) -> None:
+def test_a_first_day_missing_intents_is_refused(
+    settings: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
     from voiceops.pipeline import audit_and_publish, ingest_day
 
     lake = open_lake(settings)
     write_day(settings.sources_root, 1, calls=25, seed=4, bad_rate=0.0, audio=False)
     ingest_day(1, lake, LAKE_REPO)
-    refused = audit_and_publish()
+    capfd.readouterr()
+    refused = audit_and_publish(echo_dbt_log=False)  # as the CLI demo runs it
     assert not refused.success
-    assert any(
-        name.startswith("min_examples_per_intent_language") for name in refused.failed_checks
-    )
+    failed = [name for name in refused.failed_checks if name.startswith("min_examples_per")]
+    assert failed and all(refused.failed_messages[name] for name in failed)
     assert len(lake.log(LAKE_REPO, "main")) == 1
+    out = capfd.readouterr().out  # neither dbt's log nor Dagster's records as Airbyte JSON
+    assert "Running with dbt" not in out and " START " not in out and '"type":"LOG"' not in out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,10 @@ from training.stt.model import CTCTrainer, build_model
 
 FAMILY = "stt"
 MODEL_DIR = "saved_model"
+#: Keras's warning at the end of the first epoch of a dataset of unknown length (length
+#: bucketing, the CTC filter and speed augmentation make the batch count vary per epoch): the
+#: epoch simply ended. A fixed ``steps_per_epoch`` would change the training, so it is ignored.
+OUT_OF_DATA_WARNING = "Your input ran out of data; interrupting training"
 
 
 @dataclass
@@ -123,14 +128,16 @@ def train(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> Train
     if config.max_train_seconds:
         callbacks.append(TimeBudget(config.max_train_seconds))
     started = time.perf_counter()
-    history = trainer.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=config.epochs,
-        callbacks=callbacks,
-        verbose=0,
-        shuffle=False,
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=OUT_OF_DATA_WARNING, category=UserWarning)
+        history = trainer.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,
+        )
     seconds = time.perf_counter() - started
     serving = STTServing(model, config)
     excluded: Counter[str] = Counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import typer
 
 from voiceops.cli._output import ErrorHandlingGroup
@@ -28,8 +30,19 @@ app.add_typer(models_app, name="models")
 app.command("predict")(predict_cmd)
 
 
+#: google-api-core (pulled in by PyAirbyte) warns at import about Python versions it will stop
+#: supporting one day: nothing a user of this command can act on.
+GOOGLE_PYTHON_EOL_WARNING = r"You are using a Python version \S+ which Google will stop supporting"
+
+
+def silence_known_warnings() -> None:
+    """Ignore the dependency warnings listed above (only those: every other warning shows)."""
+    warnings.filterwarnings("ignore", message=GOOGLE_PYTHON_EOL_WARNING, category=FutureWarning)
+
+
 def main() -> None:
     """Console-script entry point (``voiceops = "voiceops.cli:main"``)."""
+    silence_known_warnings()
     app()
 
 

@@ -62,8 +62,10 @@ def _ingest(
 
 
 def _publish(day: int) -> PublishOutcome:
+    """Audit the day's branch (dbt's own log kept off the screen) and publish it if clean;
+    a refusal shows each failed check with dbt's message."""
     started = time.monotonic()
-    outcome = audit_and_publish()
+    outcome = audit_and_publish(echo_dbt_log=False)
     verdict = (
         f"[green]published[/green] -> main @ {short_id(outcome.published_commit or '')}"
         if outcome.success
@@ -74,6 +76,8 @@ def _publish(day: int) -> PublishOutcome:
         f"[bold cyan]day {day}[/bold cyan] audit of {esc(outcome.branch)} in "
         f"{time.monotonic() - started:.1f} s: {esc(outcome.summary)}; {verdict}"
     )
+    for name, message in list(outcome.failed_messages.items())[:10]:
+        say(f"  [red]failed[/red] {esc(name)}: {esc(message)}")
     return outcome
 
 
