@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -227,6 +228,9 @@ def test_sensor_requests_a_run_per_new_commit(resource: LakeResource) -> None:
 # ---- the UI -----------------------------------------------------------------------------
 
 
+SHUTDOWN_LIMIT_S = 200  # dagster dev's own worst case is 2 x 60 s plus its code server
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -234,7 +238,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(360)
+@pytest.mark.timeout(480)
 def test_dagster_dev_serves_the_code_location(tmp_path: Path) -> None:
     """`dagster dev -w workspace.yaml` (what `make ui` runs) starts, serves, stops on SIGTERM."""
     port = _free_port()
@@ -268,16 +272,19 @@ def test_dagster_dev_serves_the_code_location(tmp_path: Path) -> None:
         body = _wait_for_graphql(port, proc, deadline=time.monotonic() + 180)
         assert "lake_main_commit_sensor" in body
         proc.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
         try:
-            code = proc.wait(timeout=120)
+            # dagster dev gives its webserver and then its daemon up to 60 s each to stop
+            # (dagster._cli.dev._SUBPROCESS_WAIT_TIMEOUT) before killing them, and then stops
+            # the code server: a loaded machine can take over 120 s, standalone it takes seconds
+            code = proc.wait(timeout=SHUTDOWN_LIMIT_S)
         except subprocess.TimeoutExpired:
             code = None
+        took = time.monotonic() - stopping
         tail = log.read_text(errors="replace")[-3000:]
-        if code is None:
-            # seen only inside the full suite of stop 10's CI runs (standalone it exits in
-            # seconds); open in issue 5's notes: serving is asserted above, shutdown shown here
-            pytest.xfail(f"dagster dev still running 120 s after SIGTERM:\n{tail}")
-        assert code == 0, f"dagster dev did not exit cleanly on SIGTERM ({code}):\n{tail}"
+        assert code == 0, f"dagster dev: exit {code} {took:.0f} s after SIGTERM:\n{tail}"
+        if took > 30:  # shown in the run's warnings summary: how slow, and which service
+            warnings.warn(f"dagster dev took {took:.0f} s to stop:\n{tail[-800:]}", stacklevel=1)
     finally:
         _stop_group(proc)
 
