@@ -29,12 +29,17 @@ class TTSConfig(TrainConfig):
     kernel: int = 5
     encoder_layers: int = 3
     decoder_layers: int = 4
+    decoder_kernel: int = 0  # 0 = ``kernel``
+    separable_decoder: bool = False  # depthwise-separable decoder convs (most of the compute)
     duration_layers: int = 2
     speaker_dim: int = 16
     dropout: float = 0.1
     duration_loss_weight: float = 1.0
     delta_loss_weight: float = 0.0  # L1 on frame-to-frame mel changes (sharper transitions)
     warmup_epochs: int = 1  # linear learning-rate warm-up, then cosine decay to 2 %
+    # update budget: epochs are cut to what fits (0 = none); deterministic, unlike a time
+    # budget, and it holds training time on any mart size (~0.24 s per batch of 8 here)
+    max_steps: int = 0
     weight_decay: float = 0.0
     max_chars: int = 300  # longer texts are cut (serving and training)
     max_char_frames: int = 60  # a predicted character never lasts longer

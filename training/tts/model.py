@@ -25,11 +25,16 @@ def _delta(mel: tf.Tensor) -> tf.Tensor:
 
 
 class ConvBlock(keras.layers.Layer):
-    """Residual Conv1D -> ReLU -> LayerNorm -> Dropout, padding positions kept at zero."""
+    """Residual Conv1D -> ReLU -> LayerNorm -> Dropout, padding positions kept at zero.
 
-    def __init__(self, dim: int, kernel: int, dropout: float, **kwargs):
+    ``separable``: a depthwise-separable convolution (LightSpeech's choice), ~``kernel`` times
+    fewer multiply-adds than a full one of the same width.
+    """
+
+    def __init__(self, dim: int, kernel: int, dropout: float, separable: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.conv = keras.layers.Conv1D(dim, kernel, padding="same")
+        conv = keras.layers.SeparableConv1D if separable else keras.layers.Conv1D
+        self.conv = conv(dim, kernel, padding="same")
         self.norm = keras.layers.LayerNormalization()
         self.drop = keras.layers.Dropout(dropout)
 
@@ -41,9 +46,13 @@ class ConvBlock(keras.layers.Layer):
 class ConvStack(keras.layers.Layer):
     """``layers`` ConvBlocks applied in turn."""
 
-    def __init__(self, layers: int, dim: int, kernel: int, dropout: float, **kwargs):
+    def __init__(
+        self, layers: int, dim: int, kernel: int, dropout: float, separable: bool = False, **kwargs
+    ):
         super().__init__(**kwargs)
-        self.blocks = [ConvBlock(dim, kernel, dropout, name=f"block{i}") for i in range(layers)]
+        self.blocks = [
+            ConvBlock(dim, kernel, dropout, separable, name=f"block{i}") for i in range(layers)
+        ]
 
     def call(self, x: tf.Tensor, mask: tf.Tensor, training: bool = False) -> tf.Tensor:
         for block in self.blocks:
@@ -93,7 +102,14 @@ class FastSpeech(keras.Model):
             1, bias_initializer=keras.initializers.Constant(INITIAL_LOG_FRAMES)
         )
         self.frame_in = keras.layers.Dense(d)
-        self.decoder = ConvStack(config.decoder_layers, *args, name="decoder")
+        self.decoder = ConvStack(
+            config.decoder_layers,
+            d,
+            config.decoder_kernel or config.kernel,
+            config.dropout,
+            config.separable_decoder,
+            name="decoder",
+        )
         self.mel_out = keras.layers.Dense(config.n_mels)
         self.mel_tracker = keras.metrics.Mean(name="mel_l1")
         self.delta_tracker = keras.metrics.Mean(name="delta_l1")

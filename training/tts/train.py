@@ -22,7 +22,7 @@ import keras
 import tensorflow as tf
 
 from training.common.callbacks import training_callbacks
-from training.common.optim import warmup_cosine_adamw
+from training.common.optim import epochs_within, warmup_cosine_adamw
 from training.common.run import RunSummary, curves_table
 from training.tts.config import TTSConfig
 from training.tts.data import Examples, attach_audio, dataset, prepare, split_rows
@@ -84,11 +84,15 @@ def train(
         raise ValueError("no aligned rows in the train split")
     model = FastSpeech(config)
     train_ds = dataset(splits["train"], config, shuffle_seed=config.seed)
+    steps_per_epoch = int(train_ds.cardinality())
+    epochs = epochs_within(config.max_steps, steps_per_epoch, config.epochs)
+    if epochs < config.epochs:
+        log.info("step budget %d: %d of %d epochs", config.max_steps, epochs, config.epochs)
     model.compile(
         optimizer=warmup_cosine_adamw(
             config.learning_rate,
-            config.epochs,
-            int(train_ds.cardinality()),
+            epochs,
+            steps_per_epoch,
             warmup_epochs=config.warmup_epochs,
             weight_decay=config.weight_decay,
             clipnorm=1.0,
@@ -99,7 +103,7 @@ def train(
     history = model.fit(
         train_ds,
         validation_data=val_ds,
-        epochs=config.epochs,
+        epochs=epochs,
         callbacks=training_callbacks(FAMILY, run_dir),
         verbose=0,
         shuffle=False,  # the dataset shuffles its batches itself (seeded)
