@@ -27,6 +27,7 @@ BENCHMARKS = (
     "warehouse_build",
     "model_families",
     "stt_ctc_loss",
+    "malloc_training",
     "registry_resolve",
 )
 

@@ -11,6 +11,9 @@ command -v git >/dev/null 2>&1 || needed+=(git)
 installed() {  # a Debian package is installed (not merely known or removed)
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
+if command -v dpkg-query >/dev/null 2>&1; then
+  installed libjemalloc2 || needed+=(libjemalloc2)  # TensorFlow's malloc (scripts/with_jemalloc.sh)
+fi
 if [ "${VOICEOPS_SKIP_REAL_SPEECH:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then
   installed festvox-ru || needed+=(festvox-ru)
 fi

@@ -113,6 +113,27 @@ def test_length_regulator_repeats_symbols_for_their_frames():
     np.testing.assert_allclose(within.numpy()[0], [0, 0.5, 0, 1 / 3, 2 / 3], atol=1e-6)
 
 
+@pytest.mark.parametrize(("reduction", "separable"), [(1, False), (2, False), (3, True)])
+def test_decoder_frame_groups_keep_every_utterance_length(reduction, separable):
+    from training.tts.features import SILENCE
+    from training.tts.model import FastSpeech
+
+    config = TTSConfig.tiny(reduction=reduction, separable_decoder=separable)
+    model = FastSpeech(config)
+    inputs = {
+        "chars": tf.constant([[1, 2, 3, 0], [4, 5, 6, 7]]),
+        "language": tf.constant([0, 1]),
+        "variant": tf.constant([0, 1]),
+        "accent": tf.constant([0, 0]),
+        "prosody": tf.zeros([2, 2]),
+        "durations": tf.constant([[2, 3, 2, 0], [1, 1, 1, 2]]),  # 7 and 5 frames
+    }
+    mel = model(inputs)["mel"].numpy()
+    assert mel.shape == (2, 7, config.n_mels)  # not rounded up to a multiple of the group
+    assert np.all(mel[1, 5:] == np.float32(SILENCE))  # past the end: silence
+    assert np.all(mel[1, :5] != np.float32(SILENCE))
+
+
 def test_griffin_lim_round_trip_on_a_known_mel():
     rate = 8000
     t = np.arange(int(0.6 * rate)) / rate

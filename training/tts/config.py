@@ -30,6 +30,7 @@ class TTSConfig(TrainConfig):
     encoder_layers: int = 3
     decoder_layers: int = 4
     decoder_kernel: int = 0  # 0 = ``kernel``
+    reduction: int = 1  # frames per decoder step (their inputs side by side)
     separable_decoder: bool = False  # depthwise-separable decoder convs (most of the compute)
     duration_layers: int = 2
     speaker_dim: int = 16
@@ -69,5 +70,14 @@ class TTSConfig(TrainConfig):
     @classmethod
     def demo(cls, **overrides) -> TTSConfig:
         """A few minutes on 2 CPU cores, a few hundred utterances per language."""
-        fields = {"size": "demo", "epochs": 16, "batch_size": 8, "learning_rate": 2e-3}
+        # 1,900 steps of ~0.14 s (frame pairs, separable decoder, jemalloc): ~270 s on 2 cores
+        fields = {
+            "size": "demo",
+            "epochs": 16,
+            "max_steps": 1900,
+            "batch_size": 8,
+            "learning_rate": 2e-3,
+            "reduction": 2,
+            "separable_decoder": True,
+        }
         return cls(**(fields | overrides))

@@ -110,7 +110,7 @@ class FastSpeech(keras.Model):
             config.separable_decoder,
             name="decoder",
         )
-        self.mel_out = keras.layers.Dense(config.n_mels)
+        self.mel_out = keras.layers.Dense(config.n_mels * config.reduction)
         self.mel_tracker = keras.metrics.Mean(name="mel_l1")
         self.delta_tracker = keras.metrics.Mean(name="delta_l1")
         self.duration_tracker = keras.metrics.Mean(name="duration_loss")
@@ -133,13 +133,27 @@ class FastSpeech(keras.Model):
         return h, speaker, log_durations
 
     def decode(self, h, speaker, durations, training: bool = False):
-        """-> log-mel ``[b, F, n_mels]`` (silence outside each utterance) and frame mask."""
+        """-> log-mel ``[b, F, n_mels]`` (silence outside each utterance) and frame mask.
+
+        With ``reduction`` r > 1 the decoder runs on groups of r frames (their inputs side by
+        side, r frames of mel out per step): r times fewer positions, durations still exact.
+        """
         frames, within, mask, _ = length_regulate(h + speaker, durations)
         angle = np.pi * within[..., None]
         position = tf.concat([within[..., None], tf.sin(angle), tf.cos(angle)], axis=-1)
-        x = (self.frame_in(tf.concat([frames, position], axis=-1)) + speaker) * mask[..., None]
-        y = self.decoder(x, mask[..., None], training=training)
-        mel = self.mel_out(y) + SILENCE / 2
+        x = tf.concat([frames, position], axis=-1) * mask[..., None]
+        r = self.config.reduction
+        n = tf.shape(x)[1]
+        padded = (n + r - 1) // r * r
+        x = tf.pad(x, [[0, 0], [0, padded - n], [0, 0]])
+        group_mask = tf.reduce_max(
+            tf.reshape(tf.pad(mask, [[0, 0], [0, padded - n]]), [tf.shape(x)[0], -1, r]), -1
+        )[..., None]
+        x = tf.reshape(x, [tf.shape(x)[0], padded // r, r * x.shape[-1]])
+        x = (self.frame_in(x) + speaker) * group_mask
+        y = self.decoder(x, group_mask, training=training)
+        mel = tf.reshape(self.mel_out(y), [tf.shape(y)[0], padded, self.config.n_mels])
+        mel = mel[:, :n] + SILENCE / 2
         return mel * mask[..., None] + SILENCE * (1.0 - mask[..., None]), mask
 
     def call(self, inputs: dict[str, tf.Tensor], training: bool = False):
@@ -195,7 +209,7 @@ class FastSpeech(keras.Model):
         return [self.loss_tracker, self.mel_tracker, self.delta_tracker, self.duration_tracker]
 
     def train_step(self, data):
-        inputs, mel_true = data
+        inputs, mel_true, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             losses = self._loss_terms(inputs, mel_true, training=True)
             loss = self._loss(*losses)
@@ -204,6 +218,6 @@ class FastSpeech(keras.Model):
         return self._track(*losses, loss)
 
     def test_step(self, data):
-        inputs, mel_true = data
+        inputs, mel_true, _ = keras.utils.unpack_x_y_sample_weight(data)
         losses = self._loss_terms(inputs, mel_true, training=False)
         return self._track(*losses, self._loss(*losses))
