@@ -1,10 +1,10 @@
 """TensorFlow training on jemalloc (``scripts/with_jemalloc.sh``) against glibc's malloc.
 
-The same training steps run in two child processes, one with jemalloc preloaded and one
-without, alternated ``--rounds`` times: the TTS demo model (batches of 8 utterances of
-~2-4 s, the demo mart's shapes) and the STT demo model (16 s of audio per batch). Inputs are
-random: a step's time does not depend on their values. Reported: seconds per step (median
-over rounds) and the speed-up. Needs libjemalloc2 (``scripts/install_system_deps.sh``).
+The same training epoch runs in two child processes, one with jemalloc preloaded and one
+without, alternated: the TTS and STT demo models fitted through their real input pipelines
+(``model.fit`` on the families' ``tf.data`` datasets) on random utterances of the demo
+mart's lengths (a step's time does not depend on the values). Reported: seconds per batch
+(median over rounds) and the speed-up. Needs libjemalloc2 (``scripts/install_system_deps.sh``).
 
     python -m bench.malloc_training [--quick]
 """
@@ -33,82 +33,75 @@ from bench._common import (
 
 NAME = "malloc_training"
 FAMILIES = ("tts", "stt")
-STEPS, QUICK_STEPS = 60, 15
+UTTERANCES, QUICK_UTTERANCES = 400, 120
 ROUNDS, QUICK_ROUNDS = 2, 1
 
 
-def _tts_batches(n: int) -> list:
-    """``n`` TTS batches of 8: 30-60 symbols of 2-12 frames each (the demo mart's range)."""
-    import tensorflow as tf
-
+def _tts_epoch(utterances: int):
+    """A function fitting one epoch of the TTS demo model on the real input pipeline
+    (``training.tts.data.dataset``), with random symbols, durations and mels."""
+    from training.common.optim import warmup_cosine_adamw
     from training.tts.config import TTSConfig
-    from training.tts.speakers import SpeakerParser
+    from training.tts.data import Examples, dataset
+    from training.tts.model import FastSpeech
 
     config = TTSConfig.demo()
     rng = np.random.default_rng(0)
-    batches = []
-    for _ in range(n):
-        width = int(rng.integers(30, 60))
-        durations = rng.integers(2, 12, size=(8, width)).astype(np.int32)
-        frames = int(durations.sum(axis=1).max())
-        inputs = {
-            "chars": tf.constant(rng.integers(1, 40, size=(8, width)).astype(np.int32)),
-            "language": tf.constant(rng.integers(0, 2, size=8).astype(np.int32)),
-            "variant": tf.constant(rng.integers(0, SpeakerParser.n_variants, 8).astype(np.int32)),
-            "accent": tf.constant(rng.integers(0, SpeakerParser.n_accents, 8).astype(np.int32)),
-            "prosody": tf.constant(rng.normal(size=(8, 2)).astype(np.float32)),
-            "durations": tf.constant(durations),
-        }
-        mel = rng.normal(size=(8, frames, config.n_mels)).astype(np.float32)
-        batches.append((inputs, tf.constant(mel)))
-    return batches
+    examples = Examples()
+    for i in range(utterances):
+        n = int(rng.integers(30, 60))
+        durations = rng.integers(1, 10, size=n + 2).astype(np.int32)
+        examples.texts.append("".join(rng.choice(list("абвгдеклмно abcdefghik"), n)))
+        examples.languages.append("ru" if i % 2 else "en")
+        examples.speakers.append(config.house_ru if i % 2 else config.house_en)
+        examples.durations.append(durations)
+        examples.mels.append(rng.normal(size=(durations.sum(), config.n_mels)).astype(np.float32))
+    data = dataset(examples, config, shuffle_seed=0)
+    model = FastSpeech(config)
+    model.compile(optimizer=warmup_cosine_adamw(1e-3, 2, int(data.cardinality()), clipnorm=1.0))
+    return lambda: model.fit(data, epochs=1, verbose=0, shuffle=False), int(data.cardinality())
 
 
-def _tts_step():
-    import keras
-
-    from training.tts.config import TTSConfig
-    from training.tts.model import FastSpeech
-
-    model = FastSpeech(TTSConfig.demo())
-    model.compile(optimizer=keras.optimizers.AdamW(1e-3))
-    return lambda inputs, target: model.train_on_batch(inputs, target)
-
-
-def _stt_batches(n: int) -> list:
-    from bench.stt_ctc_loss import _batches
+def _stt_epoch(utterances: int):
+    """A function fitting one epoch of the STT demo model on the real input pipeline
+    (``training.stt.dataset.make_dataset``: augmentation, log-mel, bucketing), random audio."""
+    from training.common.optim import warmup_cosine_adamw
     from training.stt.config import STTConfig
+    from training.stt.dataset import make_dataset
+    from training.stt.features import MODEL_RATE
+    from training.stt.model import CTCTrainer, build_model
 
     config = STTConfig.demo()
-    cycle = _batches(config.n_mels, config.max_batch_seconds)
-    return [cycle[i % len(cycle)] for i in range(n)]
+    rng = np.random.default_rng(0)
+    seconds = rng.uniform(2.0, 8.0, utterances)
+    waves = [rng.normal(0, 0.1, int(s * MODEL_RATE)).astype(np.float32) for s in seconds]
+    labels = [rng.integers(1, 30, int(s * 8)).tolist() for s in seconds]
+    data = make_dataset(waves, labels, config, training=True, seed=0)
+    trainer = CTCTrainer(build_model(config), config.time_stride)
+    trainer.compile(optimizer=warmup_cosine_adamw(1e-3, 2, 1))
+    batches = int(sum(seconds) // config.max_batch_seconds) + 1
+    return lambda: trainer.fit(data, epochs=1, verbose=0, shuffle=False), batches
 
 
-def _stt_step():
-    from bench.stt_ctc_loss import _step_fns
-    from training.stt.config import STTConfig
-    from training.stt.model import ctc_loss
+def child(family: str, utterances: int) -> float:
+    """Seconds per training batch of ``family`` in this process (the second epoch: the first
+    traces the graphs)."""
+    import warnings
 
-    return _step_fns(ctc_loss, STTConfig.demo())[1]
-
-
-def child(family: str, steps: int) -> float:
-    """Seconds per training step of ``family`` in this process (after a traced warm-up)."""
-    batches = (_tts_batches if family == "tts" else _stt_batches)(steps)
-    step = (_tts_step if family == "tts" else _stt_step)()
-    for inputs, target in batches[:5]:
-        step(inputs, target)
-    start = time.perf_counter()
-    for inputs, target in batches:
-        step(inputs, target)
-    return (time.perf_counter() - start) / len(batches)
+    fit_epoch, batches = (_tts_epoch if family == "tts" else _stt_epoch)(utterances)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # STT's dataset has no known length (Keras warns)
+        fit_epoch()
+        start = time.perf_counter()
+        fit_epoch()
+    return (time.perf_counter() - start) / batches
 
 
-def _measure(family: str, steps: int, jemalloc: bool) -> float:
+def _measure(family: str, utterances: int, jemalloc: bool) -> float:
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     env |= {"VOICEOPS_NO_JEMALLOC": "0" if jemalloc else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     command = [str(PROJECT_DIR / "scripts" / "with_jemalloc.sh"), sys.executable]
-    command += ["-m", "bench.malloc_training", "--child", family, str(steps)]
+    command += ["-m", "bench.malloc_training", "--child", family, str(utterances)]
     out = subprocess.run(command, env=env, cwd=PROJECT_DIR, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"{family} child failed:\n{out.stderr[-2000:]}")
@@ -116,19 +109,19 @@ def _measure(family: str, steps: int, jemalloc: bool) -> float:
 
 
 def run(quick: bool = False) -> dict:
-    steps = QUICK_STEPS if quick else STEPS
+    utterances = QUICK_UTTERANCES if quick else UTTERANCES
     rounds = QUICK_ROUNDS if quick else ROUNDS
     rows, figures = [], []
     for family in FAMILIES:
         glibc, jemalloc = [], []
         for _ in range(rounds):
-            glibc.append(_measure(family, steps, jemalloc=False))
-            jemalloc.append(_measure(family, steps, jemalloc=True))
+            glibc.append(_measure(family, utterances, jemalloc=False))
+            jemalloc.append(_measure(family, utterances, jemalloc=True))
         speedup = ratio(median(glibc), median(jemalloc))
         rows.append([family, ms(median(glibc)), ms(median(jemalloc)), speedup])
         figures.append(Figure(NAME, f"{family} train step speed-up (jemalloc)", speedup, "x"))
-    print(format_table(["family", "glibc ms/step", "jemalloc ms/step", "speed-up"], rows))
-    data = {"rows": rows, "figures": figures, "steps": steps, "rounds": rounds}
+    print(format_table(["family", "glibc ms/batch", "jemalloc ms/batch", "speed-up"], rows))
+    data = {"rows": rows, "figures": figures, "utterances": utterances, "rounds": rounds}
     write_results(NAME, data)
     return data
 
