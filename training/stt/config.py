@@ -35,6 +35,13 @@ class STTConfig(TrainConfig):
     freq_mask_width: int = 8
     time_masks: int = 0
     time_mask_frames: int = 15
+    # decoding: prefix beam search with a character n-gram LM of the train transcripts
+    lm_order: int = 6  # 0 = greedy decoding, no LM
+    lm_min_count: int = 1  # contexts seen fewer times fall back to their suffix
+    beam_width: int = 16
+    chars_per_step: int = 8  # likeliest characters tried per step
+    lm_weights: tuple[float, ...] = (0.3, 0.6, 0.9)  # grid searched on the validation split
+    char_bonuses: tuple[float, ...] = (0.0, 1.0, 2.0)
     max_train_seconds: float = 0.0  # stop after this much training (0 = no limit)
     deterministic: bool = False  # op determinism is slow for convs on CPU
 
@@ -52,6 +59,11 @@ class STTConfig(TrainConfig):
             rnn_units=0,
             warmup_epochs=0,
             max_batch_seconds=30.0,
+            lm_order=3,
+            beam_width=4,
+            chars_per_step=4,
+            lm_weights=(0.5,),
+            char_bonuses=(1.0,),
         )
         return cls(**(fields | overrides))
 

@@ -31,7 +31,9 @@ from training.stt.dataset import FRAMES_PER_SECOND, _bucketing, make_dataset
 from training.stt.evaluate import scores
 from training.stt.export import STTServing, export, transcribe
 from training.stt.features import MODEL_RATE
+from training.stt.lm import fit_char_lm
 from training.stt.model import CTCTrainer, build_model
+from training.stt.tune import choose_decoder
 
 FAMILY = "stt"
 MODEL_DIR = "saved_model"
@@ -56,6 +58,9 @@ class TrainResult:
     data_rows: dict[str, int] = field(default_factory=dict)  # split -> usable rows
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> rows left out
     train_audio_seconds: float = 0.0
+    decoder_validation_cer: dict[str, float] = field(default_factory=dict)  # decoder -> CER
+    lm_contexts: int = 0
+    decoder_seconds: float = 0.0  # fitting the LM and choosing its weights (after training)
     model_path: Path | None = None
 
 
@@ -140,6 +145,14 @@ def train(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> Train
         )
     seconds = time.perf_counter() - started
     serving = STTServing(model, config)
+    decoder_cer, lm, tuning_started = {}, None, time.perf_counter()
+    if config.lm_order:
+        lm = fit_char_lm(train_data.references, config.lm_order, config.lm_min_count)
+        if val and val.references:
+            choice = choose_decoder(serving, lm, val, config)
+            decoder_cer = choice.validation_cer
+            serving = STTServing(model, config, lm, choice.settings)
+    decoder_seconds = time.perf_counter() - tuning_started
     excluded: Counter[str] = Counter()
     for data in prepared.values():
         excluded.update(data.excluded)
@@ -159,6 +172,9 @@ def train(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> Train
         data_rows={name: len(data.references) for name, data in prepared.items()},
         excluded=dict(excluded),
         train_audio_seconds=train_data.seconds,
+        decoder_validation_cer=decoder_cer,
+        decoder_seconds=decoder_seconds,
+        lm_contexts=len(lm.keys) if lm is not None else 0,
     )
     result.model_path = export(serving, run_dir / MODEL_DIR)
     return result
@@ -178,10 +194,21 @@ def run(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> Any:
         epochs=result.epochs_run,
         extra={
             "train_audio_hours": result.train_audio_seconds / 3600,
+            "decoder_seconds": result.decoder_seconds,
+            "lm_contexts": float(result.lm_contexts),
             **{f"excluded_{k}": float(v) for k, v in result.excluded.items()},
         },
-        tables={"curves": curves_table(result.history)},
+        tables={"curves": curves_table(result.history)} | _decoder_tables(result),
     )
+
+
+def _decoder_tables(result: TrainResult) -> dict[str, str]:
+    """Validation CER of every decoder tried, as markdown (the chosen one is the lowest)."""
+    if not result.decoder_validation_cer:
+        return {}
+    lines = ["| decoder | validation CER |", "|---|---|"]
+    lines += [f"| {k} | {v:.4f} |" for k, v in result.decoder_validation_cer.items()]
+    return {"decoder": "\n".join(lines)}
 
 
 def _rounded(metrics: dict[str, dict[str, dict[str, float]]]) -> dict:
@@ -227,6 +254,11 @@ def main(argv: list[str] | None = None) -> None:
                 "params": result.params,
                 "epochs_run": result.epochs_run,
                 "train_seconds": round(result.seconds, 1),
+                "decoder_seconds": round(result.decoder_seconds, 1),
+                "lm_contexts": result.lm_contexts,
+                "decoder_validation_cer": {
+                    k: round(v, 4) for k, v in result.decoder_validation_cer.items()
+                },
                 "final_loss": {k: round(v[-1], 3) for k, v in result.history.items() if v},
                 "scores": _rounded(result.metrics),
                 "model": str(result.model_path),
