@@ -1,4 +1,3 @@
-
 """STT decoding: the character n-gram LM, the CTC prefix beam search, and their export."""
 
 from __future__ import annotations
