@@ -36,12 +36,12 @@ class STTConfig(TrainConfig):
     time_masks: int = 0
     time_mask_frames: int = 15
     # decoding: prefix beam search with a character n-gram LM of the train transcripts
-    lm_order: int = 6  # 0 = greedy decoding, no LM
+    lm_order: int = 8  # 0 = greedy decoding, no LM
     lm_min_count: int = 1  # contexts seen fewer times fall back to their suffix
     beam_width: int = 16
     chars_per_step: int = 8  # likeliest characters tried per step
-    lm_weights: tuple[float, ...] = (0.3, 0.6, 0.9)  # grid searched on the validation split
-    char_bonuses: tuple[float, ...] = (0.0, 1.0, 2.0)
+    lm_weights: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0)  # grid searched on the validation split
+    char_bonuses: tuple[float, ...] = (1.0, 2.0, 3.0)
     max_train_seconds: float = 0.0  # stop after this much training (0 = no limit)
     deterministic: bool = False  # op determinism is slow for convs on CPU
 
@@ -70,5 +70,5 @@ class STTConfig(TrainConfig):
     @classmethod
     def demo(cls, **overrides) -> STTConfig:
         """About five minutes on 2 CPU cores, a few thousand utterances."""
-        fields = dict(size="demo", epochs=8, learning_rate=3e-3, max_train_seconds=300.0)
+        fields = dict(size="demo", epochs=12, learning_rate=3e-3, max_train_seconds=300.0)
         return cls(**(fields | overrides))
