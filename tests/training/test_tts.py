@@ -245,9 +245,29 @@ def test_intelligibility_through_the_stt_contract(trained, rows, tiny_stt):
     scores = intelligibility(result.serving, tiny_stt, test_rows)
     assert set(scores) == {"all", "ru", "en"}
     for metrics in scores.values():
-        assert set(metrics) == {"cer_tts", "cer_recordings", "cer_ratio"}
+        # acoustic_cer_ratio: the in-process STT model has ``acoustic`` (greedy decoding)
+        assert set(metrics) == {"cer_tts", "cer_recordings", "cer_ratio", "acoustic_cer_ratio"}
         assert all(v >= 0 for v in metrics.values())
     assert json.dumps(scores)  # plain floats
+
+
+def test_real_speech_rows_are_scored_apart_from_the_ratio(trained, rows, tiny_stt):
+    from training.stt.text import normalize
+
+    result, _ = trained
+    test_rows = [row for row in rows if row["split"] == "test"]
+    marked = [dict(row, is_real_speech=i == 0) for i, row in enumerate(test_rows)]
+    together = intelligibility(result.serving, tiny_stt, test_rows)["all"]
+    apart = intelligibility(result.serving, tiny_stt, marked)
+    language = test_rows[0]["language"]
+    assert {"real_cer_tts", "real_cer_recordings"} <= set(apart[language])
+    assert "real_cer_tts" not in apart[{"ru": "en", "en": "ru"}[language]]
+    # corpus CERs: the rows together = the simulated and the real rows, weighted by length
+    lengths = [len(normalize(row["text"], row["language"])) for row in test_rows]
+    real, simulated = lengths[0], sum(lengths[1:])
+    for kind in ("tts", "recordings"):
+        split = apart["all"][f"cer_{kind}"] * simulated + apart["all"][f"real_cer_{kind}"] * real
+        assert together[f"cer_{kind}"] == pytest.approx(split / (simulated + real)), kind
 
 
 def test_diagnose_scores_recordings_vocoder_copies_and_the_model(trained, rows, tiny_stt):

@@ -70,11 +70,12 @@ class TTSConfig(TrainConfig):
     @classmethod
     def demo(cls, **overrides) -> TTSConfig:
         """A few minutes on 2 CPU cores, a few hundred utterances per language."""
-        # 1,900 steps of ~0.14 s (frame pairs, separable decoder, jemalloc): ~270 s on 2 cores
+        # 3,000 steps of ~0.075 s (frame pairs, separable decoder, jemalloc): ~230 s on the
+        # 2 cores of stop 12's machine (stop 11's took ~0.14 s per step: 1,900 steps there)
         fields = {
             "size": "demo",
-            "epochs": 16,
-            "max_steps": 1900,
+            "epochs": 20,
+            "max_steps": 3000,
             "batch_size": 8,
             "learning_rate": 2e-3,
             "reduction": 2,
