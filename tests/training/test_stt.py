@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.training.stt_process import transcribe_in_fresh_process
 from training.stt.config import STTConfig
 from training.stt.data import prepare, to_model_rate
 from training.stt.decode import greedy_decode
@@ -22,8 +18,6 @@ from training.stt.model import build_model, ctc_loss, output_lengths
 from training.stt.synthetic import synthetic_rows
 from training.stt.text import ALPHABET, encode, normalize
 from training.stt.train import train
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -188,22 +182,8 @@ def test_export_reloads_in_a_fresh_process_with_the_same_transcripts(trained, ro
     test_rows = [r for r in rows if r["split"] in ("test", "test_real")]
     waves = [to_model_rate(r["audio"], r["audio_rate"]) for r in test_rows]
     expected = transcribe(trained.serving, waves, MODEL_RATE)
-    np.savez(tmp_path / "waves.npz", *waves)
-    script = (
-        "import json, sys, numpy as np\n"
-        "from training.stt.export import load, transcribe\n"
-        "data = np.load(sys.argv[2])\n"
-        "waves = [data[f'arr_{i}'] for i in range(len(data.files))]\n"
-        "print(json.dumps(transcribe(load(sys.argv[1]), waves, 8000)))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(trained.model_path), str(tmp_path / "waves.npz")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-    )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
+    texts, _ = transcribe_in_fresh_process(trained.model_path, waves, tmp_path)
+    assert texts == expected
     loaded = load(trained.model_path)
     signature = loaded.signatures["serving_default"]
     batch = np.zeros((2, 16000), np.float32)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.training.stt_process import transcribe_in_fresh_process
 from training.stt.beam import BeamSettings, LMTables, beam_search_decode
 from training.stt.config import STTConfig
 from training.stt.decode import greedy_decode
@@ -20,7 +18,6 @@ from training.stt.lm import BOS, EOS, OUTPUTS, context_key, fit_char_lm
 from training.stt.model import build_model
 from training.stt.text import ALPHABET, encode
 
-ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["hello world", "hello there", "привет мир", "help me please", "перевод на карту"]
 V = len(ALPHABET) + 1  # CTC outputs: blank + characters
 
@@ -159,23 +156,7 @@ def test_export_with_the_lm_decoder_reloads_in_a_fresh_process(tmp_path):
     expected = transcribe(serving, waves, 8000)
     assert all(expected) and expected != transcribe(STTServing(model, config), waves, 8000)
     path = export(serving, tmp_path / "model")
-    np.savez(tmp_path / "waves.npz", *waves)
-    script = (
-        "import json, sys, numpy as np\n"
-        "from training.stt.export import load, transcribe\n"
-        "data = np.load(sys.argv[2])\n"
-        "waves = [data[f'arr_{i}'] for i in range(len(data.files))]\n"
-        "model = load(sys.argv[1])\n"
-        "print(json.dumps([transcribe(model, waves, 8000), model.decoder_json.numpy().decode()]))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(path), str(tmp_path / "waves.npz")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-    )
-    texts, decoder = json.loads(out.stdout.strip().splitlines()[-1])
+    texts, decoder = transcribe_in_fresh_process(path, waves, tmp_path)
     assert texts == expected
     assert json.loads(decoder) == {
         "beam": 4,
