@@ -99,15 +99,23 @@ def nlg(work: Path, epochs: int, size: str, quick: bool) -> Served:
 
 
 def stt(work: Path, epochs: int, size: str, quick: bool) -> Served:
-    from training.stt.export import load, transcribe
+    from training.stt.beam import BeamSettings
+    from training.stt.data import prepare
+    from training.stt.export import STTServing, export, load, transcribe
     from training.stt.features import features
+    from training.stt.lm import fit_char_lm
     from training.stt.synthetic import synthetic_rows
     from training.stt.train import train
 
     rows = synthetic_rows(40 if quick else 150, seed=1)
     config = _config("stt", epochs, size)
     result = train(rows, config, work / "stt")
-    loaded = load(result.model_path)
+    # served as the demo serves it: beam search with the character LM (a briefly trained
+    # model may have kept greedy decoding on validation, which would time less work)
+    train_texts = prepare([row for row in rows if row["split"] == "train"]).references
+    lm = fit_char_lm(train_texts, config.lm_order, config.lm_min_count)
+    decoder = BeamSettings(config.beam_width, config.chars_per_step, 0.8, 2.0)
+    loaded = load(export(STTServing(result.model, config, lm, decoder), work / "stt_lm"))
     wave = three_seconds(rows)
     feats, frames = features(
         tf.constant(wave[None, :]), tf.constant([len(wave)]), tf.constant(8000), config.n_mels
