@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,25 @@ def acoustic_outputs(
         out = model.acoustic(tf.constant(batch), tf.constant(lengths), tf.constant(sample_rate))
         batches.append((chunk, out["logits"], out["steps"]))
     return batches
+
+
+def decoded_texts(
+    batches: list[tuple[list[int], tf.Tensor, tf.Tensor]],
+    decode: Callable[[tf.Tensor, tf.Tensor], tf.Tensor],
+    count: int,
+) -> list[str]:
+    """Texts of :func:`acoustic_outputs` batches through ``decode``, in input order."""
+    texts = [""] * count
+    for chunk, logits, steps in batches:
+        for i, text in zip(chunk, decode(logits, steps).numpy(), strict=True):
+            texts[i] = text.decode("utf-8")
+    return texts
+
+
+def transcribe_greedy(model: Any, waveforms: list[np.ndarray], sample_rate: int) -> list[str]:
+    """Texts by greedy CTC decoding of the model's logits: its acoustics without the LM."""
+    batches = acoustic_outputs(model, waveforms, sample_rate)
+    return decoded_texts(batches, greedy_decode, len(waveforms))
 
 
 def transcribe(

@@ -12,7 +12,7 @@ from training.stt.config import STTConfig
 from training.stt.data import Prepared
 from training.stt.decode import greedy_decode
 from training.stt.evaluate import cer
-from training.stt.export import STTServing, acoustic_outputs
+from training.stt.export import STTServing, acoustic_outputs, decoded_texts
 from training.stt.features import MODEL_RATE
 from training.stt.lm import CharLM
 
@@ -23,14 +23,6 @@ class DecoderChoice:
 
     settings: BeamSettings | None  # None: greedy decoding was best
     validation_cer: dict[str, float]  # "greedy" | "lm_weight=0.6 char_bonus=1.0" -> CER
-
-
-def _texts(batches: list, decode, size: int) -> list[str]:
-    texts = [""] * size
-    for chunk, logits, steps in batches:
-        for i, text in zip(chunk, decode(logits, steps).numpy(), strict=True):
-            texts[i] = text.decode("utf-8")
-    return texts
 
 
 def choose_decoder(
@@ -51,7 +43,7 @@ def choose_decoder(
 
     batches = acoustic_outputs(serving, validation.waveforms, MODEL_RATE)
     size, refs = len(validation.references), validation.references
-    results = {"greedy": cer(refs, _texts(batches, greedy_decode, size))}
+    results = {"greedy": cer(refs, decoded_texts(batches, greedy_decode, size))}
     best: tuple[float, BeamSettings | None] = (results["greedy"], None)
     for weight in config.lm_weights:
         for bonus in config.char_bonuses:
@@ -59,7 +51,7 @@ def choose_decoder(
             def decode(logits, steps, w=weight, b=bonus):
                 return beam(logits, steps, tf.constant(w), tf.constant(b))
 
-            score = cer(refs, _texts(batches, decode, size))
+            score = cer(refs, decoded_texts(batches, decode, size))
             results[f"lm_weight={weight} char_bonus={bonus}"] = score
             if score < best[0]:
                 best = (score, BeamSettings(width, chars, weight, bonus))

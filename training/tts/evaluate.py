@@ -124,7 +124,7 @@ def intelligibility(
     Models may be paths or loaded modules; STT is called through the contract's
     ``training.stt.export.transcribe(model, waveforms, sample_rate)``.
     """
-    from training.stt.export import transcribe
+    from training.stt.export import transcribe, transcribe_greedy
 
     tts = load(tts_model) if isinstance(tts_model, str | Path) else tts_model
     stt = tf.saved_model.load(str(stt_model)) if isinstance(stt_model, str | Path) else stt_model
@@ -157,26 +157,14 @@ def intelligibility(
                 real_cer_tts=value, real_cer_recordings=real_rec[language]
             )
     if hasattr(stt, "acoustic") and simulated:
-        greedy_tts = _greedy(stt, [synthesized[i] for i in simulated], rate)
-        greedy_rec = _greedy(stt, [recordings[i] for i in simulated], rate)
+        greedy_tts = transcribe_greedy(stt, [synthesized[i] for i in simulated], rate)
+        greedy_rec = transcribe_greedy(stt, [recordings[i] for i in simulated], rate)
         sub_texts, sub_langs = [texts[i] for i in simulated], [languages[i] for i in simulated]
         tts_greedy = cer_by_language(sub_texts, greedy_tts, sub_langs)
         rec_greedy = cer_by_language(sub_texts, greedy_rec, sub_langs)
         for language, value in tts_greedy.items():
             scores[language]["acoustic_cer_ratio"] = value / max(rec_greedy[language], 1e-3)
     return scores
-
-
-def _greedy(stt: Any, waveforms: list[np.ndarray], rate: int) -> list[str]:
-    """Texts of the STT model's logits by greedy CTC decoding (no language model)."""
-    from training.stt.decode import greedy_decode
-    from training.stt.export import acoustic_outputs
-
-    texts = [""] * len(waveforms)
-    for chunk, logits, steps in acoustic_outputs(stt, waveforms, rate):
-        for i, text in zip(chunk, greedy_decode(logits, steps).numpy(), strict=True):
-            texts[i] = text.decode("utf-8")
-    return texts
 
 
 def cer_by_language(
