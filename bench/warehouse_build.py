@@ -158,7 +158,7 @@ def _drop_pg_database() -> None:
         host=settings.pg_host,
         port=settings.pg_port,
         user=settings.pg_user,
-        password=settings.pg_password,
+        password=settings.pg_password.get_secret_value(),
         dbname="postgres",
     )
     try:

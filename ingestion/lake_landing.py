@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from ingestion.validation import Checked, recording_problem
 from versioning.lake import Commit, Lake, NotFoundError
+from versioning.lake.repositories import ensure_repository
 
 PART_ROWS = 50_000
 META_PREFIX = "voiceops."
@@ -41,11 +42,9 @@ def ingest_branch_name(run_id: str, day: date) -> str:
 
 
 def ensure_ingest_branch(lake: Lake, repository: str, branch: str) -> str:
-    """Create the repository and the branch (from ``main``) when missing; return its head."""
-    try:
-        default = lake.get_repository(repository).default_branch
-    except NotFoundError:
-        default = lake.create_repository(repository).default_branch
+    """Create the repository (its ``main`` protected) and the branch (from ``main``) when
+    missing; return the branch head."""
+    default = ensure_repository(lake, repository).default_branch
     try:
         return lake.get_branch(repository, branch).commit_id
     except NotFoundError:

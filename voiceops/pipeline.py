@@ -118,7 +118,7 @@ def audit_and_publish(*, echo_dbt_log: bool = True) -> PublishOutcome:
     """
     from orchestration.definitions import defs
     from voiceops.settings import Settings
-    from warehouse.audit import audit_log
+    from warehouse.gate import audit_log
 
     job = defs.resolve_job_def("audit_publish_job")
     result = job.execute_in_process(

@@ -6,11 +6,15 @@ code: ``VOICEOPS_LAKE_BACKEND=lakefs`` moves the lake to a lakeFS server, and so
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -65,7 +69,9 @@ class Settings(BaseSettings):
     )
     airbyte_workspace_id: str = Field(default="", validation_alias="AIRBYTE_WORKSPACE_ID")
     airbyte_client_id: str = Field(default="", validation_alias="AIRBYTE_CLIENT_ID")
-    airbyte_client_secret: str = Field(default="", validation_alias="AIRBYTE_CLIENT_SECRET")
+    airbyte_client_secret: SecretStr = Field(
+        default=SecretStr(""), validation_alias="AIRBYTE_CLIENT_SECRET"
+    )
 
     dbt_target: Literal["duckdb", "postgres"] = Field(
         default="duckdb",
@@ -75,7 +81,10 @@ class Settings(BaseSettings):
     pg_host: str = Field(default="127.0.0.1", description="Postgres host (DBT_TARGET=postgres).")
     pg_port: int = Field(default=5432)
     pg_user: str = Field(default="postgres")
-    pg_password: str = Field(default="")
+    pg_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Postgres password; a secret: passed to dbt's process only, never logged.",
+    )
     pg_database: str = Field(default="voiceops", description="Created when missing.")
 
     mlflow_tracking_uri: str = Field(
@@ -88,6 +97,12 @@ class Settings(BaseSettings):
         default="",
         description="Where new MLflow experiments keep artifacts, e.g. s3://bucket/mlflow "
         "(default: VOICEOPS_HOME/mlflow/artifacts).",
+    )
+
+    hook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Shared secret the lakeFS pre-merge hook sends (header "
+        "X-VoiceOps-Hook-Secret); the hook server refuses requests without it.",
     )
 
     @property
@@ -115,6 +130,34 @@ class Settings(BaseSettings):
     @property
     def airbyte_server_mode(self) -> bool:
         return bool(self.airbyte_rest_api_base_url)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (safe for logs and metadata)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
+@contextlib.contextmanager
+def scoped_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set only inside the block (for a library that starts a
+    subprocess from ``os.environ``), so secrets do not leak into every later process."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
 
 
 @lru_cache(maxsize=1)

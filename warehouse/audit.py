@@ -8,14 +8,11 @@ from versioning.lake import Lake
 from voiceops.settings import Settings
 from warehouse.connection import Warehouse
 from warehouse.dbt_build import dbt_build
-from warehouse.gate import Audit, AuditLog
+from warehouse.gate import Audit, audit_log
 from warehouse.hook import Auditor
 from warehouse.load import load_commit
+from warehouse.manifest import project_fingerprint, remember_manifest_hash
 from warehouse.schemas import audit_schema
-
-
-def audit_log(settings: Settings) -> AuditLog:
-    return AuditLog(settings.home / "audits")
 
 
 def run_audit(
@@ -25,14 +22,17 @@ def run_audit(
     settings: Settings,
     *,
     dbt_vars: dict[str, object] | None = None,
+    name: str | None = None,
 ) -> Audit:
     """Load ``ref``'s commit into ``audit_<ref>`` and build + test every dbt model there.
 
-    ``dbt_vars`` override project variables (thresholds, or switches such as ``redact``).
+    ``dbt_vars`` override project variables (thresholds, or switches such as ``redact``):
+    such an audit is recorded as relaxed and never lets the commit be published. ``name``
+    names the audit schema when ``ref`` is a commit id (default: ``ref``).
     """
     started = time.monotonic()
     commit_id = lake.resolve_ref(repository, ref)
-    schema = audit_schema(ref)
+    schema = audit_schema(name or ref)
     warehouse = Warehouse.from_settings(settings)
     try:
         load_commit(lake, repository, commit_id, warehouse, schema)
@@ -41,13 +41,15 @@ def run_audit(
     build = dbt_build(settings, schema, extra_vars=dbt_vars)
     audit = Audit(
         repository=repository,
-        ref=ref,
+        ref=name or ref,
         commit_id=commit_id,
         schema=schema,
         checks=build.checks,
         seconds=time.monotonic() - started,
         manifest_hash=build.manifest_hash,
+        dbt_vars=dict(dbt_vars or {}),
     )
+    remember_manifest_hash(settings, project_fingerprint(), build.manifest_hash)
     audit_log(settings).save(audit)
     return audit
 

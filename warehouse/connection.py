@@ -366,7 +366,7 @@ def connect(settings: Settings | None = None) -> Warehouse:
             host=settings.pg_host,
             port=settings.pg_port,
             user=settings.pg_user,
-            password=settings.pg_password,
+            password=settings.pg_password.get_secret_value(),
             database=settings.pg_database,
         )
     return DuckDBWarehouse(settings.warehouse_path)

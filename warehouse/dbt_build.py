@@ -26,7 +26,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "VOICEOPS_PG_HOST": settings.pg_host,
         "VOICEOPS_PG_PORT": str(settings.pg_port),
         "VOICEOPS_PG_USER": settings.pg_user,
-        "VOICEOPS_PG_PASSWORD": settings.pg_password,
+        "VOICEOPS_PG_PASSWORD": settings.pg_password.get_secret_value(),
         "VOICEOPS_PG_DATABASE": settings.pg_database,
         "DO_NOT_TRACK": "1",
     }

@@ -1,24 +1,28 @@
-"""The publish gate: an ingestion branch reaches ``main`` only if every check on it passed.
+"""Audits and the audit log: what the publish gate decides from.
 
 An :class:`Audit` is the outcome of loading one lake commit into its own audit schema and
-running ``dbt build`` there (every dbt test is a check). :func:`publish` merges the audited
-branch into the default branch only when the audit is of the branch's current head and no
-check failed; otherwise :class:`PublishRefused` names the failed checks and the branch stays
-for inspection. Audits are kept (:class:`AuditLog`) so the lakeFS pre-merge hook can answer
-for a commit that was already audited without running the checks again.
+running ``dbt build`` there (every dbt test is a check). Audits are kept by commit id
+(:class:`AuditLog`); one run with non-default dbt variables (relaxed thresholds, redaction
+off) is kept apart and never counts for a publish. The publish itself is
+:mod:`warehouse.publish`; the rule it and the lakeFS pre-merge hook share is
+:mod:`warehouse.guard`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from versioning.lake import Lake, MergeResult
+from voiceops.settings import Settings
 
 PASSING = {"pass", "success"}
+#: A full lake commit id (SHA-256 hex, as both backends make them).
+COMMIT_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,13 @@ class Audit:
     audited_at: float = field(default_factory=time.time)
     seconds: float = 0.0
     manifest_hash: str = ""
+    #: dbt variables overridden for this run; any override makes the audit "relaxed"
+    dbt_vars: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def strict(self) -> bool:
+        """Run with the project's own variables (only such an audit can publish)."""
+        return not self.dbt_vars
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -61,68 +72,63 @@ class Audit:
         return f"{len(self.failed)} of {len(self.checks)} checks failed: {names}{more}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"ok": self.ok, "summary": self.summary()}
+        return asdict(self) | {"ok": self.ok, "summary": self.summary(), "strict": self.strict}
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Audit:
-        fields = {k: v for k, v in data.items() if k not in {"ok", "summary"}}
+        fields = {k: v for k, v in data.items() if k not in {"ok", "summary", "strict"}}
         fields["checks"] = [CheckResult(**c) for c in fields.get("checks", [])]
         return Audit(**fields)
 
 
 class PublishRefused(Exception):
-    """The branch was not merged: a check failed, or the audit is not of its head."""
+    """Nothing was merged: a check failed, the audit is not of what would land, or main moved."""
+
+
+def validate_commit_id(commit_id: object) -> str:
+    """``commit_id`` if it is a full commit id (64 hex digits), else ``ValueError``."""
+    if not isinstance(commit_id, str) or not COMMIT_ID.match(commit_id):
+        raise ValueError(f"invalid lake commit id {commit_id!r}: expected 64 hex digits")
+    return commit_id
 
 
 class AuditLog:
-    """Audits by commit id, as JSON files (``$VOICEOPS_HOME/audits/<commit>.json``)."""
+    """Audits by commit id, as JSON files.
+
+    ``<root>/<commit>.json`` holds the strict audit of a commit (the project's own dbt
+    variables); ``<root>/relaxed/<commit>-<vars hash>.json`` the runs with overridden
+    variables, which :meth:`get` never returns.
+    """
 
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    def path_for(self, audit: Audit) -> Path:
+        commit = validate_commit_id(audit.commit_id)
+        if audit.strict:
+            return self.root / f"{commit}.json"
+        digest = hashlib.sha256(json.dumps(audit.dbt_vars, sort_keys=True).encode()).hexdigest()
+        return self.root / "relaxed" / f"{commit}-{digest[:12]}.json"
+
     def save(self, audit: Audit) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / f"{audit.commit_id}.json"
+        path = self.path_for(audit)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(audit.to_dict(), indent=2, ensure_ascii=False))
         tmp.replace(path)
         return path
 
     def get(self, commit_id: str) -> Audit | None:
-        path = self.root / f"{commit_id}.json"
+        """The strict audit of ``commit_id`` (a full commit id), None if there is none."""
+        path = self.root / f"{validate_commit_id(commit_id)}.json"
         if not path.is_file():
             return None
-        return Audit.from_dict(json.loads(path.read_text()))
+        audit = Audit.from_dict(json.loads(path.read_text()))
+        if audit.commit_id != commit_id or not audit.strict:
+            raise ValueError(f"audit file {path} does not hold the strict audit of {commit_id}")
+        return audit
 
 
-def publish(lake: Lake, repository: str, branch: str, audit: Audit) -> MergeResult:
-    """Merge ``branch`` into the default branch if ``audit`` passed on its current head."""
-    head = lake.get_branch(repository, branch).commit_id
-    if audit.commit_id != head:
-        raise PublishRefused(
-            f"publish of {branch} refused: the audit is of commit {audit.commit_id[:12]} but "
-            f"the branch is at {head[:12]} (audit it again)"
-        )
-    if not audit.ok:
-        raise PublishRefused(
-            f"publish of {branch} refused: {audit.summary()} "
-            f"(commit {head[:12]}, audit schema {audit.schema}; the branch stays for inspection)"
-        )
-    if lake.uncommitted(repository, branch):
-        raise PublishRefused(f"publish of {branch} refused: it has uncommitted changes")
-    default = lake.get_repository(repository).default_branch
-    return lake.merge(
-        repository,
-        branch,
-        default,
-        message=f"Publish {branch}: {audit.summary()}",
-        metadata={
-            "voiceops.kind": "publish",
-            "voiceops.published_branch": branch,
-            "voiceops.audited_commit": audit.commit_id,
-            "voiceops.audit_schema": audit.schema,
-            "voiceops.checks_passed": str(len(audit.checks)),
-            "voiceops.dbt_manifest_hash": audit.manifest_hash,
-        },
-        allow_fast_forward=False,
-    )
+def audit_log(settings: Settings) -> AuditLog:
+    """The platform's audit log: ``$VOICEOPS_HOME/audits``."""
+    return AuditLog(settings.home / "audits")

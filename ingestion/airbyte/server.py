@@ -257,7 +257,7 @@ def build_airbyte_workspace(
         raise ValueError("Airbyte server mode is off: set AIRBYTE_REST_API_BASE_URL.")
     if not settings.airbyte_workspace_id:
         raise ValueError("AIRBYTE_WORKSPACE_ID is required in Airbyte server mode.")
-    if bool(settings.airbyte_client_id) != bool(settings.airbyte_client_secret):
+    if bool(settings.airbyte_client_id) != bool(settings.airbyte_client_secret.get_secret_value()):
         raise ValueError("Set both AIRBYTE_CLIENT_ID and AIRBYTE_CLIENT_SECRET, or neither.")
     options: dict[str, Any] = {}
     if poll_interval is not None:
@@ -271,7 +271,7 @@ def build_airbyte_workspace(
         configuration_api_base_url=configuration_api_url(settings),
         workspace_id=settings.airbyte_workspace_id,
         client_id=settings.airbyte_client_id or None,
-        client_secret=settings.airbyte_client_secret or None,
+        client_secret=settings.airbyte_client_secret.get_secret_value() or None,
         **options,
     )
 

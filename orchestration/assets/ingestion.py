@@ -114,7 +114,7 @@ def crm_streams(context: AssetExecutionContext, lake: LakeResource):
 
 def _refused_by_gate(settings: Settings) -> Callable[[str], bool]:
     """Whether the publish gate refused a commit (its records must be pulled again)."""
-    from warehouse.audit import audit_log
+    from warehouse.gate import audit_log
 
     log = audit_log(settings)
 

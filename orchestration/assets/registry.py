@@ -23,6 +23,7 @@ from dagster import (
 
 from orchestration.assets.training import FAMILIES as TRAINED_FAMILIES
 from orchestration.resources.lake import LakeResource
+from voiceops.settings import redact_url
 
 REGISTRY_GROUP = "registry"
 
@@ -74,7 +75,7 @@ def build_registry_asset(family: str) -> AssetsDefinition:
                 "mlflow_run_id": done.run_id,
                 "model_uri": MetadataValue.url(f"models:/{done.model}/{done.version}"),
                 "artifact_uri": done.source,
-                "tracking_uri": settings.tracking_uri,
+                "tracking_uri": redact_url(settings.tracking_uri),
                 "gate": "passed" if done.verdict.passed else "refused",
                 "aliases": MetadataValue.json(done.aliases),
                 "lake_commit": info.lake_commit,

@@ -1,16 +1,18 @@
 """Warehouse assets: load an ingest branch, build and test it with dbt, publish it if clean.
 
-Write-audit-publish, one branch per run: ``warehouse/raw/*`` loads the newest unpublished
-``ingest-*`` branch (or the configured one) into its own audit schema; the dbt assets build
-every model there and run every test (each dbt test is a Dagster asset check); ``lake/published``
-merges the branch into ``main`` only if every check on that commit passed, then rebuilds the
-``published`` schema from ``main``, so readers only ever see audited data.
+Write-audit-publish, one branch per run: ``warehouse/raw/*`` loads what publishing the newest
+unpublished ``ingest-*`` branch (or the configured one) would put on ``main`` into its own
+audit schema: the branch head, or, when ``main`` moved since the branch was forked, its
+combination with ``main`` (``warehouse.publish.publish_candidate``). The dbt assets build every
+model there and run every test (each dbt test is a Dagster asset check); ``lake/published``
+merges exactly the audited commit into ``main`` only if every check passed and ``main`` did not
+move, then rebuilds the ``published`` schema from ``main``; a failed rebuild fails the run,
+and training refuses marts that are not a successful build of ``main``'s head.
 """
 
 # No ``from __future__ import annotations``: Dagster inspects the context type hints.
 import contextlib
 import io
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,12 +43,15 @@ from pydantic import Field
 from orchestration.assets.ingestion import CALLS_KEY, COMMIT_KEY, CRM_KEYS, RECORDINGS_KEY
 from orchestration.dbt_project import DBT_PROJECT
 from orchestration.resources.lake import LakeResource
-from versioning.lake import Lake
-from warehouse.audit import audit_log
+from versioning.lake import Lake, NotFoundError
+from voiceops.settings import scoped_environ
+from warehouse.builds import build_schema
 from warehouse.connection import Warehouse
-from warehouse.dbt_build import checks_from_run_results, dbt_build, dbt_env, dbt_vars, manifest_hash
-from warehouse.gate import Audit, PublishRefused, publish
+from warehouse.dbt_build import checks_from_run_results, dbt_env, dbt_vars, manifest_hash
+from warehouse.gate import Audit, PublishRefused, audit_log
 from warehouse.load import load_commit
+from warehouse.manifest import current_manifest_hash, project_fingerprint, remember_manifest_hash
+from warehouse.publish import publish, publish_candidate
 from warehouse.schemas import PUBLISHED, audit_schema
 
 WAREHOUSE_GROUP = "warehouse"
@@ -94,7 +99,8 @@ def _audit_target(context: AssetExecutionContext) -> dict:
     if event is None or event.asset_materialization is None:
         raise Failure("nothing loaded yet: materialize warehouse/raw first")
     meta = event.asset_materialization.metadata
-    return {key: meta[key].value for key in ("branch", "commit_id", "schema")}
+    keys = ("branch", "audited_ref", "commit_id", "schema")
+    return {key: meta[key].value for key in keys if key in meta}
 
 
 @multi_asset(
@@ -110,22 +116,31 @@ def _audit_target(context: AssetExecutionContext) -> dict:
     ],
 )
 def warehouse_raw(context: AssetExecutionContext, config: AuditConfig, lake: LakeResource):
-    """Load the ingest branch's head commit into ``audit_<branch>_raw`` (incrementally)."""
+    """Load what publishing the branch would land into ``audit_<ref>_raw`` (incrementally)."""
     settings = lake.settings()
     client, repo = lake.get_lake(), lake.repository_name
     candidates = [config.branch] if config.branch else unpublished_branches(client, repo)
     if not candidates:
         raise Failure("no unpublished ingest-* branch to audit (run ingest_day_job first)")
     branch = candidates[0]
-    schema = audit_schema(branch)
+    try:
+        candidate = publish_candidate(client, repo, branch)
+    except PublishRefused as refused:
+        raise Failure(description=str(refused)) from None
+    schema = audit_schema(candidate.ref)
     with Warehouse.from_settings(settings) as warehouse:
-        report = load_commit(client, repo, branch, warehouse, schema)
-    context.log.info(f"loaded {branch} @ {report.commit_id[:12]} into {schema}: {report.rows}")
+        report = load_commit(client, repo, candidate.commit_id, warehouse, schema)
+    combined = " (combined with main)" if candidate.combined else ""
+    context.log.info(
+        f"loaded {candidate.ref} @ {report.commit_id[:12]}{combined} into {schema}: {report.rows}"
+    )
     for table, key in RAW_KEYS.items():
         yield MaterializeResult(
             asset_key=key,
             metadata={
                 "branch": branch,
+                "audited_ref": candidate.ref,
+                "combined_with_main": candidate.combined,
                 "commit_id": report.commit_id,
                 "schema": schema,
                 "rows_loaded": report.rows.get(table, 0),
@@ -192,10 +207,12 @@ def voiceops_dbt(
     """``dbt build`` in the audit schema: every model, every test (as asset checks)."""
     settings = lake.settings()
     target = _audit_target(context)
-    os.environ.update(dbt_env(settings))  # the dbt subprocess reads its profile from these
-    invocation = dbt.cli(
-        ["build", "--vars", dbt_vars(target["schema"])], context=context, raise_on_error=False
-    )
+    # dbt's process reads its profile (and the Postgres password) from these; dagster-dbt
+    # copies os.environ when it starts dbt, so they are set only while it does
+    with scoped_environ(dbt_env(settings)):
+        invocation = dbt.cli(
+            ["build", "--vars", dbt_vars(target["schema"])], context=context, raise_on_error=False
+        )
     if config.echo_dbt_log:
         yield from invocation.stream()
     else:
@@ -205,14 +222,15 @@ def voiceops_dbt(
         raise invocation.get_error() or Failure("dbt build wrote no run_results.json")
     audit = Audit(
         repository=lake.repository_name,
-        ref=target["branch"],
+        ref=target.get("audited_ref", target["branch"]),
         commit_id=target["commit_id"],
         schema=target["schema"],
         checks=checks_from_run_results(invocation.get_artifact("run_results.json")),
         manifest_hash=manifest_hash(invocation.get_artifact("manifest.json")),
     )
+    remember_manifest_hash(settings, project_fingerprint(), audit.manifest_hash)
     audit_log(settings).save(audit)
-    context.log.info(f"audit of {target['branch']}: {audit.summary()}")
+    context.log.info(f"audit of {audit.ref}: {audit.summary()}")
 
 
 @asset(
@@ -223,31 +241,50 @@ def voiceops_dbt(
     description="main of the lake: the audited branch merged only if every check passed.",
 )
 def published(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
-    """Merge the audited branch into main if its audit passed; then rebuild `published`."""
+    """Merge the audited commit into main if its audit passed; then rebuild `published`."""
     settings = lake.settings()
     client, repo = lake.get_lake(), lake.repository_name
     target = _audit_target(context)
-    audit = audit_log(settings).get(target["commit_id"])
-    if audit is None:
-        raise Failure(f"no audit recorded for {target['branch']} @ {target['commit_id'][:12]}")
+    audits = audit_log(settings)
+    audit = audits.get(target["commit_id"])
     try:
-        merge = publish(client, repo, target["branch"], audit)
+        merge = publish(
+            client,
+            repo,
+            target["commit_id"],
+            audits,
+            branch=target["branch"],
+            manifest_hash=current_manifest_hash(settings),
+        )
     except PublishRefused as refused:
+        failed = [c.name for c in audit.failed] if audit else []
         raise Failure(
-            description=str(refused),
-            metadata={"failed_checks": MetadataValue.json([c.name for c in audit.failed])},
+            description=str(refused), metadata={"failed_checks": MetadataValue.json(failed)}
         ) from None
+    audited_ref = target.get("audited_ref", target["branch"])
+    if audited_ref != target["branch"]:  # the scratch branch of a combination: now in main
+        with contextlib.suppress(NotFoundError):
+            client.delete_branch(repo, audited_ref)
     with Warehouse.from_settings(settings) as warehouse:
         load = load_commit(client, repo, merge.commit_id, warehouse, PUBLISHED)
-    rebuilt = dbt_build(settings, PUBLISHED)
+    rebuilt = build_schema(settings, PUBLISHED, merge.commit_id)
+    if rebuilt.returncode != 0:
+        failed = [c.name for c in rebuilt.checks if not c.passed]
+        raise Failure(
+            description=f"main moved to {merge.commit_id[:12]} but the dbt build of the "
+            f"{PUBLISHED} schema failed ({', '.join(failed) or 'see its log'}): models will not "
+            f"train on it until it is rebuilt; log tail: {rebuilt.log_tail[-500:]}",
+            metadata={"published_commit": merge.commit_id, "failed": MetadataValue.json(failed)},
+        )
     return MaterializeResult(
         metadata={
             "published_commit": merge.commit_id,
             "branch": target["branch"],
-            "checks_passed": len(audit.checks),
+            "audited_commit": target["commit_id"],
+            "checks_passed": len(audit.checks) if audit else 0,
             "published_schema": PUBLISHED,
             "published_rows_loaded": load.rows_loaded,
-            "published_build_ok": rebuilt.returncode == 0,
+            "published_manifest_hash": rebuilt.manifest_hash,
         },
     )
 

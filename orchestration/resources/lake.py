@@ -1,4 +1,8 @@
-"""The lake as a Dagster resource: one handle on the configured backend (local or lakeFS)."""
+"""The lake as a Dagster resource: one handle on the configured backend (local or lakeFS).
+
+The handle carries the publish gate's merge check (``warehouse.guard``), and the pipeline's
+repository is created with its default branch protected: ``main`` moves only by publishing.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
-from versioning.lake import AlreadyExistsError, Lake, NotFoundError, Repository, open_lake
+from versioning.lake import Lake, Repository
+from versioning.lake.repositories import ensure_repository
 from voiceops.settings import Settings
+from warehouse.guard import open_guarded_lake
 
 
 class LakeResource(ConfigurableResource):
@@ -54,23 +60,15 @@ class LakeResource(ConfigurableResource):
     def get_lake(self) -> Lake:
         """The lake client (opened once per resource instance)."""
         if self._lake is None:
-            self._lake = open_lake(self.settings())
+            self._lake = open_guarded_lake(self.settings())
         return self._lake
 
     def ensure_repository(
         self, name: str | None = None, default_branch: str = "main"
     ) -> Repository:
-        """The repository ``name`` (default: the configured one), created if missing."""
-        lake = self.get_lake()
-        name = name or self.repository_name
-        try:
-            return lake.get_repository(name)
-        except NotFoundError:
-            pass
-        try:
-            return lake.create_repository(name, default_branch=default_branch)
-        except AlreadyExistsError:  # another process created it in between
-            return lake.get_repository(name)
+        """The repository ``name`` (default: the configured one), created if missing, with
+        its default branch protected."""
+        return ensure_repository(self.get_lake(), name or self.repository_name, default_branch)
 
     def head(self, repository: str | None = None, branch: str | None = None) -> str:
         """The commit id at the head of ``branch`` (default: the repository's default branch)."""

@@ -16,8 +16,7 @@ from typer.testing import CliRunner
 from versioning.lake import open_lake
 from voiceops.cli import app
 from voiceops.settings import Settings, get_settings
-from warehouse.audit import audit_log
-from warehouse.gate import Audit, CheckResult
+from warehouse.gate import Audit, CheckResult, audit_log
 
 REPO = "contact-center"
 BRANCH = "ingest-20260101-cli"

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from dagster import AssetKey, DagsterEventType, materialize
+from pydantic import SecretStr
 
 from ingestion.airbyte.server import (
     INGESTION_GROUP,
@@ -221,7 +222,9 @@ def test_fake_workspace_without_credentials_sends_no_token(tmp_path) -> None:
 
 
 def test_fake_wrong_credentials_are_rejected(fake, tmp_path) -> None:
-    settings = fake_settings(fake, tmp_path).model_copy(update={"airbyte_client_secret": "wrong"})
+    settings = fake_settings(fake, tmp_path).model_copy(
+        update={"airbyte_client_secret": SecretStr("wrong")}
+    )
     with pytest.raises(Exception, match="applications/token"):
         build_server_stream_assets(settings)
     assert fake.tokens == set()

@@ -1,6 +1,6 @@
 """The versioned data lake: one interface (``Lake``), a local backend and a lakeFS backend."""
 
-from versioning.lake.base import Lake, Source, Transaction
+from versioning.lake.base import Lake, MergeCheck, Source, Transaction
 from versioning.lake.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -9,9 +9,12 @@ from versioning.lake.errors import (
     InvalidInputError,
     LakeError,
     LockTimeoutError,
+    MergeVetoedError,
     NotFoundError,
     NothingToCommitError,
     ObjectGoneError,
+    PreconditionFailedError,
+    ProtectedBranchError,
     UnsupportedError,
 )
 from versioning.lake.factory import open_lake
@@ -22,6 +25,7 @@ from versioning.lake.models import (
     DiffEntry,
     FsckReport,
     GCReport,
+    MergeRequest,
     MergeResult,
     ObjectStat,
     Ref,
@@ -45,11 +49,16 @@ __all__ = [
     "LakeError",
     "LakeURI",
     "LockTimeoutError",
+    "MergeCheck",
+    "MergeRequest",
     "MergeResult",
+    "MergeVetoedError",
     "NotFoundError",
     "NothingToCommitError",
     "ObjectGoneError",
     "ObjectStat",
+    "PreconditionFailedError",
+    "ProtectedBranchError",
     "Ref",
     "Repository",
     "Source",

@@ -9,10 +9,11 @@ commit or a tag sees only committed data.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +24,7 @@ from versioning.lake.models import (
     DiffEntry,
     FsckReport,
     GCReport,
+    MergeRequest,
     MergeResult,
     ObjectStat,
     Ref,
@@ -34,9 +36,20 @@ Source = str | os.PathLike[str] | BinaryIO | bytes
 
 CHUNK_SIZE = 1 << 20
 
+#: A pre-merge check (a lakeFS pre-merge hook run in-process): raises ``MergeVetoedError``
+#: to refuse a merge into a protected branch.
+MergeCheck = Callable[[MergeRequest], None]
+
 
 class Lake(ABC):
-    """A versioned object store with repositories, branches, commits, merges and tags."""
+    """A versioned object store with repositories, branches, commits, merges and tags.
+
+    Branches matching a protection rule take no direct change (upload, delete, commit,
+    reset): they move only by merges, and every merge into one must pass ``merge_checks``
+    (a merge into a protected branch with no check configured is refused).
+    """
+
+    merge_checks: tuple[MergeCheck, ...] = ()
 
     # ---- repositories -------------------------------------------------------------------
     @abstractmethod
@@ -78,6 +91,32 @@ class Lake(ABC):
     @abstractmethod
     def resolve_ref(self, repository: str, ref: str) -> str:
         """The commit id a ref points to."""
+
+    # ---- branch protection (lakectl branch-protect) --------------------------------------
+    @abstractmethod
+    def add_branch_protection(self, repository: str, pattern: str) -> None:
+        """Protect every branch matching ``pattern`` (``*`` and ``?`` wildcards, as lakeFS)."""
+
+    @abstractmethod
+    def list_branch_protection(self, repository: str) -> list[str]:
+        """The protection rules' patterns, sorted."""
+
+    @abstractmethod
+    def delete_branch_protection(self, repository: str, pattern: str) -> None: ...
+
+    def is_protected(self, repository: str, branch: str) -> bool:
+        """Whether a protection rule matches ``branch``."""
+        return protected_by(self.list_branch_protection(repository), branch) is not None
+
+    # ---- ancestry -----------------------------------------------------------------------
+    @abstractmethod
+    def merge_base(self, repository: str, left_ref: str, right_ref: str) -> str | None:
+        """The best common ancestor of two refs (None for unrelated histories)."""
+
+    def is_ancestor(self, repository: str, ancestor: str, descendant: str) -> bool:
+        """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
+        commit = self.resolve_ref(repository, ancestor)
+        return self.merge_base(repository, commit, descendant) == commit
 
     # ---- objects ------------------------------------------------------------------------
     @abstractmethod
@@ -189,11 +228,14 @@ class Lake(ABC):
         metadata: dict[str, str] | None = None,
         strategy: str | None = None,
         allow_fast_forward: bool = True,
+        expected_destination_head: str | None = None,
     ) -> MergeResult:
         """Three-way merge; ``strategy`` 'source-wins' or 'dest-wins' resolves conflicts.
 
         ``allow_fast_forward=False`` always writes a merge commit (so its metadata records
         the merge); lakeFS never fast-forwards, so its backend ignores the flag.
+        ``expected_destination_head``: refuse (``PreconditionFailedError``) unless the
+        destination is still at that commit.
         """
 
     @abstractmethod
@@ -260,6 +302,25 @@ class Transaction:
 
     def list_objects(self, prefix: str = "") -> Iterator[ObjectStat | CommonPrefix]:
         return self.lake.list_objects(self.repository, self.branch, prefix)
+
+
+def protected_by(patterns: Iterable[str], branch: str) -> str | None:
+    """The first protection pattern matching ``branch`` (lakeFS matches with glob rules)."""
+    return next((p for p in patterns if fnmatch.fnmatchcase(branch, p)), None)
+
+
+def run_merge_checks(checks: Iterable[MergeCheck], request: MergeRequest, rule: str) -> None:
+    """Every check on a merge into a protected branch; none configured refuses the merge."""
+    from versioning.lake.errors import MergeVetoedError
+
+    checks = list(checks)
+    if not checks:
+        raise MergeVetoedError(
+            f"branch {request.destination_branch} of {request.repository} is protected "
+            f"(rule {rule!r}) and this client has no pre-merge check to let a merge in"
+        )
+    for check in checks:
+        check(request)
 
 
 def iter_source_files(root: Path) -> Iterator[tuple[str, Path]]:

@@ -52,3 +52,15 @@ class CorruptionError(LakeError):
 
 class UnsupportedError(LakeError):
     """The backend does not offer this operation (the message says where to do it instead)."""
+
+
+class ProtectedBranchError(LakeError):
+    """A direct change (upload, delete, commit, reset, revert) on a protected branch."""
+
+
+class MergeVetoedError(LakeError):
+    """A pre-merge check refused a merge into a protected branch; nothing was changed."""
+
+
+class PreconditionFailedError(LakeError):
+    """The destination branch moved away from the head the caller expected; nothing changed."""

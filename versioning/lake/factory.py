@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from versioning.lake.base import Lake
+from collections.abc import Iterable
+
+from versioning.lake.base import Lake, MergeCheck
 from voiceops.settings import Settings, get_settings
 
 
-def open_lake(settings: Settings | None = None) -> Lake:
-    """The local backend by default; the lakeFS backend when ``lake_backend == 'lakefs'``."""
+def open_lake(settings: Settings | None = None, merge_checks: Iterable[MergeCheck] = ()) -> Lake:
+    """The local backend by default; the lakeFS backend when ``lake_backend == 'lakefs'``.
+
+    ``merge_checks`` decide merges into protected branches (without one, such a merge is
+    refused); the publish gate passes its audit check (``warehouse.guard``).
+    """
     settings = settings or get_settings()
+    checks = tuple(merge_checks)
     if settings.lake_backend == "lakefs":
         from versioning.lake.lakefs_backend import LakeFSLake
 
-        return LakeFSLake.from_lakectl_config(storage_namespace=settings.lakefs_storage_namespace)
+        return LakeFSLake.from_lakectl_config(
+            storage_namespace=settings.lakefs_storage_namespace, merge_checks=checks
+        )
     from versioning.lake.local import LocalLake
 
     return LocalLake(
-        settings.lake_root, fsync=settings.lake_fsync, lock_timeout_s=settings.lake_lock_timeout_s
+        settings.lake_root,
+        fsync=settings.lake_fsync,
+        lock_timeout_s=settings.lake_lock_timeout_s,
+        merge_checks=checks,
     )

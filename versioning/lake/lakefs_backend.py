@@ -9,6 +9,10 @@ Differences from the local backend that callers may notice:
 * ``commit(committer=...)`` is ignored: lakeFS records the authenticated user as committer.
 * ``DiffEntry.left_size`` of a changed object is unknown (lakeFS reports one size per entry).
 * ``gc`` and ``fsck`` are server-side (GC rules + the GC job); they raise ``UnsupportedError``.
+* Merges into a protected branch run ``merge_checks`` here first (a clear early refusal),
+  but what enforces them is the server's pre-merge hook, which lakeFS runs with the
+  destination branch locked (``lakefs/_lakefs_actions/``); a revert is allowed on a protected
+  branch by lakeFS (the local backend refuses it).
 """
 
 from __future__ import annotations
@@ -28,15 +32,25 @@ import urllib3
 from lakefs.exceptions import LakeFSException, NoAuthenticationFound, ServerException
 from lakefs.reference import generate_listing
 
-from versioning.lake.base import CHUNK_SIZE, Lake, Source
+from versioning.lake.base import (
+    CHUNK_SIZE,
+    Lake,
+    MergeCheck,
+    Source,
+    protected_by,
+    run_merge_checks,
+)
 from versioning.lake.errors import (
     AlreadyExistsError,
     ConflictError,
     DirtyBranchError,
     InvalidInputError,
     LakeError,
+    MergeVetoedError,
     NotFoundError,
     NothingToCommitError,
+    PreconditionFailedError,
+    ProtectedBranchError,
     UnsupportedError,
 )
 from versioning.lake.models import (
@@ -46,6 +60,7 @@ from versioning.lake.models import (
     DiffEntry,
     FsckReport,
     GCReport,
+    MergeRequest,
     MergeResult,
     ObjectStat,
     Ref,
@@ -55,6 +70,7 @@ from versioning.lake.validation import (
     validate_branch,
     validate_metadata,
     validate_path,
+    validate_protection_pattern,
     validate_repository,
     validate_tag,
 )
@@ -88,15 +104,19 @@ class LakeFSLake(Lake):
         *,
         storage_namespace: str = "",
         page_size: int = MAX_PAGE_SIZE,
+        merge_checks: tuple[MergeCheck, ...] = (),
     ):
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidInputError(f"invalid page_size {page_size}: must be 1..{MAX_PAGE_SIZE}")
         self.client = client
         self.storage_namespace = storage_namespace
         self.page_size = page_size
+        self.merge_checks = tuple(merge_checks)
 
     @classmethod
-    def from_lakectl_config(cls, storage_namespace: str = "") -> LakeFSLake:
+    def from_lakectl_config(
+        cls, storage_namespace: str = "", merge_checks: tuple[MergeCheck, ...] = ()
+    ) -> LakeFSLake:
         """Configure like lakectl: ``LAKECTL_*`` variables, else ``~/.lakectl.yaml``."""
         try:
             client = lakefs.Client()
@@ -113,7 +133,7 @@ class LakeFSLake(Lake):
                 "no lakeFS endpoint: set LAKECTL_SERVER_ENDPOINT_URL or server.endpoint_url "
                 "in ~/.lakectl.yaml"
             )
-        return cls(client, storage_namespace=storage_namespace)
+        return cls(client, storage_namespace=storage_namespace, merge_checks=merge_checks)
 
     @property
     def endpoint(self) -> str:
@@ -264,6 +284,49 @@ class LakeFSLake(Lake):
 
     def resolve_ref(self, repository: str, ref: str) -> str:
         return self.get_commit(repository, ref).id
+
+    # ---- branch protection --------------------------------------------------------------
+    def _protection(self, repository: str) -> tuple[list[str], str | None]:
+        """The rules' patterns and the ETag that guards their update."""
+        validate_repository(repository)
+        with self._errors(f"branch protection rules of repository {repository!r}"):
+            resp = self._sdk.repositories_api.get_branch_protection_rules_with_http_info(repository)
+        headers = {k.lower(): v for k, v in (resp.headers or {}).items()}
+        return sorted(rule.pattern for rule in resp.data or []), headers.get("etag")
+
+    def _set_protection(self, repository: str, patterns: list[str], etag: str | None) -> None:
+        rules = [lakefs_sdk.BranchProtectionRule(pattern=p) for p in sorted(patterns)]
+        with self._errors(f"branch protection rules of repository {repository!r}"):
+            self._sdk.repositories_api.set_branch_protection_rules(repository, rules, if_match=etag)
+
+    def add_branch_protection(self, repository: str, pattern: str) -> None:
+        validate_protection_pattern(pattern)
+        patterns, etag = self._protection(repository)
+        if pattern in patterns:
+            raise AlreadyExistsError(f"branch protection rule {pattern!r} already exists")
+        self._set_protection(repository, [*patterns, pattern], etag)
+
+    def list_branch_protection(self, repository: str) -> list[str]:
+        return self._protection(repository)[0]
+
+    def delete_branch_protection(self, repository: str, pattern: str) -> None:
+        patterns, etag = self._protection(repository)
+        if pattern not in patterns:
+            raise NotFoundError(f"branch protection rule {pattern!r} not found in {repository}")
+        self._set_protection(repository, [p for p in patterns if p != pattern], etag)
+
+    def merge_base(self, repository: str, left_ref: str, right_ref: str) -> str | None:
+        validate_repository(repository)
+        _validate_ref(left_ref)
+        _validate_ref(right_ref)
+        with self._errors(f"merge base of {left_ref!r} and {right_ref!r} in {repository!r}"):
+            try:
+                found = self._sdk.refs_api.find_merge_base(repository, left_ref, right_ref)
+            except lakefs_sdk.ApiException as err:
+                if err.status == 404 and "merge base" in _body_message(err.body).lower():
+                    return None
+                raise
+        return found.base_commit_id or None
 
     # ---- objects ------------------------------------------------------------------------
     def upload(
@@ -433,6 +496,7 @@ class LakeFSLake(Lake):
         metadata: dict[str, str] | None = None,
         strategy: str | None = None,
         allow_fast_forward: bool = True,
+        expected_destination_head: str | None = None,
     ) -> MergeResult:
         _validate_ref(source_ref)
         if strategy not in (None, "source-wins", "dest-wins"):
@@ -445,7 +509,21 @@ class LakeFSLake(Lake):
         kwargs = {"message": message, "metadata": validate_metadata(metadata), "strategy": strategy}
         with self._errors(what):
             before = self.get_branch(repository, destination_branch).commit_id
+            if expected_destination_head not in (None, before):
+                raise PreconditionFailedError(
+                    f"{what} refused: the branch is at {before[:12]}, not at the expected "
+                    f"{str(expected_destination_head)[:12]}"
+                )
             source_id = self.resolve_ref(repository, source_ref)
+            self._check_protected_merge(
+                repository,
+                source_ref,
+                source_id,
+                destination_branch,
+                before,
+                message,
+                kwargs["metadata"],
+            )
             try:
                 merged = source.merge_into(destination_branch, **kwargs)
             except ServerException as err:
@@ -459,6 +537,28 @@ class LakeFSLake(Lake):
                 raise
             changes = 0 if merged == before else len(self.diff(repository, before, merged))
         return MergeResult(merged, merged == source_id, changes)
+
+    def _check_protected_merge(
+        self,
+        repository: str,
+        source_ref: str,
+        source_id: str,
+        destination: str,
+        head: str,
+        message: str | None,
+        metadata: dict[str, str],
+    ) -> None:
+        """The client-side pre-merge checks (the server's hook is what enforces them)."""
+        rule = protected_by(self.list_branch_protection(repository), destination)
+        if rule is None:
+            return
+        base = self.merge_base(repository, source_id, head)
+        if base == source_id:
+            return  # already merged: nothing changes
+        request = MergeRequest(
+            repository, source_ref, source_id, destination, head, base, message or "", metadata
+        )
+        run_merge_checks(self.merge_checks, request, rule)
 
     def _conflict_paths(self, repository: str, source_id: str, destination: str) -> list[str]:
         """Paths changed differently on both sides since the merge base (best effort)."""
@@ -518,10 +618,14 @@ def translate_error(status: int | None, message: str, what: str) -> LakeError:
         return InvalidInputError(f"{what}: rejected by lakeFS ({detail})")
     if status == 403 and "default branch" in lowered:
         return InvalidInputError(f"{what}: {detail}")
+    if status == 403 and "protected branch" in lowered:
+        return ProtectedBranchError(f"{what}: the branch is protected ({detail})")
     if status in (401, 403):
         return LakeError(f"{what}: not authorized by lakeFS ({detail}); check the credentials")
     if status == 412:
-        return LakeError(f"{what}: precondition failed, e.g. vetoed by a hook ({detail})")
+        if "hook" in lowered or "action" in lowered:
+            return MergeVetoedError(f"{what}: refused by a pre-merge hook ({detail})")
+        return PreconditionFailedError(f"{what}: precondition failed ({detail})")
     if status == 501:
         return UnsupportedError(f"{what}: not supported by this lakeFS server ({detail})")
     return LakeError(f"{what}: lakeFS error {status} ({detail})")

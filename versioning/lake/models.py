@@ -102,6 +102,28 @@ class DiffEntry:
 
 
 @dataclass(frozen=True)
+class MergeRequest:
+    """What a pre-merge check sees of a merge into a protected branch (as a lakeFS hook).
+
+    ``merge_base`` equal to ``destination_head`` means the merge result is exactly the
+    source commit's content (the destination gained nothing the source lacks).
+    """
+
+    repository: str
+    source_ref: str
+    source_commit: str
+    destination_branch: str
+    destination_head: str
+    merge_base: str | None
+    message: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def result_is_source(self) -> bool:
+        return self.merge_base == self.destination_head
+
+
+@dataclass(frozen=True)
 class MergeResult:
     commit_id: str
     fast_forward: bool

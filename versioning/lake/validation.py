@@ -33,6 +33,19 @@ def validate_branch(name: str) -> str:
     return name
 
 
+PROTECTION_RE = re.compile(r"^[\w*?][-\w*?]*$")
+
+
+def validate_protection_pattern(pattern: str) -> str:
+    """A branch protection pattern: branch characters plus the ``*`` and ``?`` wildcards."""
+    if not isinstance(pattern, str) or not PROTECTION_RE.match(pattern) or len(pattern) > 256:
+        raise InvalidInputError(
+            f"invalid branch protection pattern {pattern!r}: branch name characters with "
+            "'*' and '?' wildcards (e.g. main, release-*)"
+        )
+    return pattern
+
+
 def validate_tag(name: str) -> str:
     if not isinstance(name, str) or not TAG_RE.match(name) or len(name) > 256:
         raise InvalidInputError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from versioning.lake import Lake, LakeURI, open_lake, parse_uri
+from versioning.lake import Lake, LakeURI, parse_uri
 from voiceops.cli._output import CliError
 from voiceops.settings import Settings
 
@@ -13,8 +13,11 @@ def current_settings() -> Settings:
 
 
 def configured_lake() -> Lake:
-    """The lake backend the environment selects (``VOICEOPS_LAKE_BACKEND``, ``VOICEOPS_HOME``)."""
-    return open_lake(current_settings())
+    """The lake backend the environment selects (``VOICEOPS_LAKE_BACKEND``, ``VOICEOPS_HOME``),
+    with the publish gate's check on merges into protected branches."""
+    from warehouse.guard import open_guarded_lake
+
+    return open_guarded_lake(current_settings())
 
 
 def repo_uri(text: str) -> str:

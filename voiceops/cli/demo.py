@@ -21,6 +21,7 @@ from voiceops.cli._output import CliError, esc, format_size, say, short_id, stdo
 from voiceops.cli.lake import commit_table, print_diff
 
 STEPS = 9
+TOUR_REPOSITORY = "lake-tour"
 
 
 @dataclass
@@ -74,15 +75,19 @@ def demo(
 def demo_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the sample data.")] = 7,
     repository: Annotated[
-        str | None, typer.Option(help="Lake repository (default: VOICEOPS_LAKE_REPOSITORY).")
-    ] = None,
+        str,
+        typer.Option(
+            help="Lake repository of the tour (not the pipeline's: its main is protected and "
+            "takes only audited data)."
+        ),
+    ] = TOUR_REPOSITORY,
 ) -> None:
     """A lake round trip on the embedded default: ingest, commit, diff, merge, tag, time travel."""
     settings = current_settings()
     lake = open_lake(settings)
     now = datetime.now(UTC)
     stamp = now.strftime("%Y%m%d-%H%M%S-%f")
-    run = DemoRun(repository or settings.lake_repository, f"demo-{stamp}")
+    run = DemoRun(repository, f"demo-{stamp}")
     repo = run.repository
 
     main, created = _ensure_repository(lake, repo)

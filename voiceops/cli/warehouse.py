@@ -31,19 +31,31 @@ def audit_cmd(
 def publish_cmd(
     branch: Annotated[str, typer.Argument(help="The ingest-* branch to publish into main.")],
 ) -> None:
-    """Merge BRANCH into main if its audit (recorded, or run now) passed every check."""
-    from versioning.lake import open_lake
-    from warehouse.audit import audit_for_hook
-    from warehouse.gate import PublishRefused, publish
+    """Publish BRANCH: audit what would land on main (the branch, or its combination with a
+    main that moved on) unless a current audit of it is recorded, and merge exactly that
+    commit if every check passed."""
+    from warehouse.audit import run_audit
+    from warehouse.gate import PublishRefused, audit_log
+    from warehouse.guard import open_guarded_lake
+    from warehouse.manifest import current_manifest_hash
+    from warehouse.publish import publish, publish_candidate
 
     settings = current_settings()
-    lake = open_lake(settings)
-    audit = audit_for_hook(lake, settings)(settings.lake_repository, branch)
+    lake, repository = open_guarded_lake(settings), settings.lake_repository
+    audits = audit_log(settings)
+    manifest = current_manifest_hash(settings)
     try:
-        merge = publish(lake, settings.lake_repository, branch, audit)
+        candidate = publish_candidate(lake, repository, branch)
+        audit = audits.get(candidate.commit_id)
+        if audit is None or audit.manifest_hash != manifest:
+            audit = run_audit(lake, repository, candidate.commit_id, settings, name=candidate.ref)
+        merge = publish(
+            lake, repository, candidate.commit_id, audits, branch=branch, manifest_hash=manifest
+        )
     except PublishRefused as refused:
         raise CliError(str(refused)) from None
-    say(f"published {branch} into main @ {merge.commit_id[:12]}: {audit.summary()}")
+    combined = " (combined with main)" if candidate.combined else ""
+    say(f"published {branch}{combined} into main @ {merge.commit_id[:12]}: {audit.summary()}")
 
 
 @warehouse_app.command("serve-hook")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from versioning.lake.base import Lake, Source
+from versioning.lake.base import Lake, MergeCheck, Source, protected_by, run_merge_checks
 from versioning.lake.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -33,6 +33,8 @@ from versioning.lake.errors import (
     NotFoundError,
     NothingToCommitError,
     ObjectGoneError,
+    PreconditionFailedError,
+    ProtectedBranchError,
 )
 from versioning.lake.local import tree
 from versioning.lake.local.metadata import Catalog
@@ -45,6 +47,7 @@ from versioning.lake.models import (
     DiffEntry,
     FsckReport,
     GCReport,
+    MergeRequest,
     MergeResult,
     ObjectStat,
     Ref,
@@ -54,11 +57,16 @@ from versioning.lake.validation import (
     validate_branch,
     validate_metadata,
     validate_path,
+    validate_protection_pattern,
     validate_repository,
     validate_tag,
 )
 
 CATALOG_FILE = "catalog.sqlite3"
+PROTECTION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS branch_protection "
+    "(pattern TEXT PRIMARY KEY, created REAL NOT NULL) WITHOUT ROWID"
+)
 #: upload_many publishes at most this much in-memory content per transaction.
 BATCH_BYTES = 64 << 20
 BATCH_FILES = 2000
@@ -110,11 +118,13 @@ class LocalLake(Lake):
         fsync: bool = True,
         lock_timeout_s: float = 60.0,
         committer: str | None = None,
+        merge_checks: Iterable[MergeCheck] = (),
     ):
         self.root = Path(root)
         self.fsync = fsync
         self.lock_timeout_s = lock_timeout_s
         self.committer = committer or os.environ.get("VOICEOPS_USER") or _current_user()
+        self.merge_checks = tuple(merge_checks)
         self._repos: dict[str, _Repo] = {}
 
     # ---- repositories -------------------------------------------------------------------
@@ -135,6 +145,7 @@ class LocalLake(Lake):
             if not (root / CATALOG_FILE).is_file():
                 raise NotFoundError(f"repository {repository} not found")
             repo = self._repos[repository] = self._open(repository, root)
+            repo.catalog.connection().execute(PROTECTION_TABLE)  # catalogs made before rules
         return repo
 
     def create_repository(self, repository: str, default_branch: str = "main") -> Repository:
@@ -232,7 +243,7 @@ class LocalLake(Lake):
     def delete_branch(self, repository: str, branch: str) -> None:
         repo = self._repo(repository)
         with repo.catalog.write() as conn:
-            self._require_branch(conn, repository, branch)
+            self._require_writable(conn, repository, branch, "delete branch")
             if branch == self._default_branch(conn):
                 raise InvalidInputError(
                     f"branch {branch} is the default branch of {repository}: it cannot be deleted"
@@ -271,6 +282,45 @@ class LocalLake(Lake):
         with repo.catalog.read() as conn:
             return resolve(conn, repository, ref).commit_id
 
+    # ---- branch protection --------------------------------------------------------------
+    def add_branch_protection(self, repository: str, pattern: str) -> None:
+        validate_protection_pattern(pattern)
+        with self._repo(repository).catalog.write() as conn:
+            if conn.execute(
+                "SELECT 1 FROM branch_protection WHERE pattern = ?", (pattern,)
+            ).fetchone():
+                raise AlreadyExistsError(f"branch protection rule {pattern!r} already exists")
+            conn.execute("INSERT INTO branch_protection VALUES (?, ?)", (pattern, time.time()))
+
+    def list_branch_protection(self, repository: str) -> list[str]:
+        rows = (
+            self._repo(repository)
+            .catalog.connection()
+            .execute("SELECT pattern FROM branch_protection ORDER BY pattern")
+        )
+        return [pattern for (pattern,) in rows]
+
+    def delete_branch_protection(self, repository: str, pattern: str) -> None:
+        with self._repo(repository).catalog.write() as conn:
+            deleted = conn.execute("DELETE FROM branch_protection WHERE pattern = ?", (pattern,))
+            if deleted.rowcount == 0:
+                raise NotFoundError(f"branch protection rule {pattern!r} not found in {repository}")
+
+    @staticmethod
+    def _protection_rule(conn: sqlite3.Connection, branch: str) -> str | None:
+        patterns = [p for (p,) in conn.execute("SELECT pattern FROM branch_protection")]
+        return protected_by(patterns, branch)
+
+    def _require_unprotected(
+        self, conn: sqlite3.Connection, repository: str, branch: str, verb: str
+    ) -> None:
+        rule = self._protection_rule(conn, branch)
+        if rule is not None:
+            raise ProtectedBranchError(
+                f"cannot {verb} {repository}/{branch}: the branch is protected (rule "
+                f"{rule!r}); it changes only by merges that pass its pre-merge checks"
+            )
+
     # ---- objects ------------------------------------------------------------------------
     def upload(
         self,
@@ -285,7 +335,7 @@ class LocalLake(Lake):
         validate_path(path)
         metadata = validate_metadata(metadata)
         repo = self._repo(repository)
-        self._require_branch(repo.catalog.connection(), repository, branch)
+        self._require_writable(repo.catalog.connection(), repository, branch, "upload to")
         blob = repo.objects.stage(source, path)
         try:
             with repo.catalog.write() as conn:
@@ -301,7 +351,7 @@ class LocalLake(Lake):
     ) -> list[ObjectStat]:
         """Stage many objects, publishing them in batched transactions."""
         repo = self._repo(repository)
-        self._require_branch(repo.catalog.connection(), repository, branch)
+        self._require_writable(repo.catalog.connection(), repository, branch, "upload to")
         stats: list[ObjectStat] = []
         batch: list[tuple[str, StagedBlob]] = []
         in_memory = 0
@@ -471,6 +521,7 @@ class LocalLake(Lake):
         validate_path(path)
         repo = self._repo(repository)
         with repo.catalog.write() as conn:
+            self._require_writable(conn, repository, branch, "delete from")
             head_tree = self._head_tree(conn, repository, branch)
             at = Resolved("", head_tree, branch)
             if self._entry(repo, conn, at, path) is None:
@@ -501,7 +552,7 @@ class LocalLake(Lake):
     def reset(self, repository: str, branch: str, path: str | None = None) -> None:
         repo = self._repo(repository)
         with repo.catalog.write() as conn:
-            self._require_branch(conn, repository, branch)
+            self._require_writable(conn, repository, branch, "reset")
             if path is None or path == "":
                 conn.execute("DELETE FROM staging WHERE branch = ?", (branch,))
             elif path.endswith("/"):
@@ -529,7 +580,7 @@ class LocalLake(Lake):
             raise InvalidInputError("commit message must not be empty")
         repo = self._repo(repository)
         with repo.catalog.write() as conn:
-            head = self._require_branch(conn, repository, branch)
+            head = self._require_writable(conn, repository, branch, "commit to")
             head_tree = load_commit_row(conn, head)[1]
             staged = self._staged_rows(conn, branch, "")
             if not staged and not allow_empty:
@@ -591,8 +642,13 @@ class LocalLake(Lake):
         metadata: dict[str, str] | None = None,
         strategy: str | None = None,
         allow_fast_forward: bool = True,
+        expected_destination_head: str | None = None,
     ) -> MergeResult:
-        """Three-way merge; with ``allow_fast_forward=False`` always a merge commit (lakeFS)."""
+        """Three-way merge; with ``allow_fast_forward=False`` always a merge commit (lakeFS).
+
+        A merge into a protected branch runs the pre-merge checks inside the write lock, so
+        the destination cannot move between the checks and the merge.
+        """
         metadata = validate_metadata(metadata)
         if strategy not in (None, "source-wins", "dest-wins"):
             raise InvalidInputError(f"unknown merge strategy {strategy!r}")
@@ -600,10 +656,28 @@ class LocalLake(Lake):
         with repo.catalog.write() as conn:
             source = resolve(conn, repository, source_ref).commit_id
             dest = self._require_branch(conn, repository, destination_branch)
+            if expected_destination_head not in (None, dest):
+                raise PreconditionFailedError(
+                    f"merge into {repository}/{destination_branch} refused: it is at "
+                    f"{dest[:12]}, not at the expected {str(expected_destination_head)[:12]}"
+                )
             self._require_clean(conn, repository, destination_branch, "merge into")
             base = _merge_base(conn, source, dest)
             if base == source:
                 return MergeResult(dest, fast_forward=False, changes=0)
+            rule = self._protection_rule(conn, destination_branch)
+            if rule is not None:
+                request = MergeRequest(
+                    repository,
+                    source_ref,
+                    source,
+                    destination_branch,
+                    dest,
+                    base,
+                    message or "",
+                    dict(metadata),
+                )
+                run_merge_checks(self.merge_checks, request, rule)
             nodes = repo.nodes()
             source_tree = load_commit_row(conn, source)[1]
             dest_tree = load_commit_row(conn, dest)[1]
@@ -641,7 +715,7 @@ class LocalLake(Lake):
     def revert(self, repository: str, branch: str, ref: str, *, parent_number: int = 1) -> Commit:
         repo = self._repo(repository)
         with repo.catalog.write() as conn:
-            head = self._require_branch(conn, repository, branch)
+            head = self._require_writable(conn, repository, branch, "revert on")
             self._require_clean(conn, repository, branch, "revert on")
             target = load_commit_row(conn, resolve(conn, repository, ref).commit_id)
             parents = json.loads(target[2])
@@ -693,6 +767,14 @@ class LocalLake(Lake):
         head = self._branch_head(conn, branch)
         if head is None:
             raise NotFoundError(f"branch {branch} not found in repository {repository}")
+        return head
+
+    def _require_writable(
+        self, conn: sqlite3.Connection, repository: str, branch: str, verb: str
+    ) -> str:
+        """The head of ``branch``, which must exist and not be protected."""
+        head = self._require_branch(conn, repository, branch)
+        self._require_unprotected(conn, repository, branch, verb)
         return head
 
     def _head_tree(self, conn: sqlite3.Connection, repository: str, branch: str) -> str:
