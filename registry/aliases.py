@@ -1,8 +1,12 @@
-"""Promotion, rollback and the alias history (issue 6 §3).
+"""Promotion, rollback and the alias history.
 
-``promote`` moves ``@champion`` to a version (refused versions only with ``force`` and a
-reason); ``rollback`` moves it back to the champion before the current one. Which one that
-is comes from replaying the append-only history: a promotion pushes, a rollback pops.
+``promote`` moves ``@champion`` to a version. It decides from the gate's recorded verdict
+(``registry.verdicts``, not the version's editable tags), re-verifies the version's lineage
+by walking the lake, and re-hashes the artifact: a version whose data lineage does not hold,
+or whose artifact changed since the gate saw it, is never promoted. A version refused on
+quality alone needs ``force`` and a reason, both kept in the history with the user.
+``rollback`` moves the champion back to the one before; which one that is comes from
+replaying the append-only history: a promotion pushes, a rollback pops.
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 
 from registry.errors import RegistryError
 from registry.families import family
 from registry.history import AliasHistory, AliasMove
+from registry.lineage import lineage_problems
 from registry.tracking import client, history_url
+from registry.verdicts import RecordedVerdict, VerdictStore, artifact_digest
 from registry.versions import CHALLENGER, CHAMPION, aliases, get_version
 from voiceops.settings import Settings
 
@@ -51,18 +58,58 @@ def champion_stack(moves: list[AliasMove]) -> list[str]:
     return stack
 
 
+def trusted_verdict(settings: Settings, version: ModelVersion) -> RecordedVerdict:
+    """The gate's recorded verdict on ``version``, checked against the world as it is now:
+    the lineage re-verified on the lake and the stored artifact re-hashed.
+
+    Raises :class:`RegistryError` when there is no verdict, the lineage fails or the artifact
+    changed (no override exists for those).
+    """
+    from registry.register import model_dir
+    from versioning.lake import open_lake
+    from warehouse.gate import audit_log
+
+    label = f"{version.name} v{version.version}"
+    verdict = VerdictStore(history_url(settings)).latest(version.name, str(version.version))
+    if verdict is None:
+        raise RegistryError(f"{label} has no recorded gate verdict: register it through the gate")
+    problems = lineage_problems(
+        open_lake(settings),
+        verdict.lake_repository,
+        verdict.lake_commit,
+        audit_log(settings),
+        verdict.marts_manifest_hash,
+    )
+    if problems:
+        raise RegistryError(f"{label}: its data lineage does not hold: {'; '.join(problems)}")
+    if artifact_digest(model_dir(version, settings)) != verdict.artifact_sha256:
+        raise RegistryError(
+            f"{label}: the stored artifact differs from the one the gate tested (SHA-256 "
+            f"{verdict.artifact_sha256[:12]}): it was changed after registration"
+        )
+    return verdict
+
+
 def promote(
     settings: Settings, family_name: str, version: str, *, reason: str = "", force: bool = False
 ) -> Move:
-    """``@champion`` -> ``version``; a version the gate refused needs ``force`` and a reason."""
+    """``@champion`` -> ``version``. A version the gate refused on quality needs ``force``
+    and a reason; lineage and artifact integrity are never overruled."""
     mlflow, history, model = _handles(settings, family_name)
     target = get_version(mlflow, model, version)
-    verdict = target.tags.get("gate.verdict", "none")
-    if verdict != "passed":
-        if not force:
-            first = (target.tags.get("gate.reasons") or "no gate verdict").splitlines()[0]
+    verdict = trusted_verdict(settings, target)
+    failed = verdict.failed_rules
+    if failed:
+        names = ", ".join(r["rule"] for r in failed)
+        fixed = [r["rule"] for r in failed if not r.get("overridable", True)]
+        if fixed:
             raise RegistryError(
-                f"{model} v{version} was not passed by the gate ({verdict}: {first}); "
+                f"{model} v{version} failed the {', '.join(fixed)} rule: no override"
+            )
+        if not force:
+            first = failed[0]["reason"].splitlines()[0] if failed[0]["reason"] else names
+            raise RegistryError(
+                f"{model} v{version} was refused by the gate ({names}: {first}); "
                 "promote it anyway with --force --reason TEXT"
             )
         if not reason.strip():
@@ -72,8 +119,8 @@ def promote(
     if old == str(target.version):
         raise RegistryError(f"{model} v{version} is already the champion")
     why = reason or "promoted"
-    if force and verdict != "passed":
-        why = f"forced past gate verdict '{verdict}': {reason}"
+    if failed:
+        why = f"forced past the gate's {', '.join(r['rule'] for r in failed)} rule(s): {reason}"
     mlflow.set_registered_model_alias(model, CHAMPION, str(target.version))
     history.record(model, CHAMPION, "promote", old, str(target.version), why)
     if current.get(CHALLENGER) == str(target.version):
@@ -92,7 +139,7 @@ def rollback(settings: Settings, family_name: str, *, reason: str = "") -> Move:
     if len(stack) < 2 or stack[-1] != current:
         raise RegistryError(f"{model} has no previous champion to roll back to (v{current})")
     previous = stack[-2]
-    get_version(mlflow, model, previous)
+    trusted_verdict(settings, get_version(mlflow, model, previous))  # lineage + artifact
     why = reason or "rollback"
     mlflow.set_registered_model_alias(model, CHAMPION, previous)
     history.record(model, CHAMPION, "rollback", current, previous, why)
@@ -103,3 +150,21 @@ def alias_history(settings: Settings, family_name: str) -> list[AliasMove]:
     """Every alias move of the family's model, oldest first."""
     _, history, model = _handles(settings, family_name)
     return history.moves(model)
+
+
+def require_servable(settings: Settings, version: ModelVersion) -> None:
+    """Refuse a version users must not get: one without a trusted verdict (lineage holds,
+    artifact unchanged), or refused by the gate and never promoted (with ``--force``)."""
+    verdict = trusted_verdict(settings, version)
+    if verdict.passed:
+        return
+    promoted = any(
+        move.alias == CHAMPION and move.to_version == str(version.version)
+        for move in AliasHistory(history_url(settings)).moves(version.name)
+    )
+    if not promoted:
+        names = ", ".join(r["rule"] for r in verdict.failed_rules)
+        raise RegistryError(
+            f"{version.name} v{version.version} was refused by the gate ({names}) and never "
+            "promoted: it is not served (try it with --allow-ungated)"
+        )

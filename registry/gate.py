@@ -1,11 +1,15 @@
-"""The gate (issue 6 §2): four rules a version must pass to become ``challenger``.
+"""The gate: four rules a version must pass to become ``challenger``.
 
-1. ``checks``     every check of the audit that published its lake commit passed;
-2. ``thresholds`` its test metrics meet the floors/ceilings of ``thresholds.yaml``;
-3. ``champion``   it is not worse than the champion on the same test split beyond tolerance;
-4. ``smoke``      its artifact loads in a fresh process and answers within the latency budget.
+1. ``lineage``    its lake commit is a verified publish of data whose strict audit passed
+                  every check, built into marts by the same dbt project (``registry.lineage``);
+2. ``thresholds`` its test metrics meet the floors/ceilings of ``thresholds.yaml``, per language;
+3. ``champion``   it is not worse than the champion on the same test rows;
+4. ``smoke``      its artifact, as stored in the registry, loads in a fresh process, answers
+                  reference inputs plausibly and within the latency budget.
 
-Every rule runs (no short cut), so a refusal lists every reason at once.
+Every rule runs (no short cut), so a refusal lists every reason at once. Rules 2-4 judge
+quality, which a person may overrule (``promote --force --reason``); rule 1 is the data
+guarantee, which nothing overrules.
 """
 
 from __future__ import annotations
@@ -21,11 +25,16 @@ from registry.smoke import smoke_test
 Scores = dict[str, dict[str, float]]  # language -> metric -> value
 
 
+LINEAGE = "lineage"
+
+
 @dataclass
 class RuleResult:
     rule: str
     passed: bool
     reason: str
+    #: a quality rule (``promote --force`` may overrule it); the lineage rule is not
+    overridable: bool = True
 
 
 @dataclass
@@ -48,14 +57,19 @@ class Verdict:
         return {"passed": self.passed, "rules": [asdict(r) for r in self.rules]}
 
 
-def rule_checks(lineage: dict[str, Any]) -> RuleResult:
-    """Rule 1 on the recorded lake lineage (the audit of the published commit)."""
-    if not lineage.get("audit_found"):
-        return RuleResult("checks", False, f"no audit recorded for lake commit {lineage['commit']}")
-    failed = lineage.get("checks_failed") or []
-    if failed or not lineage.get("audit_ok"):
-        return RuleResult("checks", False, f"checks failed on the commit: {', '.join(failed)}")
-    return RuleResult("checks", True, f"all {len(lineage['checks_passed'])} checks passed")
+def rule_lineage(lineage: dict[str, Any]) -> RuleResult:
+    """Rule 1 on the lake lineage verified at registration (``registry.lineage``)."""
+    if not lineage.get("verified"):
+        problems = "; ".join(lineage.get("problems") or ["not verified"])
+        return RuleResult(LINEAGE, False, problems, overridable=False)
+    return RuleResult(
+        LINEAGE,
+        True,
+        f"publish of audited commit {lineage['audited_commit'][:12]}: all "
+        f"{len(lineage['checks_passed'])} checks passed, dbt project "
+        f"{lineage['dbt_manifest_hash'][:12]}",
+        overridable=False,
+    )
 
 
 def rule_thresholds(scores: Scores, policy: FamilyPolicy) -> RuleResult:
@@ -115,6 +129,7 @@ def rule_smoke(family: str, model_dir: Path, policy: Policy) -> tuple[RuleResult
         policy.family(family).latency_budget_ms,
         repeats=policy.smoke_repeats,
         timeout_s=policy.smoke_timeout_s,
+        limits=policy.smoke_limits,
     )
     return RuleResult("smoke", result.ok, result.reason), result.to_dict()
 
@@ -130,7 +145,7 @@ def evaluate_gate(
     """All four rules; ``champion`` is (version, how to get its scores on our test split)."""
     family_policy = policy.family(family)
     verdict = Verdict()
-    verdict.rules.append(rule_checks(lineage))
+    verdict.rules.append(rule_lineage(lineage))
     verdict.rules.append(rule_thresholds(scores, family_policy))
     if champion is None:
         verdict.rules.append(rule_champion(scores, None, None, family_policy))

@@ -15,10 +15,10 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 TABLE = "voiceops_alias_history"
-_metadata = sa.MetaData()
+METADATA = sa.MetaData()
 history_table = sa.Table(
     TABLE,
-    _metadata,
+    METADATA,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("model", sa.String(256), nullable=False, index=True),
@@ -57,9 +57,9 @@ def current_user() -> str:
 
 
 @lru_cache(maxsize=8)
-def _engine(url: str) -> sa.Engine:
+def store_engine(url: str) -> sa.Engine:
     engine = sa.create_engine(url, pool_pre_ping=True)
-    _metadata.create_all(engine, checkfirst=True)
+    METADATA.create_all(engine, checkfirst=True)
     return engine
 
 
@@ -67,7 +67,7 @@ class AliasHistory:
     """The history table of one backend database (``sqlite:///...`` or ``postgresql://...``)."""
 
     def __init__(self, url: str):
-        self.engine = _engine(url)
+        self.engine = store_engine(url)
 
     def append(self, move: AliasMove) -> None:
         with self.engine.begin() as connection:

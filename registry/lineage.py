@@ -2,6 +2,11 @@
 
 Collected once at registration (the lake may later be garbage-collected) and kept with the
 version: flat ``lineage.*`` tags and the whole tree as the run artifact ``lineage.json``.
+
+The lake part is *verified*, not read from metadata (:func:`lineage_problems`): the commit
+must be reachable from ``main``, be a publish merge whose second parent is the audited commit
+and whose content is exactly that commit's, and the audit must be a strict, passing one made
+by the same dbt project that built the marts the model trained on.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from training.common.lineage import rows_hash, split_counts
-from versioning.lake import Lake
+from versioning.lake import Lake, LakeError
 from warehouse.gate import AuditLog
+from warehouse.guard import AUDITED_COMMIT
+from warehouse.verify import publish_problems
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 INGEST_KIND = "ingestion"
@@ -90,20 +97,56 @@ def ingestion_runs(lake: Lake, repository: str, commit: str, depth: int = 500) -
     return sorted(runs, key=lambda r: (r["date"], r["run_id"]))
 
 
-def lake_lineage(lake: Lake, repository: str, commit: str, audits: AuditLog) -> dict[str, Any]:
-    """The commit, the audit that let it be published (checks, dbt manifest) and its runs."""
-    entry = lake.get_commit(repository, commit)
-    audited = entry.metadata.get("voiceops.audited_commit", entry.id)
-    audit = audits.get(audited) or audits.get(entry.id)
+def lineage_problems(
+    lake: Lake, repository: str, commit: str, audits: AuditLog, marts_manifest_hash: str
+) -> list[str]:
+    """Why ``commit`` is not a verified publish of audited data whose dbt project also built
+    the model's marts (empty: it is)."""
+    try:
+        default = lake.get_repository(repository).default_branch
+        if not lake.is_ancestor(repository, commit, default):
+            return [f"lake commit {commit[:12]} is not in the history of {default}"]
+    except LakeError as error:
+        return [f"lake commit {commit[:12]} cannot be read: {error}"]
+    problems, audit = publish_problems(lake, repository, commit, audits)
+    if problems or audit is None:
+        return problems
+    if not marts_manifest_hash:
+        return ["the training run did not record the dbt manifest of its marts"]
+    if audit.manifest_hash != marts_manifest_hash:
+        return [
+            f"the marts were built by dbt project {marts_manifest_hash[:12]}, the audit ran "
+            f"{audit.manifest_hash[:12] or 'none'}"
+        ]
+    return []
+
+
+def lake_lineage(
+    lake: Lake, repository: str, commit: str, audits: AuditLog, marts_manifest_hash: str = ""
+) -> dict[str, Any]:
+    """The commit, the audit that let it be published (checks, dbt manifest), its ingestion
+    runs, and whether all of it was verified by walking the lake."""
+    problems = lineage_problems(lake, repository, commit, audits, marts_manifest_hash)
+    try:
+        entry = lake.get_commit(repository, commit)
+    except LakeError:
+        return {"repository": repository, "commit": commit, "verified": False,
+                "problems": problems, "audited_commit": "", "dbt_manifest_hash": "",
+                "checks_passed": [], "checks_failed": [], "ingestion_runs": []}  # fmt: skip
+    audited = entry.metadata.get(AUDITED_COMMIT, "")
+    try:
+        audit = audits.get(audited) if audited else None
+    except ValueError:
+        audit = None
     return {
         "repository": repository,
         "commit": entry.id,
         "commit_message": entry.message,
         "audited_commit": audited,
-        "audit_found": audit is not None,
-        "audit_ok": bool(audit and audit.ok),
-        "dbt_manifest_hash": entry.metadata.get("voiceops.dbt_manifest_hash")
-        or (audit.manifest_hash if audit else ""),
+        "verified": not problems,
+        "problems": problems,
+        "dbt_manifest_hash": audit.manifest_hash if audit else "",
+        "marts_manifest_hash": marts_manifest_hash,
         "checks_passed": sorted(c.name for c in audit.checks if c.passed) if audit else [],
         "checks_failed": sorted(c.name for c in audit.failed) if audit else [],
         "ingestion_runs": ingestion_runs(lake, repository, entry.id),

@@ -2,6 +2,9 @@
 
 Resolving ``@champion`` asks the registry each time (a promotion or rollback is seen at
 once); the SavedModel of a version is loaded only the first time (versions are immutable).
+Before that first load the version must be servable (``registry.aliases.require_servable``:
+its gate verdict trusted, its lineage re-verified on the lake, its artifact unchanged, and
+passed or promoted); ``allow_ungated=True`` skips that for debugging a refused version.
 Nothing is re-trained or re-preprocessed: the SavedModel carries its preprocessing.
 """
 
@@ -14,6 +17,7 @@ from typing import Any
 
 from mlflow.entities.model_registry import ModelVersion
 
+from registry.aliases import require_servable
 from registry.families import family
 from registry.register import model_dir
 from registry.tracking import client
@@ -59,6 +63,7 @@ def load_model(
     *,
     version: str | None = None,
     settings: Settings | None = None,
+    allow_ungated: bool = False,
 ) -> Any:
     """The SavedModel of ``version`` (or of what ``alias`` points to), cached per process."""
     settings = settings or get_settings()
@@ -68,6 +73,8 @@ def load_model(
         if key not in _cache:
             import tensorflow as tf
 
+            if not allow_ungated:
+                require_servable(settings, found.version_info)
             path: Path = model_dir(found.version_info, settings)
             _cache[key] = tf.saved_model.load(str(path))
         return _cache[key]

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from registry.errors import RegistryError
+from registry.smoke import SmokeLimits
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "thresholds.yaml"
 
@@ -36,6 +37,7 @@ class Policy:
     split: str = "test"
     smoke_repeats: int = 5
     smoke_timeout_s: float = 240.0
+    smoke_limits: SmokeLimits = field(default_factory=SmokeLimits)
     promote_first_passing: bool = True
     sha256: str = ""
     source: str = ""
@@ -59,11 +61,16 @@ def parse_policy(data: dict[str, Any], *, sha256: str = "", source: str = "") ->
         for name, spec in (data.get("families") or {}).items()
     }
     smoke = data.get("smoke") or {}
+    limits = {k: float(v) for k, v in (smoke.get("limits") or {}).items()}
+    unknown = sorted(set(limits) - set(SmokeLimits.__dataclass_fields__))
+    if unknown:
+        raise RegistryError(f"{source or 'policy'}: unknown smoke limits {unknown}")
     return Policy(
         families=families,
         split=str(data.get("split", "test")),
         smoke_repeats=int(smoke.get("repeats", 5)),
         smoke_timeout_s=float(smoke.get("timeout_s", 240)),
+        smoke_limits=SmokeLimits(**limits),
         promote_first_passing=bool(data.get("promote_first_passing", True)),
         sha256=sha256,
         source=source,

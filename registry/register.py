@@ -4,7 +4,9 @@
 
 The version is created before the gate runs, so a refused version stays registered, tagged
 ``gate.verdict=refused`` with its reasons. A passing one becomes ``@challenger`` (and
-``@champion`` too when there is none yet and the policy says so).
+``@champion`` too when there is none yet and the policy says so). The gate smoke-tests the
+artifact as the registry stores it, and its verdict is appended to the verdict table
+(``registry.verdicts``) with the artifact's SHA-256: the tags are for people to read.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from registry.lineage import code_revision, lake_lineage, rows_hash, split_count
 from registry.policy import Policy, load_policy
 from registry.tracking import client, experiment_id, history_url
 from registry.training_info import TrainingInfo
+from registry.verdicts import VerdictStore, artifact_digest, new_verdict
 from registry.versions import (
     CHALLENGER,
     CHAMPION,
@@ -39,13 +42,14 @@ from registry.versions import (
 )
 from versioning.lake import Lake
 from voiceops.settings import Settings
-from warehouse.gate import AuditLog
+from warehouse.gate import audit_log
 
 MODEL_ARTIFACT = "saved_model"
 #: Version tags every registered version carries (issue 6 §1).
 LINEAGE_TAGS = (
     "lineage.lake_repository",
     "lineage.lake_commit",
+    "lineage.verified",
     "lineage.audited_commit",
     "lineage.dbt_manifest_hash",
     "lineage.checks_passed",
@@ -137,6 +141,7 @@ def _lineage_tags(lineage: dict[str, Any]) -> dict[str, str]:
     return {
         "lineage.lake_repository": lake["repository"],
         "lineage.lake_commit": lake["commit"],
+        "lineage.verified": str(lake["verified"]).lower(),
         "lineage.audited_commit": lake["audited_commit"],
         "lineage.dbt_manifest_hash": lake["dbt_manifest_hash"],
         "lineage.checks_passed": ",".join(lake["checks_passed"]),
@@ -208,7 +213,11 @@ def register(
     lineage = {
         "family": fam.name,
         "lake": lake_lineage(
-            lake, settings.lake_repository, info.lake_commit, AuditLog(settings.home / "audits")
+            lake,
+            settings.lake_repository,
+            info.lake_commit,
+            audit_log(settings),
+            info.marts_manifest_hash,
         ),
         "data": {
             "rows": info.data_rows or (split_counts(data) if data else {}),
@@ -230,7 +239,7 @@ def register(
     run = _log_run(mlflow, settings, fam, info, lineage)
     ensure_registered(mlflow, fam.model_name, f"VoiceOps {fam.name.upper()} model")
     champion = by_alias(mlflow, fam.model_name, CHAMPION)
-    scores = info.test_scores(policy.split)
+    scores = gated_scores(info.scores, policy.split)
     version = mlflow.create_model_version(
         fam.model_name,
         f"{run.info.artifact_uri}/{MODEL_ARTIFACT}",
@@ -243,9 +252,10 @@ def register(
             "gate.verdict": "pending",
         },
     )
+    stored = model_dir(version, settings)  # the artifact users will get, not the local export
     verdict = evaluate_gate(
         fam.name,
-        Path(info.model_path),
+        stored,
         scores,
         lineage["lake"],
         policy,
@@ -263,6 +273,19 @@ def register(
         ),
     )
     _record_verdict(mlflow, fam.model_name, version.version, verdict)
+    VerdictStore(history_url(settings)).record(
+        new_verdict(
+            fam.model_name,
+            version.version,
+            verdict.passed,
+            verdict.to_dict()["rules"],
+            lake_repository=settings.lake_repository,
+            lake_commit=info.lake_commit,
+            marts_manifest_hash=info.marts_manifest_hash,
+            artifact_sha256=artifact_digest(stored),
+            policy_sha256=policy.sha256,
+        )
+    )
     mlflow.set_terminated(run.info.run_id)
     if verdict.passed:
         _alias_passing(mlflow, settings, fam.model_name, version.version, champion, policy)
@@ -275,6 +298,20 @@ def register(
         verdict,
         aliases(mlflow, fam.model_name),
     )
+
+
+def gated_scores(scores: dict[str, Any], split: str = "test") -> Scores:
+    """The split's scores per language, with each subset ``<split>_<subset>`` flattened in as
+    ``<subset>_<metric>`` (e.g. NLU's ``unseen_phrasing_intent_accuracy``)."""
+    gated: Scores = {lang: dict(metrics) for lang, metrics in scores.get(split, {}).items()}
+    for name, languages in scores.items():
+        if not name.startswith(f"{split}_"):
+            continue
+        subset = name.removeprefix(f"{split}_")
+        for language, metrics in languages.items():
+            for metric, value in metrics.items():
+                gated.setdefault(language, {})[f"{subset}_{metric}"] = value
+    return gated
 
 
 def registered_fingerprint(

@@ -75,8 +75,8 @@ def warehouse_rows(settings: Settings) -> RowsLoader:
 def _rebuild(settings: Settings, commit: str) -> str:
     """Load ``commit`` into ``repro_<commit>`` and dbt-build the marts there."""
     from versioning.lake import open_lake
+    from warehouse.builds import build_schema
     from warehouse.connection import Warehouse
-    from warehouse.dbt_build import dbt_build
     from warehouse.load import load_commit
 
     schema = f"repro_{commit[:12]}"
@@ -85,7 +85,7 @@ def _rebuild(settings: Settings, commit: str) -> str:
         load_commit(open_lake(settings), settings.lake_repository, commit, warehouse, schema)
     finally:
         warehouse.close()
-    build = dbt_build(settings, schema)
+    build = build_schema(settings, schema, commit)
     if build.returncode != 0:
         raise RegistryError(f"dbt build of lake commit {commit[:12]} failed: {build.log_tail}")
     return schema

@@ -29,6 +29,11 @@ REFERENCE_REQUESTS = [
     {"language": "en", "intent": "exchange_rate", "slots": {"currency": "USD"}},
 ]
 REFERENCE_SAMPLE_RATE = 8000
+#: What the STT smoke test hears: a held-out espeak voice per language on a phone line.
+REFERENCE_SPEECH = [
+    ("ru", "Заблокируйте, пожалуйста, мою карту."),
+    ("en", "What is the dollar exchange rate today?"),
+]
 
 
 def language_of(text: str) -> str:
@@ -45,6 +50,23 @@ def reference_waveforms() -> list[np.ndarray]:
         tone = 0.3 * np.sin(2 * np.pi * (180 + 120 * t) * t) * (1 + np.sin(2 * np.pi * 3 * t))
         waves.append((tone / 2 + 0.01 * rng.standard_normal(t.size)).astype(np.float32))
     return waves
+
+
+def reference_speech(workdir: Path) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """:data:`REFERENCE_SPEECH` spoken by held-out voices (rendered into ``workdir``):
+    waveforms, their transcripts and languages. Deterministic."""
+    from ingestion.simulator.audio import render_speech
+    from ingestion.simulator.voices import speakers
+
+    waves, texts, languages = [], [], []
+    for language, text in REFERENCE_SPEECH:
+        speaker = next(s for s in speakers(language) if s.held_out)
+        path = workdir / f"reference-{language}.wav"
+        render_speech(text, speaker, path, REFERENCE_SAMPLE_RATE)
+        waves.append(read_wav(path)[0])
+        texts.append(text)
+        languages.append(language)
+    return waves, texts, languages
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -71,19 +93,31 @@ def write_wav(path: Path, waveform: np.ndarray, sample_rate: int) -> Path:
     return path
 
 
-def run_reference(name: str, model: Any) -> Any:
-    """The family's reference inputs through ``model`` (JSON-able summary of the outputs)."""
+def run_reference(name: str, model: Any, speech: tuple | None = None) -> Any:
+    """The family's reference inputs through ``model`` (JSON-able summary of the outputs).
+
+    STT hears ``speech`` (:func:`reference_speech`) when given, else synthetic test tones.
+    """
     export = family(name).module("export")
     if name == "nlu":
         return [p["intent"] for p in export.predict(model, REFERENCE_TEXTS)]
     if name == "nlg":
         return export.predict(model, REFERENCE_REQUESTS)
     if name == "stt":
-        return export.transcribe(model, reference_waveforms(), REFERENCE_SAMPLE_RATE)
+        if speech is None:
+            return export.transcribe(model, reference_waveforms(), REFERENCE_SAMPLE_RATE)
+        waves, texts, languages = speech
+        heard = export.transcribe(model, waves, REFERENCE_SAMPLE_RATE)
+        return {"transcripts": list(heard), "references": texts, "languages": languages}
     if name == "tts":
         texts = REFERENCE_TEXTS[:2]
         waves, rate = export.synthesize(model, texts, [language_of(t) for t in texts])
-        return {"sample_rate": int(rate), "samples": [len(w) for w in waves]}
+        return {
+            "sample_rate": int(rate),
+            "samples": [len(w) for w in waves],
+            "rms": [float(np.sqrt(np.mean(np.square(w)))) if len(w) else 0.0 for w in waves],
+            "finite": [bool(np.isfinite(w).all()) for w in waves],
+        }
     raise RegistryError(f"unknown family {name!r}")
 
 

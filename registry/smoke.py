@@ -1,8 +1,12 @@
-"""Gate rule 4: load the exported artifact in a fresh Python process and time reference calls.
+"""Gate rule "smoke": the artifact *as stored in the registry* loads in a fresh Python process,
+answers reference inputs with plausible outputs, within the latency budget.
 
     python -m registry.smoke FAMILY MODEL_DIR [--repeats N]   # prints one JSON line
 
-The parent (:func:`smoke_test`) runs that and compares the median latency with the budget.
+The parent (:func:`smoke_test`) runs that on the directory downloaded from the registry's
+artifact store and checks what came back (:func:`output_problems`): NLU answers intents of
+the taxonomy, NLG non-empty texts, STT transcribes held-out espeak voices within a CER bound,
+TTS gives finite, audible audio of a plausible length.
 """
 
 from __future__ import annotations
@@ -13,11 +17,23 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class SmokeLimits:
+    """What counts as a plausible output (``smoke:`` in ``thresholds.yaml``)."""
+
+    stt_max_cer: float = 0.5
+    tts_min_seconds: float = 0.3
+    tts_max_seconds: float = 20.0
+    tts_min_rms: float = 1e-3
 
 
 @dataclass
@@ -29,15 +45,64 @@ class SmokeResult:
     load_s: float = 0.0
     latency_ms: float = 0.0
     outputs: object = None
+    problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def _known_intents() -> set[str]:
+    from voiceops.taxonomy import load_taxonomy
+
+    return set(load_taxonomy().intents)
+
+
+def output_problems(family: str, outputs: Any, limits: SmokeLimits) -> list[str]:
+    """What is implausible in the reference outputs of ``family`` (empty: nothing)."""
+    if family == "nlu":
+        unknown = sorted({str(i) for i in outputs} - _known_intents())
+        return [f"NLU answered intents outside the taxonomy: {unknown}"] if unknown else []
+    if family == "nlg":
+        empty = [i for i, text in enumerate(outputs) if not str(text).strip()]
+        return [f"NLG gave empty responses for reference requests {empty}"] if empty else []
+    if family == "stt":
+        cer = float(outputs["cer"])
+        if cer > limits.stt_max_cer:
+            heard = "; ".join(f"{r!r} -> {h!r}" for r, h in zip(
+                outputs["references"], outputs["transcripts"], strict=True))  # fmt: skip
+            return [f"STT CER {cer:.3f} > {limits.stt_max_cer:g} on reference speech ({heard})"]
+        return []
+    if family == "tts":
+        rate = int(outputs["sample_rate"])
+        problems = []
+        for i, (samples, rms, finite) in enumerate(
+            zip(outputs["samples"], outputs["rms"], outputs["finite"], strict=True)
+        ):
+            seconds = samples / rate if rate else 0.0
+            if not finite:
+                problems.append(f"TTS output {i} has NaN or infinite samples")
+            elif not limits.tts_min_seconds <= seconds <= limits.tts_max_seconds:
+                problems.append(
+                    f"TTS output {i} lasts {seconds:.2f} s (plausible: "
+                    f"{limits.tts_min_seconds:g}-{limits.tts_max_seconds:g} s)"
+                )
+            elif rms < limits.tts_min_rms:
+                problems.append(f"TTS output {i} is silent (RMS {rms:.2e})")
+        return problems
+    return [f"no smoke checks for family {family!r}"]
+
+
 def smoke_test(
-    family: str, model_dir: Path, budget_ms: float, *, repeats: int = 5, timeout_s: float = 240
+    family: str,
+    model_dir: Path,
+    budget_ms: float,
+    *,
+    repeats: int = 5,
+    timeout_s: float = 240,
+    limits: SmokeLimits | None = None,
 ) -> SmokeResult:
-    """Run the smoke process; ok when it succeeds and the median call is within budget."""
+    """Run the smoke process; ok when it succeeds, its outputs are plausible and the median
+    call is within budget."""
     command = [sys.executable, "-m", "registry.smoke", family, str(model_dir)]
     env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
     try:
@@ -57,9 +122,24 @@ def smoke_test(
         return SmokeResult(False, f"smoke test failed in a fresh process: {tail[:300]}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
     latency = float(report["latency_ms"])
-    within = latency <= budget_ms
-    reason = f"median latency {latency:.1f} ms {'<=' if within else '>'} budget {budget_ms:g} ms"
-    return SmokeResult(within, reason, report["load_s"], latency, report["outputs"])
+    problems = output_problems(family, report["outputs"], limits or SmokeLimits())
+    if latency > budget_ms:
+        problems.append(f"median latency {latency:.1f} ms > budget {budget_ms:g} ms")
+    reason = "; ".join(problems) or (
+        f"plausible outputs, median latency {latency:.1f} ms <= budget {budget_ms:g} ms"
+    )
+    return SmokeResult(not problems, reason, report["load_s"], latency, report["outputs"], problems)
+
+
+def _stt_outputs(heard: dict[str, Any]) -> dict[str, Any]:
+    """Transcripts of the reference speech with their CER (the STT family's normalization)."""
+    from training.stt.evaluate import cer
+    from training.stt.text import normalize
+
+    langs = heard["languages"]
+    refs = [normalize(t, lang) for t, lang in zip(heard["references"], langs, strict=True)]
+    hyps = [normalize(t, lang) for t, lang in zip(heard["transcripts"], langs, strict=True)]
+    return heard | {"cer": cer(refs, hyps)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,17 +151,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import tensorflow as tf
 
-    from registry.serving import run_reference
+    from registry.serving import reference_speech, run_reference
 
-    started = time.perf_counter()
-    model = tf.saved_model.load(str(args.model_dir))
-    load_s = time.perf_counter() - started
-    outputs = run_reference(args.family, model)  # warm-up: the first call traces
-    times = []
-    for _ in range(max(args.repeats, 1)):
-        start = time.perf_counter()
-        run_reference(args.family, model)
-        times.append((time.perf_counter() - start) * 1000)
+    with tempfile.TemporaryDirectory(prefix="voiceops-smoke-") as workdir:
+        speech = reference_speech(Path(workdir)) if args.family == "stt" else None
+        started = time.perf_counter()
+        model = tf.saved_model.load(str(args.model_dir))
+        load_s = time.perf_counter() - started
+        outputs = run_reference(args.family, model, speech)  # warm-up: the first call traces
+        times = []
+        for _ in range(max(args.repeats, 1)):
+            start = time.perf_counter()
+            run_reference(args.family, model, speech)
+            times.append((time.perf_counter() - start) * 1000)
+    if args.family == "stt":
+        outputs = _stt_outputs(outputs)
     print(
         json.dumps(
             {"load_s": load_s, "latency_ms": statistics.median(times), "outputs": outputs},

@@ -30,6 +30,8 @@ class TrainingInfo:
     fingerprint: str = ""
     history: dict[str, list[float]] = field(default_factory=dict)
     dagster_run_id: str = ""
+    #: dbt manifest hash of the build of the marts it trained on (the code that built them)
+    marts_manifest_hash: str = ""
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], dagster_run_id: str = "") -> TrainingInfo:
@@ -51,6 +53,7 @@ class TrainingInfo:
             fingerprint=str(metadata.get("fingerprint", "")),
             history=_json(metadata.get("history"), {}),
             dagster_run_id=dagster_run_id,
+            marts_manifest_hash=str(metadata.get("marts_manifest_hash", "")),
         )
 
     def test_scores(self, split: str = "test") -> dict[str, dict[str, float]]:

@@ -34,7 +34,7 @@ from pydantic import Field
 
 from orchestration.assets.warehouse import PUBLISHED_KEY
 from orchestration.resources.lake import LakeResource
-from training.common.data import published_commit
+from training.common.data import StaleDataError, marts_manifest_hash, published_commit
 from training.common.lineage import code_version, fingerprint, rows_hash, split_counts
 from training.common.run import RunSummary
 
@@ -167,6 +167,23 @@ def _metadata(family: Family, summary: RunSummary, rows: list[dict], config: Any
     }
 
 
+def _published_marts(settings: Any, main_head: str) -> tuple[str, str]:
+    """The lake commit and dbt manifest hash of the published marts, which must be a
+    successful build of ``main``'s head (else a clear error: nothing is trained)."""
+    try:
+        commit = published_commit(settings)
+    except StaleDataError as error:
+        raise ValueError(f"the published marts cannot be trained on: {error}") from None
+    if commit is None:
+        raise ValueError("nothing published yet: run audit_publish_job first")
+    if commit != main_head:
+        raise ValueError(
+            f"the published marts are a build of lake commit {commit[:12]}, but main is at "
+            f"{main_head[:12]}: run audit_publish_job to rebuild them first"
+        )
+    return commit, marts_manifest_hash(settings)
+
+
 def _used_models(instance: Any, family: Family) -> dict[str, dict[str, Any]]:
     """Latest metadata of each model ``family`` uses; a clear error when one is missing."""
     used = {}
@@ -200,9 +217,7 @@ def build_training_asset(family: Family) -> AssetsDefinition:
         context: AssetExecutionContext, config: TrainingConfig, lake: LakeResource
     ) -> MaterializeResult:
         settings = lake.settings()
-        commit = published_commit(settings)
-        if commit is None:
-            raise ValueError("nothing published yet: run audit_publish_job first")
+        commit, manifest = _published_marts(settings, lake.head())
         rows = family.load_rows(settings, commit)
         if not any(row.get("split") == "train" for row in rows):
             raise ValueError(
@@ -224,6 +239,7 @@ def build_training_asset(family: Family) -> AssetsDefinition:
         lineage = {
             "lake_commit": commit,
             "lake_repository": settings.lake_repository,
+            "marts_manifest_hash": manifest,
             "data_hash": data_hash,
             "config_hash": family_config.config_hash(),
             "code_version": family.code,

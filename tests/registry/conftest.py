@@ -212,10 +212,10 @@ def postgres_uri() -> Iterator[str]:
     try:
         yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
     finally:
-        from registry.history import _engine
+        from registry.history import store_engine
         from registry.tracking import _client
 
-        for cached in (_engine, _client):
+        for cached in (store_engine, _client):
             cached.cache_clear()
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()

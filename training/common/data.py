@@ -1,4 +1,9 @@
-"""Read a mart of the published warehouse, pinned to the lake commit it was built from."""
+"""Read a mart of the published warehouse, pinned to the lake commit it was built from.
+
+Marts count as built from a commit only when the newest dbt build of their schema succeeded
+and is of the commit the schema was last loaded from (``warehouse.builds``): a failed or
+pending rebuild leaves marts of an older commit, which must not be trained on as the new one.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 
 from training.common.lineage import canonical_order
 from voiceops.settings import Settings
+from warehouse.builds import StaleMartsError, current_build
 from warehouse.connection import Warehouse, qualified
 from warehouse.load import loaded_commit
 from warehouse.schemas import PUBLISHED, layer_schema
@@ -15,13 +21,28 @@ SPLITS = ("train", "validation", "test", "test_real")
 
 
 class StaleDataError(Exception):
-    """The published warehouse is not at the lake commit a run asked for."""
+    """The warehouse's marts are not a successful build of the lake commit a run asked for."""
 
 
 def published_commit(settings: Settings) -> str | None:
-    """The lake commit the ``published`` schema was built from (None before any publish)."""
+    """The lake commit the ``published`` marts are a successful build of (None before any
+    publish); ``StaleDataError`` when the last load was not built, or its build failed."""
     with Warehouse.from_settings(settings) as warehouse:
-        return loaded_commit(warehouse, PUBLISHED)
+        if loaded_commit(warehouse, PUBLISHED) is None:
+            return None
+        try:
+            return current_build(warehouse, PUBLISHED).lake_commit
+        except StaleMartsError as error:
+            raise StaleDataError(str(error)) from None
+
+
+def marts_manifest_hash(settings: Settings, schema: str = PUBLISHED) -> str:
+    """The dbt manifest hash of the build the schema's marts are (the code that built them)."""
+    with Warehouse.from_settings(settings) as warehouse:
+        try:
+            return current_build(warehouse, schema).manifest_hash
+        except StaleMartsError as error:
+            raise StaleDataError(str(error)) from None
 
 
 def read_mart(
@@ -34,12 +55,15 @@ def read_mart(
 ) -> list[dict[str, Any]]:
     """Rows of ``<schema>_marts.<mart>`` in ``splits``, in canonical order; ``slots`` decoded.
 
-    With ``commit``, refuses to read a warehouse built from another lake commit, so a run
-    never trains on data other than what it records in its lineage.
+    With ``commit``, refuses marts that are not a successful build of that lake commit, so a
+    run never trains on data other than what it records in its lineage.
     """
     with Warehouse.from_settings(settings) as warehouse:
         if commit is not None:
-            actual = loaded_commit(warehouse, schema)
+            try:
+                actual = current_build(warehouse, schema).lake_commit
+            except StaleMartsError as error:
+                raise StaleDataError(f"{error}; publish or rebuild it first") from None
             if actual != commit:
                 raise StaleDataError(
                     f"{schema} is built from lake commit {actual}, not {commit}: publish or "

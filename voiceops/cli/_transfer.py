@@ -119,6 +119,18 @@ def _feed(
         progress.update(task, advance=item.size, files=count)
 
 
+def confined(root: Path, relative: str) -> Path:
+    """``root / relative``, refused (before anything is written) when the key a server sent
+    would land outside ``root`` (``..`` segments, an absolute path, an empty name)."""
+    parts = relative.split("/")
+    if not relative or relative.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise CliError(f"refusing to download object key {relative!r}: it escapes {root}")
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise CliError(f"refusing to download object key {relative!r}: it escapes {root}")
+    return root / relative
+
+
 def download_tree(
     lake: Lake, repository: str, ref: str, prefix: str, destination: Path
 ) -> TransferSummary:
@@ -128,10 +140,11 @@ def download_tree(
     objects = [o for o in lake.list_objects(repository, ref, prefix) if isinstance(o, ObjectStat)]
     if not objects:
         raise CliError(f"no objects under lakefs://{repository}/{ref}/{prefix}")
+    targets = [confined(destination, obj.path[len(prefix) :]) for obj in objects]
     total_bytes = sum(o.size_bytes for o in objects)
     with _progress() as progress:
         task = progress.add_task("download", total=total_bytes, files=0, total_files=len(objects))
-        for count, obj in enumerate(objects, start=1):
-            lake.download(repository, ref, obj.path, destination / obj.path[len(prefix) :])
+        for count, (obj, target) in enumerate(zip(objects, targets, strict=True), start=1):
+            lake.download(repository, ref, obj.path, target)
             progress.update(task, advance=obj.size_bytes, files=count)
     return TransferSummary(len(objects), total_bytes, str(destination))

@@ -5,6 +5,12 @@ ingestion job (embedded Airbyte connectors, recordings straight to the lake, one
 ``ingest-*`` branch per run), then audit it with ``audit_publish_job`` (load into the
 branch's own warehouse schema, ``dbt build`` with every test) and publish it to ``main`` only
 if every check passed. The last demo day plants too many bad records: its publish is refused.
+Then the four families train on the published data and go through the registry gate.
+
+Every outcome the demo reports is checked before it is printed as a result (good days
+published, the bad day refused with ``main`` unchanged, every commit of ``main`` a verified
+publish of audited data, four champions whose verdicts and lineage hold); when one is false
+the demo says which and exits non-zero.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from ingestion.simulator.day import write_day
 from orchestration.assets.training import AT_LEAST, FAMILIES
 from versioning.lake import open_lake
 from voiceops.cli._lakeargs import current_settings
-from voiceops.cli._output import esc, format_size, say, short_id, stdout_console
+from voiceops.cli._output import CliError, esc, format_size, say, short_id, stdout_console
 from voiceops.cli.models import register_trained_models
 from voiceops.pipeline import (
     IngestionOutcome,
@@ -87,19 +93,41 @@ def _mart_rows(settings: Settings) -> dict[str, int]:
         return {m: warehouse.count(schema, m) for m in MARTS if warehouse.table_exists(schema, m)}
 
 
+def _publish_claims(
+    results: list[tuple[IngestionOutcome, PublishOutcome, bool, str, str]],
+) -> list[tuple[str, bool]]:
+    """Each day's outcome against what the demo planted: (claim, true?)."""
+    claims = []
+    for ingestion, outcome, expected, before, after in results:
+        if expected:
+            ok = outcome.success and outcome.published_commit == after != before
+            claims.append((f"day {ingestion.day} published (main moved to its audit)", ok))
+        else:
+            ok = not outcome.success and bool(outcome.failed_checks) and after == before
+            claims.append((f"day {ingestion.day} refused, naming its failed checks, main kept", ok))
+    return claims
+
+
 def pipeline_demo(days: int, calls: int, seed: int, bad_rate: float) -> None:
     """Simulate, ingest, audit and publish ``days`` days, then one day that must be refused."""
+    from warehouse.gate import audit_log
+    from warehouse.verify import main_problems
+
     settings = current_settings()
+    lake, repository = open_lake(settings), settings.lake_repository
     plan = [(day, calls * 3 if day == 1 else calls, bad_rate) for day in range(1, days + 1)]
     plan.append((days + 1, max(calls // 3, 30), 0.6))  # far too many bad records
     results = []
     for day, day_calls, day_bad_rate in plan:
         ingestion = _ingest(day, day_calls, seed, day_bad_rate, settings)
-        results.append((ingestion, _publish(day)))
+        before = lake.get_branch(repository, "main").commit_id
+        outcome = _publish(day)
+        after = lake.get_branch(repository, "main").commit_id
+        results.append((ingestion, outcome, day_bad_rate < 0.5, before, after))
     table = Table(title="Write-audit-publish")
     for column in ("day", "branch", "records", "quarantined", "checks", "published"):
         table.add_column(column)
-    for ingestion, outcome in results:
+    for ingestion, outcome, *_ in results:
         table.add_row(
             str(ingestion.day),
             ingestion.branch,
@@ -116,23 +144,72 @@ def pipeline_demo(days: int, calls: int, seed: int, bad_rate: float) -> None:
     for mart, count in rows.items():
         marts.add_row(mart, str(count))
     stdout_console().print(marts)
-    main = open_lake(settings).get_branch(settings.lake_repository, "main").commit_id
-    say(f"main of lakefs://{settings.lake_repository} is at {short_id(main)}: only audited data")
-    _train(settings)
+    claims = _publish_claims(results)
+    unaudited = main_problems(lake, repository, audit_log(settings))
+    main = lake.get_branch(repository, "main").commit_id
+    claims.append(
+        (f"every commit main held is a verified publish ({short_id(main)})", not unaudited)
+    )
+    for problem in unaudited:
+        say(f"  [red]unaudited[/red] {esc(problem)}")
+    claims += _train(settings)
+    _conclude(claims)
 
 
-def _train(settings: Settings) -> None:
-    """Train every model family on the published data (kept if unchanged); print metrics."""
+def _conclude(claims: list[tuple[str, bool]]) -> None:
+    """Print every claim with its check; exit non-zero when one is false."""
+    table = Table(title="What the demo promised, checked")
+    table.add_column("claim")
+    table.add_column("true")
+    for claim, ok in claims:
+        table.add_row(esc(claim), "[green]yes[/green]" if ok else "[red]NO[/red]")
+    stdout_console().print(table)
+    false = [claim for claim, ok in claims if not ok]
+    if false:
+        raise CliError(f"{len(false)} demo claim(s) are false: {'; '.join(false)}")
+
+
+def _train(settings: Settings) -> list[tuple[str, bool]]:
+    """Train every model family on the published data (kept if unchanged), print metrics,
+    register them through the gate; the claims about the champions, checked."""
     started = time.monotonic()
     models = train_models("demo")
     say(f"trained {', '.join(models)} in {time.monotonic() - started:.0f} s on the published data")
     stdout_console().print(metrics_table(models))
     register_trained_models()
+    return champion_claims(settings, list(models))
+
+
+def champion_claims(settings: Settings, families: list[str]) -> list[tuple[str, bool]]:
+    """Per family: a champion exists, the gate passed it, and its lineage holds now (walked on
+    the lake) with its artifact unchanged."""
+    from registry.aliases import trusted_verdict
+    from registry.errors import RegistryError
+    from registry.families import family
+    from registry.tracking import client
+    from registry.versions import CHAMPION, by_alias
+
+    mlflow = client(settings)
+    claims = []
+    for name in families:
+        champion = by_alias(mlflow, family(name).model_name, CHAMPION)
+        claim = f"{name}: @champion passed the gate, lineage verified on the lake"
+        if champion is None:
+            claims.append((f"{claim} (no champion)", False))
+            continue
+        try:
+            verdict = trusted_verdict(settings, champion)
+        except RegistryError as error:
+            say(f"  [red]{esc(name)}[/red]: {esc(error)}")
+            claims.append((claim, False))
+            continue
+        claims.append((f"{claim} (v{champion.version})", verdict.passed))
+    return claims
 
 
 def metrics_table(models: dict[str, dict]) -> Table:
-    """Each family's test-split metrics against issue 5's targets."""
-    table = Table(title="Models (test split; targets of issue 5)")
+    """Each family's test-split metrics against its training targets."""
+    table = Table(title="Models (test split; training targets)")
     for column in ("family", "lake commit", "retrained", "train s", "metric", "value", "target"):
         table.add_column(column)
     for family, metadata in models.items():

@@ -98,6 +98,10 @@ def register_trained_models() -> None:
     result = job.execute_in_process(
         instance=instance, run_config=quiet, raise_on_error=False, asset_selection=trained
     )
+    if not result.success:
+        failures = [e.step_failure_data.error for e in result.get_step_failure_events()]
+        detail = "; ".join(esc(f.message.strip().splitlines()[0]) for f in failures if f)
+        raise CliError(f"registering the trained models failed (run {result.run_id}): {detail}")
     for check in result.get_asset_check_evaluations():
         family = check.asset_key.path[-1]
         rules = check.metadata.get("rules")

@@ -37,6 +37,10 @@ def predict_cmd(
     out: Annotated[
         Path | None, typer.Option(help="tts: where to write the WAV (default ./tts.wav).")
     ] = None,
+    allow_ungated: Annotated[
+        bool,
+        typer.Option(help="Run a version the gate refused and nobody promoted (debugging)."),
+    ] = False,
 ) -> None:
     """Run the versioned artifact on INPUT (no retraining) and print the result as JSON."""
     import os
@@ -48,6 +52,10 @@ def predict_cmd(
     name, ref = parse_target(target)
     settings = current_settings()
     found = registry_call(lambda: resolve(name, ref, settings))
-    model = registry_call(lambda: load_model(name, version=found.version, settings=settings))
+    model = registry_call(
+        lambda: load_model(
+            name, version=found.version, settings=settings, allow_ungated=allow_ungated
+        )
+    )
     result = registry_call(lambda: predict_one(name, model, value, out))
     print_json({"model": found.model, "version": found.version, "output": result})
