@@ -46,9 +46,8 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     if settings.airbyte_server_mode:
         from ingestion.airbyte.server import build_server_definitions
 
-        return Definitions.merge(
-            base, build_server_definitions(settings), Definitions(jobs=[land_day_job])
-        )
+        server = build_server_definitions(settings, lake=base.resources["lake"])
+        return Definitions.merge(base, server, Definitions(jobs=[land_day_job]))
     return Definitions.merge(
         base, Definitions(assets=embedded_stream_assets, jobs=[ingest_day_job])
     )

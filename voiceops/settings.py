@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -71,6 +71,39 @@ class Settings(BaseSettings):
     airbyte_client_id: str = Field(default="", validation_alias="AIRBYTE_CLIENT_ID")
     airbyte_client_secret: SecretStr = Field(
         default=SecretStr(""), validation_alias="AIRBYTE_CLIENT_SECRET"
+    )
+    airbyte_poll_interval_s: float = Field(
+        default=10.0, description="Airbyte server mode: seconds between polls of a sync job."
+    )
+    # Airbyte server mode lands through the lake's S3 gateway (see ingestion/airbyte/).
+    airbyte_lake_s3_endpoint: str = Field(
+        default="",
+        description="The lakeFS S3 gateway as the Airbyte server reaches it (e.g. "
+        "http://lakefs:8000); may differ from the API endpoint this platform uses.",
+    )
+    airbyte_lake_s3_region: str = Field(
+        default="us-east-1",
+        description="Region written into the S3 destination; lakeFS ignores it (its docs say "
+        "us-east-1).",
+    )
+    airbyte_lake_access_key_id: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "VOICEOPS_AIRBYTE_LAKE_ACCESS_KEY_ID",
+            "LAKECTL_CREDENTIALS_ACCESS_KEY_ID",
+            "airbyte_lake_access_key_id",
+        ),
+        description="lakeFS access key the Airbyte S3 destination signs with "
+        "(default: the lakectl one).",
+    )
+    airbyte_lake_secret_access_key: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices(
+            "VOICEOPS_AIRBYTE_LAKE_SECRET_ACCESS_KEY",
+            "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY",
+            "airbyte_lake_secret_access_key",
+        ),
+        description="Its secret (default: the lakectl one); sent to the Airbyte server only.",
     )
 
     dbt_target: Literal["duckdb", "postgres"] = Field(

@@ -25,6 +25,13 @@ default: the public URL with ``/api/public/v1`` replaced by ``/api/v1``),
 ``AIRBYTE_WORKSPACE_ID``, ``AIRBYTE_CLIENT_ID`` / ``AIRBYTE_CLIENT_SECRET`` (optional;
 exchanged for a bearer token at ``POST {public}/applications/token``).
 
+Lake connections (those whose source is ``crm`` or ``call_exports``) do not stop at the sync:
+their destination is the lake's S3 gateway, pointed at the run's ingest branch, and their
+assets are the daily-partitioned ``server_lake_assets`` of ``orchestration/assets/ingestion``
+(materialized by ``land_day_job``), which land and validate what Airbyte staged as embedded
+mode lands its records. Other connections stay plain sync assets. Set the lake connections
+up once with ``python -m ingestion.airbyte.lake_setup`` (see ``lake_setup.py``).
+
 Besides the per-stream metadata of ``dagster-airbyte``, each materialization records the sync
 job: ``airbyte_job_id``, ``airbyte_job_status``, ``airbyte_rows_synced``,
 ``airbyte_bytes_synced`` and, when the config API reports them, the stream's own
@@ -35,7 +42,7 @@ No ``from __future__ import annotations`` here: Dagster inspects the context typ
 """
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from dagster import (
@@ -44,6 +51,7 @@ from dagster import (
     AssetMaterialization,
     AssetsDefinition,
     AssetSpec,
+    ConfigurableResource,
     Definitions,
     Failure,
     MaterializeResult,
@@ -68,6 +76,7 @@ from voiceops.settings import Settings
 
 AIRBYTE_RESOURCE_KEY = "airbyte"
 """Resource key the server assets require (``build_airbyte_assets_definitions`` fixes it)."""
+LAKE_RESOURCE_KEY = "lake"
 INGESTION_GROUP = "ingestion"
 ASSET_KEY_ROOT = "airbyte"
 PUBLIC_API_SUFFIX = "/api/public/v1"
@@ -146,23 +155,48 @@ def _stream_stats(job_info: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     }
 
 
+_JOB_ID = re.compile(r"\bjob\D*?(\d+)", re.IGNORECASE)
+"""The job id in dagster-airbyte's failures ("Job failed: 12", "Airbyte job 12 is not...")."""
+
+
+def _failure_messages(job_info: Mapping[str, Any]) -> list[str]:
+    """The failure messages of the last attempt of a ``JobInfoRead``."""
+    attempts = job_info.get("attempts") or []
+    if not attempts:
+        return []
+    last = attempts[-1].get("attempt") or attempts[-1]
+    failures = (last.get("failureSummary") or {}).get("failures") or []
+    return [str(f.get("externalMessage") or f.get("internalMessage")) for f in failures]
+
+
 class VoiceOpsAirbyteWorkspace(AirbyteWorkspace):
     """``AirbyteWorkspace`` whose materializations also record the sync job and its counts."""
 
-    def _fetch_stream_stats(self, job_id: int) -> dict[str, Mapping[str, Any]]:
-        """Best effort: per-stream record counts from the config API (``POST /jobs/get``)."""
+    def _fetch_job_info(self, job_id: int) -> Mapping[str, Any]:
+        """Best effort: the config API's ``JobInfoRead`` (``POST /jobs/get``), {} on error."""
         client = self.get_client()
         try:
             # Private helper of the pinned dagster-airbyte: it carries auth and retries.
-            job_info = client._single_request(
+            return client._single_request(
                 method="POST",
                 url=f"{client.configuration_api_base_url}/jobs/get",
                 data={"id": job_id},
             )
         except Failure as exc:
-            client._log.warning(f"No per-stream stats for Airbyte job {job_id}: {exc}")
+            client._log.warning(f"No job info for Airbyte job {job_id}: {exc}")
             return {}
-        return _stream_stats(job_info)
+
+    def _fetch_stream_stats(self, job_id: int) -> dict[str, Mapping[str, Any]]:
+        """Best effort: per-stream record counts of the job."""
+        return _stream_stats(self._fetch_job_info(job_id))
+
+    def _failure_reason(self, failure: Failure) -> str:
+        """`` (<Airbyte's failure messages>)`` for a failed job named in ``failure``, or ""."""
+        found = _JOB_ID.search(failure.description or "")
+        if found is None:
+            return ""
+        messages = _failure_messages(self._fetch_job_info(int(found.group(1))))
+        return f" ({'; '.join(messages)})" if messages else ""
 
     def sync_and_poll(
         self, context: AssetExecutionContext
@@ -180,7 +214,7 @@ class VoiceOpsAirbyteWorkspace(AirbyteWorkspace):
             raise Failure(
                 description=(
                     f"Airbyte sync of connection {connection_name!r} ({connection_id}) "
-                    f"failed: {exc.description}"
+                    f"failed: {exc.description}{self._failure_reason(exc)}"
                 ),
                 metadata={
                     "airbyte_connection_id": connection_id,
@@ -259,7 +293,7 @@ def build_airbyte_workspace(
         raise ValueError("AIRBYTE_WORKSPACE_ID is required in Airbyte server mode.")
     if bool(settings.airbyte_client_id) != bool(settings.airbyte_client_secret.get_secret_value()):
         raise ValueError("Set both AIRBYTE_CLIENT_ID and AIRBYTE_CLIENT_SECRET, or neither.")
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"poll_interval": settings.airbyte_poll_interval_s}
     if poll_interval is not None:
         options["poll_interval"] = poll_interval
     if poll_timeout is not None:
@@ -276,27 +310,74 @@ def build_airbyte_workspace(
     )
 
 
+def is_lake_connection(connection: AirbyteConnection) -> bool:
+    """Whether the connection's streams land on the lake (its source has a connection YAML)."""
+    from ingestion.airbyte.lake_destination import LAKE_SOURCES
+
+    return source_name_for_connection(connection.name) in LAKE_SOURCES
+
+
 def build_server_stream_assets(
-    settings: Settings, workspace: AirbyteWorkspace | None = None
+    settings: Settings,
+    workspace: AirbyteWorkspace | None = None,
+    connection_selector_fn: Callable[[AirbyteConnection], bool] | None = None,
 ) -> list[AssetsDefinition]:
-    """One multi-asset per Airbyte connection; needs the workspace as resource ``airbyte``.
+    """One sync-only multi-asset per Airbyte connection (all, or those the selector keeps);
+    needs the workspace as resource ``airbyte``.
 
     Loading them calls the server (workspace, connections, their details and destinations).
     """
     workspace = workspace or build_airbyte_workspace(settings)
     return list(
         build_airbyte_assets_definitions(
-            workspace=workspace, dagster_airbyte_translator=VoiceOpsAirbyteTranslator()
+            workspace=workspace,
+            dagster_airbyte_translator=VoiceOpsAirbyteTranslator(),
+            connection_selector_fn=connection_selector_fn,
         )
     )
 
 
-def build_server_definitions(
+def build_lake_stream_assets(
     settings: Settings, workspace: AirbyteWorkspace | None = None
+) -> list[AssetsDefinition]:
+    """One daily-partitioned sync-and-land multi-asset per lake connection (needs the
+    resources ``airbyte`` and ``lake``)."""
+    from orchestration.assets.ingestion import server_lake_assets
+
+    workspace = workspace or build_airbyte_workspace(settings)
+    specs_by_connection: dict[tuple[str, str], list[AssetSpec]] = {}
+    for spec in workspace.load_asset_specs(
+        dagster_airbyte_translator=VoiceOpsAirbyteTranslator(),
+        connection_selector_fn=is_lake_connection,
+    ):
+        meta = AirbyteMetadataSet.extract(spec.metadata)
+        key = (str(meta.connection_id), str(meta.connection_name))
+        specs_by_connection.setdefault(key, []).append(spec)
+    return [
+        server_lake_assets(
+            connection_id, connection_name, source_name_for_connection(connection_name), specs
+        )
+        for (connection_id, connection_name), specs in specs_by_connection.items()
+    ]
+
+
+def build_server_definitions(
+    settings: Settings,
+    workspace: AirbyteWorkspace | None = None,
+    lake: ConfigurableResource | None = None,
 ) -> Definitions:
-    """The server ingestion assets together with the ``airbyte`` resource they need."""
+    """The server ingestion assets (lake connections land on the lake, others only sync)
+    with the resources they need: ``airbyte`` and ``lake`` (pass the code location's own
+    ``lake`` resource, so that merged definitions share one)."""
+    from orchestration.resources.lake import LakeResource
+
     workspace = workspace or build_airbyte_workspace(settings)
     return Definitions(
-        assets=build_server_stream_assets(settings, workspace),
-        resources={AIRBYTE_RESOURCE_KEY: workspace},
+        assets=[
+            *build_lake_stream_assets(settings, workspace),
+            *build_server_stream_assets(
+                settings, workspace, lambda connection: not is_lake_connection(connection)
+            ),
+        ],
+        resources={AIRBYTE_RESOURCE_KEY: workspace, LAKE_RESOURCE_KEY: lake or LakeResource()},
     )

@@ -4,16 +4,25 @@ One run ingests one simulated day (a daily partition). Every asset of the run wr
 same branch, ``ingest-<date>-<run id>``; ``contact_center_ingestion`` commits it once with
 record counts, quarantine counts, connector versions and sync state. The branch is not
 merged: the warehouse audits and publishes it.
+
+Embedded mode (``ingest_day_job``): PyAirbyte reads the records in this process. Server mode
+(``land_day_job``, with ``AIRBYTE_REST_API_BASE_URL``): per Airbyte connection, one asset
+creates the branch, points the connection's S3 destination at it (lakeFS S3 gateway),
+syncs through ``dagster-airbyte``, then validates and lands what Airbyte staged exactly as
+embedded mode lands its records (``ingestion/airbyte/lake_sync.py``).
 """
 
 # No ``from __future__ import annotations``: Dagster inspects the context type hints.
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
+    AssetsDefinition,
     AssetSpec,
     DailyPartitionsDefinition,
     DataVersion,
@@ -25,6 +34,7 @@ from dagster import (
 )
 
 from ingestion import lake_landing, schemas, validation
+from ingestion.airbyte.server import VoiceOpsAirbyteWorkspace, sanitize_name
 from ingestion.simulator import layout
 from orchestration.resources.lake import LakeResource
 from voiceops.settings import Settings
@@ -226,6 +236,106 @@ def contact_center_ingestion(
     )
 
 
+# -- server mode: an Airbyte server syncs into the branch through the lake's S3 gateway -------
+
+#: Runs that point the same S3 destinations at their branches must not overlap: limit this
+#: pool to 1 (``dagster instance concurrency set airbyte_lake 1``).
+LAKE_SYNC_POOL = "airbyte_lake"
+
+
+def _value(metadata: dict[str, Any], key: str) -> Any:
+    """A metadata entry's plain value (``MetadataValue`` or raw), None when absent."""
+    entry = metadata.get(key)
+    return getattr(entry, "value", entry)
+
+
+def server_lake_assets(
+    connection_id: str, connection_name: str, source: str, specs: Sequence[AssetSpec]
+) -> AssetsDefinition:
+    """The day's sync of one Airbyte server connection into the run's ingest branch.
+
+    Keeps the keys of the embedded assets (``airbyte/<source>/<stream>``); each
+    materialization carries the sync job (``airbyte_*``) and the landing (``records``,
+    ``quarantined``, ``branch``...).
+    """
+
+    @multi_asset(
+        name=f"airbyte_{source}_into_lake",
+        specs=[spec.replace_attributes(kinds={"airbyte", "lakefs"}) for spec in specs],
+        partitions_def=DAYS,
+        pool=LAKE_SYNC_POOL,
+    )
+    def sync_into_branch(
+        context: AssetExecutionContext, airbyte: VoiceOpsAirbyteWorkspace, lake: LakeResource
+    ):
+        yield from _sync_into_branch(context, airbyte, lake, connection_id, connection_name, source)
+
+    return sync_into_branch
+
+
+def _sync_into_branch(
+    context: AssetExecutionContext,
+    airbyte: VoiceOpsAirbyteWorkspace,
+    lake: LakeResource,
+    connection_id: str,
+    connection_name: str,
+    source: str,
+) -> Iterator[MaterializeResult]:
+    """Branch -> destination at the branch -> sync -> validate + land (uncommitted)."""
+    from ingestion.airbyte.lake_destination import lake_connection
+    from ingestion.airbyte.lake_sync import (
+        land_staged_stream,
+        point_connection_at_branch,
+        restore_stream_states,
+    )
+    from ingestion.airbyte.server_api import AirbyteServerApi
+    from ingestion.airbyte.staged import clear_staging
+
+    settings = lake.settings()
+    client, repo = lake.get_lake(), lake.repository_name
+    branch = _branch(context, lake)
+    api = AirbyteServerApi(airbyte.get_client())
+    point_connection_at_branch(api, settings, connection_id, source, repo, branch)
+    clear_staging(client, repo, branch, source)  # a retried step starts from nothing staged
+    streams = lake_connection(source).streams
+    refused = _refused_by_gate(settings)
+    restore_stream_states(
+        api,
+        connection_id,
+        {
+            name: lake_landing.latest_state(client, repo, f"{source}.{name}", refused=refused)
+            for name, stream in streams.items()
+            if stream.sync_mode == "incremental"
+        },
+    )
+    # A failed sync raises here: nothing is landed, and the commit step never runs.
+    synced: list[MaterializeResult | AssetMaterialization] = list(airbyte.sync_and_poll(context))
+    states = api.get_stream_states(connection_id)
+    stream_by_key = {sanitize_name(name): name for name in streams}
+    for result in synced:
+        metadata = dict(result.metadata or {})
+        stream = stream_by_key[result.asset_key.path[-1]]
+        job_id = int(_value(metadata, "airbyte_job_id"))
+        landing = land_staged_stream(
+            client,
+            repo,
+            branch,
+            run_id=context.run_id,
+            day=_day(context),
+            source=source,
+            stream=stream,
+            sync_id=job_id,
+            records_committed=_value(metadata, "airbyte_records_committed"),
+            connector=f"airbyte-server:{connection_name}",
+            connector_version=f"job-{job_id}",
+            state=states.get(stream),
+        )
+        yield MaterializeResult(
+            asset_key=result.asset_key, metadata=metadata | _landing_metadata(landing, branch)
+        )
+    clear_staging(client, repo, branch, source)  # staged JSONL never reaches the commit
+
+
 embedded_stream_assets = [crm_streams, call_exports_calls]
 lake_ingestion_assets = [call_recordings, contact_center_ingestion]
 ingestion_assets = [*embedded_stream_assets, *lake_ingestion_assets]
@@ -237,11 +347,11 @@ ingest_day_job = define_asset_job(
     description="Ingest one simulated day into a new ingest-* branch of the lake.",
 )
 
-#: Server mode: the Airbyte server syncs the streams (unpartitioned dagster-airbyte assets
-#: with the same keys); this job lands the day's recordings and commits the branch.
+#: Server mode: the same keys, the streams from the Airbyte server (``server_lake_assets``).
 land_day_job = define_asset_job(
     "land_day_job",
-    selection=[RECORDINGS_KEY, COMMIT_KEY],
+    selection=[*CRM_KEYS.values(), CALLS_KEY, RECORDINGS_KEY, COMMIT_KEY],
     partitions_def=DAYS,
-    description="Land one day's recordings and commit the ingest-* branch (server mode).",
+    description="Sync one day through the Airbyte server into a new ingest-* branch, land "
+    "and validate it with the recordings, and commit (server mode).",
 )
