@@ -1,18 +1,34 @@
 """A fake lakeFS server: the lakeFS REST API (``/api/v1``) over an embedded ``LocalLake``.
 
-The fake has no semantics of its own: each request becomes one call on a ``LocalLake``
+The fake has no semantics of its own: each request becomes calls on a ``LocalLake``
 and the answer is shaped as lakeFS shapes it (OpenAPI models,
 status codes, error bodies ``{"message": ...}``, pagination). Only the subset of the API
 that :class:`versioning.lake.lakefs_backend.LakeFSLake` and the ``lakefs`` SDK use is served.
 
-Like lakeFS, merges never fast-forward (lakeFS#3316): they always write a merge commit.
-Known gap (answered 501): three-dot diffs.
+Where lakeFS's rules differ from ``LocalLake``'s, the fake applies lakeFS's (its graveler):
+
+* merges never fast-forward (lakeFS#3316): they always write a merge commit, whose metadata
+  records ``.lakefs.merge.strategy``; a source with no changes since the merge base is
+  answered 400 "no changes" (``ErrNoChanges``), not merged as a no-op;
+* branch protection rules (``/settings/branch_protection``, ETag / If-Match) are kept here,
+  not in the ``LocalLake``: uploads, deletes and resets on a protected branch answer 403
+  "cannot write to protected branch", commits 403 "cannot commit to protected branch";
+  merges into it, reverts and deleting it (unless it is the default branch) are allowed;
+* every merge runs the pre-merge webhooks of the source's ``_lakefs_actions/``
+  (``fake_lakefs_actions``). lakeFS runs them inside a conditional update of the destination
+  branch and redoes the whole merge (hooks included) when the branch moved meanwhile, up to
+  10 tries; the fake does the same with ``expected_destination_head``.
+
+Known gaps: three-dot diffs (answered 501); a merge whose hooks refuse it and which would
+also conflict answers 412 (lakeFS finds the conflict first: 409).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import fnmatch
+import hashlib
 import io
 import json
 import re
@@ -24,6 +40,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.fakes.fake_lakefs_actions import (
+    DEFAULT_ENV_PREFIX,
+    ActionRunError,
+    PreMerge,
+    run_pre_merge,
+)
 from versioning.lake.base import CHUNK_SIZE
 from versioning.lake.errors import (
     AlreadyExistsError,
@@ -33,6 +55,7 @@ from versioning.lake.errors import (
     LakeError,
     NotFoundError,
     NothingToCommitError,
+    PreconditionFailedError,
     UnsupportedError,
 )
 from versioning.lake.local import LocalLake
@@ -52,6 +75,11 @@ FAKE_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 FAKE_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 FAKE_STORAGE_NAMESPACE = "local://fake-lakefs"
 _META_HEADER = "x-lakefs-meta-"
+#: graveler ``BranchUpdateMaxTries``: how often a merge is redone when its branch moved.
+BRANCH_UPDATE_TRIES = 10
+MERGE_STRATEGY_KEY = ".lakefs.merge.strategy"
+WRITE_TO_PROTECTED = "cannot write to protected branch"
+COMMIT_TO_PROTECTED = "cannot commit to protected branch"
 
 
 class HTTPError(Exception):
@@ -74,14 +102,22 @@ class Request:
     user: str
 
     def json(self) -> dict[str, Any]:
-        data = self.body.read()
-        try:
-            parsed = json.loads(data or b"{}")
-        except ValueError as err:
-            raise HTTPError(400, f"invalid JSON body: {err}") from err
+        parsed = self._parse(b"{}")
         if not isinstance(parsed, dict):
             raise HTTPError(400, "invalid JSON body: expected an object")
         return parsed
+
+    def json_list(self) -> list[Any]:
+        parsed = self._parse(b"[]")
+        if not isinstance(parsed, list):
+            raise HTTPError(400, "invalid JSON body: expected an array")
+        return parsed
+
+    def _parse(self, empty: bytes) -> Any:
+        try:
+            return json.loads(self.body.read() or empty)
+        except ValueError as err:
+            raise HTTPError(400, f"invalid JSON body: {err}") from err
 
     def flag(self, name: str) -> bool:
         """A boolean query parameter, parsed like Go's ``strconv.ParseBool`` (the SDK sends
@@ -224,11 +260,19 @@ def error_for(err: LakeError) -> HTTPError:
 
 # ---- the API ------------------------------------------------------------------------------
 class FakeLakeFSAPI:
-    """Routes lakeFS API calls to a :class:`LocalLake`."""
+    """Routes lakeFS API calls to a :class:`LocalLake`.
 
-    def __init__(self, lake: LocalLake):
+    ``actions_env_prefix`` is lakeFS's ``actions.env.prefix``: hooks see only environment
+    variables whose names start with it.
+    """
+
+    def __init__(self, lake: LocalLake, *, actions_env_prefix: str = DEFAULT_ENV_PREFIX):
         self.lake = lake
+        self.actions_env_prefix = actions_env_prefix
         self.namespaces: dict[str, str] = {}
+        #: repository -> protection patterns (absent: never set; lakeFS's ETag is then "")
+        self.protection: dict[str, list[str]] = {}
+        self._protection_lock = threading.Lock()
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._register()
 
@@ -246,6 +290,8 @@ class FakeLakeFSAPI:
             ("POST", "/repositories", self.create_repository),
             ("GET", r, self.get_repository),
             ("DELETE", r, self.delete_repository),
+            ("GET", r + "/settings/branch_protection", self.get_branch_protection),
+            ("PUT", r + "/settings/branch_protection", self.set_branch_protection),
             ("GET", r + "/branches", self.list_branches),
             ("POST", r + "/branches", self.create_branch),
             ("GET", b, self.get_branch),
@@ -322,7 +368,52 @@ class FakeLakeFSAPI:
     def delete_repository(self, req: Request) -> Response:
         self.lake.delete_repository(req.params[0])
         self.namespaces.pop(req.params[0], None)
+        with self._protection_lock:
+            self.protection.pop(req.params[0], None)
         return Response(204)
+
+    # ---- branch protection ----------------------------------------------------------------
+    def _protection_etag(self, repository: str) -> str:
+        """lakeFS: a checksum of the stored rules, "" when none (or an empty set) is stored."""
+        patterns = self.protection.get(repository)
+        if not patterns:
+            return ""
+        return hashlib.sha256("\n".join(sorted(patterns)).encode()).hexdigest()
+
+    def get_branch_protection(self, req: Request) -> Response:
+        repository = self.lake.get_repository(req.params[0]).id
+        with self._protection_lock:
+            rules = [{"pattern": p} for p in self.protection.get(repository, [])]
+            etag = self._protection_etag(repository)
+        return Response(200, rules, headers={"ETag": etag})
+
+    def set_branch_protection(self, req: Request) -> Response:
+        repository = self.lake.get_repository(req.params[0]).id
+        patterns = []
+        for rule in req.json_list():
+            pattern = rule.get("pattern") if isinstance(rule, dict) else None
+            if not isinstance(pattern, str) or not pattern:
+                raise HTTPError(400, "validation error: pattern is required")
+            patterns.append(pattern)
+        if_match = req.headers.get("If-Match")
+        with self._protection_lock:
+            if if_match is not None and not self._etag_matches(repository, if_match):
+                raise HTTPError(412, "Precondition failed")
+            self.protection[repository] = list(dict.fromkeys(patterns))
+        return Response(204)
+
+    def _etag_matches(self, repository: str, if_match: str) -> bool:
+        """lakeFS settings: If-Match "" = only if no rules are stored yet; else the checksum."""
+        if if_match == "":
+            return repository not in self.protection
+        return repository in self.protection and self._protection_etag(repository) == if_match
+
+    def _refuse_if_protected(self, repository: str, branch: str, message: str) -> None:
+        """lakeFS's graveler checks protection (glob patterns) before writing to a branch."""
+        with self._protection_lock:
+            patterns = list(self.protection.get(repository, []))
+        if any(fnmatch.fnmatchcase(branch, p) for p in patterns):
+            raise HTTPError(403, message)
 
     # ---- branches and tags ----------------------------------------------------------------
     def list_branches(self, req: Request) -> Response:
@@ -353,6 +444,7 @@ class FakeLakeFSAPI:
             raise HTTPError(400, f"validation error: invalid reset type {kind!r}")
         if kind != "reset" and path is None:
             raise HTTPError(400, "missing path: required value: validation error")
+        self._refuse_if_protected(*req.params, WRITE_TO_PROTECTED)
         self.lake.reset(*req.params, None if kind == "reset" else path)
         return Response(204)
 
@@ -383,6 +475,7 @@ class FakeLakeFSAPI:
         body = req.json()
         if body.get("message") is None:
             raise HTTPError(400, "validation error: message is required")
+        self._refuse_if_protected(req.params[0], req.params[1], COMMIT_TO_PROTECTED)
         commit = self.lake.commit(
             req.params[0],
             req.params[1],
@@ -407,26 +500,61 @@ class FakeLakeFSAPI:
         return Response(204)
 
     def merge(self, req: Request) -> Response:
+        """graveler ``Merge``: dirty check, merge base, "no changes", pre-merge hooks, merge.
+
+        The hooks run against the destination head they are told about; the merge then
+        applies only if the branch is still there, else the whole merge is redone (lakeFS's
+        conditional branch update with retries).
+        """
         repository, source, destination = req.params
         body = req.json()
-        result = self.lake.merge(
-            repository,
-            source,
-            destination,
-            message=body.get("message") or None,
-            metadata=body.get("metadata"),
-            strategy=body.get("strategy") or None,
-            allow_fast_forward=False,  # lakeFS always writes a merge commit (lakeFS#3316)
-        )
-        return Response(200, {"reference": result.commit_id})
+        strategy = body.get("strategy") or None
+        if strategy not in (None, "source-wins", "dest-wins"):
+            raise HTTPError(400, "invalid merge strategy")
+        message = body.get("message") or f"Merge '{source}' into '{destination}'"
+        metadata = dict(body.get("metadata") or {}) | {MERGE_STRATEGY_KEY: strategy or "default"}
+        for _ in range(BRANCH_UPDATE_TRIES):
+            head = self.lake.get_branch(repository, destination).commit_id
+            if self.lake.uncommitted(repository, destination):
+                raise DirtyBranchError(f"{destination}: the destination branch of the merge")
+            source_id = self.lake.resolve_ref(repository, source)
+            base = self.lake.merge_base(repository, source_id, head)
+            if base is None:
+                raise HTTPError(500, f"update branch {destination}: no merge base")
+            if not body.get("allow_empty") and not self.lake.diff(repository, base, source_id):
+                raise HTTPError(400, f"update branch {destination}: no changes")
+            self._pre_merge_hooks(
+                PreMerge(repository, destination, source_id, source, message, req.user, metadata)
+            )
+            try:
+                result = self.lake.merge(
+                    repository,
+                    source_id,
+                    destination,
+                    message=message,
+                    metadata=metadata,
+                    strategy=strategy,
+                    allow_fast_forward=False,  # lakeFS always writes a merge commit (lakeFS#3316)
+                    expected_destination_head=head,
+                )
+            except PreconditionFailedError:
+                continue  # the destination moved while the hooks ran: redo, hooks included
+            return Response(200, {"reference": result.commit_id})
+        raise HTTPError(429, "Too many attempts, try again later")
+
+    def _pre_merge_hooks(self, merge: PreMerge) -> None:
+        try:
+            run_pre_merge(self.lake, merge, env_prefix=self.actions_env_prefix)
+        except ActionRunError as err:
+            raise HTTPError(err.status, err.message) from None
 
     def find_merge_base(self, req: Request) -> Response:
         repository, source, destination = req.params
         source_id = self.lake.resolve_ref(repository, source)
         dest_id = self.lake.resolve_ref(repository, destination)
         base = self.lake.merge_base(repository, source_id, dest_id)
-        if base is None:
-            raise HTTPError(404, f"not found: no merge base for {source} and {destination}")
+        if base is None:  # graveler ErrNoMergeBase is not mapped to a status: 500
+            raise HTTPError(500, f"find merge base: no merge base for {source} and {destination}")
         body = {"source_commit_id": source_id, "destination_commit_id": dest_id}
         return Response(200, body | {"base_commit_id": base})
 
@@ -466,19 +594,28 @@ class FakeLakeFSAPI:
             if key.lower().startswith(_META_HEADER)
         }
         content_type = req.headers.get("Content-Type") or None
+        self._refuse_if_protected(repository, branch, WRITE_TO_PROTECTED)
         stat = self.lake.upload(
             repository, branch, path, req.body, content_type=content_type, metadata=metadata
         )
         return Response(201, object_json(repository, stat))
 
     def delete_object(self, req: Request) -> Response:
-        self.lake.delete_object(*req.params, self._path(req))
+        path = self._path(req)
+        self._refuse_if_protected(*req.params, WRITE_TO_PROTECTED)
+        self.lake.delete_object(*req.params, path)
         return Response(204)
 
     def delete_objects(self, req: Request) -> Response:
         repository, branch = req.params
+        paths = req.json().get("paths") or []
+        try:
+            self._refuse_if_protected(repository, branch, WRITE_TO_PROTECTED)
+        except HTTPError as refused:  # lakeFS reports the batch's error on every path
+            rows = [{"status_code": 403, "message": refused.message, "path": p} for p in paths]
+            return Response(200, {"errors": rows})
         errors = []
-        for path in req.json().get("paths") or []:
+        for path in paths:
             try:
                 self.lake.delete_object(repository, branch, path)
             except NotFoundError:
@@ -721,9 +858,11 @@ class FakeLakeFSServer(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serve(lake: LocalLake) -> Iterator[FakeLakeFSServer]:
+def serve(
+    lake: LocalLake, *, actions_env_prefix: str = DEFAULT_ENV_PREFIX
+) -> Iterator[FakeLakeFSServer]:
     """Serve the lakeFS API over ``lake`` on 127.0.0.1 (a free port) in a thread."""
-    server = FakeLakeFSServer(FakeLakeFSAPI(lake))
+    server = FakeLakeFSServer(FakeLakeFSAPI(lake, actions_env_prefix=actions_env_prefix))
     thread = threading.Thread(target=server.serve_forever, name="fake-lakefs", daemon=True)
     thread.start()
     try:
@@ -756,11 +895,16 @@ def fake_client(endpoint: str) -> Any:
 
 
 @contextlib.contextmanager
-def fake_lakefs_lake(root: Path, *, page_size: int = MAX_AMOUNT) -> Iterator[Any]:
+def fake_lakefs_lake(
+    root: Path, *, page_size: int = MAX_AMOUNT, merge_checks: tuple[Any, ...] = ()
+) -> Iterator[Any]:
     """A ``LakeFSLake`` talking to a fake lakeFS whose data lives in ``root``."""
     from versioning.lake.lakefs_backend import LakeFSLake
 
     with run_fake_lakefs(root) as endpoint:
         yield LakeFSLake(
-            fake_client(endpoint), storage_namespace=FAKE_STORAGE_NAMESPACE, page_size=page_size
+            fake_client(endpoint),
+            storage_namespace=FAKE_STORAGE_NAMESPACE,
+            page_size=page_size,
+            merge_checks=merge_checks,
         )

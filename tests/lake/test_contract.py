@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lake.conftest import BACKENDS
 from versioning.lake import (
     AlreadyExistsError,
     ChangeType,
@@ -16,9 +17,13 @@ from versioning.lake import (
     DirtyBranchError,
     InvalidInputError,
     Lake,
+    MergeRequest,
+    MergeVetoedError,
     NotFoundError,
     NothingToCommitError,
     ObjectStat,
+    PreconditionFailedError,
+    ProtectedBranchError,
 )
 
 
@@ -413,3 +418,196 @@ def test_metadata_must_be_strings(lake: Lake, repo: str) -> None:
     with pytest.raises(InvalidInputError, match="count"):
         lake.commit(repo, "main", "m", {"count": 3})  # type: ignore[dict-item]
     assert len(lake.uncommitted(repo, "main")) == 1
+
+
+# ---- ancestry -----------------------------------------------------------------------------
+
+
+def test_merge_base_and_is_ancestor(lake: Lake, repo: str) -> None:
+    root = _commit_files(lake, repo, "main", {"a": b"0"}, "base")
+    lake.create_branch(repo, "dev", "main")
+    dev = _commit_files(lake, repo, "dev", {"d": b"1"}, "dev")
+    main = _commit_files(lake, repo, "main", {"m": b"1"}, "main")
+    assert lake.merge_base(repo, "dev", "main") == root
+    assert lake.merge_base(repo, dev, main) == lake.merge_base(repo, main, dev) == root
+    assert lake.is_ancestor(repo, root, "dev") and lake.is_ancestor(repo, root, main)
+    assert lake.is_ancestor(repo, dev, dev)
+    assert not lake.is_ancestor(repo, dev, "main") and not lake.is_ancestor(repo, main, dev)
+    merged = lake.merge(repo, "dev", "main").commit_id
+    assert lake.merge_base(repo, dev, merged) == dev and lake.is_ancestor(repo, dev, "main")
+
+
+# ---- branch protection --------------------------------------------------------------------
+
+
+def _main_state(lake: Lake, repo: str) -> tuple[str, list[str], list]:
+    """What must not change when a change to main is refused."""
+    return (
+        lake.get_branch(repo, "main").commit_id,
+        _paths(lake, repo, "main"),
+        lake.uncommitted(repo, "main"),
+    )
+
+
+def test_protection_rules_are_added_listed_and_deleted(lake: Lake, repo: str) -> None:
+    assert lake.list_branch_protection(repo) == []
+    lake.add_branch_protection(repo, "release-*")
+    lake.add_branch_protection(repo, "main")
+    assert lake.list_branch_protection(repo) == ["main", "release-*"]
+    with pytest.raises(AlreadyExistsError):
+        lake.add_branch_protection(repo, "main")
+    for bad in ["", "a/b", "has space", "-x", "x" * 300]:
+        with pytest.raises(InvalidInputError):
+            lake.add_branch_protection(repo, bad)
+    lake.delete_branch_protection(repo, "release-*")
+    with pytest.raises(NotFoundError):
+        lake.delete_branch_protection(repo, "release-*")
+    assert lake.list_branch_protection(repo) == ["main"]
+    with pytest.raises(NotFoundError):
+        lake.list_branch_protection("no-such-repo")
+
+
+def test_protection_patterns_are_globs(lake: Lake, repo: str) -> None:
+    lake.add_branch_protection(repo, "release-*")
+    lake.add_branch_protection(repo, "hotfix-?")
+    assert lake.is_protected(repo, "release-2026") and lake.is_protected(repo, "release-")
+    assert lake.is_protected(repo, "hotfix-1")
+    assert not lake.is_protected(repo, "hotfix-12") and not lake.is_protected(repo, "main")
+    lake.create_branch(repo, "hotfix-12", "main")
+    lake.upload(repo, "hotfix-12", "f", b"unprotected")  # a near miss stays writable
+    lake.create_branch(repo, "release-1", "main")
+    with pytest.raises(ProtectedBranchError):
+        lake.upload(repo, "release-1", "f", b"x")
+
+
+def test_direct_changes_to_a_protected_branch_are_refused(lake: Lake, repo: str) -> None:
+    _commit_files(lake, repo, "main", {"keep": b"k", "gone?": b"g"}, "base")
+    lake.upload(repo, "main", "staged", b"s")  # staged before the rule: a reset must not drop it
+    lake.add_branch_protection(repo, "main")
+    before = _main_state(lake, repo)
+    with pytest.raises(ProtectedBranchError):
+        lake.upload(repo, "main", "new", b"n")
+    with pytest.raises(ProtectedBranchError):
+        lake.delete_object(repo, "main", "gone?")
+    with pytest.raises(ProtectedBranchError):
+        lake.commit(repo, "main", "direct commit")
+    with pytest.raises(ProtectedBranchError):
+        lake.reset(repo, "main")
+    with pytest.raises(ProtectedBranchError):
+        lake.reset(repo, "main", "staged")
+    assert _main_state(lake, repo) == before
+
+
+def test_merge_into_a_protected_branch_needs_a_check(lake: Lake, repo: str) -> None:
+    """No merge check configured: the merge is refused (a client never opens main by default)."""
+    lake.create_branch(repo, "dev", "main")
+    _commit_files(lake, repo, "dev", {"d": b"1"}, "dev")
+    lake.add_branch_protection(repo, "main")
+    lake.merge_checks = ()
+    before = _main_state(lake, repo)
+    with pytest.raises(MergeVetoedError):
+        lake.merge(repo, "dev", "main")
+    assert _main_state(lake, repo) == before
+    lake.merge(repo, "main", "dev")  # unprotected destinations need no check
+
+
+def test_merge_into_a_protected_branch_passes_its_check(lake: Lake, repo: str) -> None:
+    _commit_files(lake, repo, "main", {"a": b"0"}, "base")
+    lake.create_branch(repo, "dev", "main")
+    dev = _commit_files(lake, repo, "dev", {"d": b"1"}, "dev")
+    head = lake.get_branch(repo, "main").commit_id
+    lake.add_branch_protection(repo, "main")
+    seen: list[MergeRequest] = []
+    lake.merge_checks = (seen.append,)
+    lake.merge(repo, "dev", "main", message="publish dev", metadata={"k": "v"})
+    (request,) = seen
+    assert (request.repository, request.source_ref, request.source_commit) == (repo, "dev", dev)
+    assert (request.destination_branch, request.destination_head) == ("main", head)
+    assert request.merge_base == head and request.result_is_source
+    assert request.message == "publish dev" and request.metadata["k"] == "v"
+    assert lake.read_bytes(repo, "main", "d") == b"1"
+    again = lake.merge(repo, "dev", "main")  # already merged: nothing to check or change
+    assert again.changes == 0 and len(seen) == 1
+
+
+def test_a_vetoing_check_refuses_the_merge_and_changes_nothing(lake: Lake, repo: str) -> None:
+    lake.create_branch(repo, "dev", "main")
+    _commit_files(lake, repo, "dev", {"d": b"1"}, "dev")
+    lake.add_branch_protection(repo, "main")
+
+    def veto(request: MergeRequest) -> None:
+        raise MergeVetoedError(f"{request.source_commit[:12]} has no audit")
+
+    lake.merge_checks = (lambda request: None, veto)
+    before = _main_state(lake, repo)
+    with pytest.raises(MergeVetoedError, match="has no audit"):
+        lake.merge(repo, "dev", "main")
+    assert _main_state(lake, repo) == before
+
+
+def test_merge_refuses_a_destination_that_moved(lake: Lake, repo: str) -> None:
+    lake.create_branch(repo, "dev", "main")
+    _commit_files(lake, repo, "dev", {"d": b"1"}, "dev")
+    seen = lake.get_branch(repo, "main").commit_id
+    moved = _commit_files(lake, repo, "main", {"m": b"1"}, "main moved on")
+    with pytest.raises(PreconditionFailedError):
+        lake.merge(repo, "dev", "main", expected_destination_head=seen)
+    assert lake.get_branch(repo, "main").commit_id == moved
+    lake.add_branch_protection(repo, "main")
+    lake.merge_checks = (lambda request: None,)
+    with pytest.raises(PreconditionFailedError):
+        lake.merge(repo, "dev", "main", expected_destination_head=seen)
+    lake.merge(repo, "dev", "main", expected_destination_head=moved)
+    assert lake.exists(repo, "main", "d")
+
+
+# Where the backends differ on purpose: the local lake lets a protected branch move only by
+# merges, while lakeFS documents that a revert is allowed on a protected branch and does not
+# protect a branch from deletion (graveler's DeleteBranch checks no rule; only the default
+# branch cannot be deleted).
+
+
+def _protected_main_with_a_bad_commit(lake: Lake, repo: str) -> str:
+    _commit_files(lake, repo, "main", {"a": b"1"}, "good")
+    bad = _commit_files(lake, repo, "main", {"a": b"bad"}, "bad")
+    lake.add_branch_protection(repo, "main")
+    return bad
+
+
+def test_revert_on_a_protected_branch_is_refused_by_the_local_lake(tmp_path: Path) -> None:
+    """Local: only merges that pass the checks move a protected branch, reverts included."""
+    with BACKENDS["local"](tmp_path) as lake:
+        lake.create_repository("contract-repo")
+        bad = _protected_main_with_a_bad_commit(lake, "contract-repo")
+        with pytest.raises(ProtectedBranchError):
+            lake.revert("contract-repo", "main", bad)
+        assert lake.get_branch("contract-repo", "main").commit_id == bad
+
+
+def test_revert_on_a_protected_branch_is_allowed_by_lakefs(tmp_path: Path) -> None:
+    """lakeFS docs (Branch Protection Rules): a revert is allowed on a protected branch."""
+    with BACKENDS["lakefs-fake-server"](tmp_path) as lake:
+        lake.create_repository("contract-repo")
+        bad = _protected_main_with_a_bad_commit(lake, "contract-repo")
+        reverted = lake.revert("contract-repo", "main", bad)
+        assert reverted.parents == (bad,)
+        assert lake.read_bytes("contract-repo", "main", "a") == b"1"
+
+
+def test_deleting_a_protected_branch_is_refused_by_the_local_lake(tmp_path: Path) -> None:
+    with BACKENDS["local"](tmp_path) as lake:
+        lake.create_repository("contract-repo")
+        lake.create_branch("contract-repo", "release-1", "main")
+        lake.add_branch_protection("contract-repo", "release-*")
+        with pytest.raises(ProtectedBranchError):
+            lake.delete_branch("contract-repo", "release-1")
+
+
+def test_deleting_a_protected_branch_is_allowed_by_lakefs(tmp_path: Path) -> None:
+    """lakeFS protection blocks staging writes and commits only, not branch deletion."""
+    with BACKENDS["lakefs-fake-server"](tmp_path) as lake:
+        lake.create_repository("contract-repo")
+        lake.create_branch("contract-repo", "release-1", "main")
+        lake.add_branch_protection("contract-repo", "release-*")
+        lake.delete_branch("contract-repo", "release-1")
+        assert [b.id for b in lake.list_branches("contract-repo")] == ["main"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import lakefs
+import lakefs_sdk
 import pytest
 
 from tests.fakes.fake_lakefs import (
@@ -29,9 +30,13 @@ from versioning.lake import (
     DirtyBranchError,
     InvalidInputError,
     LakeError,
+    MergeResult,
+    MergeVetoedError,
     NotFoundError,
     NothingToCommitError,
     ObjectStat,
+    PreconditionFailedError,
+    ProtectedBranchError,
     UnsupportedError,
 )
 from versioning.lake.base import CHUNK_SIZE
@@ -208,7 +213,11 @@ def test_fake_server_conflicts_carry_the_conflicting_paths(lake: LakeFSLake) -> 
         (400, "validation error", InvalidInputError),
         (403, "cannot delete repository default branch", InvalidInputError),
         (401, "error authenticating request", LakeError),
-        (412, "pre-merge hook failed", LakeError),
+        (403, "cannot write to protected branch", ProtectedBranchError),
+        (403, "cannot commit to protected branch", ProtectedBranchError),
+        (412, "Precondition failed", PreconditionFailedError),
+        (412, "update branch main: pre-merge hook aborted, run id 'r1': ...", MergeVetoedError),
+        (500, "update branch main: pre-merge hook aborted, run id 'r2': X", MergeVetoedError),
         (501, "feature not supported", UnsupportedError),
         (500, "internal\nerror", LakeError),
     ],
@@ -327,6 +336,92 @@ def test_fake_server_upload_keeps_metadata_and_content_type(lake: LakeFSLake) ->
     assert stat.content_type == "audio/wav"
     assert stat.metadata == {"speaker": "s1"}
     assert stat == lake.stat("calls", "main", "m.wav")
+
+
+# ---- branch protection and merges, answered as lakeFS answers them -----------------------
+
+
+def _rule(pattern: str) -> lakefs_sdk.BranchProtectionRule:
+    return lakefs_sdk.BranchProtectionRule(pattern=pattern)
+
+
+def _etag(response: Any) -> str:
+    return {k.lower(): v for k, v in (response.headers or {}).items()}["etag"]
+
+
+def test_fake_server_protection_rules_have_an_etag_and_refuse_a_stale_update(
+    lake: LakeFSLake,
+) -> None:
+    api = lake.client.sdk_client.repositories_api
+    empty = api.get_branch_protection_rules_with_http_info("calls")
+    assert empty.data == [] and _etag(empty) == ""  # lakeFS: no rules stored -> ETag ""
+    api.set_branch_protection_rules("calls", [_rule("main")])
+    current = api.get_branch_protection_rules_with_http_info("calls")
+    assert [r.pattern for r in current.data] == ["main"] and _etag(current)
+    api.set_branch_protection_rules(
+        "calls", [_rule("main"), _rule("rel-*")], if_match=_etag(current)
+    )
+    with pytest.raises(lakefs_sdk.ApiException) as stale:
+        api.set_branch_protection_rules("calls", [_rule("dev")], if_match=_etag(current))
+    assert stale.value.status == 412
+    assert lake.list_branch_protection("calls") == ["main", "rel-*"]
+
+
+def test_protection_change_is_redone_when_another_client_changed_the_rules_first(
+    lake: LakeFSLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = LakeFSLake(lake.client)
+    lake.add_branch_protection("calls", "main")
+    read = lake._protection
+    raced = []
+
+    def read_then_lose_the_race(repository: str) -> tuple[list[str], str | None]:
+        seen = read(repository)
+        if not raced:
+            raced.append(True)
+            other.add_branch_protection(repository, "release-*")  # writes between our read/put
+        return seen
+
+    monkeypatch.setattr(lake, "_protection", read_then_lose_the_race)
+    lake.add_branch_protection("calls", "dev")
+    assert other.list_branch_protection("calls") == ["dev", "main", "release-*"]
+
+
+def test_fake_server_protected_branch_takes_merges_but_no_direct_change(lake: LakeFSLake) -> None:
+    """lakeFS: writes and commits answer 403; merges go in (only pre-merge hooks veto them)."""
+    sdk = lake.client.sdk_client
+    lake.upload("calls", "main", "a", b"1")
+    lake.commit("calls", "main", "base")
+    lake.create_branch("calls", "dev", "main")
+    lake.upload("calls", "dev", "d", b"d")
+    lake.commit("calls", "dev", "dev")
+    lake.add_branch_protection("calls", "main")
+    commit = lakefs_sdk.CommitCreation(message="direct", allow_empty=True)
+    with pytest.raises(lakefs_sdk.ApiException) as refused:
+        sdk.commits_api.commit("calls", "main", commit)
+    assert refused.value.status == 403 and "cannot commit to protected branch" in refused.value.body
+    with pytest.raises(lakefs_sdk.ApiException) as refused:
+        sdk.branches_api.reset_branch("calls", "main", lakefs_sdk.ResetCreation(type="reset"))
+    assert refused.value.status == 403 and "cannot write to protected branch" in refused.value.body
+    bulk = sdk.objects_api.delete_objects("calls", "main", lakefs_sdk.PathList(paths=["a"]))
+    assert [(e.status_code, e.message) for e in bulk.errors] == [
+        (403, "cannot write to protected branch")
+    ]
+    sdk.refs_api.merge_into_branch("calls", "dev", "main")  # e.g. `lakectl merge`
+    assert lake.read_bytes("calls", "main", "d") == b"d"
+    assert lake.get_commit("calls", "main").metadata == {".lakefs.merge.strategy": "default"}
+
+
+def test_fake_server_answers_a_merge_without_changes_like_lakefs(lake: LakeFSLake) -> None:
+    lake.create_branch("calls", "dev", "main")
+    lake.upload("calls", "dev", "d", b"d")
+    lake.commit("calls", "dev", "dev")
+    lake.merge("calls", "dev", "main")
+    with pytest.raises(lakefs_sdk.ApiException) as again:
+        lake.client.sdk_client.refs_api.merge_into_branch("calls", "dev", "main")
+    assert again.value.status == 400 and "no changes" in again.value.body
+    head = lake.get_branch("calls", "main").commit_id
+    assert lake.merge("calls", "dev", "main") == MergeResult(head, fast_forward=False, changes=0)
 
 
 # ---- a real server ------------------------------------------------------------------------

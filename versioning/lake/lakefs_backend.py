@@ -9,10 +9,14 @@ Differences from the local backend that callers may notice:
 * ``commit(committer=...)`` is ignored: lakeFS records the authenticated user as committer.
 * ``DiffEntry.left_size`` of a changed object is unknown (lakeFS reports one size per entry).
 * ``gc`` and ``fsck`` are server-side (GC rules + the GC job); they raise ``UnsupportedError``.
+* Branch protection is the server's: lakeFS refuses uploads, deletes, commits and resets on
+  a protected branch (403), but allows merges into it, reverts on it and deleting it (unless
+  it is the default branch); the local backend refuses reverts and deletes too.
 * Merges into a protected branch run ``merge_checks`` here first (a clear early refusal),
-  but what enforces them is the server's pre-merge hook, which lakeFS runs with the
-  destination branch locked (``lakefs/_lakefs_actions/``); a revert is allowed on a protected
-  branch by lakeFS (the local backend refuses it).
+  but what enforces the rule is the server's pre-merge hook (``lakefs/_lakefs_actions/``),
+  which lakeFS runs inside its update of the destination branch. lakeFS has no
+  "expected head" for merges: ``expected_destination_head`` is checked here just before the
+  merge (best effort); the hook re-checks what would land against the head it sees.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ from versioning.lake.validation import (
 MAX_PAGE_SIZE = 1000
 #: Unseekable upload sources are spooled to disk beyond this many bytes (to learn their size).
 SPOOL_MEMORY_BYTES = 8 * CHUNK_SIZE
+#: How often a protection rule change is retried when another client changed the rules first.
+PROTECTION_UPDATE_TRIES = 5
 _AUTH_SETTINGS = ["basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token"]
 _META_HEADER = "x-lakefs-meta-"
 _DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -295,25 +301,49 @@ class LakeFSLake(Lake):
         return sorted(rule.pattern for rule in resp.data or []), headers.get("etag")
 
     def _set_protection(self, repository: str, patterns: list[str], etag: str | None) -> None:
+        """Replace the rules if they are still at ``etag`` (412 otherwise).
+
+        lakeFS's ETag of "no rules stored" is "", which the SDK does not send: the first rule
+        of a repository is written unconditionally.
+        """
         rules = [lakefs_sdk.BranchProtectionRule(pattern=p) for p in sorted(patterns)]
         with self._errors(f"branch protection rules of repository {repository!r}"):
             self._sdk.repositories_api.set_branch_protection_rules(repository, rules, if_match=etag)
 
+    def _update_protection(self, repository: str, change: Callable[[list[str]], list[str]]) -> None:
+        """Read, change and write back the rules; redone when another client wrote first."""
+        for _ in range(PROTECTION_UPDATE_TRIES):
+            patterns, etag = self._protection(repository)
+            try:
+                self._set_protection(repository, change(patterns), etag)
+                return
+            except PreconditionFailedError:
+                continue
+        raise PreconditionFailedError(
+            f"branch protection rules of repository {repository!r} kept changing under this "
+            f"update ({PROTECTION_UPDATE_TRIES} tries); try again"
+        )
+
     def add_branch_protection(self, repository: str, pattern: str) -> None:
         validate_protection_pattern(pattern)
-        patterns, etag = self._protection(repository)
-        if pattern in patterns:
-            raise AlreadyExistsError(f"branch protection rule {pattern!r} already exists")
-        self._set_protection(repository, [*patterns, pattern], etag)
+
+        def add(patterns: list[str]) -> list[str]:
+            if pattern in patterns:
+                raise AlreadyExistsError(f"branch protection rule {pattern!r} already exists")
+            return [*patterns, pattern]
+
+        self._update_protection(repository, add)
 
     def list_branch_protection(self, repository: str) -> list[str]:
         return self._protection(repository)[0]
 
     def delete_branch_protection(self, repository: str, pattern: str) -> None:
-        patterns, etag = self._protection(repository)
-        if pattern not in patterns:
-            raise NotFoundError(f"branch protection rule {pattern!r} not found in {repository}")
-        self._set_protection(repository, [p for p in patterns if p != pattern], etag)
+        def delete(patterns: list[str]) -> list[str]:
+            if pattern not in patterns:
+                raise NotFoundError(f"branch protection rule {pattern!r} not found in {repository}")
+            return [p for p in patterns if p != pattern]
+
+        self._update_protection(repository, delete)
 
     def merge_base(self, repository: str, left_ref: str, right_ref: str) -> str | None:
         validate_repository(repository)
@@ -323,9 +353,12 @@ class LakeFSLake(Lake):
             try:
                 found = self._sdk.refs_api.find_merge_base(repository, left_ref, right_ref)
             except lakefs_sdk.ApiException as err:
-                if err.status == 404 and "merge base" in _body_message(err.body).lower():
+                # lakeFS does not map its ErrNoMergeBase to a status (500)
+                if "no merge base" in _body_message(err.body).lower():
                     return None
                 raise
+        # Only the base is used: lakeFS fills source_commit_id / destination_commit_id the
+        # other way round (its catalog passes destination, source to graveler's from, to).
         return found.base_commit_id or None
 
     # ---- objects ------------------------------------------------------------------------
@@ -402,9 +435,13 @@ class LakeFSLake(Lake):
                     yield _object_stat(item.to_dict())
 
     def delete_object(self, repository: str, branch: str, path: str) -> None:
-        handle = self._branch(repository, branch).object(validate_path(path))
+        validate_repository(repository)
+        validate_branch(branch)
+        validate_path(path)
+        # The generated API, not ``lakefs.StoredObject.delete``: the wrapper drops the body of
+        # a 403, which tells a protected branch from missing permissions.
         with self._errors(f"delete lakefs://{repository}/{branch}/{path}"):
-            handle.delete()
+            self._sdk.objects_api.delete_object(repository, branch, path)
 
     # ---- changes and commits ------------------------------------------------------------
     def uncommitted(self, repository: str, branch: str, prefix: str = "") -> list[DiffEntry]:
@@ -563,11 +600,13 @@ class LakeFSLake(Lake):
     def _conflict_paths(self, repository: str, source_id: str, destination: str) -> list[str]:
         """Paths changed differently on both sides since the merge base (best effort)."""
         try:
-            found = self._sdk.refs_api.find_merge_base(repository, source_id, destination)
-            base, dest = found.base_commit_id, found.destination_commit_id
+            dest = self._sdk.branches_api.get_branch(repository, destination).commit_id
+            base = self.merge_base(repository, source_id, dest)
+            if base is None:
+                return []
             ours = {d.path: d for d in self._diff_stats(repository, base, source_id)}
             theirs = self._diff_stats(repository, base, dest)
-        except (lakefs_sdk.ApiException, LakeFSException, urllib3.exceptions.HTTPError):
+        except (lakefs_sdk.ApiException, LakeFSException, LakeError, urllib3.exceptions.HTTPError):
             return []
         return sorted(d.path for d in theirs if d.path in ours and _differs(ours[d.path], d))
 
@@ -604,6 +643,8 @@ def translate_error(status: int | None, message: str, what: str) -> LakeError:
     """The lake error for a lakeFS HTTP status and its error message."""
     detail = _one_line(message) or "no details"
     lowered = detail.lower()
+    if "pre-merge hook aborted" in lowered:  # lakeFS: 412 if a hook said no, 500 if it broke
+        return MergeVetoedError(f"{what}: refused by a pre-merge hook ({detail})")
     if status == 404:
         return NotFoundError(f"{what}: not found ({detail})")
     if status == 409:
