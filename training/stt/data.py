@@ -19,6 +19,7 @@ import numpy as np
 
 from training.common.audio import decode_wav
 from training.common.data import read_mart
+from training.common.example_stats import row_keys
 from training.stt.features import MODEL_RATE
 from training.stt.text import encode, normalize
 from voiceops.settings import Settings
@@ -76,6 +77,7 @@ class Prepared:
     labels: list[list[int]] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     excluded: Counter[str] = field(default_factory=Counter)  # reason -> rows left out
+    keys: list[str] = field(default_factory=list)  # each kept row's ``call_id``
 
     @property
     def seconds(self) -> float:
@@ -89,7 +91,7 @@ def prepare(rows: list[dict[str, Any]]) -> Prepared:
 
         attach_audio(rows, get_settings())
     data = Prepared()
-    for row in rows:
+    for row, key in zip(rows, row_keys(rows, "call_id"), strict=True):
         if row.get("transcript_was_redacted"):
             data.excluded["redacted"] += 1
             continue
@@ -101,6 +103,7 @@ def prepare(rows: list[dict[str, Any]]) -> Prepared:
         data.references.append(reference)
         data.labels.append(encode(reference))
         data.languages.append(row["language"])
+        data.keys.append(key)
     return data
 
 

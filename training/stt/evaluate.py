@@ -1,9 +1,12 @@
 """CER and WER (corpus level: total edits / total reference length), per language.
 
     evaluate_exported(model_dir, rows) -> {"ru": {"cer", "wer", "n"}, "en": ..., "all": ...}
+    example_stats(model_dir, rows) -> {"cer": ExampleStats, "wer": ExampleStats}
 
-scores an exported SavedModel, loaded fresh, on mart rows of one split (audio read from the
-lake when the rows do not carry it). References are normalized with ``text.normalize``.
+score an exported SavedModel, loaded fresh, on mart rows of one split (audio read from the
+lake when the rows do not carry it): the corpus figures, or each utterance's edits and
+reference length (what a paired bootstrap resamples; ``registry.compare``). References are
+normalized with ``text.normalize``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from training.common.example_stats import ExampleStats, corpus_metric
 
 ALL = "all"
 
@@ -26,19 +31,27 @@ def edit_distance(reference: Sequence[Any], hypothesis: Sequence[Any]) -> int:
     return previous[-1]
 
 
+def char_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(character edits, reference characters) of one utterance: its share of the CER."""
+    return edit_distance(reference, hypothesis), len(reference)
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(word edits, reference words) of one utterance: its share of the WER."""
+    words = reference.split()
+    return edit_distance(words, hypothesis.split()), len(words)
+
+
 def cer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Character error rate over a corpus (0.0 when there is nothing to compare)."""
-    edits = sum(edit_distance(r, h) for r, h in zip(references, hypotheses, strict=True))
-    total = sum(len(r) for r in references)
-    return edits / total if total else 0.0
+    pairs = zip(references, hypotheses, strict=True)
+    return corpus_metric("ratio", [char_errors(r, h) for r, h in pairs], width=2)
 
 
 def wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Word error rate over a corpus (0.0 when there is nothing to compare)."""
     pairs = zip(references, hypotheses, strict=True)
-    edits = sum(edit_distance(r.split(), h.split()) for r, h in pairs)
-    total = sum(len(r.split()) for r in references)
-    return edits / total if total else 0.0
+    return corpus_metric("ratio", [word_errors(r, h) for r, h in pairs], width=2)
 
 
 def scores(
@@ -56,14 +69,58 @@ def scores(
     return result
 
 
-def evaluate_exported(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Scores of the SavedModel at ``model_dir`` on ``rows`` (usable rows of one split)."""
+def _transcribed(model_dir: Path, rows: list[dict[str, Any]]) -> tuple[Any, list[str]]:
+    """The usable rows prepared (see ``data.prepare``) and the model's transcripts of them."""
     from training.stt.data import prepare
     from training.stt.export import load, transcribe
     from training.stt.features import MODEL_RATE
 
     data = prepare(rows)
     if not data.references:
+        return data, []
+    return data, transcribe(load(Path(model_dir)), data.waveforms, MODEL_RATE)
+
+
+def evaluate_exported(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Scores of the SavedModel at ``model_dir`` on ``rows`` (usable rows of one split)."""
+    data, hypotheses = _transcribed(model_dir, rows)
+    if not data.references:
         return {ALL: {"cer": 0.0, "wer": 0.0, "n": 0.0}}
-    hypotheses = transcribe(load(Path(model_dir)), data.waveforms, MODEL_RATE)
     return scores(data.references, hypotheses, data.languages)
+
+
+def stats_of_transcripts(
+    references: Sequence[str],
+    hypotheses: Sequence[str],
+    languages: Sequence[str],
+    keys: Sequence[str],
+) -> dict[str, ExampleStats]:
+    """``{"cer", "wer"}`` per-example counts of transcripts (both lower is better)."""
+    pairs = list(zip(references, hypotheses, strict=True))
+    return {
+        "cer": ExampleStats.from_rows(
+            "cer",
+            "ratio",
+            ("char_edits", "reference_chars"),
+            [char_errors(r, h) for r, h in pairs],
+            keys,
+            languages,
+            "lower",
+        ),
+        "wer": ExampleStats.from_rows(
+            "wer",
+            "ratio",
+            ("word_edits", "reference_words"),
+            [word_errors(r, h) for r, h in pairs],
+            keys,
+            languages,
+            "lower",
+        ),
+    }
+
+
+def example_stats(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, ExampleStats]:
+    """Per-example ``cer`` and ``wer`` counts of the SavedModel at ``model_dir`` on ``rows``
+    (its served decoding), keyed by ``call_id``; rows ``prepare`` leaves out are left out."""
+    data, hypotheses = _transcribed(model_dir, rows)
+    return stats_of_transcripts(data.references, hypotheses, data.languages, data.keys)

@@ -23,6 +23,7 @@ from scipy.signal import resample_poly
 from ingestion.simulator.voices import parse_espeak_id
 from training.common.audio import decode_wav
 from training.common.data import read_mart
+from training.common.example_stats import row_keys
 from training.tts.config import TTSConfig
 from training.tts.durations import espeak_durations_many
 from training.tts.features import SILENCE, MelSpec, peak_normalize
@@ -90,6 +91,7 @@ class Examples:
     durations: list[np.ndarray] = field(default_factory=list)  # [len(text) + 2] int32
     mels: list[np.ndarray] = field(default_factory=list)  # [frames, n_mels] float32
     skipped: Counter[str] = field(default_factory=Counter)
+    keys: list[str] = field(default_factory=list)  # each aligned row's ``call_id``
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -103,6 +105,7 @@ def prepare(
         config.sample_rate, config.n_fft, config.hop, config.n_mels, config.fmin, config.fmax
     )
     out = Examples()
+    keys = {id(row): key for row, key in zip(rows, row_keys(rows, "call_id"), strict=True)}
     usable = []
     for row, (waveform, rate) in zip(rows, audio, strict=True):
         text = row["text"]
@@ -133,6 +136,7 @@ def prepare(
         out.speakers.append(row["speaker"])
         out.durations.append(durations)
         out.mels.append(mel)
+        out.keys.append(keys[id(row)])
     if out.skipped:
         log.info("left out of alignment: %s", dict(out.skipped))
     return out

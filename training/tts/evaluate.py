@@ -9,6 +9,9 @@ intelligibility through an STT model, for in-process and exported models alike.
   audio of the texts, on the recordings of the same texts, and their ratio (target <= 1.3),
   on the rows of simulated speech (real human speech apart: see :func:`intelligibility`).
 
+:func:`example_stats` gives the per-example counts behind ``mel_l1``, ``duration_mae``,
+``duration_error`` and ``cer_ratio``, for a paired bootstrap (``registry.compare``).
+
     python -m training.tts.evaluate --model DIR [--stt-model DIR] [--synthetic N] [--split test]
 
 scores an exported model on one split of the published mart (or of ``--synthetic`` rows).
@@ -19,12 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from training.common.example_stats import RATE_FLOOR, ExampleStats, corpus_metric, row_keys
 from training.tts.data import Examples, attach_audio, prepare, resample
 from training.tts.export import config_of, load, synthesize
 from voiceops.settings import Settings
@@ -37,8 +42,10 @@ def by_language(languages: Sequence[str]) -> dict[str, list[int]]:
     return groups
 
 
-def score_examples(model: Any, examples: Examples, batch_size: int = 16) -> dict[str, dict]:
-    """``{language: {n, mel_l1, duration_mae, duration_error}}`` (languages + "all")."""
+def teacher_forced_errors(
+    model: Any, examples: Examples, batch_size: int = 16
+) -> dict[str, list[float]]:
+    """Per example: ``mel_l1``, ``duration_mae`` and ``duration_error`` (teacher-forced)."""
     mel_l1, dur_mae, dur_err = [], [], []
     for start in range(0, len(examples), batch_size):
         idx = range(start, min(start + batch_size, len(examples)))
@@ -59,6 +66,13 @@ def score_examples(model: Any, examples: Examples, batch_size: int = 16) -> dict
             pred = predicted[j, : len(true_dur)].astype(np.float64)
             dur_mae.append(float(np.mean(np.abs(pred - true_dur))))
             dur_err.append(abs(pred.sum() - true_dur.sum()) / max(true_dur.sum(), 1))
+    return {"mel_l1": mel_l1, "duration_mae": dur_mae, "duration_error": dur_err}
+
+
+def score_examples(model: Any, examples: Examples, batch_size: int = 16) -> dict[str, dict]:
+    """``{language: {n, mel_l1, duration_mae, duration_error}}`` (languages + "all")."""
+    errors = teacher_forced_errors(model, examples, batch_size)
+    mel_l1, dur_mae, dur_err = errors["mel_l1"], errors["duration_mae"], errors["duration_error"]
     scores = {}
     for language, keep in by_language(examples.languages).items():
         scores[language] = {"n": float(len(keep))}
@@ -93,15 +107,75 @@ def evaluate_exported(
 # --------------------------------------------------------------------------- intelligibility
 
 
-def cer(references: Sequence[str], hypotheses: Sequence[str], languages: Sequence[str]) -> float:
-    """CER after the STT family's normalization (numbers spelled out as said, lower case,
-    its alphabet): the text the STT model outputs, so both sides are spelled alike."""
-    from training.stt.evaluate import cer as corpus_cer
+def char_errors(reference: str, hypothesis: str, language: str) -> tuple[int, int]:
+    """(edits, reference characters) after the STT family's normalization (numbers spelled
+    out as said, lower case, its alphabet): the text the STT model outputs."""
+    from training.stt.evaluate import char_errors as normalized_char_errors
     from training.stt.text import normalize
 
-    refs = [normalize(r, lang) for r, lang in zip(references, languages, strict=True)]
-    hyps = [normalize(h, lang) for h, lang in zip(hypotheses, languages, strict=True)]
-    return corpus_cer(refs, hyps)
+    return normalized_char_errors(normalize(reference, language), normalize(hypothesis, language))
+
+
+def cer(references: Sequence[str], hypotheses: Sequence[str], languages: Sequence[str]) -> float:
+    """CER after the STT family's normalization (see :func:`char_errors`), so both sides
+    are spelled alike."""
+    triples = zip(references, hypotheses, languages, strict=True)
+    return corpus_metric("ratio", [char_errors(r, h, lang) for r, h, lang in triples], width=2)
+
+
+@dataclass
+class RoundTrip:
+    """What the STT model heard of the synthesized audio and of the recordings, per row."""
+
+    texts: list[str]
+    languages: list[str]
+    real: list[bool]  # rows of real human speech (scored apart from the ratio)
+    synthesized: list[np.ndarray]
+    recordings: list[np.ndarray]
+    rate: int
+    heard_tts: list[str]
+    heard_recordings: list[str]
+
+    @property
+    def simulated(self) -> list[int]:
+        return [i for i, is_real in enumerate(self.real) if not is_real]
+
+
+def round_trip(
+    tts_model: Any,
+    stt_model: Any,
+    rows: list[dict[str, Any]],
+    audio: list[tuple[np.ndarray, int]] | None = None,
+    settings: Settings | None = None,
+) -> RoundTrip:
+    """Synthesize each row's text with the house voice and transcribe it and the row's
+    recording with ``stt_model`` (served decoding: ``training.stt.export.transcribe``)."""
+    from training.stt.export import transcribe
+
+    tts = load(tts_model) if isinstance(tts_model, str | Path) else tts_model
+    stt = load_stt(stt_model)
+    audio = audio if audio is not None else attach_audio(rows, settings)
+    texts = [row["text"] for row in rows]
+    languages = [row["language"] for row in rows]
+    synthesized, rate = synthesize(tts, texts, languages)
+    recordings = [resample(wave, r, rate) for wave, r in audio]
+    return RoundTrip(
+        texts=texts,
+        languages=languages,
+        real=[bool(row.get("is_real_speech", False)) for row in rows],
+        synthesized=synthesized,
+        recordings=recordings,
+        rate=rate,
+        heard_tts=transcribe(stt, synthesized, rate),
+        heard_recordings=transcribe(stt, recordings, rate),
+    )
+
+
+def load_stt(stt_model: Any) -> Any:
+    """An STT SavedModel from its directory (a loaded or in-process model as it is)."""
+    if isinstance(stt_model, str | Path):
+        return tf.saved_model.load(str(stt_model))
+    return stt_model
 
 
 def intelligibility(
@@ -124,46 +198,41 @@ def intelligibility(
     Models may be paths or loaded modules; STT is called through the contract's
     ``training.stt.export.transcribe(model, waveforms, sample_rate)``.
     """
-    from training.stt.export import transcribe, transcribe_greedy
+    from training.stt.export import transcribe_greedy
 
-    tts = load(tts_model) if isinstance(tts_model, str | Path) else tts_model
-    stt = tf.saved_model.load(str(stt_model)) if isinstance(stt_model, str | Path) else stt_model
-    audio = audio if audio is not None else attach_audio(rows, settings)
-    texts = [row["text"] for row in rows]
-    languages = [row["language"] for row in rows]
-    synthesized, rate = synthesize(tts, texts, languages)
-    recordings = [resample(wave, r, rate) for wave, r in audio]
-    real = [bool(row.get("is_real_speech", False)) for row in rows]
-    simulated = [i for i, is_real in enumerate(real) if not is_real]
-    heard_tts, heard_rec = transcribe(stt, synthesized, rate), transcribe(stt, recordings, rate)
+    stt = load_stt(stt_model)
+    heard = round_trip(tts_model, stt, rows, audio, settings)
+    texts, languages, simulated = heard.texts, heard.languages, heard.simulated
 
-    def cers(index: list[int], heard: list[str]) -> dict[str, float]:
+    def cers(index: list[int], hypotheses: list[str]) -> dict[str, float]:
         langs = [languages[i] for i in index]
-        return cer_by_language([texts[i] for i in index], [heard[i] for i in index], langs)
+        return cer_by_language([texts[i] for i in index], [hypotheses[i] for i in index], langs)
 
     scores: dict[str, dict[str, float]] = {}
-    tts_cers, rec_cers = cers(simulated, heard_tts), cers(simulated, heard_rec)
+    tts_cers, rec_cers = cers(simulated, heard.heard_tts), cers(simulated, heard.heard_recordings)
     for language, value in tts_cers.items():
         scores[language] = {
             "cer_tts": value,
             "cer_recordings": rec_cers[language],
-            "cer_ratio": value / max(rec_cers[language], 1e-3),
+            "cer_ratio": value / max(rec_cers[language], RATE_FLOOR),
         }
-    real_index = [i for i, is_real in enumerate(real) if is_real]
+    real_index = [i for i, is_real in enumerate(heard.real) if is_real]
     if real_index:
-        real_tts, real_rec = cers(real_index, heard_tts), cers(real_index, heard_rec)
+        real_tts = cers(real_index, heard.heard_tts)
+        real_rec = cers(real_index, heard.heard_recordings)
         for language, value in real_tts.items():
             scores.setdefault(language, {}).update(
                 real_cer_tts=value, real_cer_recordings=real_rec[language]
             )
     if hasattr(stt, "acoustic") and simulated:
-        greedy_tts = transcribe_greedy(stt, [synthesized[i] for i in simulated], rate)
-        greedy_rec = transcribe_greedy(stt, [recordings[i] for i in simulated], rate)
+        rate = heard.rate
+        greedy_tts = transcribe_greedy(stt, [heard.synthesized[i] for i in simulated], rate)
+        greedy_rec = transcribe_greedy(stt, [heard.recordings[i] for i in simulated], rate)
         sub_texts, sub_langs = [texts[i] for i in simulated], [languages[i] for i in simulated]
         tts_greedy = cer_by_language(sub_texts, greedy_tts, sub_langs)
         rec_greedy = cer_by_language(sub_texts, greedy_rec, sub_langs)
         for language, value in tts_greedy.items():
-            scores[language]["acoustic_cer_ratio"] = value / max(rec_greedy[language], 1e-3)
+            scores[language]["acoustic_cer_ratio"] = value / max(rec_greedy[language], RATE_FLOOR)
     return scores
 
 
@@ -180,6 +249,66 @@ def cer_by_language(
         for language, keep in by_language(languages).items()
         if keep
     }
+
+
+def _stt_name(stt_model: Any) -> str:
+    """Which STT model scored intelligibility (both sides of a comparison must share it)."""
+    if isinstance(stt_model, str | Path):
+        return str(Path(stt_model).resolve())
+    return f"in-process {type(stt_model).__name__} {id(stt_model):x}"
+
+
+def example_stats(
+    model_dir: Path,
+    rows: list[dict[str, Any]],
+    *,
+    stt_model: Any = None,
+    settings: Settings | None = None,
+) -> dict[str, ExampleStats]:
+    """Per-example counts of the SavedModel at ``model_dir`` (loaded fresh) on ``rows``, keyed
+    by ``call_id``, all lower is better: ``mel_l1``, ``duration_mae``, ``duration_error`` on the
+    aligned rows (a mean: ``ratio`` of the example's value and 1), and with ``stt_model``
+    ``cer_ratio`` on the rows of simulated speech (``rate_ratio`` of the characters the STT
+    model got wrong on the synthesized audio and on the recording, and the reference length).
+
+    Compare two TTS models' ``cer_ratio`` only when scored by the same STT model (its path is
+    in ``meta["stt_model"]``; ``registry.compare`` refuses stats whose ``meta`` differ).
+    """
+    model = load(model_dir)
+    audio = attach_audio(rows, settings)
+    examples = prepare(rows, config_of(model), audio)
+    stats = {
+        name: ExampleStats.from_rows(
+            name,
+            "ratio",
+            (name, "examples"),
+            [(value, 1.0) for value in values],
+            examples.keys,
+            examples.languages,
+            "lower",
+        )
+        for name, values in teacher_forced_errors(model, examples).items()
+    }
+    if stt_model is not None:
+        heard = round_trip(model, stt_model, rows, audio=audio)
+        keys = row_keys(rows, "call_id")
+        counts = []
+        for i in heard.simulated:
+            text, language = heard.texts[i], heard.languages[i]
+            tts_edits, length = char_errors(text, heard.heard_tts[i], language)
+            recording_edits, _ = char_errors(text, heard.heard_recordings[i], language)
+            counts.append((tts_edits, recording_edits, length))
+        stats["cer_ratio"] = ExampleStats.from_rows(
+            "cer_ratio",
+            "rate_ratio",
+            ("tts_char_edits", "recording_char_edits", "reference_chars"),
+            counts,
+            [keys[i] for i in heard.simulated],
+            [heard.languages[i] for i in heard.simulated],
+            "lower",
+            stt_model=_stt_name(stt_model),
+        )
+    return stats
 
 
 def add_rows_arguments(parser: argparse.ArgumentParser) -> None:
