@@ -4,12 +4,12 @@ Both models are scored on the same rows (:class:`~training.common.example_stats.
 paired by example key). Each bootstrap resample draws the rows with replacement: the
 multinomial counts ``[resamples, n]`` of those draws times each model's per-example
 statistics ``[n, k]`` give both models' column sums on every resample, hence both metrics,
-in two matrix products (no Python loop over resamples). The difference ``new - champion`` is oriented so that
-positive means *the new model is better* (for CER, lower is better). With ``confidence`` c,
-its percentile interval is ``[q((1-c)/2), q((1+c)/2)]`` of the resampled differences; the
-verdict is ``better`` when the interval lies above 0, ``worse`` when below, else
-``no_difference`` (Koehn 2004, "Statistical significance tests for machine translation
-evaluation", for the paired bootstrap on corpus metrics).
+in two matrix products (no Python loop over resamples). The difference ``new - champion``
+is oriented so that positive means *the new model is better* (for CER, lower is better).
+With ``confidence`` c, its percentile interval is ``[q((1-c)/2), q((1+c)/2)]`` of the
+resampled differences; the verdict is ``better`` when the interval lies above 0, ``worse``
+when below, else ``no_difference`` (Koehn 2004, "Statistical significance tests for
+machine translation evaluation": the paired bootstrap on corpus metrics).
 
     new = family.module("evaluate").example_stats(new_dir, test_rows)
     old = family.module("evaluate").example_stats(champion_dir, test_rows)
