@@ -19,7 +19,11 @@ from registry.policy import Policy, parse_policy
 from registry.training_info import TrainingInfo
 from versioning.lake.local import LocalLake
 from voiceops.settings import Settings
-from warehouse.gate import Audit, AuditLog, CheckResult, publish
+from warehouse.gate import Audit, AuditLog, CheckResult
+from warehouse.publish import publish
+
+#: The dbt manifest hash the test world's audits and marts record.
+MANIFEST = "f" * 64
 
 REPO = "contact-center"
 PG = {
@@ -52,6 +56,7 @@ class Trained:
             run_dir=self.run_dir,
             dagster_run_id=run_id,
             history={"loss": [2.0, 1.0]},
+            marts_manifest_hash=MANIFEST,
         )
 
 
@@ -179,10 +184,12 @@ def build_world(home: Path, tracking_uri: str = "") -> World:
         head,
         "audit_1",
         [CheckResult("not_null_calls_id", "pass"), CheckResult("no_pii", "pass")],
-        manifest_hash="manifest-1",
+        manifest_hash=MANIFEST,
     )
     audits.save(good)
-    published = publish(lake, REPO, "ingest-20260101-run1", good).commit_id
+    published = publish(
+        lake, REPO, head, audits, branch="ingest-20260101-run1", manifest_hash=MANIFEST
+    ).commit_id
     bad_head = _ingest(lake, "ingest-20260102-run2", "run2", date(2026, 1, 2))
     audits.save(
         Audit(
@@ -191,7 +198,7 @@ def build_world(home: Path, tracking_uri: str = "") -> World:
             bad_head,
             "audit_2",
             [CheckResult("not_null_calls_id", "pass"), CheckResult("no_pii", "fail")],
-            manifest_hash="manifest-1",
+            manifest_hash=MANIFEST,
         )
     )
     settings = Settings(home=home, mlflow_tracking_uri=tracking_uri, lake_repository=REPO)
@@ -227,12 +234,15 @@ def _empty_registry(settings: Settings) -> None:
 
     from registry.history import AliasHistory, history_table
     from registry.tracking import client, history_url
+    from registry.verdicts import VerdictStore, verdicts_table
 
     mlflow = client(settings)
     for model in mlflow.search_registered_models():
         mlflow.delete_registered_model(model.name)
+    VerdictStore(history_url(settings))
     with AliasHistory(history_url(settings)).engine.begin() as connection:
         connection.execute(sa.delete(history_table))
+        connection.execute(sa.delete(verdicts_table))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

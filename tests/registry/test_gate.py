@@ -37,10 +37,22 @@ def _refused_only_by(world: World, done, rule: str) -> str:
     return version.tags["gate.reasons"]
 
 
-def test_rule1_refuses_a_commit_whose_checks_failed(sqlite_world, nlu_good) -> None:
+def test_rule1_refuses_a_commit_off_main_and_a_forged_publish_of_failed_checks(
+    sqlite_world, nlu_good
+) -> None:
     done = _register(sqlite_world, nlu_good, commit=sqlite_world.refused)
-    reasons = _refused_only_by(sqlite_world, done, "checks")
-    assert "no_pii" in reasons
+    assert "not in the history of main" in _refused_only_by(sqlite_world, done, "lineage")
+    # main left unprotected here: a merge of the refused commit that claims to be a publish
+    forged = sqlite_world.lake.merge(
+        "contact-center",
+        sqlite_world.refused,
+        "main",
+        metadata={"voiceops.kind": "publish", "voiceops.audited_commit": sqlite_world.refused},
+        allow_fast_forward=False,
+    )
+    done = _register(sqlite_world, nlu_good, commit=forged.commit_id)
+    reasons = _refused_only_by(sqlite_world, done, "lineage")
+    assert "did not pass" in reasons and "no_pii" in reasons
     assert aliases(client(sqlite_world.settings), "voicebot-nlu") == {}  # refused: no alias at all
 
 
