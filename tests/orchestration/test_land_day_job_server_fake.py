@@ -92,8 +92,14 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
-def simulate(home: Path, day: int, seed: int = SEED) -> DayReport:
-    return write_day(home / "sources", day, calls=CALLS, seed=seed, bad_rate=BAD_RATE, audio=False)
+def simulate(home: Path, day: int, seed: int = SEED, bad_rate: float = BAD_RATE) -> DayReport:
+    return write_day(home / "sources", day, calls=CALLS, seed=seed, bad_rate=bad_rate, audio=False)
+
+
+def committed(world: LakeWorld, result, day: int) -> dict[str, str]:
+    assert result.success
+    branch = lake_landing.ingest_branch_name(result.run_id, layout.day_date(day))
+    return world.lake.get_commit(REPO, branch).metadata
 
 
 def test_fake_airbyte_server_lands_a_simulated_day_like_embedded_mode(
@@ -191,3 +197,43 @@ def test_fake_truncated_export_line_fails_the_sync_and_commits_nothing(
         failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
         assert "voiceops-call-exports" in failure.event_specific_data.error.message
         assert "is not JSON" in failure.event_specific_data.error.message
+
+
+def test_fake_next_day_resumes_from_the_lake_state_and_a_deleted_branch_is_pulled_again(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulate(home, 1)
+    with running_lake_world(home, monkeypatch) as world:
+        world.serve_exports_of(1)
+        day1 = committed(world, run_land_day(1), 1)
+        report2 = simulate(home, 2, bad_rate=0.0)
+        world.serve_exports_of(2)
+
+        second = run_land_day(2)
+        day2 = committed(world, second, 2)
+
+        restores = [
+            r.body["connectionState"]["streamState"]
+            for r in world.airbyte.requests
+            if r.path == "/state/create_or_update_safe"
+            and r.body["connectionId"] == world.airbyte.connection(CRM).connection_id
+        ]
+        assert restores[0] == []  # nothing in the lake yet: Airbyte reads from the start
+        day1_cursor = json.loads(day1["state.crm.customers"])["stream"]["stream_state"]
+        assert {"streamDescriptor": {"name": "customers"}, "streamState": day1_cursor} in (
+            restores[1]
+        )
+        # day 2 pulls what changed since day 1's cursor (inclusive: the rows at the cursor too)
+        changed = report2.crm["customers_new"] + report2.crm["customers_updated"]
+        assert changed <= int(day2["records.crm.customers"]) < int(day1["records.crm.customers"])
+        assert day2["records.call_exports.calls"] == str(CALLS)
+
+        # the day-2 branch is deleted (say the publish gate refused it): its records come again
+        world.lake.delete_branch(
+            REPO, lake_landing.ingest_branch_name(second.run_id, layout.day_date(2))
+        )
+        again = committed(world, run_land_day(2), 2)
+
+        for key in ("records.crm.customers", "records.crm.tickets"):
+            assert again[key] == day2[key]
+        assert again["state.crm.tickets"] == day2["state.crm.tickets"]
