@@ -29,6 +29,7 @@ BENCHMARKS = (
     "stt_ctc_loss",
     "malloc_training",
     "registry_resolve",
+    "bootstrap_gate",
 )
 
 
