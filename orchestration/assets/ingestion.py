@@ -273,6 +273,16 @@ def server_lake_assets(
     return sync_into_branch
 
 
+def _lake_states(lake: LakeResource, source: str, streams: list[str]) -> dict[str, Any]:
+    """The newest sync state of each stream kept in the lake (None: start from scratch)."""
+    client, repo = lake.get_lake(), lake.repository_name
+    refused = _refused_by_gate(lake.settings())
+    return {
+        name: lake_landing.latest_state(client, repo, f"{source}.{name}", refused=refused)
+        for name in streams
+    }
+
+
 def _sync_into_branch(
     context: AssetExecutionContext,
     airbyte: VoiceOpsAirbyteWorkspace,
@@ -298,23 +308,21 @@ def _sync_into_branch(
     point_connection_at_branch(api, settings, connection_id, source, repo, branch)
     clear_staging(client, repo, branch, source)  # a retried step starts from nothing staged
     streams = lake_connection(source).streams
-    refused = _refused_by_gate(settings)
-    restore_stream_states(
-        api,
-        connection_id,
-        {
-            name: lake_landing.latest_state(client, repo, f"{source}.{name}", refused=refused)
-            for name, stream in streams.items()
-            if stream.sync_mode == "incremental"
-        },
-    )
+    incremental = [name for name, stream in streams.items() if stream.sync_mode == "incremental"]
+    restore_stream_states(api, connection_id, _lake_states(lake, source, incremental))
     # A failed sync raises here: nothing is landed, and the commit step never runs.
     synced: list[MaterializeResult | AssetMaterialization] = list(airbyte.sync_and_poll(context))
     states = api.get_stream_states(connection_id)
     stream_by_key = {sanitize_name(name): name for name in streams}
+    landed: list[MaterializeResult] = []
     for result in synced:
         metadata = dict(result.metadata or {})
-        stream = stream_by_key[result.asset_key.path[-1]]
+        stream = stream_by_key.get(result.asset_key.path[-1])
+        if stream is None:
+            raise ValueError(
+                f"Airbyte synced {result.asset_key.to_user_string()}, a stream that "
+                f"connections/{source}.yaml does not have: run ingestion.airbyte.lake_setup"
+            )
         job_id = int(_value(metadata, "airbyte_job_id"))
         landing = land_staged_stream(
             client,
@@ -330,10 +338,13 @@ def _sync_into_branch(
             connector_version=f"job-{job_id}",
             state=states.get(stream),
         )
-        yield MaterializeResult(
-            asset_key=result.asset_key, metadata=metadata | _landing_metadata(landing, branch)
+        landed.append(
+            MaterializeResult(
+                asset_key=result.asset_key, metadata=metadata | _landing_metadata(landing, branch)
+            )
         )
     clear_staging(client, repo, branch, source)  # staged JSONL never reaches the commit
+    yield from landed
 
 
 embedded_stream_assets = [crm_streams, call_exports_calls]
