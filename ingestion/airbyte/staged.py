@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingestion.airbyte.lake_destination import staging_prefix
+from ingestion.airbyte.lake_destination import STAGING_ROOT, staging_prefix
 from versioning.lake import Lake, ObjectStat
 
 AIRBYTE_COLUMNS = frozenset(
@@ -120,12 +120,12 @@ def read_staged_stream(
 
 
 def clear_staging(lake: Lake, repository: str, branch: str, source: str) -> list[str]:
-    """Delete everything under ``_airbyte/<source>/`` of the branch; returns the paths."""
-    paths = [
-        obj.path
-        for obj in lake.list_objects(repository, branch, staging_prefix(source))
-        if isinstance(obj, ObjectStat)
-    ]
+    """Delete ``_airbyte/<source>/`` of the branch, and loose files right under ``_airbyte/``
+    (e.g. what a destination's connection check leaves; never another source's staging,
+    which sits in its own directory); returns the deleted paths."""
+    source_files = lake.list_objects(repository, branch, staging_prefix(source))
+    loose_files = lake.list_objects(repository, branch, f"{STAGING_ROOT}/", delimiter="/")
+    paths = [obj.path for obj in [*source_files, *loose_files] if isinstance(obj, ObjectStat)]
     for path in paths:
         lake.delete_object(repository, branch, path)
     return paths

@@ -260,10 +260,15 @@ def test_landing_a_staged_stream_checks_counts_validates_and_quarantines(lake: L
     assert (landing.records, landing.quarantined) == (1, 1)
     rejects = lake.read_bytes(REPO, BRANCH, landing.quarantine_paths[0]).splitlines()
     assert json.loads(rejects[0])["reason"] == "customer_id: missing or empty"
+    lake.upload(REPO, BRANCH, "_airbyte/test_1767225600000", b"check")  # a connection check's
+    lake.upload(REPO, BRANCH, "_airbyte/call_exports/calls/0.jsonl", b"")  # another source's
     assert clear_staging(lake, REPO, BRANCH, "crm") == [
-        "_airbyte/crm/customers/2026_01_01_1_0.jsonl"
+        "_airbyte/crm/customers/2026_01_01_1_0.jsonl",
+        "_airbyte/test_1767225600000",
     ]
-    assert not lake.exists(REPO, BRANCH, "_airbyte/crm/customers/2026_01_01_1_0.jsonl")
+    assert [d.path for d in lake.uncommitted(REPO, BRANCH, "_airbyte/")] == [
+        "_airbyte/call_exports/calls/0.jsonl"
+    ]
 
 
 def test_a_stream_without_validation_is_not_landed() -> None:
