@@ -10,7 +10,7 @@ from mlflow.artifacts import download_artifacts
 from registry.register import LINEAGE_TAGS, register
 from registry.tracking import client
 from registry.versions import CHALLENGER, CHAMPION, aliases
-from tests.registry.conftest import World, permissive_policy
+from tests.registry.conftest import MANIFEST, World, permissive_policy
 
 
 def test_register_records_run_artifacts_and_complete_lineage(world: World, nlu_good) -> None:
@@ -31,7 +31,8 @@ def test_register_records_run_artifacts_and_complete_lineage(world: World, nlu_g
     assert all(tags.get(key) for key in LINEAGE_TAGS), [k for k in LINEAGE_TAGS if not tags.get(k)]
     assert tags["lineage.lake_commit"] == world.published
     assert tags["lineage.audited_commit"] != world.published  # the ingest head it audited
-    assert tags["lineage.dbt_manifest_hash"] == "manifest-1"
+    assert tags["lineage.dbt_manifest_hash"] == MANIFEST
+    assert tags["lineage.verified"] == "true"
     assert tags["lineage.checks_passed"].split(",") == ["no_pii", "not_null_calls_id"]
     assert tags["lineage.ingestion_runs"] == "run1"
     counts = json.loads(tags["lineage.data_rows"])
