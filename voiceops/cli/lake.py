@@ -35,7 +35,7 @@ from voiceops.cli._output import (
     stdout_console,
 )
 from voiceops.cli.lake_fs import fs_app
-from voiceops.cli.lake_refs import branch_app, repo_app, tag_app
+from voiceops.cli.lake_refs import branch_app, protect_app, repo_app, tag_app
 
 lake_app = typer.Typer(
     help="The versioned data lake (lakeFS semantics; lakefs://REPO/REF/PATH URIs).",
@@ -44,6 +44,7 @@ lake_app = typer.Typer(
 lake_app.add_typer(repo_app, name="repo")
 lake_app.add_typer(branch_app, name="branch")
 lake_app.add_typer(tag_app, name="tag")
+lake_app.add_typer(protect_app, name="branch-protect")
 lake_app.add_typer(fs_app, name="fs")
 gc_app = typer.Typer(help="Garbage collection of unreachable objects.", no_args_is_help=True)
 lake_app.add_typer(gc_app, name="gc")

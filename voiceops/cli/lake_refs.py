@@ -1,4 +1,5 @@
-"""``voiceops lake repo|branch|tag``: repositories and the named pointers in them."""
+"""``voiceops lake repo|branch|tag|branch-protect``: repositories, the named pointers in them
+and the rules that protect branches."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ branch_app = typer.Typer(
     help="Create, list, delete, reset and revert branches.", no_args_is_help=True
 )
 tag_app = typer.Typer(help="Create, list and delete tags (immutable).", no_args_is_help=True)
+protect_app = typer.Typer(
+    help="Branch protection rules (as lakectl branch-protect): a protected branch takes no "
+    "direct upload, delete, commit or reset; merges into it must pass the pre-merge checks.",
+    no_args_is_help=True,
+)
 
 
 def _refs_table(title: str, refs: list[Ref], default: str | None = None) -> Table:
@@ -191,3 +197,43 @@ def tag_delete(uri: Annotated[str, typer.Argument(help="lakefs://REPO/TAG")]) ->
     target = ref_uri(uri)
     configured_lake().delete_tag(target.repository, target.require_ref())
     say(f"Deleted tag [bold]{target.ref}[/bold]")
+
+
+# ---- branch protection ------------------------------------------------------------------
+PatternArg = Annotated[str, typer.Argument(help="Branch name pattern, '*' and '?' wildcards.")]
+
+
+@protect_app.command("add")
+def protect_add(
+    uri: Annotated[str, typer.Argument(help="lakefs://REPO")], pattern: PatternArg
+) -> None:
+    """Protect the branches matching PATTERN."""
+    repository = repo_uri(uri)
+    configured_lake().add_branch_protection(repository, pattern)
+    say(f"Branches matching [bold]{pattern}[/bold] of {repository} are protected")
+
+
+@protect_app.command("list")
+def protect_list(
+    uri: Annotated[str, typer.Argument(help="lakefs://REPO")], json_out: JsonOption = False
+) -> None:
+    """List the protection rules of a repository."""
+    patterns = configured_lake().list_branch_protection(repo_uri(uri))
+    if json_out:
+        print_json(patterns)
+        return
+    table = Table(title=f"Branch protection rules of {repo_uri(uri)}", title_justify="left")
+    table.add_column("Pattern")
+    for pattern in patterns:
+        table.add_row(pattern)
+    stdout_console().print(table)
+
+
+@protect_app.command("delete")
+def protect_delete(
+    uri: Annotated[str, typer.Argument(help="lakefs://REPO")], pattern: PatternArg
+) -> None:
+    """Delete the protection rule PATTERN."""
+    repository = repo_uri(uri)
+    configured_lake().delete_branch_protection(repository, pattern)
+    say(f"Deleted the protection rule [bold]{pattern}[/bold] of {repository}")
