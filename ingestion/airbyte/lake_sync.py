@@ -73,7 +73,11 @@ def restore_stream_states(
 ) -> dict[str, Mapping[str, Any]]:
     """Make Airbyte resume from the state kept in the lake (as embedded mode does): a stream
     whose last branch was deleted or refused by the publish gate is pulled again."""
-    kept = {stream: message for stream, message in messages.items() if message}
+    kept = {
+        stream: message
+        for stream, message in messages.items()
+        if message and message.get("type") == "STREAM"  # not a full-refresh stream's job note
+    }
     api.set_stream_states(connection_id, kept)
     return kept
 

@@ -273,6 +273,13 @@ def server_lake_assets(
     return sync_into_branch
 
 
+def _full_refresh_state(sync_mode: str, job_id: int) -> dict[str, Any] | None:
+    """What a full-refresh stream keeps as state (Airbyte has none): the job that read it."""
+    return (
+        {"sync_mode": sync_mode, "airbyte_job_id": job_id} if sync_mode == "full_refresh" else None
+    )
+
+
 def _lake_states(lake: LakeResource, source: str, streams: list[str]) -> dict[str, Any]:
     """The newest sync state of each stream kept in the lake (None: start from scratch)."""
     client, repo = lake.get_lake(), lake.repository_name
@@ -336,7 +343,7 @@ def _sync_into_branch(
             records_committed=_value(metadata, "airbyte_records_committed"),
             connector=f"airbyte-server:{connection_name}",
             connector_version=f"job-{job_id}",
-            state=states.get(stream),
+            state=states.get(stream) or _full_refresh_state(streams[stream].sync_mode, job_id),
         )
         landed.append(
             MaterializeResult(

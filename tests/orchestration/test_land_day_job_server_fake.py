@@ -118,6 +118,16 @@ def test_fake_airbyte_server_lands_a_simulated_day_like_embedded_mode(
         commit = world.lake.get_commit(REPO, branch)
         assert commit.parents == (main_head,)  # one commit on the branch, nothing else
         meta = commit.metadata
+        keys = [f"{s}.{t}" for s, t in STREAMS]
+        assert set(meta) == {  # the keys of an embedded-mode ingestion commit
+            *(f"voiceops.{k}" for k in ("kind", "run_id", "date", "sources")),
+            *(f"{kind}.{key}" for kind in ("records", "quarantined") for key in keys),
+            "records.recordings.wav",
+            "quarantined.recordings.wav",
+            "connector.crm",
+            "connector.call_exports",
+            *(f"state.{key}" for key in keys),
+        }
         assert meta["voiceops.kind"] == "ingestion" and meta["voiceops.date"] == "2026-01-01"
         assert meta["connector.crm"].startswith("airbyte-server:voiceops-crm==job-")
         assert meta["connector.call_exports"].startswith(
@@ -126,6 +136,11 @@ def test_fake_airbyte_server_lands_a_simulated_day_like_embedded_mode(
         for stream in ("customers", "tickets"):  # Airbyte's cursor, kept beside the data
             state = json.loads(meta[f"state.crm.{stream}"])
             assert state["stream"]["stream_state"]["updated_at"].startswith("2026-01-01")
+        # a full-refresh stream has no Airbyte state: the job that read it is kept instead
+        assert json.loads(meta["state.call_exports.calls"]) == {
+            "sync_mode": "full_refresh",
+            "airbyte_job_id": world.airbyte.jobs_for(CALL_EXPORTS)[0].job_id,
+        }
         # the staged JSONL never reaches the commit
         assert list(world.lake.list_objects(REPO, commit.id, "_airbyte/")) == []
 
