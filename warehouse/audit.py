@@ -9,7 +9,6 @@ from voiceops.settings import Settings
 from warehouse.connection import Warehouse
 from warehouse.dbt_build import dbt_build
 from warehouse.gate import Audit, audit_log
-from warehouse.hook import Auditor
 from warehouse.load import load_commit
 from warehouse.manifest import project_fingerprint, remember_manifest_hash
 from warehouse.schemas import audit_schema
@@ -52,14 +51,3 @@ def run_audit(
     remember_manifest_hash(settings, project_fingerprint(), build.manifest_hash)
     audit_log(settings).save(audit)
     return audit
-
-
-def audit_for_hook(lake: Lake, settings: Settings) -> Auditor:
-    """The webhook's auditor: a recorded audit of the commit if any, else audit now."""
-
-    def audit_for(repository: str, ref: str) -> Audit:
-        commit_id = lake.resolve_ref(repository, ref)
-        recorded = audit_log(settings).get(commit_id)
-        return recorded if recorded is not None else run_audit(lake, repository, ref, settings)
-
-    return audit_for

@@ -10,26 +10,39 @@ from pathlib import Path
 import pytest
 
 from ingestion.simulator.day import write_day
-from versioning.lake import open_lake
+from versioning.lake import Lake, open_lake
 from voiceops.settings import Settings
-from warehouse.audit import audit_for_hook, run_audit
+from warehouse.audit import run_audit
 from warehouse.connection import Warehouse
 from warehouse.gate import PublishRefused, publish
-from warehouse.hook import running_hook_server
+from warehouse.hook import SECRET_HEADER, hook_verifier, running_hook_server
 from warehouse.schemas import PUBLISHED, layer_schema
 
 pytestmark = pytest.mark.slow
 LAKE_REPO = "contact-center"
+HOOK_SECRET = "test-hook-secret"
 
 
-def _post_pre_merge(url: str, source_ref: str) -> tuple[int, dict]:
-    event = {"event_type": "pre-merge", "repository_id": LAKE_REPO, "branch_id": "main",
-             "source_ref": source_ref}  # fmt: skip
+def _post_pre_merge(url: str, lake: Lake, source_ref: str) -> tuple[int, dict]:
+    """A lakeFS pre-merge event for publishing ``source_ref``'s commit into main."""
+    source = lake.resolve_ref(LAKE_REPO, source_ref)
+    metadata = {"voiceops.kind": "publish", "voiceops.audited_commit": source}
+    event = {
+        "event_type": "pre-merge",
+        "repository_id": LAKE_REPO,
+        "branch_id": "main",
+        "source_ref": source,
+        "merge_source": source_ref,
+        "commit_metadata": metadata,
+    }
     request = urllib.request.Request(
-        url + "/lakefs/pre-merge", data=json.dumps(event).encode(), method="POST"
+        url + "/lakefs/pre-merge",
+        data=json.dumps(event).encode(),
+        headers={SECRET_HEADER: HOOK_SECRET},
+        method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=300) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
@@ -80,13 +93,14 @@ def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -
         publish(lake, LAKE_REPO, "ingest-leaky", leaky)
     assert lake.get_branch(LAKE_REPO, "main").commit_id == main.id
 
-    # The lakeFS pre-merge hook gives the same verdicts (recorded audit, or audits now).
-    with running_hook_server(audit_for_hook(lake, settings)) as url:
-        status, body = _post_pre_merge(url, second.branch)
-        assert status == 412 and body["failed_checks"]
+    # The lakeFS pre-merge hook gives the same verdicts from the recorded audits; it never
+    # audits (lakeFS holds the branch while it waits), so an unaudited commit is refused.
+    with running_hook_server(hook_verifier(settings, lake), HOOK_SECRET) as url:
+        status, body = _post_pre_merge(url, lake, second.branch)
+        assert status == 412 and any("did not pass" in p for p in body["problems"]), body
         lake.create_branch(LAKE_REPO, "ingest-rebuild", "main")  # a fresh, unaudited ref
-        status, body = _post_pre_merge(url, "ingest-rebuild")
-        assert status == 200, body
+        status, body = _post_pre_merge(url, lake, "ingest-rebuild")
+        assert status == 412 and any("has no audit" in p for p in body["problems"]), body
 
 
 def test_a_first_day_missing_intents_is_refused(

@@ -12,9 +12,9 @@ import pytest
 
 from versioning.lake.local import LocalLake
 from voiceops.settings import Settings
-from warehouse.audit import audit_for_hook, audit_log
+from warehouse.audit import audit_log
 from warehouse.gate import Audit, CheckResult
-from warehouse.hook import running_hook_server
+from warehouse.hook import SECRET_HEADER, PreMergeVerifier, running_hook_server
 
 REPO = "contact-center"
 BRANCH = "ingest-20260101-run1"
@@ -36,12 +36,15 @@ def _audit(lake: LocalLake, *statuses: str) -> Audit:
     return Audit(REPO, BRANCH, head, "audit_ingest_20260101_run1", checks, manifest_hash="m1")
 
 
-def _post(url: str, event: dict) -> tuple[int, dict]:
+HOOK_SECRET = "test-hook-secret"
+
+
+def _post(url: str, event: dict, secret: str | None = HOOK_SECRET) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
     request = urllib.request.Request(
-        url + "/lakefs/pre-merge",
-        data=json.dumps(event).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+        url + "/lakefs/pre-merge", data=json.dumps(event).encode(), headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -50,23 +53,34 @@ def _post(url: str, event: dict) -> tuple[int, dict]:
         return err.code, json.loads(err.read())
 
 
-def test_pre_merge_webhook_answers_from_the_recorded_audit(lake: LocalLake, tmp_path: Path) -> None:
+def test_pre_merge_webhook_verifies_the_recorded_audit_and_runs_none(
+    lake: LocalLake, tmp_path: Path
+) -> None:
     settings = Settings(home=tmp_path / "home")
+    source = lake.resolve_ref(REPO, BRANCH)
     event = {
         "event_type": "pre-merge",
         "repository_id": REPO,
         "branch_id": "main",
-        "source_ref": BRANCH,
-        "action_name": "VoiceOps pre-merge audit",
-        "hook_id": "voiceops_audit",
+        "source_ref": source,
+        "merge_source": BRANCH,
+        "commit_metadata": {"voiceops.kind": "publish", "voiceops.audited_commit": source},
+        "action_name": "VoiceOps publish gate",
+        "hook_id": "voiceops_publish_gate",
     }
-    audit_log(settings).save(_audit(lake, "pass", "fail"))
-    with running_hook_server(audit_for_hook(lake, settings)) as url:
+    verifier = PreMergeVerifier(lake, audit_log(settings), lambda: "m1")
+    with running_hook_server(verifier, HOOK_SECRET) as url:
+        status, body = _post(url, event)  # nothing recorded: refused, and nothing audited
+        assert status == 412 and "has no audit" in body["problems"][0]
+        assert audit_log(settings).get(source) is None
+        audit_log(settings).save(_audit(lake, "pass", "fail"))
         status, body = _post(url, event)
         assert status == 412 and not body["ok"]
-        assert [c["name"] for c in body["failed_checks"]] == ["check_1"]
+        assert any("check_1" in problem for problem in body["problems"])
         audit_log(settings).save(_audit(lake, "pass", "pass"))
         status, body = _post(url, event)
-        assert status == 200 and body["ok"] and body["commit_id"] == lake.resolve_ref(REPO, BRANCH)
+        assert status == 200 and body["ok"] and body["source_commit"] == source
+        assert _post(url, event, secret=None)[0] == 401
+        assert _post(url, event, secret="wrong")[0] == 401
         status, body = _post(url, {"event_type": "pre-commit", "repository_id": REPO})
         assert status == 400

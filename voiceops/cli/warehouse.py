@@ -1,4 +1,4 @@
-"""``voiceops warehouse``: audit a lake branch, publish it, serve the lakeFS pre-merge hook."""
+"""``voiceops warehouse``: audit a lake branch, publish it, the lakeFS pre-merge hook."""
 
 from __future__ import annotations
 
@@ -63,17 +63,47 @@ def serve_hook_cmd(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8766,
 ) -> None:
-    """Serve the lakeFS pre-merge webhook (POST /lakefs/pre-merge) until interrupted."""
+    """Serve the lakeFS pre-merge webhook (POST /lakefs/pre-merge) until interrupted.
+
+    It only verifies a merge against the audit log (no audit runs in it) and answers only
+    requests carrying VOICEOPS_HOOK_SECRET in the X-VoiceOps-Hook-Secret header.
+    """
+    import threading
+
     from versioning.lake import open_lake
-    from warehouse.audit import audit_for_hook
-    from warehouse.hook import make_server
+    from warehouse.hook import PATH, HookConfigError, hook_verifier, make_server, require_secret
 
     settings = current_settings()
-    server = make_server(audit_for_hook(open_lake(settings), settings), host, port)
-    say(f"lakeFS pre-merge hook on http://{host}:{server.server_address[1]}/lakefs/pre-merge")
+    try:
+        secret = require_secret(settings.hook_secret.get_secret_value())
+    except HookConfigError as error:
+        raise CliError(str(error)) from None
+    verifier = hook_verifier(settings, open_lake(settings))
+    server = make_server(verifier, secret, host, port)
+    # A dbt parse, if one is due, now rather than while lakeFS waits on the first merge.
+    threading.Thread(target=verifier.manifest_hash, name="manifest-hash", daemon=True).start()
+    say(f"lakeFS pre-merge hook on http://{host}:{server.server_address[1]}{PATH}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+@warehouse_app.command("hook-action")
+def hook_action_cmd(
+    url: Annotated[
+        str, typer.Option(help="The hook's URL as the lakeFS server reaches it.")
+    ] = "http://voiceops-hook:8766/lakefs/pre-merge",
+) -> None:
+    """Print the lakeFS action file (_lakefs_actions/pre-merge-audit.yaml) for a hook URL."""
+    import sys
+
+    from warehouse.hook import action_yaml
+
+    try:
+        text = action_yaml(url)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    sys.stdout.write(text)
