@@ -11,6 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.registry.conftest import (  # noqa: F401 - the registry's tiny models and world
+    nlu_good,
+    nlu_rows,
+    nlu_untrained,
+    sqlite_world,
+)
 from versioning.lake import Lake
 from versioning.lake.local import LocalLake
 from versioning.lake.repositories import ensure_repository
