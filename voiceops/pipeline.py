@@ -61,11 +61,13 @@ def _instance():
 
 
 def ingest_day(day: int, lake: Lake, repository: str) -> IngestionOutcome:
-    """Materialize ``ingest_day_job`` for simulation day ``day``; returns its lake commit."""
+    """Ingest simulation day ``day`` (``ingest_day_job``, or ``land_day_job`` when an Airbyte
+    server does the syncs); returns its lake commit."""
     from orchestration.definitions import defs
 
     partition = layout.day_date(day).isoformat()
-    job = defs.resolve_job_def("ingest_day_job")
+    names = {job.name for job in defs.jobs or []}
+    job = defs.resolve_job_def("land_day_job" if "land_day_job" in names else "ingest_day_job")
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     result = job.execute_in_process(
         partition_key=partition, instance=_instance(), run_config=quiet, raise_on_error=False
@@ -98,7 +100,7 @@ def _failure_message(event: Any) -> str:
     return data.error.message.strip() if data.error is not None else ""
 
 
-def audit_run_config(echo_dbt_log: bool) -> dict[str, Any]:
+def audit_run_config(echo_dbt_log: bool, branch: str = "") -> dict[str, Any]:
     """Run config of ``audit_publish_job`` as the CLI runs it.
 
     A refused publish is an outcome, not a crash: the step failure is returned in
@@ -106,12 +108,16 @@ def audit_run_config(echo_dbt_log: bool) -> dict[str, Any]:
     """
     return {
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-        "ops": {"voiceops_dbt": {"config": {"echo_dbt_log": echo_dbt_log}}},
+        "ops": {
+            "voiceops_dbt": {"config": {"echo_dbt_log": echo_dbt_log}},
+            "warehouse_raw": {"config": {"branch": branch}},
+        },
     }
 
 
-def audit_and_publish(*, echo_dbt_log: bool = True) -> PublishOutcome:
-    """Run ``audit_publish_job``: load the newest unpublished branch, dbt build, publish.
+def audit_and_publish(*, echo_dbt_log: bool = True, branch: str = "") -> PublishOutcome:
+    """Run ``audit_publish_job``: load the newest unpublished branch (or ``branch``), audit
+    what publishing it would land on main, publish it if every check passed.
 
     ``echo_dbt_log=False``: dbt's node-by-node log stays off stdout (the failed checks and
     their messages are in the outcome either way).
@@ -122,7 +128,9 @@ def audit_and_publish(*, echo_dbt_log: bool = True) -> PublishOutcome:
 
     job = defs.resolve_job_def("audit_publish_job")
     result = job.execute_in_process(
-        instance=_instance(), run_config=audit_run_config(echo_dbt_log), raise_on_error=False
+        instance=_instance(),
+        run_config=audit_run_config(echo_dbt_log, branch),
+        raise_on_error=False,
     )
     failures = [_failure_message(event) for event in result.get_step_failure_events()]
     raw = result.asset_materializations_for_node("warehouse_raw")

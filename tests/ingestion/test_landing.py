@@ -161,8 +161,9 @@ def test_refused_by_gate_reads_the_audit_log(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path))
     settings = Settings()
     log = audit_log(settings)
-    log.save(Audit(REPO, "b1", "c-bad", "audit_b1", [CheckResult("no_pii", "fail")]))
-    log.save(Audit(REPO, "b2", "c-good", "audit_b2", [CheckResult("no_pii", "pass")]))
+    bad, good, never = "b" * 64, "c" * 64, "d" * 64
+    log.save(Audit(REPO, "b1", bad, "audit_b1", [CheckResult("no_pii", "fail")]))
+    log.save(Audit(REPO, "b2", good, "audit_b2", [CheckResult("no_pii", "pass")]))
     refused = _refused_by_gate(settings)
-    assert refused("c-bad")
-    assert not refused("c-good") and not refused("c-never-audited")
+    assert refused(bad)
+    assert not refused(good) and not refused(never)

@@ -14,8 +14,10 @@ from versioning.lake import Lake, open_lake
 from voiceops.settings import Settings
 from warehouse.audit import run_audit
 from warehouse.connection import Warehouse
-from warehouse.gate import PublishRefused, publish
+from warehouse.gate import PublishRefused, audit_log
 from warehouse.hook import SECRET_HEADER, hook_verifier, running_hook_server
+from warehouse.manifest import current_manifest_hash
+from warehouse.publish import publish
 from warehouse.schemas import PUBLISHED, layer_schema
 
 pytestmark = pytest.mark.slow
@@ -83,14 +85,22 @@ def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -
     assert lake.get_branch(LAKE_REPO, "main").commit_id == main.id  # main unchanged
     assert lake.get_branch(LAKE_REPO, second.branch).commit_id == second.commit.id  # kept
 
-    # A leak of personal data blocks the publish too (redaction switched off for the audit).
+    # With redaction switched off the audit finds the personal data (no_pii fails); an audit
+    # run with such overridden dbt vars is kept apart and never lets a commit be published.
     lake.create_branch(LAKE_REPO, "ingest-leaky", "main")
     lake.upload(LAKE_REPO, "ingest-leaky", "raw/leak-marker.txt", b"audit me")
     lake.commit(LAKE_REPO, "ingest-leaky", "a commit to audit")
     leaky = run_audit(lake, LAKE_REPO, "ingest-leaky", settings, dbt_vars={"redact": False})
-    assert any(c.name.startswith("no_pii") for c in leaky.failed)
-    with pytest.raises(PublishRefused, match="no_pii"):
-        publish(lake, LAKE_REPO, "ingest-leaky", leaky)
+    assert any(c.name.startswith("no_pii") for c in leaky.failed) and not leaky.strict
+    with pytest.raises(PublishRefused, match="no audit recorded"):
+        publish(
+            lake,
+            LAKE_REPO,
+            leaky.commit_id,
+            audit_log(settings),
+            branch="ingest-leaky",
+            manifest_hash=current_manifest_hash(settings),
+        )
     assert lake.get_branch(LAKE_REPO, "main").commit_id == main.id
 
     # The lakeFS pre-merge hook gives the same verdicts from the recorded audits; it never
@@ -119,3 +129,41 @@ def test_a_first_day_missing_intents_is_refused(
     assert len(lake.log(LAKE_REPO, "main")) == 1
     out = capfd.readouterr().out  # neither dbt's log nor Dagster's records as Airbyte JSON
     assert "Running with dbt" not in out and " START " not in out and '"type":"LOG"' not in out
+
+
+def test_two_days_ingested_before_either_was_published_are_each_audited_against_main(
+    settings: Settings,
+) -> None:
+    """Both branches fork from the same main; the second is published only after its
+    combination with the main the first one made has been audited (and that exact merge
+    commit is what main then holds)."""
+    from voiceops.pipeline import audit_and_publish, ingest_day
+    from warehouse.verify import main_problems
+
+    lake = open_lake(settings)
+    write_day(settings.sources_root, 1, calls=700, seed=5, bad_rate=0.02, audio=False)
+    first = ingest_day(1, lake, LAKE_REPO)
+    write_day(settings.sources_root, 2, calls=80, seed=5, bad_rate=0.02, audio=False)
+    second = ingest_day(2, lake, LAKE_REPO)
+    main_before = lake.get_branch(LAKE_REPO, "main").commit_id
+    assert first.commit.parents == second.commit.parents == (main_before,)  # same fork point
+
+    published = audit_and_publish(branch=first.branch)
+    assert published.success, published.failure
+    after_first = lake.get_branch(LAKE_REPO, "main").commit_id
+
+    combined = audit_and_publish(branch=second.branch)
+    assert combined.success, combined.failure
+    assert combined.commit_id not in (second.commit.id, first.commit.id)  # the combination
+    main = lake.get_commit(LAKE_REPO, "main")
+    assert main.parents == (after_first, combined.commit_id)
+    assert main.metadata["voiceops.audited_commit"] == combined.commit_id
+    assert lake.is_ancestor(LAKE_REPO, second.commit.id, "main")
+    assert not lake.diff(LAKE_REPO, combined.commit_id, "main")
+    assert f"publish-{second.branch}" not in {b.id for b in lake.list_branches(LAKE_REPO)}
+    assert main_problems(lake, LAKE_REPO, audit_log(settings)) == []
+    with Warehouse.from_settings(settings) as warehouse:  # both days reached the readers
+        parts = warehouse.fetchall(
+            f"SELECT DISTINCT _lake_path FROM {layer_schema(PUBLISHED, 'raw')}.call_exports_calls"
+        )
+    assert sorted(p.split("/dt=")[1][:10] for (p,) in parts) == ["2026-01-01", "2026-01-02"]

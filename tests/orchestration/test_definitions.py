@@ -30,7 +30,9 @@ from orchestration.assets.lake import lake_fsck, lake_job, lake_repository
 from orchestration.definitions import defs
 from orchestration.resources import LakeResource
 from orchestration.sensors import LAKE_COMMIT_TAG, lake_main_commit_sensor
-from versioning.lake import Lake
+from warehouse.gate import Audit, CheckResult, audit_log
+from warehouse.manifest import project_fingerprint, remember_manifest_hash
+from warehouse.publish import publish
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO = "contact-center"
@@ -56,9 +58,21 @@ def instance() -> Iterator[DagsterInstance]:
         yield inst
 
 
-def _commit(lake: Lake, path: str, data: bytes, message: str) -> str:
-    lake.upload(REPO, "main", path, data)
-    return lake.commit(REPO, "main", message).id
+def _publish(resource: LakeResource, branch: str, path: str, data: bytes) -> str:
+    """A change reaching the protected main the only way it can: committed on ``branch``,
+    audited (recorded here as the dbt step would) and published; main's new head."""
+    lake, settings = resource.get_lake(), resource.settings()
+    resource.ensure_repository(REPO)
+    if branch not in {b.id for b in lake.list_branches(REPO)}:
+        lake.create_branch(REPO, branch, "main")
+    lake.upload(REPO, branch, path, data)
+    head = lake.commit(REPO, branch, f"Ingest {path}").id
+    manifest = "e" * 64
+    remember_manifest_hash(settings, project_fingerprint(), manifest)
+    audits = audit_log(settings)
+    checks = [CheckResult("not_null_calls_id", "pass")]
+    audits.save(Audit(REPO, branch, head, "audit_x", checks, manifest_hash=manifest))
+    return publish(lake, REPO, head, audits, branch=branch, manifest_hash=manifest).commit_id
 
 
 # ---- loading ----------------------------------------------------------------------------
@@ -147,7 +161,7 @@ def test_lake_repository_is_idempotent_and_follows_new_commits(
 
     lake.create_branch(REPO, "ingest-run-1", "main")
     lake.create_tag(REPO, "v1", "main")
-    second = _commit(lake, "calls/2024-01-01.jsonl", b'{"id": 1}\n', "Ingest calls")
+    second = _publish(resource, "ingest-run-1", "calls/2024-01-01.jsonl", b'{"id": 1}\n')
     result = materialize([lake_repository], resources={"lake": resource}, instance=instance)
     [mat] = result.asset_materializations_for_node("lake_repository")
     meta = {key: value.value for key, value in mat.metadata.items()}
@@ -156,16 +170,14 @@ def test_lake_repository_is_idempotent_and_follows_new_commits(
     assert meta["object_count"] == 1
     assert meta["branch_count"] == 2
     assert meta["tag_count"] == 1
-    assert meta["last_commit_message"] == "Ingest calls"
+    assert meta["last_commit_message"].startswith("Publish ingest-run-1")
 
 
 def test_lake_fsck_fails_on_a_missing_object(
     resource: LakeResource, home: Path, instance: DagsterInstance
 ) -> None:
-    resource.ensure_repository(REPO)
-    lake = resource.get_lake()
     data = b"a call transcript"
-    _commit(lake, "calls/a.txt", data, "One call")
+    _publish(resource, "ingest-1", "calls/a.txt", data)
     # The local backend stores objects content-addressed (file name = SHA-256 of the bytes).
     [stored] = (home / "lake").rglob(hashlib.sha256(data).hexdigest())
     stored.unlink()
@@ -214,14 +226,15 @@ def test_sensor_requests_a_run_per_new_commit(resource: LakeResource) -> None:
 
     assert isinstance(_evaluate(resource, head), SkipReason)
 
-    new = _commit(resource.get_lake(), "calls/a.jsonl", b"{}\n", "New calls")
+    new = _publish(resource, "ingest-1", "calls/a.jsonl", b"{}\n")
     after = _evaluate(resource, head)
     assert isinstance(after, SensorResult)
     assert after.cursor == new
     assert [r.run_key for r in after.run_requests] == [new]
 
-    # Uncommitted changes on main are not a new commit.
-    resource.get_lake().upload(REPO, "main", "calls/b.jsonl", b"{}\n")
+    # Changes that have not reached main are not a new commit on main.
+    resource.get_lake().upload(REPO, "ingest-1", "calls/b.jsonl", b"{}\n")
+    resource.get_lake().commit(REPO, "ingest-1", "not published")
     assert isinstance(_evaluate(resource, new), SkipReason)
 
 
