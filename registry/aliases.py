@@ -116,11 +116,27 @@ def promote(
             raise RegistryError("--force needs --reason TEXT (why a gated version is promoted)")
     current = aliases(mlflow, model)
     old = current.get(CHAMPION)
+    unproven = (
+        not failed
+        and verdict.beats_champion is False
+        and old is not None
+        and verdict.champion_compared == old
+    )
+    if unproven and not force:
+        raise RegistryError(
+            f"{model} v{version} passed the gate but does not beat champion v{old} on the same "
+            "test rows (paired bootstrap): promote it with --force --reason TEXT, or let an "
+            "experiment on live traffic decide"
+        )
+    if unproven and not reason.strip():
+        raise RegistryError("--force needs --reason TEXT (why an unproven version is promoted)")
     if old == str(target.version):
         raise RegistryError(f"{model} v{version} is already the champion")
     why = reason or "promoted"
     if failed:
         why = f"forced past the gate's {', '.join(r['rule'] for r in failed)} rule(s): {reason}"
+    elif unproven:
+        why = f"forced: does not beat champion v{old} on the test rows: {reason}"
     mlflow.set_registered_model_alias(model, CHAMPION, str(target.version))
     history.record(model, CHAMPION, "promote", old, str(target.version), why)
     if current.get(CHALLENGER) == str(target.version):

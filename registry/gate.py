@@ -3,7 +3,8 @@
 1. ``lineage``    its lake commit is a verified publish of data whose strict audit passed
                   every check, built into marts by the same dbt project (``registry.lineage``);
 2. ``thresholds`` its test metrics meet the floors/ceilings of ``thresholds.yaml``, per language;
-3. ``champion``   it is not worse than the champion on the same test rows;
+3. ``champion``   it is not significantly worse than the champion on the same test rows
+                  (a paired bootstrap per metric and language, ``registry.champion``);
 4. ``smoke``      its artifact, as stored in the registry, loads in a fresh process, answers
                   reference inputs plausibly and within the latency budget.
 
@@ -42,7 +43,7 @@ class Verdict:
     """The gate's answer; ``passed`` only when every rule passed."""
 
     rules: list[RuleResult] = field(default_factory=list)
-    champion_scores: Scores | None = None
+    champion_comparison: dict[str, Any] | None = None
     smoke: dict[str, Any] | None = None
 
     @property
@@ -90,35 +91,26 @@ def rule_thresholds(scores: Scores, policy: FamilyPolicy) -> RuleResult:
     return RuleResult("thresholds", True, f"{checked} thresholds met")
 
 
-def regressions(new: Scores, champion: Scores, policy: FamilyPolicy) -> list[str]:
-    """Metrics (per language both have) where ``new`` is worse than ``champion`` + tolerance."""
-    worse = []
-    for language in sorted(set(new) & set(champion)):
-        for metric in policy.metrics:
-            a, b = new[language].get(metric), champion[language].get(metric)
-            if a is None or b is None:
-                continue
-            delta = (a - b) if policy.lower_is_better(metric) else (b - a)
-            if delta > policy.tolerance:
-                worse.append(f"{metric}[{language}] {a:.4f} vs champion {b:.4f}")
-    return worse
-
-
-def rule_champion(
-    scores: Scores, champion: Scores | None, champion_version: str | None, policy: FamilyPolicy
-) -> RuleResult:
-    """Rule 3: no regression beyond ``tolerance`` against the champion's scores."""
-    if champion_version is None or champion is None:
+def rule_champion(report: dict[str, Any] | None, champion_version: str | None) -> RuleResult:
+    """Rule 3 on the paired bootstrap against the champion (``registry.champion``)."""
+    if champion_version is None or report is None:
         return RuleResult("champion", True, "no champion yet")
-    worse = regressions(scores, champion, policy)
-    if worse:
+    confidence = report["family_confidence"]
+    if report["worse"]:
         return RuleResult(
             "champion",
             False,
-            f"regresses against champion v{champion_version} beyond {policy.tolerance:g}: "
-            + "; ".join(worse),
+            f"significantly worse than champion v{champion_version} on "
+            f"{', '.join(report['worse'])} (paired bootstrap, {confidence:.0%} family-wise)",
         )
-    return RuleResult("champion", True, f"no regression against champion v{champion_version}")
+    verdict = f"better on {', '.join(report['better'])}" if report["better"] else "no difference"
+    return RuleResult(
+        "champion",
+        True,
+        f"{verdict} against champion v{champion_version} on "
+        f"{', '.join(report['compared']) or 'no shared metric'} (paired bootstrap, "
+        f"{confidence:.0%} family-wise)",
+    )
 
 
 def rule_smoke(family: str, model_dir: Path, policy: Policy) -> tuple[RuleResult, dict]:
@@ -140,25 +132,23 @@ def evaluate_gate(
     scores: Scores,
     lineage: dict[str, Any],
     policy: Policy,
-    champion: tuple[str, Callable[[], Scores]] | None,
+    champion: tuple[str, Callable[[], dict[str, Any]]] | None,
 ) -> Verdict:
-    """All four rules; ``champion`` is (version, how to get its scores on our test split)."""
+    """All four rules; ``champion`` is (version, how to compare with it on our test rows)."""
     family_policy = policy.family(family)
     verdict = Verdict()
     verdict.rules.append(rule_lineage(lineage))
     verdict.rules.append(rule_thresholds(scores, family_policy))
     if champion is None:
-        verdict.rules.append(rule_champion(scores, None, None, family_policy))
+        verdict.rules.append(rule_champion(None, None))
     else:
         try:
-            verdict.champion_scores = champion[1]()
+            verdict.champion_comparison = champion[1]()
         except Exception as error:  # an unreadable champion must not let a version through
-            reason = f"could not score champion v{champion[0]}: {type(error).__name__}: {error}"
-            verdict.rules.append(RuleResult("champion", False, reason[:500]))
+            reason = f"could not compare with champion v{champion[0]}: {type(error).__name__}: "
+            verdict.rules.append(RuleResult("champion", False, (reason + str(error))[:500]))
         else:
-            verdict.rules.append(
-                rule_champion(scores, verdict.champion_scores, champion[0], family_policy)
-            )
+            verdict.rules.append(rule_champion(verdict.champion_comparison, champion[0]))
     smoke, verdict.smoke = rule_smoke(family, model_dir, policy)
     verdict.rules.append(smoke)
     return verdict

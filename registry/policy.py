@@ -17,12 +17,11 @@ DEFAULT_PATH = Path(__file__).resolve().parent / "thresholds.yaml"
 
 @dataclass(frozen=True)
 class FamilyPolicy:
-    """Directions, floors/ceilings, tolerance and latency budget of one family."""
+    """Gated metrics, floors/ceilings and latency budget of one family."""
 
-    metrics: dict[str, str]  # metric -> "higher" | "lower"
+    metrics: dict[str, str]  # metric -> "higher" | "lower": compared with the champion
     minimum: dict[str, dict[str, float]] = field(default_factory=dict)
     maximum: dict[str, dict[str, float]] = field(default_factory=dict)
-    tolerance: float = 0.0
     latency_budget_ms: float = 1000.0
 
     def lower_is_better(self, metric: str) -> bool:
@@ -38,6 +37,9 @@ class Policy:
     smoke_repeats: int = 5
     smoke_timeout_s: float = 240.0
     smoke_limits: SmokeLimits = field(default_factory=SmokeLimits)
+    #: paired bootstrap against the champion: family-wise confidence and resamples
+    comparison_confidence: float = 0.95
+    comparison_resamples: int = 2000
     promote_first_passing: bool = True
     sha256: str = ""
     source: str = ""
@@ -55,12 +57,12 @@ def parse_policy(data: dict[str, Any], *, sha256: str = "", source: str = "") ->
             metrics=dict(spec.get("metrics") or {}),
             minimum={k: dict(v) for k, v in (spec.get("minimum") or {}).items()},
             maximum={k: dict(v) for k, v in (spec.get("maximum") or {}).items()},
-            tolerance=float(spec.get("tolerance", 0.0)),
             latency_budget_ms=float(spec.get("latency_budget_ms", 1000.0)),
         )
         for name, spec in (data.get("families") or {}).items()
     }
     smoke = data.get("smoke") or {}
+    comparison = data.get("comparison") or {}
     limits = {k: float(v) for k, v in (smoke.get("limits") or {}).items()}
     unknown = sorted(set(limits) - set(SmokeLimits.__dataclass_fields__))
     if unknown:
@@ -71,6 +73,8 @@ def parse_policy(data: dict[str, Any], *, sha256: str = "", source: str = "") ->
         smoke_repeats=int(smoke.get("repeats", 5)),
         smoke_timeout_s=float(smoke.get("timeout_s", 240)),
         smoke_limits=SmokeLimits(**limits),
+        comparison_confidence=float(comparison.get("confidence", 0.95)),
+        comparison_resamples=int(comparison.get("resamples", 2000)),
         promote_first_passing=bool(data.get("promote_first_passing", True)),
         sha256=sha256,
         source=source,

@@ -23,6 +23,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 from mlflow.entities.model_registry import ModelVersion
 
+from registry.champion import beats, compare_with_champion
 from registry.families import Family, family
 from registry.gate import RuleResult, Scores, Verdict, evaluate_gate
 from registry.history import AliasHistory
@@ -170,19 +171,6 @@ def model_dir(version: ModelVersion, settings: Settings) -> Path:
     return cache / MODEL_ARTIFACT
 
 
-def _champion_scores(
-    fam: Family, champion: ModelVersion, settings: Settings, test_hash: str, test_rows: Any
-) -> Scores:
-    """The champion on our test split: recorded scores if the split is the same, else scored."""
-    recorded = tag_json(champion, "scores.test", {})
-    if champion.tags.get("lineage.test_data_hash") == test_hash and recorded:
-        return recorded
-    rows = test_rows()
-    if not rows:
-        return recorded
-    return fam.evaluate_exported(model_dir(champion, settings), rows)
-
-
 def register(
     family_name: str,
     info: TrainingInfo,
@@ -263,12 +251,13 @@ def register(
         if champion is None
         else (
             champion.version,
-            lambda: _champion_scores(
+            lambda: compare_with_champion(
                 fam,
-                champion,
-                settings,
-                lineage["data"]["test_hash"],
-                lambda: split_rows(all_rows(), policy.split),
+                stored,
+                model_dir(champion, settings),
+                all_rows(),
+                policy,
+                stt_model=info.stt_model_path,
             ),
         ),
     )
@@ -284,6 +273,10 @@ def register(
             marts_manifest_hash=info.marts_manifest_hash,
             artifact_sha256=artifact_digest(stored),
             policy_sha256=policy.sha256,
+            champion_compared=champion.version if champion else None,
+            beats_champion=beats(verdict.champion_comparison)
+            if verdict.champion_comparison is not None
+            else None,
         )
     )
     mlflow.set_terminated(run.info.run_id)
@@ -335,7 +328,7 @@ def _registration(mlflow: MlflowClient, fam: Family, version: ModelVersion) -> R
         str(version.version),
         version.run_id,
         version.source,
-        Verdict(rules, tag_json(version, "gate.champion_scores")),
+        Verdict(rules, tag_json(version, "gate.champion_comparison")),
         aliases(mlflow, fam.model_name),
     )
 
@@ -352,8 +345,9 @@ def _record_verdict(mlflow: MlflowClient, model: str, version: str, verdict: Ver
         "gate.rules": json.dumps(verdict.to_dict()["rules"], ensure_ascii=False),
         "gate.smoke": json.dumps(verdict.smoke or {}, ensure_ascii=False, default=str),
     }
-    if verdict.champion_scores is not None:
-        tags["gate.champion_scores"] = json.dumps(verdict.champion_scores, sort_keys=True)
+    if verdict.champion_comparison is not None:
+        tags["gate.champion_comparison"] = json.dumps(verdict.champion_comparison)[:5000]
+        tags["gate.beats_champion"] = str(beats(verdict.champion_comparison)).lower()
     for key, value in tags.items():
         mlflow.set_model_version_tag(model, version, key, value)
 

@@ -32,6 +32,8 @@ class TrainingInfo:
     dagster_run_id: str = ""
     #: dbt manifest hash of the build of the marts it trained on (the code that built them)
     marts_manifest_hash: str = ""
+    #: the STT model that scored a TTS model's intelligibility (None for other families)
+    stt_model_path: Path | None = None
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], dagster_run_id: str = "") -> TrainingInfo:
@@ -54,6 +56,9 @@ class TrainingInfo:
             history=_json(metadata.get("history"), {}),
             dagster_run_id=dagster_run_id,
             marts_manifest_hash=str(metadata.get("marts_manifest_hash", "")),
+            stt_model_path=Path(metadata["stt_model_path"])
+            if metadata.get("stt_model_path")
+            else None,
         )
 
     def test_scores(self, split: str = "test") -> dict[str, dict[str, float]]:

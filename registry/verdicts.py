@@ -36,6 +36,9 @@ verdicts_table = sa.Table(
     sa.Column("artifact_sha256", sa.String(64), nullable=False),
     sa.Column("policy_sha256", sa.String(64), nullable=False),
     sa.Column("user", sa.String(128), nullable=False),
+    # the champion it was compared with, and whether the paired bootstrap found it better
+    sa.Column("champion_compared", sa.String(32), nullable=True),
+    sa.Column("beats_champion", sa.Boolean, nullable=True),
 )
 
 
@@ -54,6 +57,8 @@ class RecordedVerdict:
     policy_sha256: str
     at: float
     user: str
+    champion_compared: str | None = None
+    beats_champion: bool | None = None
 
     @property
     def failed_rules(self) -> list[dict[str, Any]]:
@@ -92,6 +97,8 @@ class VerdictStore:
             "artifact_sha256": verdict.artifact_sha256,
             "policy_sha256": verdict.policy_sha256,
             "user": verdict.user,
+            "champion_compared": verdict.champion_compared,
+            "beats_champion": verdict.beats_champion,
         }
         with self.engine.begin() as connection:
             connection.execute(verdicts_table.insert().values(**row))
@@ -112,7 +119,9 @@ class VerdictStore:
         return RecordedVerdict(**fields, rules=json.loads(row["rules"]))
 
 
-def new_verdict(model: str, version: str, passed: bool, rules: list[dict], **evidence: str):
+def new_verdict(
+    model: str, version: str, passed: bool, rules: list[dict], **evidence: Any
+) -> RecordedVerdict:
     """A verdict made now by the current user."""
     return RecordedVerdict(
         model=model,

@@ -246,6 +246,7 @@ def build_training_asset(family: Family) -> AssetsDefinition:
             "fingerprint": print_,
             "retrained": True,
             **{f"{name}_model_fingerprint": meta["fingerprint"] for name, meta in used.items()},
+            **{f"{name}_model_path": str(meta["model_path"]) for name, meta in used.items()},
         }
         return MaterializeResult(
             metadata=lineage | _metadata(family, summary, rows, family_config),

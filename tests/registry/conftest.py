@@ -86,6 +86,15 @@ def nlu_good(tmp_path_factory, nlu_rows) -> Trained:
 
 
 @pytest.fixture(scope="session")
+def nlu_strong(tmp_path_factory, nlu_rows) -> Trained:
+    """Tiny NLU trained long enough to be clearly better than chance (~0.3 intent accuracy
+    on its 65 test rows; ~10 s)."""
+    return _train_nlu(
+        tmp_path_factory.mktemp("nlu_strong"), nlu_rows, epochs=40, learning_rate=0.01
+    )
+
+
+@pytest.fixture(scope="session")
 def nlu_untrained(tmp_path_factory, nlu_rows) -> Trained:
     """The same model with a zero learning rate: real, exported, and clearly worse."""
     return _train_nlu(tmp_path_factory.mktemp("nlu_bad"), nlu_rows, epochs=1, learning_rate=0.0)
@@ -121,13 +130,11 @@ def permissive_policy(**family_overrides: Any) -> Policy:
         "nlu": {
             "metrics": {"intent_accuracy": "higher", "slot_f1": "higher"},
             "minimum": {"all": {"intent_accuracy": 0.0}},
-            "tolerance": 0.02,
             "latency_budget_ms": 60000,
         },
         "nlg": {
             "metrics": {"bleu": "higher", "slot_value_accuracy": "higher"},
             "minimum": {"all": {"bleu": 0.0}},
-            "tolerance": 0.02,
             "latency_budget_ms": 60000,
         },
     }

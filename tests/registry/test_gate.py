@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 
-from registry.gate import regressions, rule_champion, rule_thresholds
+from registry.aliases import promote
+from registry.errors import RegistryError
+from registry.gate import rule_champion, rule_thresholds
 from registry.policy import FamilyPolicy
 from registry.register import register
 from registry.smoke import smoke_test
@@ -62,24 +64,41 @@ def test_rule2_refuses_metrics_under_the_thresholds(sqlite_world, nlu_good) -> N
     assert "intent_accuracy[en]" in _refused_only_by(sqlite_world, done, "thresholds")
 
 
-def test_rule3_refuses_a_regression_scoring_the_champion_on_the_new_test_split(
-    sqlite_world, nlu_good, nlu_untrained
+def test_rule3_refuses_what_the_bootstrap_finds_worse_rescoring_the_champion(
+    sqlite_world, nlu_strong, nlu_untrained
 ) -> None:
     from training.nlu.evaluate import evaluate_exported
-    from training.nlu.synthetic import synthetic_rows
 
-    champion = _register(sqlite_world, nlu_good)
+    champion = _register(sqlite_world, nlu_strong)
     assert champion.aliases == {"champion": champion.version}
-    other_rows = synthetic_rows(6, seed=11)  # another test split: the champion is re-scored
-    done = _register(sqlite_world, nlu_untrained, rows=other_rows)
-    assert "regresses against champion v1" in _refused_only_by(sqlite_world, done, "champion")
+    done = _register(sqlite_world, nlu_untrained)  # the champion is re-run on these rows
+    reasons = _refused_only_by(sqlite_world, done, "champion")
+    assert "significantly worse than champion v1 on intent_accuracy[all]" in reasons
     rescored = evaluate_exported(
-        nlu_good.model_path, [r for r in other_rows if r["split"] == "test"]
+        nlu_strong.model_path, [r for r in nlu_untrained.rows if r["split"] == "test"]
     )
-    assert done.verdict.champion_scores["all"]["intent_accuracy"] == pytest.approx(
-        rescored["all"]["intent_accuracy"]
-    )
+    result = done.verdict.champion_comparison["results"]["intent_accuracy"]["all"]
+    assert result["champion"] == pytest.approx(rescored["all"]["intent_accuracy"])
+    assert result["ci_high"] < 0 and result["verdict"] == "worse"
     assert done.aliases == {"champion": champion.version}  # unchanged
+
+
+def test_rule3_passes_an_equal_model_as_challenger_that_does_not_beat_the_champion(
+    sqlite_world, nlu_good
+) -> None:
+    champion = _register(sqlite_world, nlu_good)
+    again = _register(sqlite_world, nlu_good)  # the same model, registered once more
+    assert again.verdict.passed
+    report = again.verdict.champion_comparison
+    assert report["worse"] == [] and report["better"] == []
+    version = client(sqlite_world.settings).get_model_version("voicebot-nlu", again.version)
+    assert version.tags["gate.beats_champion"] == "false"
+    assert again.aliases == {"champion": champion.version, "challenger": again.version}
+    settings = sqlite_world.settings
+    with pytest.raises(RegistryError, match="does not beat champion v1"):
+        promote(settings, "nlu", again.version)
+    moved = promote(settings, "nlu", again.version, force=True, reason="same model, new data")
+    assert moved.reason.startswith("forced: does not beat champion v1")
 
 
 def test_rule4_refuses_over_the_latency_budget_and_a_broken_artifact(
@@ -94,15 +113,13 @@ def test_rule4_refuses_over_the_latency_budget_and_a_broken_artifact(
     assert not result.ok and "failed in a fresh process" in result.reason
 
 
-def test_directions_and_ceilings_without_training() -> None:
-    stt = FamilyPolicy(
-        metrics={"cer": "lower", "wer": "lower"}, maximum={"all": {"cer": 0.2}}, tolerance=0.01
-    )
-    assert regressions({"all": {"cer": 0.30}}, {"all": {"cer": 0.25}}, stt) == [
-        "cer[all] 0.3000 vs champion 0.2500"
-    ]
-    assert regressions({"all": {"cer": 0.20}}, {"all": {"cer": 0.25}}, stt) == []
+def test_ceilings_and_the_champion_rule_without_training() -> None:
+    stt = FamilyPolicy(metrics={"cer": "lower", "wer": "lower"}, maximum={"all": {"cer": 0.2}})
     assert not rule_thresholds({"all": {"cer": 0.21}}, stt).passed
     assert rule_thresholds({"all": {"cer": 0.19}}, stt).passed
     assert "missing" in rule_thresholds({"ru": {"cer": 0.1}}, stt).reason
-    assert rule_champion({"all": {"cer": 0.5}}, None, None, stt).passed
+    assert rule_champion(None, None).passed
+    report = {"family_confidence": 0.95, "compared": ["cer"], "better": [], "worse": ["cer[ru]"]}
+    refused = rule_champion(report, "3")
+    assert not refused.passed and "worse than champion v3 on cer[ru]" in refused.reason
+    assert rule_champion(report | {"worse": [], "better": ["cer[all]"]}, "3").passed
