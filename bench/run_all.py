@@ -30,6 +30,7 @@ BENCHMARKS = (
     "malloc_training",
     "registry_resolve",
     "bootstrap_gate",
+    "publish_gate",
 )
 
 
