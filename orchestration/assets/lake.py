@@ -107,6 +107,30 @@ def lake_fsck(
     )
 
 
+@asset_check(
+    asset=lake_repository,
+    name="main_holds_only_audited_data",
+    blocking=True,
+    description="Every commit main ever held is a verified publish: a merge of the commit it "
+    "names as audited, with that commit's content, whose strict audit passed (walked on the "
+    "lake; commit metadata alone proves nothing).",
+)
+def main_holds_only_audited_data(lake: LakeResource) -> AssetCheckResult:
+    """Walk main's first-parent history and verify each commit (``warehouse.verify``)."""
+    from warehouse.gate import audit_log
+    from warehouse.verify import main_problems
+
+    problems = main_problems(lake.get_lake(), lake.repository_name, audit_log(lake.settings()))
+    return AssetCheckResult(
+        passed=not problems,
+        metadata={
+            "unaudited_commits": MetadataValue.int(len(problems)),
+            "problems": MetadataValue.json(problems[:MAX_LISTED_PROBLEMS]),
+        },
+        description=None if not problems else f"{len(problems)} commit(s) skipped the gate",
+    )
+
+
 #: Materializes the lake group (assets and their checks) in one process.
 lake_job = define_asset_job(
     "lake_job",
@@ -116,4 +140,4 @@ lake_job = define_asset_job(
 )
 
 lake_assets = [lake_repository]
-lake_asset_checks = [lake_fsck]
+lake_asset_checks = [lake_fsck, main_holds_only_audited_data]

@@ -26,10 +26,16 @@ from dagster import (
     materialize,
 )
 
-from orchestration.assets.lake import lake_fsck, lake_job, lake_repository
+from orchestration.assets.lake import (
+    lake_fsck,
+    lake_job,
+    lake_repository,
+    main_holds_only_audited_data,
+)
 from orchestration.definitions import defs
 from orchestration.resources import LakeResource
 from orchestration.sensors import LAKE_COMMIT_TAG, lake_main_commit_sensor
+from versioning.lake.local import LocalLake
 from warehouse.gate import Audit, CheckResult, audit_log
 from warehouse.manifest import project_fingerprint, remember_manifest_hash
 from warehouse.publish import publish
@@ -197,8 +203,28 @@ def test_lake_fsck_fails_on_a_missing_object(
 def test_lake_job_runs_in_process(home: Path, instance: DagsterInstance) -> None:
     result = defs.resolve_job_def(lake_job.name).execute_in_process(instance=instance)
     assert result.success
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == {"lake_fsck": True, "main_holds_only_audited_data": True}
+
+
+def test_a_merge_around_the_gate_fails_the_main_check(
+    resource: LakeResource, home: Path, instance: DagsterInstance
+) -> None:
+    _publish(resource, "ingest-1", "calls/a.jsonl", b"{}\n")
+    lake = resource.get_lake()
+    lake.delete_branch_protection(REPO, "main")  # an admin removed the rule
+    lake.create_branch(REPO, "sneaky", "main")
+    lake.upload(REPO, "sneaky", "calls/b.jsonl", b"{}\n")
+    LocalLake(home / "lake", fsync=False).merge(REPO, lake.commit(REPO, "sneaky", "x").id, "main")
+    result = materialize(
+        [lake_repository, main_holds_only_audited_data],
+        resources={"lake": resource},
+        instance=instance,
+        raise_on_error=False,
+    )
     [check] = result.get_asset_check_evaluations()
-    assert check.passed
+    assert not check.passed and check.metadata["unaudited_commits"].value == 1
+    assert "not a publish merge" in check.metadata["problems"].value[0]
 
 
 # ---- the sensor -------------------------------------------------------------------------
