@@ -44,7 +44,7 @@ def test_demo_runs_twice_and_shows_versioning(home: Path) -> None:
         assert "Traceback" not in out
 
     lake = open_lake(Settings())
-    repo = "contact-center"
+    repo = "lake-tour"  # its own repository: the pipeline's main takes only audited data
     assert [r.id for r in lake.list_repositories()] == [repo]
     assert [b.id for b in lake.list_branches(repo)] == ["main"]  # demo branches cleaned up
     tags = lake.list_tags(repo)
@@ -72,13 +72,15 @@ def test_demo_runs_twice_and_shows_versioning(home: Path) -> None:
         assert wav.getnframes() == 16_000
 
 
-def test_demo_uses_the_configured_repository(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_tour_never_touches_the_pipelines_repository(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VOICEOPS_LAKE_REPOSITORY", "cc-staging")
-    result = CliRunner().invoke(app, ["demo", "lake-tour", "--seed", "3"])
+    result = CliRunner().invoke(app, ["demo", "lake-tour", "--seed", "3", "--repository", "tour-2"])
     assert result.exit_code == 0, result.output
     lake = open_lake(Settings())
-    assert [r.id for r in lake.list_repositories()] == ["cc-staging"]
-    assert (home / "lake" / "cc-staging").is_dir()
+    assert [r.id for r in lake.list_repositories()] == ["tour-2"]
+    assert (home / "lake" / "tour-2").is_dir()
 
 
 def test_sample_data_is_seeded() -> None:
