@@ -36,10 +36,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.fakes.background import BackgroundHTTPServer
 from tests.fakes.fake_s3_destination import write_stream
 
 PUBLIC_PREFIX = "/api/public/v1"
@@ -204,8 +205,7 @@ class FakeAirbyte:
         self.tokens: set[str] = set()
         self._job_ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: BackgroundHTTPServer | None = None
         self.add_connection(
             "voiceops-crm",
             [
@@ -305,9 +305,8 @@ class FakeAirbyte:
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "the fake is not running"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        assert self._http is not None, "the fake is not running"
+        return self._http.url
 
     @property
     def rest_url(self) -> str:
@@ -320,19 +319,12 @@ class FakeAirbyte:
         return self.base_url + CONFIG_PREFIX
 
     def start(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-airbyte", daemon=True
-        )
-        self._thread.start()
+        self._http = BackgroundHTTPServer(_make_handler(self), "fake-airbyte")
+        self._http.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._http is not None:
+            self._http.stop()
 
     # -- request handling ------------------------------------------------------------------
 

@@ -26,11 +26,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+from tests.fakes.background import BackgroundHTTPServer
 from versioning.lake import (
     CommonPrefix,
     Lake,
@@ -101,29 +102,20 @@ class FakeS3Gateway:
         self.secret_access_key = secret_access_key  # handed to clients; not checked (see above)
         self.requests: list[GatewayRequest] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: BackgroundHTTPServer | None = None
 
     @property
     def endpoint(self) -> str:
-        assert self._server is not None, "the fake is not running"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        assert self._http is not None, "the fake is not running"
+        return self._http.url
 
     def start(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-s3-gateway", daemon=True
-        )
-        self._thread.start()
+        self._http = BackgroundHTTPServer(_make_handler(self), "fake-s3-gateway")
+        self._http.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._http is not None:
+            self._http.stop()
 
     # -- requests --------------------------------------------------------------------------
 

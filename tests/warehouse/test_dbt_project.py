@@ -9,14 +9,12 @@ transcripts, slots and ticket notes; one espeak voice is held out and one call i
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
 import random
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import pytest
 import yaml
 
 from ingestion.simulator.layout import CALL_FIELDS, CUSTOMER_FIELDS, TICKET_FIELDS
+from voiceops.settings import scoped_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt_project"
@@ -466,20 +465,6 @@ def load_raw(cursor: Any, schema: str, placeholder: str) -> None:
 # --------------------------------------------------------------------------- running dbt
 
 
-@contextlib.contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 class Dbt:
     """Runs dbt in-process against one target with its own target/log directories."""
 
@@ -505,7 +490,7 @@ class Dbt:
         ]
         if vars:
             argv += ["--vars", json.dumps(vars)]
-        with _env(self.env):
+        with scoped_environ(self.env):
             return dbtRunner().invoke(argv)
 
 
