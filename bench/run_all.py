@@ -31,6 +31,7 @@ BENCHMARKS = (
     "registry_resolve",
     "bootstrap_gate",
     "publish_gate",
+    "champion_compare",
 )
 
 
