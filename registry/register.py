@@ -46,7 +46,7 @@ from voiceops.settings import Settings
 from warehouse.gate import audit_log
 
 MODEL_ARTIFACT = "saved_model"
-#: Version tags every registered version carries (issue 6 §1).
+#: Version tags every registered version carries.
 LINEAGE_TAGS = (
     "lineage.lake_repository",
     "lineage.lake_commit",
