@@ -14,22 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from registry.families import Family
+from registry.lineage import split_rows
 from registry.policy import Policy
 
 LANGUAGES = ("all", "ru", "en")
-
-
-def _split(rows: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
-    return [r for r in rows if r.get("split") == split]
 
 
 def stats_options(family: str, rows: list[dict[str, Any]], stt_model: Path | None) -> dict:
     """What a family's ``example_stats`` needs besides the test rows to score as training did:
     NLU the training rows (for unseen phrasings), NLG the reference pool, TTS the STT model."""
     if family == "nlu":
-        return {"train_rows": _split(rows, "train")}
+        return {"train_rows": split_rows(rows, "train")}
     if family == "nlg":
-        return {"pool_rows": _split(rows, "train")}
+        return {"pool_rows": split_rows(rows, "train")}
     if family == "tts" and stt_model is not None:
         return {"stt_model": Path(stt_model)}
     return {}
@@ -48,7 +45,7 @@ def compare_with_champion(
     from registry.compare import compare_models
 
     evaluate = family.module("evaluate")
-    test = _split(rows, policy.split)
+    test = split_rows(rows, policy.split)
     options = stats_options(family.name, rows, stt_model)
     new = evaluate.example_stats(new_dir, test, **options)
     champion = evaluate.example_stats(champion_dir, test, **options)

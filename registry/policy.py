@@ -24,9 +24,6 @@ class FamilyPolicy:
     maximum: dict[str, dict[str, float]] = field(default_factory=dict)
     latency_budget_ms: float = 1000.0
 
-    def lower_is_better(self, metric: str) -> bool:
-        return self.metrics.get(metric) == "lower"
-
 
 @dataclass(frozen=True)
 class Policy:

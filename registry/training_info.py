@@ -60,6 +60,3 @@ class TrainingInfo:
             if metadata.get("stt_model_path")
             else None,
         )
-
-    def test_scores(self, split: str = "test") -> dict[str, dict[str, float]]:
-        return self.scores.get(split, {})

@@ -34,7 +34,7 @@ from pydantic import Field
 
 from orchestration.assets.warehouse import PUBLISHED_KEY
 from orchestration.resources.lake import LakeResource
-from training.common.data import StaleDataError, marts_manifest_hash, published_commit
+from training.common.data import StaleDataError, published_build
 from training.common.lineage import code_version, fingerprint, rows_hash, split_counts
 from training.common.run import RunSummary
 
@@ -171,17 +171,17 @@ def _published_marts(settings: Any, main_head: str) -> tuple[str, str]:
     """The lake commit and dbt manifest hash of the published marts, which must be a
     successful build of ``main``'s head (else a clear error: nothing is trained)."""
     try:
-        commit = published_commit(settings)
+        build = published_build(settings)
     except StaleDataError as error:
         raise ValueError(f"the published marts cannot be trained on: {error}") from None
-    if commit is None:
+    if build is None:
         raise ValueError("nothing published yet: run audit_publish_job first")
-    if commit != main_head:
+    if build.lake_commit != main_head:
         raise ValueError(
-            f"the published marts are a build of lake commit {commit[:12]}, but main is at "
-            f"{main_head[:12]}: run audit_publish_job to rebuild them first"
+            f"the published marts are a build of lake commit {build.lake_commit[:12]}, but "
+            f"main is at {main_head[:12]}: run audit_publish_job to rebuild them first"
         )
-    return commit, marts_manifest_hash(settings)
+    return build.lake_commit, build.manifest_hash
 
 
 def _used_models(instance: Any, family: Family) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from training.common.lineage import canonical_order
 from voiceops.settings import Settings
-from warehouse.builds import StaleMartsError, current_build
+from warehouse.builds import BuildRecord, StaleMartsError, current_build
 from warehouse.connection import Warehouse, qualified
 from warehouse.load import loaded_commit
 from warehouse.schemas import PUBLISHED, layer_schema
@@ -24,25 +24,24 @@ class StaleDataError(Exception):
     """The warehouse's marts are not a successful build of the lake commit a run asked for."""
 
 
-def published_commit(settings: Settings) -> str | None:
-    """The lake commit the ``published`` marts are a successful build of (None before any
-    publish); ``StaleDataError`` when the last load was not built, or its build failed."""
+def published_build(settings: Settings) -> BuildRecord | None:
+    """The build the ``published`` marts are: its lake commit and the dbt manifest hash of
+    the code that built them (None before any publish); ``StaleDataError`` when the last
+    load was not built, or its build failed."""
     with Warehouse.from_settings(settings) as warehouse:
         if loaded_commit(warehouse, PUBLISHED) is None:
             return None
         try:
-            return current_build(warehouse, PUBLISHED).lake_commit
+            return current_build(warehouse, PUBLISHED)
         except StaleMartsError as error:
             raise StaleDataError(str(error)) from None
 
 
-def marts_manifest_hash(settings: Settings, schema: str = PUBLISHED) -> str:
-    """The dbt manifest hash of the build the schema's marts are (the code that built them)."""
-    with Warehouse.from_settings(settings) as warehouse:
-        try:
-            return current_build(warehouse, schema).manifest_hash
-        except StaleMartsError as error:
-            raise StaleDataError(str(error)) from None
+def published_commit(settings: Settings) -> str | None:
+    """The lake commit the ``published`` marts are a successful build of (see
+    :func:`published_build`)."""
+    build = published_build(settings)
+    return None if build is None else build.lake_commit
 
 
 def read_mart(
