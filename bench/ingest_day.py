@@ -91,7 +91,7 @@ def _closed_port() -> int:
 @contextlib.contextmanager
 def _voiceops_env(home: Path, dagster_home: Path | None = None) -> Iterator[None]:
     """``VOICEOPS_HOME`` = ``home`` (local lake, fsync on), the shared connector install dir."""
-    from voiceops.settings import get_settings
+    from core.settings import get_settings
 
     saved = dict(os.environ)
     for key in ("VOICEOPS_SOURCES_DIR", "VOICEOPS_LAKE_REPOSITORY", "AIRBYTE_REST_API_BASE_URL"):

@@ -116,12 +116,12 @@ def run(quick: bool = False) -> dict[str, Any]:
         import tensorflow as tf
         import yaml
 
+        from core.settings import Settings
         from registry.loading import clear_cache, load_model
         from registry.policy import load_policy, parse_policy
         from registry.register import model_dir, register
         from registry.smoke import smoke_test
         from registry.tracking import client
-        from voiceops.settings import Settings
 
         home = tmp / "home"
         settings = Settings(home=home, mlflow_tracking_uri="", lake_repository=REPO)

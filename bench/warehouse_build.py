@@ -136,7 +136,7 @@ def _voiceops_env(home: Path, target: str) -> Iterator[None]:
             "VOICEOPS_PG_DATABASE": PG_DATABASE,
         }
     )
-    from voiceops.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     try:
@@ -151,7 +151,7 @@ def _drop_pg_database() -> None:
     """Drop the scratch Postgres database (connections of dead processes included)."""
     import psycopg2
 
-    from voiceops.settings import Settings
+    from core.settings import Settings
 
     settings = Settings()
     admin = psycopg2.connect(
@@ -272,9 +272,9 @@ def _remove_dbt_targets(run_ids: Sequence[str]) -> None:
 def _run_target(
     target: str, home: Path, days: int, calls: int, run_ids: list[str]
 ) -> dict[str, Any]:
+    from core.settings import Settings
     from ingestion.simulator.day import write_day
     from versioning.lake import open_lake
-    from voiceops.settings import Settings
 
     settings = Settings()
     lake = open_lake(settings)

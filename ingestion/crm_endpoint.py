@@ -7,8 +7,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
+from core.settings import Settings
 from ingestion.simulator import layout
-from voiceops.settings import Settings
 
 
 def _answers(base_url: str) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from voiceops.taxonomy import Taxonomy, load_taxonomy
+from core.taxonomy import Taxonomy, load_taxonomy
 
 #: The telephone-band contract of a recording.
 RECORDING_SAMPLE_RATE = 8000

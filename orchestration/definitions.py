@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
+from core.settings import Settings
 from orchestration.assets import (
     embedded_stream_assets,
     ingest_day_job,
@@ -22,7 +23,6 @@ from orchestration.assets.training import train_models_job, training_assets, tra
 from orchestration.assets.warehouse import audit_publish_job, warehouse_assets
 from orchestration.resources import build_resources
 from orchestration.sensors import lake_main_commit_sensor
-from voiceops.settings import Settings
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:

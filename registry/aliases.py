@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
+from core.settings import Settings
 from registry.errors import RegistryError
 from registry.families import family
 from registry.history import AliasHistory, AliasMove
@@ -23,7 +24,6 @@ from registry.lineage import lineage_problems
 from registry.tracking import client, history_url
 from registry.verdicts import RecordedVerdict, VerdictStore, artifact_digest
 from registry.versions import CHALLENGER, CHAMPION, aliases, get_version
-from voiceops.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.errors import VoiceOpsError
 
-class RegistryError(Exception):
+
+class RegistryError(VoiceOpsError):
     """Unknown family, version or alias; a refused promotion; nothing to roll back to."""

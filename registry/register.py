@@ -23,6 +23,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 from mlflow.entities.model_registry import ModelVersion
 
+from core.settings import Settings
 from registry.champion import beats, compare_with_champion
 from registry.families import Family, family
 from registry.gate import RuleResult, Scores, Verdict, evaluate_gate
@@ -42,7 +43,6 @@ from registry.versions import (
     tag_json,
 )
 from versioning.lake import Lake
-from voiceops.settings import Settings
 from warehouse.gate import audit_log
 
 MODEL_ARTIFACT = "saved_model"

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.settings import Settings
 from registry.errors import RegistryError
 from registry.families import Family, family
 from registry.lineage import rows_hash
 from registry.tracking import client
 from registry.versions import get_version, tag_json
-from voiceops.settings import Settings
 
 RowsLoader = Callable[[Family, str], list[dict[str, Any]]]
 

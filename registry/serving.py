@@ -55,8 +55,8 @@ def reference_waveforms() -> list[np.ndarray]:
 def reference_speech(workdir: Path) -> tuple[list[np.ndarray], list[str], list[str]]:
     """:data:`REFERENCE_SPEECH` spoken by held-out voices (rendered into ``workdir``):
     waveforms, their transcripts and languages. Deterministic."""
-    from ingestion.simulator.audio import render_speech
-    from ingestion.simulator.voices import speakers
+    from core.audio import render_speech
+    from core.voices import speakers
 
     waves, texts, languages = [], [], []
     for language, text in REFERENCE_SPEECH:

@@ -52,7 +52,7 @@ class SmokeResult:
 
 
 def _known_intents() -> set[str]:
-    from voiceops.taxonomy import load_taxonomy
+    from core.taxonomy import load_taxonomy
 
     return set(load_taxonomy().intents)
 

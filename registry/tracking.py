@@ -9,7 +9,7 @@ from functools import lru_cache
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from voiceops.settings import Settings
+from core.settings import Settings
 
 EXPERIMENT_PREFIX = "voicebot-"
 

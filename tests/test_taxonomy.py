@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from voiceops.taxonomy import TAXONOMY_FILE, load_taxonomy
+from core.taxonomy import TAXONOMY_FILE, load_taxonomy
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "taxonomy.yaml"
 

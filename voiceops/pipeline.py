@@ -50,7 +50,7 @@ def _instance():
     """
     from dagster import DagsterInstance
 
-    from voiceops.settings import Settings
+    from core.settings import Settings
 
     home = os.environ.get("DAGSTER_HOME") or str(Settings().home / "dagster")
     os.makedirs(home, exist_ok=True)
@@ -122,8 +122,8 @@ def audit_and_publish(*, echo_dbt_log: bool = True, branch: str = "") -> Publish
     ``echo_dbt_log=False``: dbt's node-by-node log stays off stdout (the failed checks and
     their messages are in the outcome either way).
     """
+    from core.settings import Settings
     from orchestration.definitions import defs
-    from voiceops.settings import Settings
     from warehouse.gate import audit_log
 
     job = defs.resolve_job_def("audit_publish_job")

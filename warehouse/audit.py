@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from core.settings import Settings
 from versioning.lake import Lake
-from voiceops.settings import Settings
 from warehouse.connection import Warehouse
 from warehouse.dbt_build import dbt_build
 from warehouse.gate import Audit, audit_log

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voiceops.settings import Settings
+from core.errors import VoiceOpsError
+from core.settings import Settings
 from warehouse.connection import Warehouse, qualified
 from warehouse.dbt_build import DbtBuild, dbt_build
 from warehouse.load import loaded_commit
@@ -26,7 +27,7 @@ _DDL = (
 )
 
 
-class StaleMartsError(Exception):
+class StaleMartsError(VoiceOpsError):
     """The marts of a schema are not a successful build of the commit a caller needs."""
 
 

@@ -20,12 +20,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from voiceops.settings import Settings, get_settings
+from core.errors import VoiceOpsError
+from core.settings import Settings, get_settings
 
 Params = Sequence[Any]
 
 
-class WarehouseError(Exception):
+class WarehouseError(VoiceOpsError):
     """The warehouse cannot be reached or created; ``str(err)`` says which and why."""
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voiceops.settings import Settings
+from core.settings import Settings
 from warehouse.gate import CheckResult
 from warehouse.schemas import layer_schema
 

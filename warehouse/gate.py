@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voiceops.settings import Settings
+from core.settings import Settings
 
 PASSING = {"pass", "success"}
 #: A full lake commit id (SHA-256 hex, as both backends make them).

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from core.settings import Settings
 from versioning.lake import Lake, MergeCheck, MergeRequest, MergeVetoedError, open_lake
-from voiceops.settings import Settings
 from warehouse.gate import Audit, AuditLog, audit_log
 
 KIND = "voiceops.kind"

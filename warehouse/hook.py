@@ -32,8 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.settings import Settings
 from versioning.lake import Lake, MergeRequest, NotFoundError
-from voiceops.settings import Settings
 from warehouse.gate import AuditLog
 from warehouse.guard import merge_problems
 

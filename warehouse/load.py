@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core.errors import VoiceOpsError
 from ingestion import schemas as raw_schemas
 from versioning.lake import Lake
 from versioning.lake.models import ObjectStat
@@ -58,7 +59,7 @@ RECORDINGS = "recordings"
 QUARANTINE = "quarantine"
 
 
-class LoadError(Exception):
+class LoadError(VoiceOpsError):
     """An object of the commit cannot be loaded; the message names its lake path."""
 
 

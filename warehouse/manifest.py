@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from voiceops.settings import Settings
+from core.settings import Settings
 from warehouse.dbt_build import DBT_PROJECT_DIR, dbt_env, manifest_hash
 
 #: What dbt reads to build the manifest (target/, logs/ and packages are outputs).

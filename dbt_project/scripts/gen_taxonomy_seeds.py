@@ -1,4 +1,4 @@
-"""Generate the taxonomy seeds of the dbt project from ``voiceops/taxonomy.yaml`` (the contract).
+"""Generate the taxonomy seeds of the dbt project from ``core/taxonomy.yaml`` (the contract).
 
 python dbt_project/scripts/gen_taxonomy_seeds.py          # write the seeds
 python dbt_project/scripts/gen_taxonomy_seeds.py --check  # exit 1 if they are stale

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from voiceops.settings import get_settings
+from core.settings import get_settings
 
 
 def airbyte_home() -> Path:

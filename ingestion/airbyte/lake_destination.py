@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.settings import Settings
 from ingestion.airbyte.connections import Connection, load_connection
-from voiceops.settings import Settings
 
 STAGING_ROOT = "_airbyte"
 S3_PATH_FORMAT = "${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from core.settings import Settings
 from ingestion.airbyte.lake_destination import (
     LAKE_SOURCES,
     UNSET_BRANCH,
@@ -30,7 +31,6 @@ from ingestion.airbyte.lake_destination import (
     server_connection_name,
 )
 from ingestion.airbyte.server_api import AirbyteServerApi
-from voiceops.settings import Settings
 
 
 class LakeSetupError(RuntimeError):

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from core.settings import Settings
 from ingestion import lake_landing, schemas, validation
 from ingestion.airbyte.lake_destination import (
     LakeDestinationError,
@@ -32,7 +33,6 @@ from ingestion.airbyte.lake_destination import (
 from ingestion.airbyte.server_api import AirbyteServerApi
 from ingestion.airbyte.staged import StagingMismatch, read_staged_stream
 from versioning.lake import Lake
-from voiceops.settings import Settings
 
 
 def point_connection_at_branch(

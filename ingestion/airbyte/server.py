@@ -19,7 +19,7 @@ Connection names are matched after sanitizing (lower case, runs of other charact
 ``[a-z0-9_]`` become ``_``), so ``VoiceOps CRM`` is ``voiceops_crm`` and maps to ``crm``.
 A connection's stream prefix is ignored: the key uses the bare stream name.
 
-Environment (see ``voiceops.settings``): ``AIRBYTE_REST_API_BASE_URL`` (public API, e.g.
+Environment (see ``core.settings``): ``AIRBYTE_REST_API_BASE_URL`` (public API, e.g.
 ``http://airbyte:8000/api/public/v1``), ``AIRBYTE_CONFIGURATION_API_BASE_URL`` (config API,
 default: the public URL with ``/api/public/v1`` replaced by ``/api/v1``),
 ``AIRBYTE_WORKSPACE_ID``, ``AIRBYTE_CLIENT_ID`` / ``AIRBYTE_CLIENT_SECRET`` (optional;
@@ -72,7 +72,7 @@ from dagster_airbyte.utils import (
     get_translator_from_airbyte_assets,
 )
 
-from voiceops.settings import Settings
+from core.settings import Settings
 
 AIRBYTE_RESOURCE_KEY = "airbyte"
 """Resource key the server assets require (``build_airbyte_assets_definitions`` fixes it)."""

@@ -15,33 +15,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ingestion.simulator import language as nl
-from ingestion.simulator import pii
+from core import language as nl
+from core import pii
+from core.language import INTENT_WEIGHTS
+from core.voices import Speaker, speakers
 from ingestion.simulator.crm import Customer
 from ingestion.simulator.layout import CALL_FIELDS, day_date
-from ingestion.simulator.voices import Speaker, speakers
 
-#: How often each intent comes up (relative weights).
-INTENT_WEIGHTS: dict[str, int] = {
-    "greeting": 5,
-    "goodbye": 3,
-    "help": 4,
-    "check_balance": 10,
-    "block_card": 6,
-    "activate_card": 5,
-    "change_pin": 5,
-    "transfer_money": 9,
-    "payment_status": 7,
-    "exchange_rate": 6,
-    "account_statement": 5,
-    "loan_info": 5,
-    "report_fraud": 4,
-    "branch_hours": 4,
-    "find_branch": 4,
-    "complaint": 4,
-    "talk_to_operator": 7,
-    "out_of_scope": 6,
-}
 CHANNELS = ("phone", "mobile_app", "web")
 CHANNEL_WEIGHTS = (70, 20, 10)
 SAMPLE_RATE = 8000

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingestion.simulator import pii
+from core import pii
 from ingestion.simulator.layout import CRM_SCHEMA, CUSTOMER_FIELDS, TICKET_FIELDS, day_date
 
 SEGMENTS = ("mass", "premium", "private", "business")

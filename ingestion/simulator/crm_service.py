@@ -243,8 +243,8 @@ def running_crm_service(db_path: Path, port: int = 0, host: str = "127.0.0.1") -
 
 
 def main(argv: list[str] | None = None) -> None:
+    from core.settings import get_settings
     from ingestion.simulator.layout import crm_database
-    from voiceops.settings import get_settings
 
     settings = get_settings()
     default_port = urlsplit(settings.crm_api_url).port or 8765

@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.pii import PII_KINDS, pii_kinds
 from ingestion.simulator import crm, defects
 from ingestion.simulator import layout as lay
 from ingestion.simulator.calls import CallPlan, RealUtterance, plan_calls
-from ingestion.simulator.pii import PII_KINDS, pii_kinds
 
 
 @dataclass
@@ -60,14 +60,14 @@ class DayReport:
 
 def _audio_functions() -> tuple[Callable[..., float], Callable[..., float], Callable[..., None]]:
     try:
-        from ingestion.simulator.audio import render_speech, telephone_copy, write_defective_wav
+        from core.audio import render_speech, telephone_copy, write_defective_wav
     except ImportError as err:  # pragma: no cover - audio.py ships with the package
         raise RuntimeError(f"audio rendering is unavailable ({err}); use --no-audio") from err
     return render_speech, telephone_copy, write_defective_wav
 
 
 def _real_speech() -> dict[str, list[RealUtterance]]:
-    from ingestion.simulator.audio import real_speech_utterances
+    from core.audio import real_speech_utterances
 
     return {lang: real_speech_utterances(lang) for lang in ("ru", "en")}
 

@@ -33,11 +33,11 @@ from dagster import (
     multi_asset,
 )
 
+from core.settings import Settings
 from ingestion import lake_landing, schemas, validation
 from ingestion.airbyte.server import VoiceOpsAirbyteWorkspace, sanitize_name
 from ingestion.simulator import layout
 from orchestration.resources.lake import LakeResource
-from voiceops.settings import Settings
 
 INGESTION_GROUP = "ingestion"
 DAYS = DailyPartitionsDefinition(start_date=layout.EPOCH.isoformat(), end_offset=1)

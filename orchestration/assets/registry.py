@@ -21,9 +21,9 @@ from dagster import (
     define_asset_job,
 )
 
+from core.settings import redact_url
 from orchestration.assets.training import FAMILIES as TRAINED_FAMILIES
 from orchestration.resources.lake import LakeResource
-from voiceops.settings import redact_url
 
 REGISTRY_GROUP = "registry"
 

@@ -40,11 +40,11 @@ from dagster_dbt import (
 )
 from pydantic import Field
 
+from core.settings import scoped_environ
 from orchestration.assets.ingestion import CALLS_KEY, COMMIT_KEY, CRM_KEYS, RECORDINGS_KEY
 from orchestration.dbt_project import DBT_PROJECT
 from orchestration.resources.lake import LakeResource
 from versioning.lake import Lake, NotFoundError
-from voiceops.settings import scoped_environ
 from warehouse.builds import build_schema
 from warehouse.connection import Warehouse
 from warehouse.dbt_build import checks_from_run_results, dbt_env, dbt_vars, manifest_hash

@@ -12,8 +12,8 @@ def build_resources() -> dict[str, object]:
     """The resources of the code location, keyed as the assets and sensors ask for them."""
     from dagster_dbt import DbtCliResource
 
+    from core.settings import Settings
     from orchestration.dbt_project import DBT_PROJECT
-    from voiceops.settings import Settings
 
     dbt = Path(sys.executable).parent / "dbt"  # the venv's, whatever PATH says
     return {

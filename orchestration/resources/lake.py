@@ -11,9 +11,9 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
+from core.settings import Settings
 from versioning.lake import Lake, Repository
 from versioning.lake.repositories import ensure_repository
-from voiceops.settings import Settings
 from warehouse.guard import open_guarded_lake
 
 

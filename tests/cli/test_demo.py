@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import Settings, get_settings
 from versioning.lake import Lake, open_lake
 from voiceops.cli import _demo_data, app
-from voiceops.settings import Settings, get_settings
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from core.settings import Settings, get_settings
 from versioning.lake import Lake, open_lake
 from versioning.lake.local import LocalLake
 from voiceops.cli import app
-from voiceops.settings import Settings, get_settings
 
 REPO = "calls-repo"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import Settings, get_settings
 from versioning.lake import open_lake
 from voiceops.cli import app
-from voiceops.settings import Settings, get_settings
 from warehouse.gate import Audit, CheckResult, audit_log
 from warehouse.manifest import project_fingerprint, remember_manifest_hash
 

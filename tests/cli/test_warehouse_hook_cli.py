@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import Settings
 from voiceops.cli import app
-from voiceops.settings import Settings
 from warehouse.hook import DEFAULT_HOOK_URL, SECRET_HEADER, action_yaml
 from warehouse.manifest import project_fingerprint, remember_manifest_hash
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings, get_settings
 from ingestion.airbyte.lake_setup import LakeConnection, setup_lake_connections
 from ingestion.airbyte.server import build_airbyte_workspace
 from ingestion.airbyte.server_api import AirbyteServerApi
@@ -33,7 +34,6 @@ from tests.fakes.fake_sources import (
 )
 from versioning.lake import Lake, open_lake
 from versioning.lake.repositories import ensure_repository
-from voiceops.settings import Settings, get_settings
 
 CRM = "voiceops-crm"
 CALL_EXPORTS = "voiceops-call-exports"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from tests.registry.conftest import (  # noqa: F401 - the registry's tiny models and world
     nlu_good,
     nlu_rows,
@@ -20,7 +21,6 @@ from tests.registry.conftest import (  # noqa: F401 - the registry's tiny models
 from versioning.lake import Lake
 from versioning.lake.local import LocalLake
 from versioning.lake.repositories import ensure_repository
-from voiceops.settings import Settings
 from warehouse.gate import Audit, AuditLog, CheckResult, audit_log
 from warehouse.guard import audit_merge_check
 from warehouse.manifest import project_fingerprint, remember_manifest_hash

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from core.settings import Settings, redact_url, scoped_environ
 from versioning.lake import ObjectStat
 from voiceops.cli._output import CliError
 from voiceops.cli._transfer import confined, download_tree
-from voiceops.settings import Settings, redact_url, scoped_environ
 
 
 class _ServerListing:

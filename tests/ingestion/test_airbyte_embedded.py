@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from core.settings import get_settings
 from ingestion.airbyte import environment
 from ingestion.airbyte.connections import ConnectionFileError, load_connection
 from ingestion.airbyte.embedded import StreamSync, crm_state, sync_call_exports, sync_crm
@@ -17,7 +18,6 @@ from ingestion.airbyte.preflight import preflight_jsonl
 from ingestion.simulator.crm_service import running_crm_service
 from ingestion.simulator.layout import CALL_FIELDS, calls_jsonl
 from tests.ingestion.test_crm_service import customer, make_crm, ticket, ts, upsert
-from voiceops.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 

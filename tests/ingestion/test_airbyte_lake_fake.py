@@ -15,6 +15,7 @@ import pytest
 from airbyte_api import models as api_models
 from botocore.exceptions import ClientError
 
+from core.settings import Settings
 from ingestion.airbyte.lake_destination import (
     LakeDestinationError,
     connection_settings,
@@ -30,7 +31,6 @@ from tests.fakes.fake_airbyte import FakeAirbyte, running_fake_airbyte
 from tests.fakes.fake_s3_destination import s3_client
 from tests.fakes.fake_s3_gateway import FakeS3Gateway, running_fake_s3_gateway
 from versioning.lake.local import LocalLake
-from voiceops.settings import Settings
 
 REPO = "contact-center"
 BRANCH = "ingest-20260101-test"

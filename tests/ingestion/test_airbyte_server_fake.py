@@ -6,6 +6,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, materialize
 from pydantic import SecretStr
 
+from core.settings import Settings
 from ingestion.airbyte.server import (
     INGESTION_GROUP,
     build_airbyte_workspace,
@@ -14,7 +15,6 @@ from ingestion.airbyte.server import (
     server_asset_key,
 )
 from tests.fakes.fake_airbyte import FakeAirbyte, FakeStream, running_fake_airbyte
-from voiceops.settings import Settings
 
 CUSTOMERS = AssetKey(["airbyte", "crm", "customers"])
 TICKETS = AssetKey(["airbyte", "crm", "tickets"])

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingestion.simulator import voices
-from ingestion.simulator.audio import (
+from core import voices
+from core.audio import (
     DEFECT_KINDS,
     Speaker,
     real_speech_utterances,

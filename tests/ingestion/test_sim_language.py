@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from ingestion.simulator import language as nl
-from ingestion.simulator import pii
-from voiceops.taxonomy import load_taxonomy
+from core import language as nl
+from core import pii
+from core.taxonomy import load_taxonomy
 
 TAXONOMY = load_taxonomy()
 TODAY = date(2026, 1, 15)

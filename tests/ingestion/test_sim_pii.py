@@ -6,8 +6,8 @@ import random
 import re
 from datetime import date
 
-from ingestion.simulator import language as nl
-from ingestion.simulator import pii
+from core import language as nl
+from core import pii
 
 PHONE_FORMATS = (
     r"\+7 \(9\d\d\) \d{3}-\d{2}-\d{2}",

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core.pii import PII_KINDS, pii_kinds
+from core.taxonomy import load_taxonomy
 from ingestion.simulator import crm, layout
 from ingestion.simulator.day import DayReport, write_day
 from ingestion.simulator.defects import AUDIO_DEFECTS, RECORD_DEFECTS
-from ingestion.simulator.pii import PII_KINDS, pii_kinds
 from ingestion.validation import check_calls, recording_problem
 from voiceops.cli import app
-from voiceops.taxonomy import load_taxonomy
 
 CALLS, SEED, RATE = 400, 7, 0.05
 

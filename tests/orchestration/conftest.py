@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voiceops.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

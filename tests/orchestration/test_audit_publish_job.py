@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from ingestion.simulator.day import write_day
 from versioning.lake import Lake, open_lake
-from voiceops.settings import Settings
 from warehouse.audit import run_audit
 from warehouse.connection import Warehouse
 from warehouse.gate import PublishRefused, audit_log

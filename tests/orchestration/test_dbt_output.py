@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from voiceops.settings import Settings
+from core.settings import Settings
 
 
 class _EchoingInvocation:

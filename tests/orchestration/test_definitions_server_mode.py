@@ -6,10 +6,10 @@ from pathlib import Path
 
 from dagster import AssetKey, Definitions
 
+from core.settings import Settings
 from orchestration.assets.ingestion import DAYS, LAKE_SYNC_POOL
 from orchestration.definitions import build_definitions
 from tests.fakes.fake_airbyte import FakeStream, running_fake_airbyte
-from voiceops.settings import Settings
 
 STREAM_KEYS = {
     AssetKey(["airbyte", "crm", "customers"]),

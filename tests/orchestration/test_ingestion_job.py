@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings, get_settings
 from ingestion.simulator.day import write_day
 from ingestion.simulator.defects import AUDIO_DEFECTS
 from versioning.lake import ObjectStat, open_lake
-from voiceops.settings import Settings, get_settings
 
 pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -13,12 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance
 
+from core.settings import Settings
 from ingestion import lake_landing, schemas, validation
 from ingestion.airbyte.preflight import preflight_jsonl
 from ingestion.simulator import layout
 from ingestion.simulator.day import DayReport, write_day
 from tests.fakes.airbyte_lake_world import CALL_EXPORTS, CRM, LakeWorld, running_lake_world
-from voiceops.settings import Settings
 
 pytestmark = pytest.mark.slow
 REPO = "contact-center"

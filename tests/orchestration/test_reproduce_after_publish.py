@@ -10,11 +10,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import Settings
 from ingestion.simulator.day import write_day
 from training.common.data import published_commit, read_mart
 from versioning.lake import open_lake
 from voiceops.cli import app
-from voiceops.settings import Settings
 
 pytestmark = pytest.mark.slow
 LAKE_REPO = "contact-center"

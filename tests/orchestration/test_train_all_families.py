@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from ingestion.simulator.day import write_day
 from orchestration.assets.training import FAMILIES
 from versioning.lake import open_lake
-from voiceops.settings import Settings
 
 pytestmark = pytest.mark.slow
 LAKE_REPO = "contact-center"

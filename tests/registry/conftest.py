@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from core.settings import Settings
 from ingestion.lake_landing import Landing, commit_ingestion
 from registry.policy import Policy, parse_policy
 from registry.training_info import TrainingInfo
 from versioning.lake.local import LocalLake
-from voiceops.settings import Settings
 from warehouse.gate import Audit, AuditLog, CheckResult
 from warehouse.publish import publish
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from core.taxonomy import load_taxonomy
 from training.common import callbacks as cb
 from training.nlu.bio import bio_tags, slot_values, spans, tag_names
 from training.nlu.config import NLUConfig
@@ -26,7 +27,6 @@ from training.nlu.phrasing import UNSEEN_SPLIT, phrasing, unseen_phrasings
 from training.nlu.synthetic import synthetic_rows
 from training.nlu.text import Encoder, build_vocabularies, tf_tokenize, tokenize
 from training.nlu.train import train
-from voiceops.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBES = [

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ingestion.simulator.audio import _espeak_raw
+from core.audio import _espeak_raw
 from training.tts.config import TTSConfig
 from training.tts.diagnose import DEGRADATIONS, diagnose
 from training.tts.durations import Alignment, char_boundaries, espeak_durations, frame_durations

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
+from core.settings import scoped_environ
 from ingestion.simulator.layout import CALL_FIELDS, CUSTOMER_FIELDS, TICKET_FIELDS
-from voiceops.settings import scoped_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt_project"
@@ -191,7 +191,7 @@ DAY = date(2026, 1, 15)
 
 def _utterances() -> list[tuple[str, str, str, dict, str]]:
     """(language, intent, text, slots, bot response): a few distinct ones per intent x language."""
-    from ingestion.simulator import language as nl
+    from core import language as nl
 
     taxonomy = yaml.safe_load(TAXONOMY.read_text(encoding="utf-8"))
     out = []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from versioning.lake.local import LocalLake
-from voiceops.settings import Settings
 from warehouse.audit import audit_log
 from warehouse.gate import Audit, CheckResult
 from warehouse.hook import SECRET_HEADER, PreMergeVerifier, running_hook_server

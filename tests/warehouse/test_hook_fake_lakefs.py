@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from core.settings import Settings
 from tests.fakes.fake_lakefs import FAKE_STORAGE_NAMESPACE, fake_client, run_fake_lakefs
 from versioning.lake import MergeRequest, MergeVetoedError, ProtectedBranchError
 from versioning.lake.lakefs_backend import LakeFSLake
-from voiceops.settings import Settings
 from warehouse.gate import Audit, AuditLog, CheckResult, audit_log
 from warehouse.guard import AUDITED_COMMIT, KIND, PUBLISH
 from warehouse.hook import (

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from ingestion import lake_landing, schemas, validation
 from tests.factories import call_record, wav_bytes
 from versioning.lake import NotFoundError
 from versioning.lake.local import LocalLake
-from voiceops.settings import Settings
 from warehouse import (
     LoadError,
     Warehouse,

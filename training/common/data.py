@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.errors import VoiceOpsError
+from core.settings import Settings
 from training.common.lineage import canonical_order
-from voiceops.settings import Settings
 from warehouse.builds import BuildRecord, StaleMartsError, current_build
 from warehouse.connection import Warehouse, qualified
 from warehouse.load import loaded_commit
@@ -20,7 +21,7 @@ from warehouse.schemas import PUBLISHED, layer_schema
 SPLITS = ("train", "validation", "test", "test_real")
 
 
-class StaleDataError(Exception):
+class StaleDataError(VoiceOpsError):
     """The warehouse's marts are not a successful build of the lake commit a run asked for."""
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from core.taxonomy import load_taxonomy
 from training.nlg.delex import REDACTED, delexicalize
-from voiceops.taxonomy import load_taxonomy
 from warehouse.schemas import PUBLISHED
 
 MART = "nlg_examples"
@@ -184,7 +184,7 @@ def _split(text: str) -> str:
 
 def _redact(response: str, slots: dict[str, Any], language: str) -> tuple[str, dict[str, Any]]:
     """What the mart does to a recipient: the name becomes ``<PERSON>`` in slots and text."""
-    from ingestion.simulator import pii
+    from core import pii
 
     name = slots.get("recipient")
     if not name:
@@ -203,7 +203,7 @@ def synthetic_rows(
     redact: bool = True,
 ) -> list[dict[str, Any]]:
     """Up to ``n`` distinct mart-like rows from the call simulator's language model."""
-    from ingestion.simulator import language as nl
+    from core import language as nl
 
     rng = random.Random(f"nlg-rows:{seed}")
     intents = intents or tuple(load_taxonomy().intents)

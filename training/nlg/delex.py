@@ -2,7 +2,7 @@
 """Delexicalization: slot values and bot facts in a response <-> ``<placeholder>`` tokens.
 
 The model only ever writes placeholders; the values are put back by :func:`relexicalize`
-with the bot's own formatting (``ingestion.simulator.language``), so an amount or a card
+with the bot's own formatting (``core.language``), so an amount or a card
 number in an answer is always the one the dialogue asked about.
 
 * Slot placeholders are the phrasebook's field names (``<money>``, ``<account_prep>``,
@@ -19,8 +19,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from ingestion.simulator import language as nl
-from ingestion.simulator import pii
+from core import language as nl
+from core import pii
 
 PLACEHOLDER_RE = re.compile(r"<([a-z_0-9]+)>")
 REDACTED = "<PERSON>"

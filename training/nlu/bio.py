@@ -14,9 +14,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from ingestion.simulator.pii import lexicon
+from core.pii import lexicon
+from core.taxonomy import load_taxonomy
 from training.nlu.text import normalize, tokenize
-from voiceops.taxonomy import load_taxonomy
 
 OUTSIDE = "O"
 PERSON = "<PERSON>"

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from core.settings import Settings
+from core.taxonomy import load_taxonomy
 from training.common.data import read_mart
 from training.nlu.bio import bio_tags, tag_names
 from training.nlu.text import Encoder, tokenize
-from voiceops.settings import Settings
-from voiceops.taxonomy import load_taxonomy
 from warehouse.schemas import PUBLISHED
 
 log = logging.getLogger(__name__)

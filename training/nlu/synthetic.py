@@ -12,8 +12,8 @@ import random
 from datetime import date
 from typing import Any
 
-from ingestion.simulator.language import LANGUAGES, phrasebook, utterance
-from voiceops.taxonomy import load_taxonomy
+from core.language import LANGUAGES, phrasebook, utterance
+from core.taxonomy import load_taxonomy
 
 PERSON = "<PERSON>"
 

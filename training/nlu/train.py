@@ -202,8 +202,8 @@ def main(argv: list[str] | None = None) -> None:
 
         rows = synthetic_rows(args.synthetic, seed=config.seed)
     else:
+        from core.settings import get_settings
         from training.nlu.data import load_rows
-        from voiceops.settings import get_settings
 
         rows = load_rows(get_settings())
     result = train(rows, config, args.run_dir)

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from core.settings import Settings
 from training.common.audio import decode_wav
 from training.common.data import read_mart
 from training.common.example_stats import row_keys
 from training.stt.features import MODEL_RATE
 from training.stt.text import encode, normalize
-from voiceops.settings import Settings
 from warehouse.schemas import PUBLISHED
 
 MART = "stt_examples"
@@ -87,7 +87,7 @@ class Prepared:
 def prepare(rows: list[dict[str, Any]]) -> Prepared:
     """Apply the selection rule and normalize; reads audio from the lake when missing."""
     if any("audio" not in row for row in rows):
-        from voiceops.settings import get_settings
+        from core.settings import get_settings
 
         attach_audio(rows, get_settings())
     data = Prepared()

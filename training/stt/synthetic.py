@@ -1,7 +1,7 @@
 """Mart-like STT rows rendered by the simulator's own audio code (no lake needed).
 
 Each utterance is a simulated customer phrase spoken by a random catalog voice through the
-telephone channel (``ingestion.simulator.audio.render_speech``, 8 kHz). As in the mart:
+telephone channel (``core.audio.render_speech``, 8 kHz). As in the mart:
 held-out voices make the ``test`` split, the rest is train / validation by a hash of the
 text, a train or validation row whose text is also a test text is dropped, recipient names
 are redacted to ``<PERSON>`` (so those rows are ``transcript_was_redacted``), and held-out
@@ -17,10 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ingestion.simulator import language as nl
-from ingestion.simulator.audio import real_speech_utterances, render_speech, telephone_copy
-from ingestion.simulator.calls import INTENT_WEIGHTS
-from ingestion.simulator.voices import speakers
+from core import language as nl
+from core.audio import real_speech_utterances, render_speech, telephone_copy
+from core.language import INTENT_WEIGHTS
+from core.voices import speakers
 from training.common.audio import read_wav
 from training.stt.text import normalize
 

@@ -20,7 +20,8 @@ import numpy as np
 import tensorflow as tf
 from scipy.signal import resample_poly
 
-from ingestion.simulator.voices import parse_espeak_id
+from core.settings import Settings
+from core.voices import parse_espeak_id
 from training.common.audio import decode_wav
 from training.common.data import read_mart
 from training.common.example_stats import row_keys
@@ -29,7 +30,6 @@ from training.tts.durations import espeak_durations_many
 from training.tts.features import SILENCE, MelSpec, peak_normalize
 from training.tts.speakers import SpeakerParser
 from training.tts.text import TextEncoder, normalize
-from voiceops.settings import Settings
 from warehouse.schemas import PUBLISHED
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,8 @@ def attach_audio(rows: list[dict[str, Any]], settings: Settings | None = None) -
     """Waveform and rate of every row (the lake is opened only when a row needs it)."""
     lake, repository = None, ""
     if any(not row.get("wav_file") for row in rows):
+        from core.settings import get_settings
         from versioning.lake.factory import open_lake
-        from voiceops.settings import get_settings
 
         settings = settings or get_settings()
         lake, repository = open_lake(settings), settings.lake_repository

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from core.settings import Settings
 from training.common.example_stats import RATE_FLOOR, ExampleStats, corpus_metric, row_keys
 from training.tts.data import Examples, attach_audio, prepare, resample
 from training.tts.export import config_of, load, synthesize
-from voiceops.settings import Settings
 
 
 def by_language(languages: Sequence[str]) -> dict[str, list[int]]:
@@ -326,8 +326,8 @@ def rows_of(args: argparse.Namespace) -> list[dict[str, Any]]:
 
         rows = synthetic_rows(args.synthetic, args.cache_dir, seed=args.seed)
     else:
+        from core.settings import get_settings
         from training.tts.data import load_rows
-        from voiceops.settings import get_settings
 
         rows = load_rows(get_settings())
     return [row for row in rows if row["split"] == args.split]

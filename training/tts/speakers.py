@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from ingestion.simulator.voices import BASE_VOICES, VARIANTS
+from core.voices import BASE_VOICES, VARIANTS
 
 ACCENTS: tuple[str, ...] = tuple(v for voices in BASE_VOICES.values() for v in voices)
 SPEED_MEAN, SPEED_SCALE = 160.0, 30.0

@@ -1,7 +1,7 @@
 """Mart-like TTS rows rendered by the contact-center simulator, for work without a lake.
 
 Texts come from the simulator's phrasebook, audio from its own espeak-ng + telephone-channel
-code (:func:`ingestion.simulator.audio.render_speech`), so the rows look like the mart's.
+code (:func:`core.audio.render_speech`), so the rows look like the mart's.
 Splits follow the mart's rule (by text); test rows are spoken by held-out voices.
 """
 
@@ -13,10 +13,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ingestion.simulator.audio import render_speech
-from ingestion.simulator.language import LANGUAGES, utterance
-from ingestion.simulator.voices import speakers
-from voiceops.taxonomy import load_taxonomy
+from core.audio import render_speech
+from core.language import LANGUAGES, utterance
+from core.taxonomy import load_taxonomy
+from core.voices import speakers
 
 
 def split_of_text(text: str, test_pct: int = 10, validation_pct: int = 10) -> str:

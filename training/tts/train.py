@@ -21,6 +21,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from core.settings import Settings
 from training.common.callbacks import training_callbacks
 from training.common.optim import epochs_within, warmup_cosine_adamw
 from training.common.run import RunSummary, curves_table
@@ -29,7 +30,6 @@ from training.tts.data import Examples, attach_audio, dataset, prepare, split_ro
 from training.tts.evaluate import intelligibility, score_examples
 from training.tts.export import TTSServing, export
 from training.tts.model import FastSpeech
-from voiceops.settings import Settings
 
 FAMILY = "tts"
 log = logging.getLogger(__name__)
@@ -193,8 +193,8 @@ def main(argv: list[str] | None = None) -> None:
 
         rows = synthetic_rows(args.synthetic, args.cache_dir, seed=config.seed)
     else:
+        from core.settings import get_settings
         from training.tts.data import load_rows
-        from voiceops.settings import get_settings
 
         rows = load_rows(get_settings())
     result = train(rows, config, args.run_dir)

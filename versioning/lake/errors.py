@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from core.errors import VoiceOpsError
 
-class LakeError(Exception):
+
+class LakeError(VoiceOpsError):
     """Base class of all lake errors; ``str(err)`` is a one-line reason for the user."""
 
 

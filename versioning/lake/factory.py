@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.settings import Settings, get_settings
 from versioning.lake.base import Lake, MergeCheck
-from voiceops.settings import Settings, get_settings
 
 
 def open_lake(settings: Settings | None = None, merge_checks: Iterable[MergeCheck] = ()) -> Lake:

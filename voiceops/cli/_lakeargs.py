@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from core.settings import Settings
 from versioning.lake import Lake, LakeURI, parse_uri
 from voiceops.cli._output import CliError
-from voiceops.settings import Settings
 
 
 def current_settings() -> Settings:

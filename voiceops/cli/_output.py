@@ -19,6 +19,7 @@ from rich.filesize import decimal
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from core.errors import VoiceOpsError
 from versioning.lake.errors import LakeError
 
 #: The ``--json`` flag shared by the commands that can print machine-readable output.
@@ -27,7 +28,7 @@ JsonOption = Annotated[
 ]
 
 
-class CliError(Exception):
+class CliError(VoiceOpsError):
     """An expected failure whose message is shown to the user as ``error: <message>``."""
 
 

@@ -19,6 +19,7 @@ import time
 
 from rich.table import Table
 
+from core.settings import Settings
 from ingestion.simulator.day import write_day
 from orchestration.assets.training import AT_LEAST, FAMILIES
 from versioning.lake import open_lake
@@ -32,7 +33,6 @@ from voiceops.pipeline import (
     ingest_day,
     train_models,
 )
-from voiceops.settings import Settings
 from warehouse.connection import Warehouse
 from warehouse.schemas import PUBLISHED, layer_schema
 

@@ -21,11 +21,33 @@ from typing import Any
 
 import yaml
 
-from ingestion.simulator import pii
-from voiceops.taxonomy import load_taxonomy
+from core import pii
+from core.taxonomy import load_taxonomy
 
 PHRASEBOOK = Path(__file__).with_name("phrasebook")
 LANGUAGES = ("ru", "en")
+#: How often each intent comes up in calls (relative weights; the simulator and the
+#: synthetic training data share this traffic mix).
+INTENT_WEIGHTS: dict[str, int] = {
+    "greeting": 5,
+    "goodbye": 3,
+    "help": 4,
+    "check_balance": 10,
+    "block_card": 6,
+    "activate_card": 5,
+    "change_pin": 5,
+    "transfer_money": 9,
+    "payment_status": 7,
+    "exchange_rate": 6,
+    "account_statement": 5,
+    "loan_info": 5,
+    "report_fraud": 4,
+    "branch_hours": 4,
+    "find_branch": 4,
+    "complaint": 4,
+    "talk_to_operator": 7,
+    "out_of_scope": 6,
+}
 
 #: Placeholder -> the slot it realizes (``money`` also sets ``currency`` where allowed).
 PLACEHOLDER_SLOT = {

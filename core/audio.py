@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingestion.simulator.voices import Speaker, parse_espeak_id, speakers
+from core.voices import Speaker, parse_espeak_id, speakers
 
 __all__ = [
     "DEFECT_KINDS",

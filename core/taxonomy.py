@@ -1,6 +1,6 @@
 """The voice bot's NLU contract (intents and slots), shipped with the package.
 
-``voiceops/taxonomy.yaml`` is the project's copy of ``shared/taxonomy.yaml``; a test keeps
+``core/taxonomy.yaml`` is the project's copy of ``shared/taxonomy.yaml``; a test keeps
 the two identical when the shared one is present.
 """
 
