@@ -6,7 +6,7 @@ import airbyte + the CDK, sync both CRM streams through the CRM REST service, sy
 export (JSONL preflight + Airbyte source-file), validate, land the records (3 Parquet streams)
 and the recordings on an ``ingest-*`` branch of a ``LocalLake(fsync=True)``, and commit.
 
-Part 2 ingests the same day through the production path, ``voiceops.pipeline.ingest_day`` (the
+Part 2 ingests the same day through the production path, ``orchestration.runs.ingest_day`` (the
 real Dagster job, in-process, persistent instance under a scratch ``DAGSTER_HOME``), twice, each
 time in a fresh scratch ``VOICEOPS_HOME`` holding a byte-identical copy of the sources and an
 empty lake, so it does the same work (full CRM sync, the same calls file). The first run also
@@ -363,8 +363,8 @@ def dagster_path(tmp: Path, sources: Path) -> dict[str, Any]:
         with _voiceops_env(home, instance):
             if index == 0:
                 import_s, _ = timed(lambda: importlib.import_module("orchestration.definitions"))
+            from orchestration.runs import ingest_day
             from versioning.lake.local import LocalLake
-            from voiceops.pipeline import ingest_day
 
             lake = LocalLake(home / "lake", fsync=True)
             drop_dirty_pages()

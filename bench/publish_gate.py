@@ -34,7 +34,7 @@ REPEATS, QUICK_REPEATS = 5, 2
 def _world(root: Path, base: int, day: int, *, guarded: bool) -> tuple[Any, Any, str, str]:
     """A repository with ``base`` objects on main and two day branches of ``day`` objects."""
     from versioning.lake.local import LocalLake
-    from warehouse.gate import Audit, AuditLog, CheckResult
+    from warehouse.audits import Audit, AuditLog, CheckResult
     from warehouse.guard import audit_merge_check
 
     audits = AuditLog(root / "audits")
@@ -59,7 +59,7 @@ def _world(root: Path, base: int, day: int, *, guarded: bool) -> tuple[Any, Any,
 
 
 def _measure(root: Path, base: int, day: int) -> dict[str, float]:
-    from warehouse.gate import Audit, CheckResult
+    from warehouse.audits import Audit, CheckResult
     from warehouse.publish import publish, publish_candidate
 
     lake, _, _, _ = _world(root / "plain", base, day, guarded=False)

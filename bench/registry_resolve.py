@@ -45,7 +45,7 @@ def _world(home: Path) -> str:
     """A lake with one published commit whose audit passed; returns the commit."""
     from ingestion.lake_landing import Landing, commit_ingestion
     from versioning.lake.local import LocalLake
-    from warehouse.gate import Audit, AuditLog, CheckResult, publish
+    from warehouse.audits import Audit, AuditLog, CheckResult, publish
 
     lake = LocalLake(home / "lake", fsync=False)
     lake.create_repository(REPO)

@@ -6,7 +6,7 @@ scratch ``VOICEOPS_HOME`` (local lake, fsync on, ephemeral Dagster instance):
 
 1. Day by day, simulate the day (``write_day``, audio off; day 1 has 3x the calls, at least
    900, so the coverage test has enough examples per intent x language) and ingest it with
-   ``voiceops.pipeline.ingest_day`` (the Dagster ingestion job) -- not part of the timings,
+   ``orchestration.runs.ingest_day`` (the Dagster ingestion job) -- not part of the timings,
    reported apart -- then publish it with ``audit_and_publish()`` (the Dagster
    ``audit_publish_job``). Each ingest branch forks from ``main``, which holds every day
    published before, so the audit schema of day N holds N days of data and the ``published``
@@ -170,27 +170,27 @@ def _drop_pg_database() -> None:
 
 
 class _Runs:
-    """Keeps the Dagster instance of each run ``voiceops.pipeline`` starts (for step stats)."""
+    """Keeps the Dagster instance of each run ``orchestration.runs`` starts (for step stats)."""
 
     def __init__(self) -> None:
         self.instances: list[Any] = []
 
     @contextlib.contextmanager
     def capturing(self) -> Iterator[None]:
-        from voiceops import pipeline
+        from orchestration import runs as pipeline
 
-        original = pipeline._instance
+        original = pipeline.dagster_instance
 
         def instance() -> Any:
             made = original()
             self.instances.append(made)
             return made
 
-        pipeline._instance = instance
+        pipeline.dagster_instance = instance
         try:
             yield
         finally:
-            pipeline._instance = original
+            pipeline.dagster_instance = original
 
     def last_run(self) -> tuple[Any, Any]:
         """(instance, run) of the newest run."""
@@ -279,9 +279,9 @@ def _run_target(
     settings = Settings()
     lake = open_lake(settings)
     started = time.perf_counter()
-    import_s, _ = timed(lambda: __import__("voiceops.pipeline"))
+    import_s, _ = timed(lambda: __import__("orchestration.runs"))
     import_s += timed(lambda: __import__("orchestration.definitions"))[0]
-    from voiceops.pipeline import audit_and_publish, ingest_day
+    from orchestration.runs import audit_and_publish, ingest_day
     from warehouse.connection import Warehouse
     from warehouse.dbt_build import dbt_build
     from warehouse.load import load_commit

@@ -67,7 +67,7 @@ def trusted_verdict(settings: Settings, version: ModelVersion) -> RecordedVerdic
     """
     from registry.register import model_dir
     from versioning.lake import open_lake
-    from warehouse.gate import audit_log
+    from warehouse.audits import audit_log
 
     label = f"{version.name} v{version.version}"
     verdict = VerdictStore(history_url(settings)).latest(version.name, str(version.version))

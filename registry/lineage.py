@@ -18,7 +18,7 @@ from typing import Any
 
 from training.common.lineage import rows_hash, split_counts
 from versioning.lake import Lake, LakeError
-from warehouse.gate import AuditLog
+from warehouse.audits import AuditLog
 from warehouse.guard import AUDITED_COMMIT
 from warehouse.verify import publish_problems
 

@@ -43,7 +43,7 @@ from registry.versions import (
     tag_json,
 )
 from versioning.lake import Lake
-from warehouse.gate import audit_log
+from warehouse.audits import audit_log
 
 MODEL_ARTIFACT = "saved_model"
 #: Version tags every registered version carries.

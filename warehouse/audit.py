@@ -6,9 +6,9 @@ import time
 
 from core.settings import Settings
 from versioning.lake import Lake
+from warehouse.audits import Audit, audit_log
 from warehouse.connection import Warehouse
 from warehouse.dbt_build import dbt_build
-from warehouse.gate import Audit, audit_log
 from warehouse.load import load_commit
 from warehouse.manifest import project_fingerprint, remember_manifest_hash
 from warehouse.schemas import audit_schema

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
-from warehouse.gate import CheckResult
+from warehouse.audits import CheckResult
 from warehouse.schemas import layer_schema
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"

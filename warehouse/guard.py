@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from core.settings import Settings
 from versioning.lake import Lake, MergeCheck, MergeRequest, MergeVetoedError, open_lake
-from warehouse.gate import Audit, AuditLog, audit_log
+from warehouse.audits import Audit, AuditLog, audit_log
 
 KIND = "voiceops.kind"
 PUBLISH = "publish"

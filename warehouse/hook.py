@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from core.settings import Settings
 from versioning.lake import Lake, MergeRequest, NotFoundError
-from warehouse.gate import AuditLog
+from warehouse.audits import AuditLog
 from warehouse.guard import merge_problems
 
 PATH = "/lakefs/pre-merge"
@@ -230,7 +230,7 @@ class CurrentManifestHash:
 
 def hook_verifier(settings: Settings, lake: Lake) -> PreMergeVerifier:
     """The verifier over the platform's audit log and the dbt project on disk."""
-    from warehouse.gate import audit_log
+    from warehouse.audits import audit_log
 
     return PreMergeVerifier(lake, audit_log(settings), CurrentManifestHash(settings))
 

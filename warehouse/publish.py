@@ -28,7 +28,7 @@ from versioning.lake import (
     NotFoundError,
     PreconditionFailedError,
 )
-from warehouse.gate import Audit, AuditLog, PublishRefused
+from warehouse.audits import Audit, AuditLog, PublishRefused
 from warehouse.guard import AUDITED_COMMIT, KIND, PUBLISH, merge_problems
 
 COMBINED_PREFIX = "publish-"

@@ -10,7 +10,7 @@ version may become champion; :func:`main_problems` checks every commit ``main`` 
 from __future__ import annotations
 
 from versioning.lake import Lake, LakeError
-from warehouse.gate import Audit, AuditLog, validate_commit_id
+from warehouse.audits import Audit, AuditLog, validate_commit_id
 from warehouse.guard import AUDITED_COMMIT, KIND, PUBLISH
 
 

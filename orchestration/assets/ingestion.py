@@ -124,7 +124,7 @@ def crm_streams(context: AssetExecutionContext, lake: LakeResource):
 
 def _refused_by_gate(settings: Settings) -> Callable[[str], bool]:
     """Whether the publish gate refused a commit (its records must be pulled again)."""
-    from warehouse.gate import audit_log
+    from warehouse.audits import audit_log
 
     log = audit_log(settings)
 

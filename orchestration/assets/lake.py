@@ -117,7 +117,7 @@ def lake_fsck(
 )
 def main_holds_only_audited_data(lake: LakeResource) -> AssetCheckResult:
     """Walk main's first-parent history and verify each commit (``warehouse.verify``)."""
-    from warehouse.gate import audit_log
+    from warehouse.audits import audit_log
     from warehouse.verify import main_problems
 
     problems = main_problems(lake.get_lake(), lake.repository_name, audit_log(lake.settings()))

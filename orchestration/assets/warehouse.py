@@ -45,10 +45,10 @@ from orchestration.assets.ingestion import CALLS_KEY, COMMIT_KEY, CRM_KEYS, RECO
 from orchestration.dbt_project import DBT_PROJECT
 from orchestration.resources.lake import LakeResource
 from versioning.lake import Lake, NotFoundError
+from warehouse.audits import Audit, PublishRefused, audit_log
 from warehouse.builds import build_schema
 from warehouse.connection import Warehouse
 from warehouse.dbt_build import checks_from_run_results, dbt_env, dbt_vars, manifest_hash
-from warehouse.gate import Audit, PublishRefused, audit_log
 from warehouse.load import load_commit
 from warehouse.manifest import current_manifest_hash, project_fingerprint, remember_manifest_hash
 from warehouse.publish import publish, publish_candidate

@@ -120,11 +120,11 @@ def test_cli_dagster_instance_has_telemetry_off_unless_configured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No telemetry banner ("Welcome to Dagster!") in the demo; dagster.yaml's choice wins."""
-    from voiceops.pipeline import _instance
+    from orchestration.runs import dagster_instance
 
     home = tmp_path / "dagster"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    assert _instance().telemetry_enabled is False
+    assert dagster_instance().telemetry_enabled is False
     assert (home / "dagster.yaml").read_text() == ""  # the file `make ui` reads is untouched
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
-    assert _instance().telemetry_enabled is True
+    assert dagster_instance().telemetry_enabled is True

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from core.settings import Settings, get_settings
 from versioning.lake import open_lake
 from voiceops.cli import app
-from warehouse.gate import Audit, CheckResult, audit_log
+from warehouse.audits import Audit, CheckResult, audit_log
 from warehouse.manifest import project_fingerprint, remember_manifest_hash
 
 REPO = "contact-center"

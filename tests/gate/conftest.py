@@ -21,7 +21,7 @@ from tests.registry.conftest import (  # noqa: F401 - the registry's tiny models
 from versioning.lake import Lake
 from versioning.lake.local import LocalLake
 from versioning.lake.repositories import ensure_repository
-from warehouse.gate import Audit, AuditLog, CheckResult, audit_log
+from warehouse.audits import Audit, AuditLog, CheckResult, audit_log
 from warehouse.guard import audit_merge_check
 from warehouse.manifest import project_fingerprint, remember_manifest_hash
 

@@ -18,7 +18,7 @@ from versioning.lake import (
 )
 from versioning.lake.local import LocalLake
 from voiceops.cli import app
-from warehouse.gate import AuditLog, PublishRefused
+from warehouse.audits import AuditLog, PublishRefused
 from warehouse.publish import publish, publish_candidate
 from warehouse.verify import main_problems
 

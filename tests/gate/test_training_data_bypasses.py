@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from orchestration.assets.training import _published_marts
+from orchestration.runs import IngestionOutcome, PublishOutcome
 from tests.gate.conftest import GateWorld
 from training.common.data import StaleDataError, published_commit, read_mart
 from voiceops.cli._output import CliError
 from voiceops.cli.demo_pipeline import _conclude, _publish_claims
-from voiceops.pipeline import IngestionOutcome, PublishOutcome
+from warehouse.audits import CheckResult
 from warehouse.builds import record_build
 from warehouse.connection import Warehouse
 from warehouse.dbt_build import DbtBuild
-from warehouse.gate import CheckResult
 from warehouse.load import load_commit
 from warehouse.schemas import PUBLISHED
 

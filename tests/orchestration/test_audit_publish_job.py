@@ -13,8 +13,8 @@ from core.settings import Settings
 from ingestion.simulator.day import write_day
 from versioning.lake import Lake, open_lake
 from warehouse.audit import run_audit
+from warehouse.audits import PublishRefused, audit_log
 from warehouse.connection import Warehouse
-from warehouse.gate import PublishRefused, audit_log
 from warehouse.hook import SECRET_HEADER, hook_verifier, running_hook_server
 from warehouse.manifest import current_manifest_hash
 from warehouse.publish import publish
@@ -51,7 +51,7 @@ def _post_pre_merge(url: str, lake: Lake, source_ref: str) -> tuple[int, dict]:
 
 
 def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -> None:
-    from voiceops.pipeline import audit_and_publish, ingest_day, train_models
+    from orchestration.runs import audit_and_publish, ingest_day, train_models
 
     lake = open_lake(settings)
     write_day(settings.sources_root, 1, calls=700, seed=3, bad_rate=0.02, audio=False)
@@ -116,7 +116,7 @@ def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -
 def test_a_first_day_missing_intents_is_refused(
     settings: Settings, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from voiceops.pipeline import audit_and_publish, ingest_day
+    from orchestration.runs import audit_and_publish, ingest_day
 
     lake = open_lake(settings)
     write_day(settings.sources_root, 1, calls=25, seed=4, bad_rate=0.0, audio=False)
@@ -137,7 +137,7 @@ def test_two_days_ingested_before_either_was_published_are_each_audited_against_
     """Both branches fork from the same main; the second is published only after its
     combination with the main the first one made has been audited (and that exact merge
     commit is what main then holds)."""
-    from voiceops.pipeline import audit_and_publish, ingest_day
+    from orchestration.runs import audit_and_publish, ingest_day
     from warehouse.verify import main_problems
 
     lake = open_lake(settings)

@@ -36,7 +36,7 @@ def test_audit_run_config_sets_the_dbt_echo(settings: Settings, echo: bool) -> N
     from dagster import validate_run_config
 
     from orchestration.definitions import defs
-    from voiceops.pipeline import audit_run_config
+    from orchestration.runs import audit_run_config
 
     job = defs.resolve_job_def("audit_publish_job")
     resolved = validate_run_config(job, audit_run_config(echo))

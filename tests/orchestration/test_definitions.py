@@ -36,7 +36,7 @@ from orchestration.definitions import defs
 from orchestration.resources import LakeResource
 from orchestration.sensors import LAKE_COMMIT_TAG, lake_main_commit_sensor
 from versioning.lake.local import LocalLake
-from warehouse.gate import Audit, CheckResult, audit_log
+from warehouse.audits import Audit, CheckResult, audit_log
 from warehouse.manifest import project_fingerprint, remember_manifest_hash
 from warehouse.publish import publish
 

@@ -38,7 +38,7 @@ def _jsonl(lake, ref: str, path: str) -> list[dict]:
 
 
 def test_two_days_land_on_their_own_branches_incrementally_with_quarantine(home: Path) -> None:
-    from voiceops.pipeline import ingest_day
+    from orchestration.runs import ingest_day
 
     settings = Settings()
     lake = open_lake(settings)
@@ -94,7 +94,7 @@ def test_two_days_land_on_their_own_branches_incrementally_with_quarantine(home:
 
 
 def test_re_ingesting_a_day_pulls_nothing_new(home: Path) -> None:
-    from voiceops.pipeline import ingest_day
+    from orchestration.runs import ingest_day
 
     settings = Settings()
     lake = open_lake(settings)

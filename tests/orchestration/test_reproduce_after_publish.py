@@ -21,7 +21,7 @@ LAKE_REPO = "contact-center"
 
 
 def _publish_day(settings: Settings, day: int, calls: int) -> str:
-    from voiceops.pipeline import audit_and_publish, ingest_day
+    from orchestration.runs import audit_and_publish, ingest_day
 
     write_day(settings.sources_root, day, calls=calls, seed=20 + day, bad_rate=0.0, audio=False)
     ingest_day(day, open_lake(settings), LAKE_REPO)
@@ -33,8 +33,8 @@ def _publish_day(settings: Settings, day: int, calls: int) -> str:
 def test_reproduce_rebuilds_the_recorded_commit_once_published_moved_on(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from orchestration.runs import train_models
     from voiceops.cli.models import register_trained_models
-    from voiceops.pipeline import train_models
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     first = _publish_day(settings, 1, calls=700)

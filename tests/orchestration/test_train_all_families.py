@@ -19,7 +19,7 @@ LAKE_REPO = "contact-center"
 def test_four_families_train_on_the_published_commit_and_are_kept_when_unchanged(
     settings: Settings,
 ) -> None:
-    from voiceops.pipeline import audit_and_publish, ingest_day, train_models
+    from orchestration.runs import audit_and_publish, ingest_day, train_models
 
     write_day(settings.sources_root, 1, calls=700, seed=11, bad_rate=0.01, audio=True)
     ingest_day(1, open_lake(settings), LAKE_REPO)

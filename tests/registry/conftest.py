@@ -19,7 +19,7 @@ from ingestion.lake_landing import Landing, commit_ingestion
 from registry.policy import Policy, parse_policy
 from registry.training_info import TrainingInfo
 from versioning.lake.local import LocalLake
-from warehouse.gate import Audit, AuditLog, CheckResult
+from warehouse.audits import Audit, AuditLog, CheckResult
 from warehouse.publish import publish
 
 #: The dbt manifest hash the test world's audits and marts record.

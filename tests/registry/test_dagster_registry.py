@@ -64,10 +64,10 @@ def test_demo_step_registers_what_was_trained_and_prints_the_registry(
     monkeypatch.setenv("VOICEOPS_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    from voiceops.pipeline import _instance
+    from orchestration.runs import dagster_instance
 
     info = nlu_good.info(sqlite_world.published)
-    _instance().report_runless_asset_event(
+    dagster_instance().report_runless_asset_event(
         AssetMaterialization(
             AssetKey(["models", "nlu"]),
             metadata={

@@ -13,7 +13,7 @@ import pytest
 from core.settings import Settings
 from versioning.lake.local import LocalLake
 from warehouse.audit import audit_log
-from warehouse.gate import Audit, CheckResult
+from warehouse.audits import Audit, CheckResult
 from warehouse.hook import SECRET_HEADER, PreMergeVerifier, running_hook_server
 
 REPO = "contact-center"

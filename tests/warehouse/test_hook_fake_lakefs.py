@@ -24,7 +24,7 @@ from core.settings import Settings
 from tests.fakes.fake_lakefs import FAKE_STORAGE_NAMESPACE, fake_client, run_fake_lakefs
 from versioning.lake import MergeRequest, MergeVetoedError, ProtectedBranchError
 from versioning.lake.lakefs_backend import LakeFSLake
-from warehouse.gate import Audit, AuditLog, CheckResult, audit_log
+from warehouse.audits import Audit, AuditLog, CheckResult, audit_log
 from warehouse.guard import AUDITED_COMMIT, KIND, PUBLISH
 from warehouse.hook import (
     PATH,

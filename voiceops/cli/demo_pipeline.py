@@ -22,17 +22,17 @@ from rich.table import Table
 from core.settings import Settings
 from ingestion.simulator.day import write_day
 from orchestration.assets.training import AT_LEAST, FAMILIES
-from versioning.lake import open_lake
-from voiceops.cli._lakeargs import current_settings
-from voiceops.cli._output import CliError, esc, format_size, say, short_id, stdout_console
-from voiceops.cli.models import register_trained_models
-from voiceops.pipeline import (
+from orchestration.runs import (
     IngestionOutcome,
     PublishOutcome,
     audit_and_publish,
     ingest_day,
     train_models,
 )
+from versioning.lake import open_lake
+from voiceops.cli._lakeargs import current_settings
+from voiceops.cli._output import CliError, esc, format_size, say, short_id, stdout_console
+from voiceops.cli.models import register_trained_models
 from warehouse.connection import Warehouse
 from warehouse.schemas import PUBLISHED, layer_schema
 
@@ -110,7 +110,7 @@ def _publish_claims(
 
 def pipeline_demo(days: int, calls: int, seed: int, bad_rate: float) -> None:
     """Simulate, ingest, audit and publish ``days`` days, then one day that must be refused."""
-    from warehouse.gate import audit_log
+    from warehouse.audits import audit_log
     from warehouse.verify import main_problems
 
     settings = current_settings()

@@ -80,11 +80,11 @@ def register_trained_models() -> None:
 
     from orchestration.assets.training import FAMILIES as TRAINED_FAMILIES
     from orchestration.definitions import defs
+    from orchestration.runs import dagster_instance, quiet_run_config
     from registry.catalog import list_versions
-    from voiceops.pipeline import _instance
 
     started = time.monotonic()
-    instance = _instance()
+    instance = dagster_instance()
     trained = [
         AssetKey(["registry", key.path[-1]])
         for key in (AssetKey(["models", name]) for name in TRAINED_FAMILIES)
@@ -94,9 +94,11 @@ def register_trained_models() -> None:
         say("registry: no trained model to register")
         return
     job = defs.resolve_job_def("register_models_job")
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     result = job.execute_in_process(
-        instance=instance, run_config=quiet, raise_on_error=False, asset_selection=trained
+        instance=instance,
+        run_config=quiet_run_config(),
+        raise_on_error=False,
+        asset_selection=trained,
     )
     if not result.success:
         failures = [e.step_failure_data.error for e in result.get_step_failure_events()]

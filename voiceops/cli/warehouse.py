@@ -35,7 +35,7 @@ def publish_cmd(
     main that moved on) unless a current audit of it is recorded, and merge exactly that
     commit if every check passed."""
     from warehouse.audit import run_audit
-    from warehouse.gate import PublishRefused, audit_log
+    from warehouse.audits import PublishRefused, audit_log
     from warehouse.guard import open_guarded_lake
     from warehouse.manifest import current_manifest_hash
     from warehouse.publish import publish, publish_candidate

@@ -1,4 +1,8 @@
-"""Run pipeline jobs of the Dagster code location in-process (the CLI and the demo use this)."""
+"""Run the code location's jobs in-process on the persistent Dagster instance.
+
+The CLI, the demo and the tests start pipeline runs through these functions, so the runs show
+in the Dagster UI (``make ui`` reads the same instance).
+"""
 
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ def _telemetry_overrides(config: str) -> dict[str, Any]:
     return {} if "telemetry" in configured else {"telemetry": {"enabled": False}}
 
 
-def _instance():
+def dagster_instance():
     """A persistent Dagster instance: ``DAGSTER_HOME``, else ``$VOICEOPS_HOME/dagster``.
 
     Runs then show in the UI, and assets see their history (e.g. models not retrained when
@@ -60,6 +64,14 @@ def _instance():
     return DagsterInstance.local_temp(tempdir=home, overrides=_telemetry_overrides(config))
 
 
+def quiet_run_config(log_level: str = "WARNING", ops: dict[str, Any] | None = None) -> dict:
+    """Run config keeping Dagster's console logger at ``log_level``; per-op config in ``ops``."""
+    config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if ops:
+        config["ops"] = ops
+    return config
+
+
 def ingest_day(day: int, lake: Lake, repository: str) -> IngestionOutcome:
     """Ingest simulation day ``day`` (``ingest_day_job``, or ``land_day_job`` when an Airbyte
     server does the syncs); returns its lake commit."""
@@ -68,9 +80,11 @@ def ingest_day(day: int, lake: Lake, repository: str) -> IngestionOutcome:
     partition = layout.day_date(day).isoformat()
     names = {job.name for job in defs.jobs or []}
     job = defs.resolve_job_def("land_day_job" if "land_day_job" in names else "ingest_day_job")
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     result = job.execute_in_process(
-        partition_key=partition, instance=_instance(), run_config=quiet, raise_on_error=False
+        partition_key=partition,
+        instance=dagster_instance(),
+        run_config=quiet_run_config(),
+        raise_on_error=False,
     )
     if not result.success:
         raise RuntimeError(f"ingestion of day {day} ({partition}) failed (run {result.run_id})")
@@ -106,13 +120,13 @@ def audit_run_config(echo_dbt_log: bool, branch: str = "") -> dict[str, Any]:
     A refused publish is an outcome, not a crash: the step failure is returned in
     ``failure`` (and kept in the run's event log) instead of printed as a traceback.
     """
-    return {
-        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-        "ops": {
+    return quiet_run_config(
+        "CRITICAL",
+        ops={
             "voiceops_dbt": {"config": {"echo_dbt_log": echo_dbt_log}},
             "warehouse_raw": {"config": {"branch": branch}},
         },
-    }
+    )
 
 
 def audit_and_publish(*, echo_dbt_log: bool = True, branch: str = "") -> PublishOutcome:
@@ -124,11 +138,11 @@ def audit_and_publish(*, echo_dbt_log: bool = True, branch: str = "") -> Publish
     """
     from core.settings import Settings
     from orchestration.definitions import defs
-    from warehouse.gate import audit_log
+    from warehouse.audits import audit_log
 
     job = defs.resolve_job_def("audit_publish_job")
     result = job.execute_in_process(
-        instance=_instance(),
+        instance=dagster_instance(),
         run_config=audit_run_config(echo_dbt_log, branch),
         raise_on_error=False,
     )
@@ -164,12 +178,11 @@ def train_models(size: str = "demo", families: tuple[str, ...] | None = None) ->
     if unknown:
         raise ValueError(f"unknown model families {unknown}; known: {sorted(FAMILIES)}")
     job = defs.resolve_job_def("train_models_job")
-    config = {
-        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-        "ops": {f"models__{family}": {"config": {"size": size}} for family in chosen},
-    }
+    config = quiet_run_config(
+        ops={f"models__{family}": {"config": {"size": size}} for family in chosen}
+    )
     result = job.execute_in_process(
-        instance=_instance(),
+        instance=dagster_instance(),
         run_config=config,
         raise_on_error=False,
         asset_selection=[FAMILIES[f].key for f in chosen],

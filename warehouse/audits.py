@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import VoiceOpsError
 from core.settings import Settings
 
 PASSING = {"pass", "success"}
@@ -81,7 +82,7 @@ class Audit:
         return Audit(**fields)
 
 
-class PublishRefused(Exception):
+class PublishRefused(VoiceOpsError):
     """Nothing was merged: a check failed, the audit is not of what would land, or main moved."""
 
 
