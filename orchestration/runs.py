@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from core.settings import Settings
 from ingestion import lake_landing
 from ingestion.simulator import layout
 from versioning.lake import Commit, Lake
@@ -54,8 +55,6 @@ def dagster_instance():
     """
     from dagster import DagsterInstance
 
-    from core.settings import Settings
-
     home = os.environ.get("DAGSTER_HOME") or str(Settings().home / "dagster")
     os.makedirs(home, exist_ok=True)
     config = os.path.join(home, "dagster.yaml")
@@ -75,7 +74,9 @@ def quiet_run_config(log_level: str = "WARNING", ops: dict[str, Any] | None = No
 def ingest_day(day: int, lake: Lake, repository: str) -> IngestionOutcome:
     """Ingest simulation day ``day`` (``ingest_day_job``, or ``land_day_job`` when an Airbyte
     server does the syncs); returns its lake commit."""
-    from orchestration.definitions import defs
+    from orchestration.definitions import definitions_for
+
+    defs = definitions_for(Settings())
 
     partition = layout.day_date(day).isoformat()
     names = {job.name for job in defs.jobs or []}
@@ -136,8 +137,9 @@ def audit_and_publish(*, echo_dbt_log: bool = True, branch: str = "") -> Publish
     ``echo_dbt_log=False``: dbt's node-by-node log stays off stdout (the failed checks and
     their messages are in the outcome either way).
     """
-    from core.settings import Settings
-    from orchestration.definitions import defs
+    from orchestration.definitions import definitions_for
+
+    defs = definitions_for(Settings())
     from warehouse.audits import audit_log
 
     job = defs.resolve_job_def("audit_publish_job")
@@ -170,8 +172,10 @@ def audit_and_publish(*, echo_dbt_log: bool = True, branch: str = "") -> Publish
 def train_models(size: str = "demo", families: tuple[str, ...] | None = None) -> dict[str, dict]:
     """Run ``train_models_job`` (every family, or ``families``); metadata per family."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    from orchestration.assets.training import FAMILIES
-    from orchestration.definitions import defs
+    from orchestration.definitions import definitions_for
+
+    defs = definitions_for(Settings())
+    from training.families import FAMILIES
 
     chosen = tuple(families or FAMILIES)
     unknown = sorted(set(chosen) - set(FAMILIES))

@@ -18,12 +18,12 @@ from mlflow.entities.model_registry import ModelVersion
 
 from core.settings import Settings
 from registry.errors import RegistryError
-from registry.families import family
 from registry.history import AliasHistory, AliasMove
 from registry.lineage import lineage_problems
 from registry.tracking import client, history_url
 from registry.verdicts import RecordedVerdict, VerdictStore, artifact_digest
 from registry.versions import CHALLENGER, CHAMPION, aliases, get_version
+from training.families import family
 
 
 @dataclass(frozen=True)

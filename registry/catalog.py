@@ -9,9 +9,9 @@ from typing import Any
 from mlflow.entities.model_registry import ModelVersion
 
 from core.settings import Settings
-from registry.families import FAMILIES, family
 from registry.tracking import client
 from registry.versions import aliases, all_versions, resolve_ref, tag_json
+from training.families import FAMILIES, family
 
 #: The metric shown first for each family in the registry table.
 HEADLINE = {"stt": "cer", "nlu": "intent_accuracy", "nlg": "bleu_multi_ref", "tts": "mel_l1"}

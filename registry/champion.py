@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from registry.families import Family
 from registry.lineage import split_rows
 from registry.policy import Policy
+from training.families import Family
 
 LANGUAGES = ("all", "ru", "en")
 

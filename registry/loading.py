@@ -19,10 +19,10 @@ from mlflow.entities.model_registry import ModelVersion
 
 from core.settings import Settings, get_settings
 from registry.aliases import require_servable
-from registry.families import family
 from registry.register import model_dir
 from registry.tracking import client
 from registry.versions import CHAMPION, resolve_ref
+from training.families import family
 
 _cache: dict[tuple[str, str, str], Any] = {}
 _lock = threading.Lock()

@@ -25,7 +25,6 @@ from mlflow.entities.model_registry import ModelVersion
 
 from core.settings import Settings
 from registry.champion import beats, compare_with_champion
-from registry.families import Family, family
 from registry.gate import RuleResult, Scores, Verdict, evaluate_gate
 from registry.history import AliasHistory
 from registry.lineage import code_revision, lake_lineage, rows_hash, split_counts, split_rows
@@ -42,6 +41,7 @@ from registry.versions import (
     ensure_registered,
     tag_json,
 )
+from training.families import Family, family
 from versioning.lake import Lake
 from warehouse.audits import audit_log
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from core.settings import Settings
 from registry.errors import RegistryError
-from registry.families import Family, family
 from registry.lineage import rows_hash
 from registry.tracking import client
 from registry.versions import get_version, tag_json
+from training.families import Family, family
 
 RowsLoader = Callable[[Family, str], list[dict[str, Any]]]
 

@@ -11,12 +11,12 @@ import json
 import re
 import wave
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from registry.errors import RegistryError
-from registry.families import family
+from training.families import family
 
 REFERENCE_TEXTS = [
     "Заблокируйте карту 4321, пожалуйста.",
@@ -69,14 +69,16 @@ def reference_speech(workdir: Path) -> tuple[list[np.ndarray], list[str], list[s
     return waves, texts, languages
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """A mono float32 waveform in [-1, 1] and its sample rate (8/16/32-bit PCM WAV)."""
-    with wave.open(str(path), "rb") as wav:
+def read_wav(path: Path | BinaryIO) -> tuple[np.ndarray, int]:
+    """A mono float32 waveform in [-1, 1] and its sample rate (8/16/32-bit PCM WAV), from a
+    file path or an open binary file."""
+    with wave.open(path if hasattr(path, "read") else str(path), "rb") as wav:
         width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
         frames = wav.readframes(wav.getnframes())
     dtype = {1: np.uint8, 2: np.int16, 4: np.int32}.get(width)
     if dtype is None:
-        raise RegistryError(f"{path}: {8 * width}-bit WAV is not supported")
+        source = path if isinstance(path, Path | str) else "WAV input"
+        raise RegistryError(f"{source}: {8 * width}-bit WAV is not supported")
     data = np.frombuffer(frames, dtype).astype(np.float32)
     data = (data - 128) / 128 if width == 1 else data / float(np.iinfo(dtype).max)
     return data.reshape(-1, channels).mean(axis=1), rate

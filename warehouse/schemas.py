@@ -19,6 +19,15 @@ MAX_IDENTIFIER = 63
 PUBLISHED = "published"
 AUDIT_PREFIX = "audit_"
 LAYERS = ("raw", "staging", "intermediate", "marts", "snapshots")
+#: The dbt project's marts: one per model family, the quarantine and the quality summary.
+MARTS = (
+    "nlu_examples",
+    "stt_examples",
+    "nlg_examples",
+    "tts_examples",
+    "quarantine",
+    "data_quality_summary",
+)
 #: Room kept for the longest layer suffix, so ``<schema>_<layer>`` stays within the limit.
 _LAYER_ROOM = max(len(layer) for layer in LAYERS) + 1
 MAX_BASE = MAX_IDENTIFIER - _LAYER_ROOM

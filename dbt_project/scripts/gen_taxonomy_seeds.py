@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
-TAXONOMY = PROJECT.parent / "voiceops" / "taxonomy.yaml"
+TAXONOMY = PROJECT.parent / "core" / "taxonomy.yaml"
 SEEDS = PROJECT / "seeds"
 
 

@@ -1,4 +1,4 @@
-"""Ingestion on an Airbyte server (production path of issue 3 §2).
+"""Ingestion on an Airbyte server: the workspace client, the asset-key translator, job metadata.
 
 When ``settings.airbyte_server_mode`` is true (``AIRBYTE_REST_API_BASE_URL`` is set), the
 sources are synced by an Airbyte server instead of the embedded connectors, and Dagster only
@@ -27,7 +27,7 @@ exchanged for a bearer token at ``POST {public}/applications/token``).
 
 Lake connections (those whose source is ``crm`` or ``call_exports``) do not stop at the sync:
 their destination is the lake's S3 gateway, pointed at the run's ingest branch, and their
-assets are the daily-partitioned ``server_lake_assets`` of ``orchestration/assets/ingestion``
+assets are the daily-partitioned ``server_lake_assets`` of ``orchestration/defs/ingestion``
 (materialized by ``land_day_job``), which land and validate what Airbyte staged as embedded
 mode lands its records. Other connections stay plain sync assets. Set the lake connections
 up once with ``python -m ingestion.airbyte.lake_setup`` (see ``lake_setup.py``).
@@ -42,17 +42,14 @@ No ``from __future__ import annotations`` here: Dagster inspects the context typ
 """
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
-    AssetsDefinition,
     AssetSpec,
-    ConfigurableResource,
-    Definitions,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -60,7 +57,6 @@ from dagster import (
 from dagster_airbyte import (
     AirbyteWorkspace,
     DagsterAirbyteTranslator,
-    build_airbyte_assets_definitions,
 )
 from dagster_airbyte.translator import (
     AirbyteConnection,
@@ -315,69 +311,3 @@ def is_lake_connection(connection: AirbyteConnection) -> bool:
     from ingestion.airbyte.lake_destination import LAKE_SOURCES
 
     return source_name_for_connection(connection.name) in LAKE_SOURCES
-
-
-def build_server_stream_assets(
-    settings: Settings,
-    workspace: AirbyteWorkspace | None = None,
-    connection_selector_fn: Callable[[AirbyteConnection], bool] | None = None,
-) -> list[AssetsDefinition]:
-    """One sync-only multi-asset per Airbyte connection (all, or those the selector keeps);
-    needs the workspace as resource ``airbyte``.
-
-    Loading them calls the server (workspace, connections, their details and destinations).
-    """
-    workspace = workspace or build_airbyte_workspace(settings)
-    return list(
-        build_airbyte_assets_definitions(
-            workspace=workspace,
-            dagster_airbyte_translator=VoiceOpsAirbyteTranslator(),
-            connection_selector_fn=connection_selector_fn,
-        )
-    )
-
-
-def build_lake_stream_assets(
-    settings: Settings, workspace: AirbyteWorkspace | None = None
-) -> list[AssetsDefinition]:
-    """One daily-partitioned sync-and-land multi-asset per lake connection (needs the
-    resources ``airbyte`` and ``lake``)."""
-    from orchestration.assets.ingestion import server_lake_assets
-
-    workspace = workspace or build_airbyte_workspace(settings)
-    specs_by_connection: dict[tuple[str, str], list[AssetSpec]] = {}
-    for spec in workspace.load_asset_specs(
-        dagster_airbyte_translator=VoiceOpsAirbyteTranslator(),
-        connection_selector_fn=is_lake_connection,
-    ):
-        meta = AirbyteMetadataSet.extract(spec.metadata)
-        key = (str(meta.connection_id), str(meta.connection_name))
-        specs_by_connection.setdefault(key, []).append(spec)
-    return [
-        server_lake_assets(
-            connection_id, connection_name, source_name_for_connection(connection_name), specs
-        )
-        for (connection_id, connection_name), specs in specs_by_connection.items()
-    ]
-
-
-def build_server_definitions(
-    settings: Settings,
-    workspace: AirbyteWorkspace | None = None,
-    lake: ConfigurableResource | None = None,
-) -> Definitions:
-    """The server ingestion assets (lake connections land on the lake, others only sync)
-    with the resources they need: ``airbyte`` and ``lake`` (pass the code location's own
-    ``lake`` resource, so that merged definitions share one)."""
-    from orchestration.resources.lake import LakeResource
-
-    workspace = workspace or build_airbyte_workspace(settings)
-    return Definitions(
-        assets=[
-            *build_lake_stream_assets(settings, workspace),
-            *build_server_stream_assets(
-                settings, workspace, lambda connection: not is_lake_connection(connection)
-            ),
-        ],
-        resources={AIRBYTE_RESOURCE_KEY: workspace, LAKE_RESOURCE_KEY: lake or LakeResource()},
-    )

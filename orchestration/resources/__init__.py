@@ -1,24 +1,25 @@
-"""Dagster resources, one module per integration."""
+"""Dagster resources, one module per integration, configured from one ``Settings``."""
 
-import sys
-from pathlib import Path
+from dagster_dbt import DbtCliResource
 
+from core.settings import Settings
+from orchestration.resources.dbt import dbt_executable, prepared_dbt_project
 from orchestration.resources.lake import LakeResource
 
 __all__ = ["LakeResource", "build_resources"]
 
 
-def build_resources() -> dict[str, object]:
+def build_resources(settings: Settings) -> dict[str, object]:
     """The resources of the code location, keyed as the assets and sensors ask for them."""
-    from dagster_dbt import DbtCliResource
-
-    from core.settings import Settings
-    from orchestration.dbt_project import DBT_PROJECT
-
-    dbt = Path(sys.executable).parent / "dbt"  # the venv's, whatever PATH says
     return {
-        "lake": LakeResource(),
+        "lake": LakeResource(
+            backend=settings.lake_backend,
+            home=str(settings.home),
+            repository=settings.lake_repository,
+        ),
         "dbt": DbtCliResource(
-            project_dir=DBT_PROJECT, target=Settings().dbt_target, dbt_executable=str(dbt)
+            project_dir=prepared_dbt_project(),
+            target=settings.dbt_target,
+            dbt_executable=dbt_executable(),
         ),
     }

@@ -155,7 +155,7 @@ def test_latest_state_skips_heads_the_publish_gate_refused(lake: LocalLake) -> N
 
 def test_refused_by_gate_reads_the_audit_log(tmp_path, monkeypatch) -> None:
     from core.settings import Settings
-    from orchestration.assets.ingestion import _refused_by_gate
+    from orchestration.defs.ingestion.assets import _refused_by_gate
     from warehouse.audits import Audit, CheckResult, audit_log
 
     monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path))

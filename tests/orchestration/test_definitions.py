@@ -26,15 +26,15 @@ from dagster import (
     materialize,
 )
 
-from orchestration.assets.lake import (
+from orchestration.definitions import defs
+from orchestration.defs.lake.assets import (
     lake_fsck,
     lake_job,
     lake_repository,
     main_holds_only_audited_data,
 )
-from orchestration.definitions import defs
+from orchestration.defs.lake.sensors import LAKE_COMMIT_TAG, lake_main_commit_sensor
 from orchestration.resources import LakeResource
-from orchestration.sensors import LAKE_COMMIT_TAG, lake_main_commit_sensor
 from versioning.lake.local import LocalLake
 from warehouse.audits import Audit, CheckResult, audit_log
 from warehouse.manifest import project_fingerprint, remember_manifest_hash
@@ -87,7 +87,7 @@ def _publish(resource: LakeResource, branch: str, path: str, data: bytes) -> str
 def test_definitions_load() -> None:
     Definitions.validate_loadable(defs)
     repo = defs.get_repository_def()
-    assert AssetKey("lake_repository") in repo.asset_graph.get_all_asset_keys()
+    assert AssetKey(["lake", "repository"]) in repo.asset_graph.get_all_asset_keys()
     assert repo.get_job("lake_job").executor_def.name == "in_process"
     sensor = repo.get_sensor_def("lake_main_commit_sensor")
     assert sensor.default_status == DefaultSensorStatus.STOPPED
@@ -133,7 +133,7 @@ def test_lake_repository_materializes_with_head_commit(
     )
     assert result.success
     head = resource.head(REPO, "main")
-    [mat] = result.asset_materializations_for_node("lake_repository")
+    [mat] = result.asset_materializations_for_node("lake__repository")
     meta = {key: value.value for key, value in mat.metadata.items()}
     assert meta["repository"] == REPO
     assert meta["default_branch"] == "main"
@@ -161,7 +161,7 @@ def test_lake_repository_is_idempotent_and_follows_new_commits(
 
     # Materializing again creates nothing and keeps the data version.
     result = materialize([lake_repository], resources={"lake": resource}, instance=instance)
-    [mat] = result.asset_materializations_for_node("lake_repository")
+    [mat] = result.asset_materializations_for_node("lake__repository")
     assert mat.tags["dagster/data_version"] == first
     assert resource.head(REPO, "main") == first
 
@@ -169,7 +169,7 @@ def test_lake_repository_is_idempotent_and_follows_new_commits(
     lake.create_tag(REPO, "v1", "main")
     second = _publish(resource, "ingest-run-1", "calls/2024-01-01.jsonl", b'{"id": 1}\n')
     result = materialize([lake_repository], resources={"lake": resource}, instance=instance)
-    [mat] = result.asset_materializations_for_node("lake_repository")
+    [mat] = result.asset_materializations_for_node("lake__repository")
     meta = {key: value.value for key, value in mat.metadata.items()}
     assert mat.tags["dagster/data_version"] == second != first
     assert meta["head_commit_id"] == second

@@ -7,8 +7,8 @@ from pathlib import Path
 from dagster import AssetKey, Definitions
 
 from core.settings import Settings
-from orchestration.assets.ingestion import DAYS, LAKE_SYNC_POOL
 from orchestration.definitions import build_definitions
+from orchestration.defs.ingestion.assets import DAYS, LAKE_SYNC_POOL
 from tests.fakes.fake_airbyte import FakeStream, running_fake_airbyte
 
 STREAM_KEYS = {

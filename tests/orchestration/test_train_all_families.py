@@ -9,7 +9,7 @@ import pytest
 
 from core.settings import Settings
 from ingestion.simulator.day import write_day
-from orchestration.assets.training import FAMILIES
+from training.families import FAMILIES
 from versioning.lake import open_lake
 
 pytestmark = pytest.mark.slow

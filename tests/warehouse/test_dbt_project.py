@@ -24,18 +24,11 @@ import yaml
 
 from core.settings import scoped_environ
 from ingestion.simulator.layout import CALL_FIELDS, CUSTOMER_FIELDS, TICKET_FIELDS
+from warehouse.schemas import MARTS
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt_project"
-TAXONOMY = ROOT / "voiceops" / "taxonomy.yaml"
-MARTS = (
-    "nlu_examples",
-    "stt_examples",
-    "nlg_examples",
-    "tts_examples",
-    "quarantine",
-    "data_quality_summary",
-)
+TAXONOMY = ROOT / "core" / "taxonomy.yaml"
 
 # --------------------------------------------------------------------------- planted data
 

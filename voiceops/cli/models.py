@@ -30,11 +30,11 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the hi
 
 def registry_call(fn: Callable[[], T]) -> T:
     """Run a registry operation; its expected errors become one-line CLI errors."""
-    from registry.errors import RegistryError
+    from core.errors import VoiceOpsError
 
     try:
         return fn()
-    except RegistryError as error:
+    except VoiceOpsError as error:
         raise CliError(str(error)) from None
 
 
@@ -78,22 +78,22 @@ def register_trained_models() -> None:
     """Run ``register_models_job`` on the pipeline's Dagster instance; print the registry."""
     from dagster import AssetKey
 
-    from orchestration.assets.training import FAMILIES as TRAINED_FAMILIES
-    from orchestration.definitions import defs
+    from orchestration.definitions import definitions_for
     from orchestration.runs import dagster_instance, quiet_run_config
     from registry.catalog import list_versions
+    from training.families import FAMILIES
 
     started = time.monotonic()
     instance = dagster_instance()
     trained = [
         AssetKey(["registry", key.path[-1]])
-        for key in (AssetKey(["models", name]) for name in TRAINED_FAMILIES)
+        for key in (AssetKey(["models", name]) for name in FAMILIES)
         if instance.get_latest_materialization_event(key) is not None
     ]
     if not trained:
         say("registry: no trained model to register")
         return
-    job = defs.resolve_job_def("register_models_job")
+    job = definitions_for(current_settings()).resolve_job_def("register_models_job")
     result = job.execute_in_process(
         instance=instance,
         run_config=quiet_run_config(),

@@ -10,6 +10,7 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetExecutionContext,
+    AssetKey,
     AssetSelection,
     Config,
     DataVersion,
@@ -26,11 +27,13 @@ from orchestration.resources.lake import LakeResource
 from versioning.lake import ObjectStat
 
 LAKE_GROUP = "lake"
+REPOSITORY_KEY = AssetKey(["lake", "repository"])
 #: How many fsck errors / warnings a check result lists (the counts are always complete).
 MAX_LISTED_PROBLEMS = 20
 
 
 @asset(
+    key=REPOSITORY_KEY,
     group_name=LAKE_GROUP,
     kinds={"lakefs"},
     description="The contact-center repository of the versioned lake (created if missing); "

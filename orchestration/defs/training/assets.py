@@ -10,8 +10,6 @@ and ``train.run(rows, config, run_dir) -> RunSummary``.
 """
 
 # No ``from __future__ import annotations``: Dagster inspects the context type hints.
-import importlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,92 +30,20 @@ from dagster import (
 )
 from pydantic import Field
 
-from orchestration.assets.warehouse import PUBLISHED_KEY
+from orchestration.defs.warehouse.assets import PUBLISHED_KEY, mart_key
 from orchestration.resources.lake import LakeResource
 from training.common.data import StaleDataError, published_build
-from training.common.lineage import code_version, fingerprint, rows_hash, split_counts
+from training.common.lineage import fingerprint, rows_hash, split_counts
 from training.common.run import RunSummary
+from training.families import FAMILIES, Family
 
 TRAINING_GROUP = "training"
-TRAINING_DIR = Path(__file__).resolve().parents[2] / "training"
-AT_LEAST, AT_MOST = ">=", "<="
+MODEL_KEY_ROOT = "models"
 
 
-@dataclass(frozen=True)
-class Family:
-    """A model family: its package under ``training/``, its mart and its targets."""
-
-    name: str
-    mart: str
-    description: str
-    #: ``<metric>_<language>`` on the test split -> (">=" | "<=", goal); issue 5's targets
-    targets: dict[str, tuple[str, float]] = field(default_factory=dict)
-    #: families whose latest model this one's run uses (TTS is scored by the STT model)
-    uses_models: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> AssetKey:
-        return AssetKey(["models", self.name])
-
-    @property
-    def code(self) -> str:
-        return code_version(TRAINING_DIR / self.name)
-
-    def config(self, size: str) -> Any:
-        module = importlib.import_module(f"training.{self.name}.config")
-        config_class = getattr(module, f"{self.name.upper()}Config")
-        return config_class.tiny() if size == "tiny" else config_class.demo()
-
-    def load_rows(self, settings: Any, commit: str) -> list[dict[str, Any]]:
-        return importlib.import_module(f"training.{self.name}.data").load_rows(settings, commit)
-
-    def run(self, rows: list[dict], config: Any, run_dir: Path, **models: Path) -> RunSummary:
-        """Train and export; ``models`` are ``<family>_model`` SavedModel paths it uses."""
-        train = importlib.import_module(f"training.{self.name}.train")
-        return train.run(rows, config, run_dir, **models)
-
-
-FAMILIES = {
-    family.name: family
-    for family in (
-        Family(
-            "stt",
-            "stt_examples",
-            "Speech recognizer (waveform at any sample rate -> text) as a SavedModel.",
-            {"cer_all": (AT_MOST, 0.12), "cer_ru": (AT_MOST, 0.12), "cer_en": (AT_MOST, 0.12)},
-        ),
-        Family(
-            "nlu",
-            "nlu_examples",
-            "Joint intent + slot model (text -> intent, confidence, slots) as a SavedModel.",
-            {
-                # test rows whose phrasing (slot values masked) no training row has
-                "unseen_phrasing_intent_accuracy_all": (AT_LEAST, 0.92),
-                "unseen_phrasing_intent_accuracy_ru": (AT_LEAST, 0.88),
-                "unseen_phrasing_intent_accuracy_en": (AT_LEAST, 0.88),
-                "slot_f1_all": (AT_LEAST, 0.90),
-            },
-        ),
-        Family(
-            "nlg",
-            "nlg_examples",
-            "Response generator (language, intent, slots -> text) as a SavedModel.",
-            {"bleu_multi_ref_all": (AT_LEAST, 0.90), "slot_value_accuracy_all": (AT_LEAST, 0.98)},
-        ),
-        Family(
-            "tts",
-            "tts_examples",
-            "Speech synthesizer (text, language -> waveform; Griffin-Lim in the graph) as a "
-            "SavedModel, scored for intelligibility by the latest STT model.",
-            {
-                "cer_ratio_all": (AT_MOST, 1.3),
-                "cer_ratio_ru": (AT_MOST, 1.3),
-                "cer_ratio_en": (AT_MOST, 1.3),
-            },
-            uses_models=("stt",),
-        ),
-    )
-}
+def model_key(family: str) -> AssetKey:
+    """The asset key of ``family``'s trained model (``models/<family>``)."""
+    return AssetKey([MODEL_KEY_ROOT, family])
 
 
 class TrainingConfig(Config):
@@ -143,7 +69,7 @@ def _kept(previous: dict[str, Any], print_: str, commit: str) -> MaterializeResu
 
 
 def _metadata(family: Family, summary: RunSummary, rows: list[dict], config: Any) -> dict:
-    """The metadata contract the registry reads (see registry/ and issue 6)."""
+    """The metadata contract the registry reads (``registry.training_info``)."""
     # "test" -> intent_accuracy_all; a test subset "test_<subset>" -> <subset>_intent_accuracy_all
     flat = {
         f"{split.removeprefix('test').lstrip('_')}_{metric}_{lang}".lstrip("_"): float(value)
@@ -188,7 +114,7 @@ def _used_models(instance: Any, family: Family) -> dict[str, dict[str, Any]]:
     """Latest metadata of each model ``family`` uses; a clear error when one is missing."""
     used = {}
     for name in family.uses_models:
-        metadata = _latest_metadata(instance, FAMILIES[name].key)
+        metadata = _latest_metadata(instance, model_key(name))
         if not metadata or not Path(str(metadata.get("model_path", ""))).is_dir():
             raise ValueError(
                 f"{family.name} is scored with the {name} model, which is not trained yet: "
@@ -202,13 +128,13 @@ def build_training_asset(family: Family) -> AssetsDefinition:
     """The asset training ``family`` on the published data (kept when nothing changed)."""
 
     @asset(
-        key=family.key,
+        key=model_key(family.name),
         group_name=TRAINING_GROUP,
         kinds={"tensorflow"},
         deps=[
-            AssetKey(["marts", family.mart]),
+            mart_key(family.mart),
             PUBLISHED_KEY,
-            *(AssetKey(["models", used]) for used in family.uses_models),
+            *(model_key(used) for used in family.uses_models),
         ],
         code_version=family.code,
         description=family.description,
@@ -229,7 +155,7 @@ def build_training_asset(family: Family) -> AssetsDefinition:
         used = _used_models(context.instance, family)
         code = ":".join([family.code, *(meta["fingerprint"] for meta in used.values())])
         print_ = fingerprint(data_hash, family_config.config_hash(), code)
-        previous = _latest_metadata(context.instance, family.key)
+        previous = _latest_metadata(context.instance, model_key(family.name))
         if previous is not None and previous.get("fingerprint") == print_:
             context.log.info(f"{family.name}: data, config and code unchanged, not retrained")
             return _kept(previous, print_, commit)
@@ -258,31 +184,29 @@ def build_training_asset(family: Family) -> AssetsDefinition:
 
 def _meets(instance: Any, family: Family) -> AssetCheckResult:
     """Pass when the latest materialization reached every target (WARN otherwise)."""
-    metadata = _latest_metadata(instance, family.key) or {}
-    missing = [name for name in family.targets if name not in metadata]
-    missed = {
-        name: metadata[name]
-        for name, (op, goal) in family.targets.items()
-        if name in metadata and (metadata[name] < goal if op == AT_LEAST else metadata[name] > goal)
-    }
+    missed = family.missed_targets(_latest_metadata(instance, model_key(family.name)) or {})
     return AssetCheckResult(
-        passed=not missing and not missed,
+        passed=not missed,
         severity=AssetCheckSeverity.WARN,
         metadata={
             "targets": MetadataValue.json(
                 {name: f"{op} {goal}" for name, (op, goal) in family.targets.items()}
             ),
-            "missed_targets": MetadataValue.json(missed),
-            "missing": MetadataValue.json(missing),
+            "missed_targets": MetadataValue.json(
+                {name: value for name, value in missed.items() if value is not None}
+            ),
+            "missing": MetadataValue.json(
+                [name for name, value in missed.items() if value is None]
+            ),
         },
     )
 
 
 def build_targets_check(family: Family) -> AssetChecksDefinition:
-    """Asset check: the family's test-split metrics reach issue 5's targets."""
+    """Asset check: the family's test-split metrics reach its training targets."""
 
     @asset_check(
-        asset=family.key,
+        asset=model_key(family.name),
         name="meets_targets",
         description=f"{family.name} test-split metrics reach their targets.",
     )
@@ -296,6 +220,6 @@ training_assets = [build_training_asset(f) for f in FAMILIES.values()]
 training_checks = [build_targets_check(f) for f in FAMILIES.values()]
 train_models_job = define_asset_job(
     "train_models_job",
-    selection=[f.key for f in FAMILIES.values()],
+    selection=[model_key(f.name) for f in FAMILIES.values()],
     description="Train (or keep, when nothing changed) every model family on the published data.",
 )

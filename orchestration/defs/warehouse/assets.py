@@ -12,47 +12,30 @@ and training refuses marts that are not a successful build of ``main``'s head.
 
 # No ``from __future__ import annotations``: Dagster inspects the context type hints.
 import contextlib
-import io
-from collections.abc import Mapping
-from typing import Any
 
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
-    AssetSelection,
     AssetSpec,
     Config,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
-    define_asset_job,
     multi_asset,
-)
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DbtCliInvocation,
-    DbtCliResource,
-    DbtProject,
-    dbt_assets,
-    get_asset_key_for_model,
 )
 from pydantic import Field
 
-from core.settings import scoped_environ
-from orchestration.assets.ingestion import CALLS_KEY, COMMIT_KEY, CRM_KEYS, RECORDINGS_KEY
-from orchestration.dbt_project import DBT_PROJECT
+from orchestration.defs.ingestion.assets import CALLS_KEY, COMMIT_KEY, CRM_KEYS, RECORDINGS_KEY
 from orchestration.resources.lake import LakeResource
 from versioning.lake import Lake, NotFoundError
-from warehouse.audits import Audit, PublishRefused, audit_log
+from warehouse.audits import PublishRefused, audit_log
 from warehouse.builds import build_schema
 from warehouse.connection import Warehouse
-from warehouse.dbt_build import checks_from_run_results, dbt_env, dbt_vars, manifest_hash
 from warehouse.load import load_commit
-from warehouse.manifest import current_manifest_hash, project_fingerprint, remember_manifest_hash
+from warehouse.manifest import current_manifest_hash
 from warehouse.publish import publish, publish_candidate
-from warehouse.schemas import PUBLISHED, audit_schema
+from warehouse.schemas import MARTS, PUBLISHED, audit_schema
 
 WAREHOUSE_GROUP = "warehouse"
 RAW_SOURCES = {
@@ -63,15 +46,14 @@ RAW_SOURCES = {
     "quarantine": COMMIT_KEY,
 }
 RAW_KEYS = {table: AssetKey(["warehouse", "raw", table]) for table in RAW_SOURCES}
+#: Warehouse assets are keyed ``warehouse/<layer>/<name>`` (dbt models: see ``dbt.py``).
+WAREHOUSE_KEY_ROOT = "warehouse"
 PUBLISHED_KEY = AssetKey(["lake", "published"])
-MARTS = (
-    "nlu_examples",
-    "stt_examples",
-    "nlg_examples",
-    "tts_examples",
-    "quarantine",
-    "data_quality_summary",
-)
+
+
+def mart_key(mart: str) -> AssetKey:
+    """The asset key of dbt mart ``mart``."""
+    return AssetKey([WAREHOUSE_KEY_ROOT, "marts", mart])
 
 
 class AuditConfig(Config):
@@ -151,93 +133,11 @@ def warehouse_raw(context: AssetExecutionContext, config: AuditConfig, lake: Lak
         )
 
 
-class DbtBuildConfig(Config):
-    """Run config of ``voiceops_dbt``: how much of dbt's output reaches the terminal."""
-
-    echo_dbt_log: bool = Field(
-        default=True,
-        description="Echo dbt's log on stdout as dbt runs (every node, as `dbt build` prints "
-        "it). False (the CLI demo): nothing on stdout; results still become materializations, "
-        "asset checks and the audit, and dbt's full log is in the run's target dir (dbt.log).",
-    )
-
-
-def _events_without_echo(invocation: DbtCliInvocation) -> list[Any]:
-    """Every Dagster event of ``invocation.stream()``, with dagster-dbt's echo of dbt's log
-    (it writes each line to ``sys.stdout``, with no option to turn it off) swallowed.
-
-    Collected before they are yielded: stdout is only redirected while dbt runs.
-    """
-    with contextlib.redirect_stdout(io.StringIO()):
-        return list(invocation.stream())
-
-
-class VoiceOpsDbtTranslator(DagsterDbtTranslator):
-    """dbt models in the ``warehouse`` group; dbt tests as non-blocking asset checks.
-
-    The gate is ``lake/published``: it runs after every test and refuses the merge naming the
-    failed checks (a blocking check would skip it without a word about the publish).
-    """
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
-        return WAREHOUSE_GROUP
-
-    def get_asset_check_spec(
-        self,
-        asset_spec: AssetSpec,
-        manifest: Mapping[str, Any],
-        unique_id: str,
-        project: DbtProject | None,
-    ) -> AssetCheckSpec | None:
-        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        return None if spec is None else spec._replace(blocking=False)
-
-
-@dbt_assets(
-    manifest=DBT_PROJECT.manifest_path,
-    project=DBT_PROJECT,
-    dagster_dbt_translator=VoiceOpsDbtTranslator(),
-)
-def voiceops_dbt(
-    context: AssetExecutionContext,
-    config: DbtBuildConfig,
-    dbt: DbtCliResource,
-    lake: LakeResource,
-):
-    """``dbt build`` in the audit schema: every model, every test (as asset checks)."""
-    settings = lake.settings()
-    target = _audit_target(context)
-    # dbt's process reads its profile (and the Postgres password) from these; dagster-dbt
-    # copies os.environ when it starts dbt, so they are set only while it does
-    with scoped_environ(dbt_env(settings)):
-        invocation = dbt.cli(
-            ["build", "--vars", dbt_vars(target["schema"])], context=context, raise_on_error=False
-        )
-    if config.echo_dbt_log:
-        yield from invocation.stream()
-    else:
-        yield from _events_without_echo(invocation)
-        context.log.info(f"dbt log: {invocation.target_path / 'dbt.log'}")
-    if not (invocation.target_path / "run_results.json").is_file():  # dbt stopped early
-        raise invocation.get_error() or Failure("dbt build wrote no run_results.json")
-    audit = Audit(
-        repository=lake.repository_name,
-        ref=target.get("audited_ref", target["branch"]),
-        commit_id=target["commit_id"],
-        schema=target["schema"],
-        checks=checks_from_run_results(invocation.get_artifact("run_results.json")),
-        manifest_hash=manifest_hash(invocation.get_artifact("manifest.json")),
-    )
-    remember_manifest_hash(settings, project_fingerprint(), audit.manifest_hash)
-    audit_log(settings).save(audit)
-    context.log.info(f"audit of {audit.ref}: {audit.summary()}")
-
-
 @asset(
     key=PUBLISHED_KEY,
     group_name=WAREHOUSE_GROUP,
     kinds={"lakefs"},
-    deps=[get_asset_key_for_model([voiceops_dbt], name) for name in MARTS],
+    deps=[mart_key(name) for name in MARTS],
     description="main of the lake: the audited branch merged only if every check passed.",
 )
 def published(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
@@ -289,11 +189,4 @@ def published(context: AssetExecutionContext, lake: LakeResource) -> Materialize
     )
 
 
-warehouse_assets = [warehouse_raw, voiceops_dbt, published]
-
-audit_publish_job = define_asset_job(
-    "audit_publish_job",
-    selection=AssetSelection.assets(*RAW_KEYS.values(), PUBLISHED_KEY)
-    | AssetSelection.assets(voiceops_dbt),
-    description="Load the newest unpublished ingest branch, dbt build + test it, publish if clean.",
-)
+warehouse_assets = [warehouse_raw, published]

@@ -1,25 +1,18 @@
-"""The dbt project as Dagster sees it (manifest parsed on demand)."""
-
-from __future__ import annotations
+"""dbt as a Dagster integration: the project, parsed on first use, and the venv's executable."""
 
 import os
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from warehouse.dbt_build import DBT_PROJECT_DIR
 
-DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-
-def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
-    """Parse the project when its manifest is missing or older than any of its files.
-
-    ``dagster dev`` would do it (``prepare_if_dev``); tests, the CLI and ``dagster``
-    commands outside dev load the definitions without it.
-    """
+def ensure_manifest(project: DbtProject) -> Path:
+    """Parse the project when its manifest is missing or older than any of its files."""
     manifest = Path(project.manifest_path)
     sources = [
         p
@@ -37,4 +30,14 @@ def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     return manifest
 
 
-ensure_manifest()
+@cache
+def prepared_dbt_project() -> DbtProject:
+    """The project with a current manifest (parsed on first use, as DOP's ``prepare_if_dev``)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    ensure_manifest(project)
+    return project
+
+
+def dbt_executable() -> str:
+    """The venv's dbt, whatever ``PATH`` says."""
+    return str(Path(sys.executable).parent / "dbt")

@@ -7,12 +7,10 @@ from dagster import AssetKey, DagsterEventType, materialize
 from pydantic import SecretStr
 
 from core.settings import Settings
-from ingestion.airbyte.server import (
-    INGESTION_GROUP,
-    build_airbyte_workspace,
+from ingestion.airbyte.server import INGESTION_GROUP, build_airbyte_workspace, server_asset_key
+from orchestration.defs.ingestion.airbyte_server import (
     build_server_definitions,
     build_server_stream_assets,
-    server_asset_key,
 )
 from tests.fakes.fake_airbyte import FakeAirbyte, FakeStream, running_fake_airbyte
 

@@ -22,8 +22,9 @@ from dagster import (
 )
 
 from core.settings import redact_url
-from orchestration.assets.training import FAMILIES as TRAINED_FAMILIES
+from orchestration.defs.training.assets import model_key
 from orchestration.resources.lake import LakeResource
+from training.families import FAMILIES
 
 REGISTRY_GROUP = "registry"
 
@@ -33,7 +34,7 @@ def registry_key(family: str) -> AssetKey:
 
 
 def _training_metadata(context: AssetExecutionContext, family: str) -> dict[str, Any]:
-    event = context.instance.get_latest_materialization_event(AssetKey(["models", family]))
+    event = context.instance.get_latest_materialization_event(model_key(family))
     if event is None or event.asset_materialization is None:
         raise ValueError(f"models/{family} has never been materialized: train it first")
     return {k: v.value for k, v in event.asset_materialization.metadata.items()}
@@ -47,7 +48,7 @@ def build_registry_asset(family: str) -> AssetsDefinition:
         key=key,
         group_name=REGISTRY_GROUP,
         kinds={"mlflow"},
-        deps=[AssetKey(["models", family])],
+        deps=[model_key(family)],
         check_specs=[
             AssetCheckSpec(
                 "gate",
@@ -93,9 +94,9 @@ def build_registry_asset(family: str) -> AssetsDefinition:
     return _register
 
 
-registry_assets = [build_registry_asset(name) for name in TRAINED_FAMILIES]
+registry_assets = [build_registry_asset(name) for name in FAMILIES]
 register_models_job = define_asset_job(
     "register_models_job",
-    selection=[registry_key(name) for name in TRAINED_FAMILIES],
+    selection=[registry_key(name) for name in FAMILIES],
     description="Register every family's latest model in MLflow and run the registry gate.",
 )

@@ -9,7 +9,7 @@ from dagster import (
     sensor,
 )
 
-from orchestration.assets.lake import lake_job
+from orchestration.defs.lake.assets import lake_job
 from orchestration.resources.lake import LakeResource
 from versioning.lake import NotFoundError
 

@@ -1,0 +1,160 @@
+"""The four model families, one table read by training, the registry, orchestration and tests.
+
+A family is a package ``training/<name>/`` with the same shape as the others
+(``config, data, model, train, evaluate, export``); this table adds what the rest of the
+platform needs to know about it: its mart, its registered model name, the training targets
+its test-split metrics are checked against, and the models its runs use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+from training.common.lineage import code_version
+from training.common.run import RunSummary
+
+MODEL_PREFIX = "voicebot-"
+TRAINING_DIR = Path(__file__).resolve().parent
+AT_LEAST, AT_MOST = ">=", "<="
+
+
+class UnknownFamilyError(InputError, KeyError):
+    """A family name that is not in :data:`FAMILIES`."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Family:
+    """One family: its package under ``training/``, its mart, its name and its targets."""
+
+    name: str
+    mart: str
+    description: str
+    #: ``<metric>_<language>`` on the test split -> (">=" | "<=", goal); a missed target is
+    #: a warning on the training asset (the registry gate has its own, per-language bounds)
+    targets: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: families whose latest model this one's run uses (TTS is scored by the STT model)
+    uses_models: tuple[str, ...] = ()
+
+    @property
+    def model_name(self) -> str:
+        """The registered model's name (``voicebot-<family>``)."""
+        return f"{MODEL_PREFIX}{self.name}"
+
+    @property
+    def package(self) -> str:
+        return f"training.{self.name}"
+
+    @property
+    def code_dir(self) -> Path:
+        return TRAINING_DIR / self.name
+
+    @property
+    def code(self) -> str:
+        """Content hash of the family's code (part of the model's data version)."""
+        return code_version(self.code_dir)
+
+    @property
+    def config_class_name(self) -> str:
+        return f"{self.name.upper()}Config"
+
+    def module(self, part: str) -> Any:
+        """``training.<family>.<part>`` (imported on first use: TensorFlow is slow to load)."""
+        try:
+            return importlib.import_module(f"{self.package}.{part}")
+        except ModuleNotFoundError as error:
+            raise UnknownFamilyError(
+                f"family {self.name}: {self.package}.{part} is missing"
+            ) from error
+
+    def config(self, size: str) -> Any:
+        """The family's preset config: ``tiny`` (seconds, tests) or ``demo`` (minutes)."""
+        config_class = getattr(self.module("config"), self.config_class_name)
+        return config_class.tiny() if size == "tiny" else config_class.demo()
+
+    def config_from_dict(self, values: dict[str, Any]) -> Any:
+        """The family's typed config from its recorded ``to_dict()``."""
+        config_class = getattr(self.module("config"), self.config_class_name)
+        return config_class(**{k: v for k, v in values.items() if k != "family"})
+
+    def load_rows(self, settings: Any, commit: str) -> list[dict[str, Any]]:
+        """The family's mart rows of the published build at lake commit ``commit``."""
+        return self.module("data").load_rows(settings, commit)
+
+    def run(self, rows: list[dict], config: Any, run_dir: Path, **models: Path) -> RunSummary:
+        """Train and export; ``models`` are ``<family>_model`` SavedModel paths it uses."""
+        return self.module("train").run(rows, config, run_dir, **models)
+
+    def evaluate_exported(self, model_dir: Path, rows: list[dict[str, Any]]) -> dict:
+        """Scores of an exported model on mart rows: ``{language: {metric: float}}``."""
+        return self.module("evaluate").evaluate_exported(Path(model_dir), rows)
+
+    def missed_targets(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """Targets ``metrics`` reached not (value), or has no value for (None)."""
+        missed: dict[str, Any] = {}
+        for name, (op, goal) in self.targets.items():
+            value = metrics.get(name)
+            if value is None:
+                missed[name] = None
+            elif value < goal if op == AT_LEAST else value > goal:
+                missed[name] = value
+        return missed
+
+
+FAMILIES: dict[str, Family] = {
+    family.name: family
+    for family in (
+        Family(
+            "stt",
+            "stt_examples",
+            "Speech recognizer (waveform at any sample rate -> text) as a SavedModel.",
+            {"cer_all": (AT_MOST, 0.12), "cer_ru": (AT_MOST, 0.12), "cer_en": (AT_MOST, 0.12)},
+        ),
+        Family(
+            "nlu",
+            "nlu_examples",
+            "Joint intent + slot model (text -> intent, confidence, slots) as a SavedModel.",
+            {
+                # test rows whose phrasing (slot values masked) no training row has
+                "unseen_phrasing_intent_accuracy_all": (AT_LEAST, 0.92),
+                "unseen_phrasing_intent_accuracy_ru": (AT_LEAST, 0.88),
+                "unseen_phrasing_intent_accuracy_en": (AT_LEAST, 0.88),
+                "slot_f1_all": (AT_LEAST, 0.90),
+            },
+        ),
+        Family(
+            "nlg",
+            "nlg_examples",
+            "Response generator (language, intent, slots -> text) as a SavedModel.",
+            {"bleu_multi_ref_all": (AT_LEAST, 0.90), "slot_value_accuracy_all": (AT_LEAST, 0.98)},
+        ),
+        Family(
+            "tts",
+            "tts_examples",
+            "Speech synthesizer (text, language -> waveform; Griffin-Lim in the graph) as a "
+            "SavedModel, scored for intelligibility by the latest STT model.",
+            {
+                "cer_ratio_all": (AT_MOST, 1.3),
+                "cer_ratio_ru": (AT_MOST, 1.3),
+                "cer_ratio_en": (AT_MOST, 1.3),
+            },
+            uses_models=("stt",),
+        ),
+    )
+}
+
+
+def family(name: str) -> Family:
+    """The family called ``name``, or a clear error naming the known ones."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise UnknownFamilyError(
+            f"unknown family {name!r} (known: {', '.join(FAMILIES)})"
+        ) from None
