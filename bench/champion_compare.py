@@ -29,11 +29,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     os.environ.setdefault("VOICEOPS_HOME", str(PROJECT_DIR / ".voiceops"))
     from core.settings import Settings
     from registry.champion import compare_with_champion
-    from registry.families import FAMILIES
     from registry.policy import load_policy
     from registry.register import model_dir
     from registry.tracking import client
     from registry.versions import CHAMPION, by_alias
+    from training.families import FAMILIES
 
     settings, policy = Settings(), load_policy()
     mlflow = client(settings)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.assets.training import _published_marts
+from orchestration.defs.training.assets import _published_marts
 from orchestration.runs import IngestionOutcome, PublishOutcome
 from tests.gate.conftest import GateWorld
 from training.common.data import StaleDataError, published_commit, read_mart

@@ -7,7 +7,7 @@ import json
 
 from dagster import AssetKey, AssetMaterialization, DagsterInstance, materialize
 
-from orchestration.assets.registry import build_registry_asset
+from orchestration.defs.registry.assets import build_registry_asset
 from orchestration.resources.lake import LakeResource
 from registry.tracking import client
 from tests.registry.conftest import World

@@ -16,7 +16,12 @@ import numpy as np
 import tensorflow as tf
 
 from training.common.example_stats import ExampleStats, corpus_metric, row_keys
-from training.nlu.bio import spans
+from training.common.scores import flat_metrics
+from training.nlu.bio import spans, tag_names
+from training.nlu.data import IGNORE, intent_names
+from training.nlu.data import label as labelled_data
+from training.nlu.export import load, predict
+from training.nlu.phrasing import unseen_phrasings
 
 
 def match_counts(y_true: Sequence[Any], y_pred: Sequence[Any]) -> list[tuple[int, int]]:
@@ -136,10 +141,6 @@ class Predictions:
 
 def predictions(serving: Any, data: Any, batch_size: int = 256) -> Predictions:
     """The served model's answers on :class:`~training.nlu.data.Labelled` data."""
-    from training.nlu.bio import tag_names
-    from training.nlu.data import IGNORE, intent_names
-    from training.nlu.export import predict
-
     names, tags = intent_names(), tag_names()
     predicted = []
     for start in range(0, len(data.texts), batch_size):
@@ -153,21 +154,29 @@ def predictions(serving: Any, data: Any, batch_size: int = 256) -> Predictions:
     )
 
 
+def evaluate_split(serving: Any, data: Any) -> dict[str, Any]:
+    """Scores of ``serving`` on :class:`~training.nlu.data.Labelled` data, overall and per
+    language."""
+    found = predictions(serving, data)
+    return report(
+        found.languages,
+        found.true_intents,
+        found.pred_intents,
+        found.true_tags,
+        found.pred_tags,
+        intent_names(),
+    )
+
+
 def _predict_rows(model_dir: Path, rows: list[dict[str, Any]]) -> Predictions:
     """Predictions of the SavedModel at ``model_dir`` (loaded fresh) on mart rows."""
-    from training.nlu.data import label
-    from training.nlu.export import load
-
     serving = load(model_dir)
     width = int(serving.serve(tf.constant(["probe"]))["tokens"].shape[1])
-    return predictions(serving, label(rows, width))
+    return predictions(serving, labelled_data(rows, width))
 
 
 def evaluate_exported(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Flat scores of an exported SavedModel (loaded fresh) on mart rows, per language."""
-    from training.common.scores import flat_metrics
-    from training.nlu.data import intent_names
-
     found = _predict_rows(model_dir, rows)
     scores = report(
         found.languages,
@@ -182,8 +191,6 @@ def evaluate_exported(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, 
 
 def stats_of_predictions(found: Predictions, keys: Sequence[str]) -> dict[str, ExampleStats]:
     """``intent_accuracy``, ``intent_macro_f1`` and ``slot_f1`` counts per example."""
-    from training.nlu.data import intent_names
-
     classes = sorted(intent_names(), key=str)
     truth, guess = found.true_intents, found.pred_intents
     pairs = zip(found.true_tags, found.pred_tags, strict=True)
@@ -219,8 +226,6 @@ def example_stats(
     ``example_id``: ``intent_accuracy``, ``intent_macro_f1``, ``slot_f1``, and with
     ``train_rows`` ``unseen_phrasing_intent_accuracy`` (the rows whose phrasing no training
     row has: the ``test_unseen_phrasing`` split of training)."""
-    from training.nlu.phrasing import unseen_phrasings
-
     stats = stats_of_predictions(_predict_rows(model_dir, rows), row_keys(rows, "example_id"))
     if train_rows is not None:
         unseen = {id(row) for row in unseen_phrasings(train_rows, rows)}

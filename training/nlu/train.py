@@ -25,9 +25,9 @@ from training.common.run import RunSummary, curves_table
 from training.common.scores import flat_scores
 from training.nlu.bio import tag_names
 from training.nlu.config import NLUConfig
-from training.nlu.data import IGNORE, Labelled, dataset, intent_names, label, split_rows
-from training.nlu.evaluate import report
-from training.nlu.export import NLUServing, predict
+from training.nlu.data import dataset, intent_names, label, split_rows
+from training.nlu.evaluate import confusion_table, evaluate_split
+from training.nlu.export import NLUServing
 from training.nlu.model import build_model, compile_model
 from training.nlu.phrasing import UNSEEN_SPLIT, unseen_phrasings
 from training.nlu.text import Encoder, build_vocabularies
@@ -55,24 +55,6 @@ def seed_everything(config: NLUConfig) -> None:
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-
-
-def evaluate_split(serving: NLUServing, data: Labelled) -> dict[str, Any]:
-    """Scores of ``serving`` on labelled data, overall and per language."""
-    names, tags = intent_names(), tag_names()
-    predictions = []
-    for start in range(0, len(data.texts), 256):
-        predictions += predict(serving, data.texts[start : start + 256])
-    true_tags = [[tags[t] for t in row if t != IGNORE] for row in data.tags]
-    pred_tags = [p["tags"] for p in predictions]
-    return report(
-        data.languages,
-        [names[i] for i in data.intents],
-        [p["intent"] for p in predictions],
-        true_tags,
-        pred_tags,
-        names,
-    )
 
 
 def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> TrainResult:
@@ -148,7 +130,6 @@ def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> Train
 
 def run(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> RunSummary:
     """Train, export to ``run_dir/saved_model`` and summarise (the platform's entry point)."""
-    from training.nlu.evaluate import confusion_table
     from training.nlu.export import export
 
     result = train(rows, config, run_dir)

@@ -21,7 +21,6 @@ from rich.table import Table
 
 from core.settings import Settings
 from ingestion.simulator.day import write_day
-from orchestration.assets.training import AT_LEAST, FAMILIES
 from orchestration.runs import (
     IngestionOutcome,
     PublishOutcome,
@@ -29,21 +28,13 @@ from orchestration.runs import (
     ingest_day,
     train_models,
 )
+from training.families import AT_LEAST, FAMILIES
 from versioning.lake import open_lake
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import CliError, esc, format_size, say, short_id, stdout_console
 from voiceops.cli.models import register_trained_models
 from warehouse.connection import Warehouse
-from warehouse.schemas import PUBLISHED, layer_schema
-
-MARTS = (
-    "nlu_examples",
-    "stt_examples",
-    "nlg_examples",
-    "tts_examples",
-    "quarantine",
-    "data_quality_summary",
-)
+from warehouse.schemas import MARTS, PUBLISHED, layer_schema
 
 
 def _ingest(
@@ -185,9 +176,9 @@ def champion_claims(settings: Settings, families: list[str]) -> list[tuple[str, 
     the lake) with its artifact unchanged."""
     from registry.aliases import trusted_verdict
     from registry.errors import RegistryError
-    from registry.families import family
     from registry.tracking import client
     from registry.versions import CHAMPION, by_alias
+    from training.families import family
 
     mlflow = client(settings)
     claims = []

@@ -7,8 +7,8 @@ No ``from __future__ import annotations`` here: Dagster inspects the context typ
 from collections.abc import Callable
 
 from dagster import AssetsDefinition, AssetSpec, ConfigurableResource, Definitions
-from dagster_airbyte import AirbyteConnection, AirbyteWorkspace, build_airbyte_assets_definitions
-from dagster_airbyte.translator import AirbyteMetadataSet
+from dagster_airbyte import AirbyteWorkspace, build_airbyte_assets_definitions
+from dagster_airbyte.translator import AirbyteConnection, AirbyteMetadataSet
 
 from core.settings import Settings
 from ingestion.airbyte.server import (
