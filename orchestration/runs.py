@@ -175,6 +175,7 @@ def train_models(size: str = "demo", families: tuple[str, ...] | None = None) ->
     from orchestration.definitions import definitions_for
 
     defs = definitions_for(Settings())
+    from orchestration.defs.training.assets import model_key
     from training.families import FAMILIES
 
     chosen = tuple(families or FAMILIES)
@@ -189,7 +190,7 @@ def train_models(size: str = "demo", families: tuple[str, ...] | None = None) ->
         instance=dagster_instance(),
         run_config=config,
         raise_on_error=False,
-        asset_selection=[FAMILIES[f].key for f in chosen],
+        asset_selection=[model_key(f) for f in chosen],
     )
     if not result.success:
         raise RuntimeError(f"training run {result.run_id} failed")

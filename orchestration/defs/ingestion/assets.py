@@ -37,6 +37,7 @@ from core.settings import Settings
 from ingestion import lake_landing, schemas, validation
 from ingestion.airbyte.server import VoiceOpsAirbyteWorkspace, sanitize_name
 from ingestion.simulator import layout
+from orchestration.defs.retries import SERVER_RETRY_POLICY
 from orchestration.resources.lake import LakeResource
 
 INGESTION_GROUP = "ingestion"
@@ -264,6 +265,7 @@ def server_lake_assets(
         specs=[spec.replace_attributes(kinds={"airbyte", "lakefs"}) for spec in specs],
         partitions_def=DAYS,
         pool=LAKE_SYNC_POOL,
+        retry_policy=SERVER_RETRY_POLICY,
     )
     def sync_into_branch(
         context: AssetExecutionContext, airbyte: VoiceOpsAirbyteWorkspace, lake: LakeResource

@@ -23,6 +23,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from orchestration.defs.retries import SERVER_RETRY_POLICY
 from orchestration.resources.lake import LakeResource
 from versioning.lake import ObjectStat
 
@@ -34,6 +35,7 @@ MAX_LISTED_PROBLEMS = 20
 
 @asset(
     key=REPOSITORY_KEY,
+    retry_policy=SERVER_RETRY_POLICY,
     group_name=LAKE_GROUP,
     kinds={"lakefs"},
     description="The contact-center repository of the versioned lake (created if missing); "

@@ -22,6 +22,7 @@ from dagster import (
 )
 
 from core.settings import redact_url
+from orchestration.defs.retries import SERVER_RETRY_POLICY, refusals_fail_at_once
 from orchestration.defs.training.assets import model_key
 from orchestration.resources.lake import LakeResource
 from training.families import FAMILIES
@@ -58,6 +59,7 @@ def build_registry_asset(family: str) -> AssetsDefinition:
             )
         ],
         description=f"voicebot-{family} in the MLflow model registry, with lineage and gate.",
+        retry_policy=SERVER_RETRY_POLICY,
     )
     def _register(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
         from registry.register import register
@@ -65,7 +67,8 @@ def build_registry_asset(family: str) -> AssetsDefinition:
 
         settings = lake.settings()
         info = TrainingInfo.from_metadata(_training_metadata(context, family), context.run_id)
-        done = register(family, info, settings=settings, lake=lake.get_lake())
+        with refusals_fail_at_once():
+            done = register(family, info, settings=settings, lake=lake.get_lake())
         rules = {
             r.rule: f"{'ok' if r.passed else 'REFUSED'}: {r.reason}" for r in done.verdict.rules
         }

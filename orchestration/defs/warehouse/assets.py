@@ -27,6 +27,7 @@ from dagster import (
 from pydantic import Field
 
 from orchestration.defs.ingestion.assets import CALLS_KEY, COMMIT_KEY, CRM_KEYS, RECORDINGS_KEY
+from orchestration.defs.retries import SERVER_RETRY_POLICY, refusal
 from orchestration.resources.lake import LakeResource
 from versioning.lake import Lake, NotFoundError
 from warehouse.audits import PublishRefused, audit_log
@@ -79,7 +80,7 @@ def _audit_target(context: AssetExecutionContext) -> dict:
     """Branch, commit and schema that ``warehouse/raw`` loaded (read from its metadata)."""
     event = context.instance.get_latest_materialization_event(RAW_KEYS["call_exports_calls"])
     if event is None or event.asset_materialization is None:
-        raise Failure("nothing loaded yet: materialize warehouse/raw first")
+        raise refusal("nothing loaded yet: materialize warehouse/raw first")
     meta = event.asset_materialization.metadata
     keys = ("branch", "audited_ref", "commit_id", "schema")
     return {key: meta[key].value for key in keys if key in meta}
@@ -96,6 +97,7 @@ def _audit_target(context: AssetExecutionContext) -> dict:
         )
         for table, key in RAW_KEYS.items()
     ],
+    retry_policy=SERVER_RETRY_POLICY,
 )
 def warehouse_raw(context: AssetExecutionContext, config: AuditConfig, lake: LakeResource):
     """Load what publishing the branch would land into ``audit_<ref>_raw`` (incrementally)."""
@@ -103,12 +105,12 @@ def warehouse_raw(context: AssetExecutionContext, config: AuditConfig, lake: Lak
     client, repo = lake.get_lake(), lake.repository_name
     candidates = [config.branch] if config.branch else unpublished_branches(client, repo)
     if not candidates:
-        raise Failure("no unpublished ingest-* branch to audit (run ingest_day_job first)")
+        raise refusal("no unpublished ingest-* branch to audit (run ingest_day_job first)")
     branch = candidates[0]
     try:
         candidate = publish_candidate(client, repo, branch)
     except PublishRefused as refused:
-        raise Failure(description=str(refused)) from None
+        raise refusal(str(refused)) from None
     schema = audit_schema(candidate.ref)
     with Warehouse.from_settings(settings) as warehouse:
         report = load_commit(client, repo, candidate.commit_id, warehouse, schema)
@@ -138,6 +140,7 @@ def warehouse_raw(context: AssetExecutionContext, config: AuditConfig, lake: Lak
     group_name=WAREHOUSE_GROUP,
     kinds={"lakefs"},
     deps=[mart_key(name) for name in MARTS],
+    retry_policy=SERVER_RETRY_POLICY,
     description="main of the lake: the audited branch merged only if every check passed.",
 )
 def published(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
@@ -159,7 +162,9 @@ def published(context: AssetExecutionContext, lake: LakeResource) -> Materialize
     except PublishRefused as refused:
         failed = [c.name for c in audit.failed] if audit else []
         raise Failure(
-            description=str(refused), metadata={"failed_checks": MetadataValue.json(failed)}
+            description=str(refused),
+            metadata={"failed_checks": MetadataValue.json(failed)},
+            allow_retries=False,
         ) from None
     audited_ref = target.get("audited_ref", target["branch"])
     if audited_ref != target["branch"]:  # the scratch branch of a combination: now in main
@@ -175,6 +180,7 @@ def published(context: AssetExecutionContext, lake: LakeResource) -> Materialize
             f"{PUBLISHED} schema failed ({', '.join(failed) or 'see its log'}): models will not "
             f"train on it until it is rebuilt; log tail: {rebuilt.log_tail[-500:]}",
             metadata={"published_commit": merge.commit_id, "failed": MetadataValue.json(failed)},
+            allow_retries=False,
         )
     return MaterializeResult(
         metadata={
