@@ -1,4 +1,4 @@
-"""Issue 6: ``voiceops models reproduce`` after ``published`` has moved past a version's
+"""``voiceops models reproduce`` after ``published`` has moved past a version's
 commit. The recorded commit is loaded into its own ``repro_<commit>`` schema, dbt builds it,
 and the retrained model matches the recorded data hash and test metrics; ``published`` is
 left where it was."""

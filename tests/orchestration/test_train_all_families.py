@@ -1,4 +1,4 @@
-"""Issue 5 end to end: a day with recordings is published, then all four families train
+"""Training end to end: a day with recordings is published, then all four families train
 (tiny size) on the published commit; a second run with nothing changed retrains none."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Same data + config + seed -> the same metrics (issue 5: determinism), per family."""
+"""Same data + config + seed -> the same metrics, per family (training is deterministic)."""
 
 from __future__ import annotations
 

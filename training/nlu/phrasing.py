@@ -4,7 +4,7 @@ Two utterances are the same *phrasing* when they differ only in slot values ("bl
 1234" and "block card 5678"), the simulator's own definition (``phrase_count``). The mart
 splits by text, so a test utterance may still be a training phrasing with other values;
 :func:`unseen_phrasings` keeps the test rows whose phrasing no training row has, the subset
-issue 5's target ("phrasings never seen in training") is measured on.
+the NLU target "intent accuracy on phrasings never seen in training" is measured on.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> Train
     if not splits.get("train"):
         raise ValueError("no rows in the train split")
     unseen = unseen_phrasings(splits["train"], splits.get("test", []))
-    if unseen:  # issue 5's NLU targets are measured on these
+    if unseen:  # the NLU unseen-phrasing targets are measured on these
         splits[UNSEEN_SPLIT] = unseen
     labelled = {name: label(split, config.max_tokens) for name, split in splits.items()}
     words, chars = build_vocabularies(labelled["train"].texts, config.min_word_count)

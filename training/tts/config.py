@@ -70,8 +70,8 @@ class TTSConfig(TrainConfig):
     @classmethod
     def demo(cls, **overrides) -> TTSConfig:
         """A few minutes on 2 CPU cores, a few hundred utterances per language."""
-        # 3,000 steps of ~0.075 s (frame pairs, separable decoder, jemalloc): ~230 s on the
-        # 2 cores of stop 12's machine (stop 11's took ~0.14 s per step: 1,900 steps there)
+        # 3,000 steps of ~0.075 s (frame pairs, separable decoder, jemalloc): ~230 s on 2 CPU
+        # cores (`make demo`; a slower machine at ~0.14 s per step stops at the time budget)
         fields = {
             "size": "demo",
             "epochs": 20,
