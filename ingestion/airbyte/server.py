@@ -37,8 +37,6 @@ job: ``airbyte_job_id``, ``airbyte_job_status``, ``airbyte_rows_synced``,
 ``airbyte_bytes_synced`` and, when the config API reports them, the stream's own
 ``airbyte_records_emitted`` / ``airbyte_records_committed`` (and ``records``, the key the
 embedded assets use).
-
-No ``from __future__ import annotations`` here: Dagster inspects the context type hints.
 """
 
 import re

@@ -1,8 +1,8 @@
 """Every asset key, check, job, sensor and schedule of the code location, against a reviewed
 snapshot: a rename shows as a diff of ``snapshots/definitions.txt``.
 
-After an intended change: ``VOICEOPS_UPDATE_SNAPSHOTS=1 pytest tests/orchestration/test_definitions_snapshot.py``
-rewrites the snapshot; review and commit it with the change.
+After an intended change, ``VOICEOPS_UPDATE_SNAPSHOTS=1 pytest`` on this file rewrites the
+snapshot; review and commit it with the change.
 """
 
 from __future__ import annotations
@@ -53,3 +53,18 @@ def test_asset_keys_follow_one_scheme(tmp_path):
         if len(key.path) < 2 or key.path[0] not in roots
     ]
     assert not odd, odd
+
+
+def test_definition_modules_keep_real_annotations():
+    """Dagster reads the hints of asset functions; ``from __future__ import annotations``
+    would turn them into strings (see ``orchestration/defs/__init__.py``)."""
+    defs_dir = Path(__file__).resolve().parents[2] / "orchestration" / "defs"
+    offending = [
+        str(path.relative_to(defs_dir))
+        for path in defs_dir.rglob("*.py")
+        if any(
+            line.startswith("from __future__ import annotations")
+            for line in path.read_text(encoding="utf-8").splitlines()
+        )
+    ]
+    assert not offending, offending

@@ -1,7 +1,5 @@
 """Ingestion assets on an Airbyte server: what ``ingestion.airbyte.server`` describes, as Dagster
 definitions (the code location adds them when ``AIRBYTE_REST_API_BASE_URL`` is set).
-
-No ``from __future__ import annotations`` here: Dagster inspects the context type hints.
 """
 
 from collections.abc import Callable

@@ -12,7 +12,6 @@ syncs through ``dagster-airbyte``, then validates and lands what Airbyte staged 
 embedded mode lands its records (``ingestion/airbyte/lake_sync.py``).
 """
 
-# No ``from __future__ import annotations``: Dagster inspects the context type hints.
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date

@@ -5,7 +5,6 @@ and reports the verdict as the asset check ``gate``. A model that was kept (not 
 is not registered again: its version is found by fingerprint.
 """
 
-# No ``from __future__ import annotations``: Dagster inspects the context type hints.
 from typing import Any
 
 from dagster import (

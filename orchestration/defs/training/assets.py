@@ -9,7 +9,6 @@ every asset: ``config.<FAMILY>Config.tiny()|demo()``, ``data.load_rows(settings,
 and ``train.run(rows, config, run_dir) -> RunSummary``.
 """
 
-# No ``from __future__ import annotations``: Dagster inspects the context type hints.
 from pathlib import Path
 from typing import Any
 

@@ -10,7 +10,6 @@ move, then rebuilds the ``published`` schema from ``main``; a failed rebuild fai
 and training refuses marts that are not a successful build of ``main``'s head.
 """
 
-# No ``from __future__ import annotations``: Dagster inspects the context type hints.
 import contextlib
 
 from dagster import (

@@ -4,7 +4,6 @@ The project is parsed the first time the definitions are built
 (``orchestration.resources.dbt.prepared_dbt_project``), not when a module is imported.
 """
 
-# No ``from __future__ import annotations``: Dagster inspects the context type hints.
 import contextlib
 import io
 from collections.abc import Mapping
