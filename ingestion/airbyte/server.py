@@ -214,6 +214,9 @@ class VoiceOpsAirbyteWorkspace(AirbyteWorkspace):
                     "airbyte_connection_id": connection_id,
                     "airbyte_connection_name": connection_name,
                 },
+                # A job the server ran and marked failed is final (Airbyte retried its
+                # attempts); only a failure to reach the server is worth a step retry.
+                allow_retries=_JOB_ID.search(exc.description or "") is None,
             ) from exc
 
         job_metadata = _job_metadata(output.job_details)

@@ -22,7 +22,7 @@ class _EchoingInvocation:
 def test_events_without_echo_keeps_every_event_and_prints_nothing(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from orchestration.defs.warehouse.assets import _events_without_echo
+    from orchestration.defs.warehouse.dbt import _events_without_echo
 
     events = _events_without_echo(_EchoingInvocation())  # type: ignore[arg-type]
     assert events == ["materialization", "check result"]
