@@ -19,6 +19,7 @@ from bench._common import (
 )
 
 BENCHMARKS = (
+    "cli_startup",
     "commit_scaling",
     "upload_throughput",
     "dvc_compare",

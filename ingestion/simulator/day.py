@@ -3,6 +3,11 @@
 :func:`write_day` writes the call exports (JSONL and CSV), one WAV per call, the CRM
 changes of the day and the day manifest. Same (day, calls, seed, bad_rate, audio) -> the
 same bytes: timestamps come from the simulated day, never from the clock.
+
+``progress`` (optional) hears each stage as ``(stage, done, total)``: ``"calls"`` once the
+calls are planned, ``"audio"`` after every rendered recording (the long stage), ``"exports"``,
+``"crm"`` and ``"manifest"``. It only observes: the bytes written are the same with or
+without it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import io
 import json
 import os
 import random
+import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +30,13 @@ from core.pii import PII_KINDS, pii_kinds
 from ingestion.simulator import crm, defects
 from ingestion.simulator import layout as lay
 from ingestion.simulator.calls import CallPlan, RealUtterance, plan_calls
+
+#: ``progress(stage, done, total)``: see the module docstring.
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """The default ``progress``: nothing to report to."""
 
 
 @dataclass
@@ -72,10 +85,13 @@ def _real_speech() -> dict[str, list[RealUtterance]]:
     return {lang: real_speech_utterances(lang) for lang in ("ru", "en")}
 
 
-def _render_all(plans: list[CallPlan], planned: dict[int, str], folder: Path) -> None:
+def _render_all(
+    plans: list[CallPlan], planned: dict[int, str], folder: Path, progress: Progress = _no_progress
+) -> None:
     """One WAV per call (defective where planned); sets each record's duration_s."""
     render_speech, telephone_copy, write_defective_wav = _audio_functions()
     folder.mkdir(parents=True, exist_ok=True)
+    done, lock = [0], threading.Lock()
     for stale in folder.glob("*.wav"):
         stale.unlink()
 
@@ -89,6 +105,9 @@ def _render_all(plans: list[CallPlan], planned: dict[int, str], folder: Path) ->
         else:
             duration = render_speech(plan.record["transcript"], plan.speaker, path)
             plan.record["duration_s"] = round(duration, 3)
+        with lock:
+            done[0] += 1
+            progress("audio", done[0], len(plans))
 
     with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
         list(pool.map(render, plans))
@@ -194,9 +213,18 @@ def _pii_summary(
 
 
 def write_day(
-    root: Path, day: int, calls: int, seed: int, bad_rate: float = 0.03, audio: bool = True
+    root: Path,
+    day: int,
+    calls: int,
+    seed: int,
+    bad_rate: float = 0.03,
+    audio: bool = True,
+    progress: Progress | None = None,
 ) -> DayReport:
-    """Write day ``day`` of the sources under ``root``; returns what it wrote."""
+    """Write day ``day`` of the sources under ``root``; returns what it wrote.
+
+    ``progress`` hears the stages as they finish (see the module docstring)."""
+    progress = progress or _no_progress
     if calls < 1:
         raise ValueError(f"calls must be >= 1, got {calls}")
     root = Path(root)
@@ -207,12 +235,15 @@ def write_day(
         new_count = crm.new_customer_count(day, calls)
         customers = crm.add_customers(conn, day, new_count, seed)
         plans = plan_calls(seed, day, calls, customers, real, audio)
+        progress("calls", len(plans), len(plans))
         if audio:
-            _render_all(plans, planned, lay.recordings_dir(root, day))
+            _render_all(plans, planned, lay.recordings_dir(root, day), progress)
         jsonl, csv_text, records, listed = _exports(plans, planned, f"{seed}:{day}")
+        progress("exports", 1, 1)
         refs = [crm.CallRef(p.call_id, p.customer, p.record["intent"], p.ended_s) for p in plans]
         tickets = crm.add_tickets(conn, day, refs, seed)
         updates = crm.update_older_rows(conn, day, seed)
+        progress("crm", 1, 1)
     conn.close()
 
     files: dict[str, dict[str, Any]] = {}
@@ -252,4 +283,5 @@ def write_day(
     )
     manifest = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     _write(lay.day_manifest(root, day), manifest.encode("utf-8"))
+    progress("manifest", 1, 1)
     return report

@@ -1,17 +1,28 @@
-"""Callbacks every model family trains with: TensorBoard logs and Prometheus epoch gauges.
+"""Callbacks every model family trains with: TensorBoard logs, Prometheus epoch gauges and a
+progress line per epoch.
 
-    callbacks = training_callbacks("nlu", run_dir)   # -> [TensorBoard, PrometheusEpochMetrics]
+    callbacks = training_callbacks("nlu", run_dir)
+    # -> [TensorBoard, PrometheusEpochMetrics, EpochProgress]
     model.fit(..., callbacks=callbacks)
 
 Gauges live in :data:`REGISTRY`; with ``VOICEOPS_PUSHGATEWAY_URL`` set they are pushed to
 that Pushgateway after every epoch (job ``voiceops_training``, grouped by family).
+
+:class:`EpochProgress` prints ``nlu epoch 3/20: loss 0.412, val_intent_accuracy 0.836 (4.1 s)``
+on stderr when someone watches: ``VOICEOPS_PROGRESS=1`` (the CLI sets it when its stdout is a
+terminal and ``--json`` is off) or, unset, when stdout and stderr are terminals.
+``VOICEOPS_PROGRESS=0`` silences it. It only reads the epoch's logs: training is unchanged.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
+import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TextIO
 
 import keras
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
@@ -59,10 +70,77 @@ class PrometheusEpochMetrics(keras.callbacks.Callback):
                 log.warning("push to %s failed: %s", self.pushgateway_url, error)
 
 
+#: ``1``: print a line per epoch; ``0``: never; unset: when stdout and stderr are terminals.
+PROGRESS_ENV = "VOICEOPS_PROGRESS"
+
+
+def progress_wanted(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether progress lines are wanted (see :data:`PROGRESS_ENV`)."""
+    setting = environ.get(PROGRESS_ENV, "").strip()
+    if setting:
+        return setting not in ("0", "false", "no", "off")
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def main_metric(logs: Mapping[str, Any]) -> str | None:
+    """The metric an epoch line shows beside the loss: a validation accuracy, else the
+    validation loss (None when the epoch logged neither)."""
+    names = [name for name in logs if name.startswith("val_") and "accuracy" in name]
+    names += [name for name in ("val_loss",) if name in logs]
+    return names[0] if names else None
+
+
+def epoch_line(
+    family: str, epoch: int, epochs: int | None, logs: Mapping[str, Any], s: float
+) -> str:
+    """``nlu epoch 3/20: loss 0.4120, val_intent_accuracy 0.8360 (4.1 s)``."""
+    shown = [name for name in ("loss", main_metric(logs)) if name is not None and name in logs]
+    values = []
+    for name in shown:
+        try:
+            values.append(f"{name} {float(logs[name]):.4f}")
+        except (TypeError, ValueError):
+            continue  # not a scalar
+    of = f"/{epochs}" if epochs else ""
+    return f"{family} epoch {epoch}{of}: {', '.join(values) or 'no metrics'} ({s:.1f} s)"
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """One line per finished epoch (epoch k/N, the loss and the main metric) on ``stream``
+    (stderr by default) when :func:`progress_wanted`, decided when training starts."""
+
+    def __init__(self, family: str, stream: TextIO | None = None, enabled: bool | None = None):
+        super().__init__()
+        self.family = family
+        self.stream = stream
+        self.enabled = enabled
+        self._active = False
+        self._started = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._active = progress_wanted() if self.enabled is None else self.enabled
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._started = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not self._active:
+            return
+        epochs = (self.params or {}).get("epochs")
+        line = epoch_line(
+            self.family, epoch + 1, epochs, logs or {}, time.monotonic() - self._started
+        )
+        stream = self.stream or sys.stderr
+        stream.write(line + "\n")
+        stream.flush()
+
+
 def training_callbacks(family: str, run_dir: Path) -> list[keras.callbacks.Callback]:
-    """TensorBoard logs under ``run_dir/tensorboard`` and Prometheus gauges for ``family``."""
+    """TensorBoard logs under ``run_dir/tensorboard``, Prometheus gauges and progress lines
+    for ``family``."""
     log_dir = Path(run_dir) / "tensorboard"
     return [
         keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False),
         PrometheusEpochMetrics(family),
+        EpochProgress(family),
     ]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from core.settings import Settings, get_settings
 from versioning.lake.base import Lake, MergeCheck
+
+if TYPE_CHECKING:  # importing the settings costs pydantic-settings: only when they are read
+    from core.settings import Settings
 
 
 def open_lake(settings: Settings | None = None, merge_checks: Iterable[MergeCheck] = ()) -> Lake:
@@ -14,7 +17,10 @@ def open_lake(settings: Settings | None = None, merge_checks: Iterable[MergeChec
     ``merge_checks`` decide merges into protected branches (without one, such a merge is
     refused); the publish gate passes its audit check (``warehouse.guard``).
     """
-    settings = settings or get_settings()
+    if settings is None:
+        from core.settings import get_settings
+
+        settings = get_settings()
     checks = tuple(merge_checks)
     if settings.lake_backend == "lakefs":
         from versioning.lake.lakefs_backend import LakeFSLake

@@ -1,33 +1,69 @@
-"""The ``voiceops`` command: one entry point, a sub-command per area (``lake``, ``demo``, ...)."""
+"""The ``voiceops`` command: one entry point, a sub-command per area (``lake``, ``demo``, ...).
+
+Sub-commands are imported when they run (:mod:`voiceops.cli._group`): ``voiceops --help``
+and ``voiceops lake ...`` do not pay for Dagster, dbt, MLflow or TensorFlow.
+"""
 
 from __future__ import annotations
 
 import warnings
+from typing import ClassVar
 
 import typer
 
-from voiceops.cli._output import ErrorHandlingGroup
-from voiceops.cli.demo import demo_app
-from voiceops.cli.lake import lake_app
-from voiceops.cli.models import models_app
-from voiceops.cli.predict import predict_cmd
-from voiceops.cli.simulate import simulate_app
-from voiceops.cli.warehouse import warehouse_app
+from voiceops.cli._group import LazyCommand, RootGroup
+
+
+class VoiceOpsGroup(RootGroup):
+    """The sub-commands of ``voiceops``, in the order ``voiceops --help`` lists them."""
+
+    lazy: ClassVar[dict[str, LazyCommand]] = {
+        "predict": LazyCommand(
+            "voiceops.cli.predict",
+            "predict_cmd",
+            "Run the versioned artifact on INPUT (no retraining) and print the result as JSON.",
+        ),
+        "lake": LazyCommand(
+            "voiceops.cli.lake",
+            "lake_app",
+            "The versioned data lake (lakeFS semantics; lakefs://REPO/REF/PATH URIs).",
+        ),
+        "simulate": LazyCommand(
+            "voiceops.cli.simulate",
+            "simulate_app",
+            "The contact-center simulator: days of calls, recordings and CRM data.",
+        ),
+        "warehouse": LazyCommand(
+            "voiceops.cli.warehouse",
+            "warehouse_app",
+            "The warehouse: audit (load + dbt build), publish, lakeFS hook.",
+        ),
+        "demo": LazyCommand(
+            "voiceops.cli.demo",
+            "demo_app",
+            "Run the platform end to end on the embedded defaults.",
+        ),
+        "models": LazyCommand(
+            "voiceops.cli.models",
+            "models_app",
+            "The model registry: versions, lineage, the gate, promotion.",
+        ),
+    }
+
 
 app = typer.Typer(
     name="voiceops",
-    cls=ErrorHandlingGroup,
+    cls=VoiceOpsGroup,
     help="VoiceOps: the MLOps platform of the contact-center voice bot.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(lake_app, name="lake")
-app.add_typer(simulate_app, name="simulate")
-app.add_typer(warehouse_app, name="warehouse")
-app.add_typer(demo_app, name="demo")
-app.add_typer(models_app, name="models")
-app.command("predict")(predict_cmd)
+
+
+@app.callback()
+def voiceops() -> None:
+    """The root group (its sub-commands are listed by :class:`VoiceOpsGroup`)."""
 
 
 #: google-api-core (pulled in by PyAirbyte) warns at import about Python versions it will stop

@@ -1,23 +1,122 @@
-"""Argument helpers of the lake commands: the configured lake, ``lakefs://`` URIs, ``--meta``."""
+"""Argument helpers of the lake commands: the configured lake, ``lakefs://`` URIs, ``--meta``.
+
+The lake commands start fast: the embedded lake's four settings are read straight from the
+environment (:func:`local_lake_environment`) instead of building :class:`core.settings.Settings`
+(pydantic-settings costs more than a whole small commit), and the publish gate's merge check
+imports the warehouse only when a merge into a protected branch asks for it.
+"""
 
 from __future__ import annotations
 
-from core.settings import Settings
-from versioning.lake import Lake, LakeURI, parse_uri
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from versioning.lake import Lake, LakeURI, MergeRequest, parse_uri
 from voiceops.cli._output import CliError
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 
 def current_settings() -> Settings:
     """Settings read from the environment now (not the process-wide cached copy)."""
+    from core.settings import Settings
+
     return Settings()
+
+
+#: The environment variables the embedded lake reads (``Settings`` fields ``home``,
+#: ``lake_backend``, ``lake_fsync``, ``lake_lock_timeout_s``).
+HOME, BACKEND, FSYNC, LOCK_TIMEOUT = (
+    "VOICEOPS_HOME",
+    "VOICEOPS_LAKE_BACKEND",
+    "VOICEOPS_LAKE_FSYNC",
+    "VOICEOPS_LAKE_LOCK_TIMEOUT_S",
+)
+_LAKE_VARIABLES = {name.lower(): name for name in (HOME, BACKEND, FSYNC, LOCK_TIMEOUT)}
+#: The spellings of a boolean pydantic accepts (compared lower-cased).
+_TRUE, _FALSE = {"1", "true", "t", "yes", "y", "on"}, {"0", "false", "f", "no", "n", "off"}
+_PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?")
+#: ``Settings.home``'s default.
+DEFAULT_HOME = Path("~/.voiceops").expanduser()
+
+
+@dataclass(frozen=True)
+class LocalLakeEnvironment:
+    """What the embedded lake needs from the settings."""
+
+    home: Path
+    fsync: bool
+    lock_timeout_s: float
+
+    @property
+    def lake_root(self) -> Path:
+        return self.home / "lake"
+
+
+def local_lake_environment(
+    environ: Mapping[str, str] = os.environ,
+) -> LocalLakeEnvironment | None:
+    """The embedded lake's settings, read from ``environ`` the way ``Settings`` reads them.
+
+    None when the backend is not the local one, or when a value is not in a plain form whose
+    meaning is certain (a variable spelt in another case, an empty home, a boolean or a
+    number in an unusual spelling): then ``Settings`` parses it (and reports what is wrong).
+    """
+    values: dict[str, str] = {}
+    for key, value in environ.items():
+        name = _LAKE_VARIABLES.get(key.lower())
+        if name is not None:
+            if key != name:
+                return None
+            values[name] = value
+    if values.get(BACKEND, "local") != "local":
+        return None
+    home_text = values.get(HOME)
+    fsync_text = values.get(FSYNC, "true").lower()
+    timeout_text = values.get(LOCK_TIMEOUT, "60")
+    if home_text == "" or fsync_text not in _TRUE | _FALSE:
+        return None
+    if not _PLAIN_NUMBER.fullmatch(timeout_text):
+        return None
+    home = DEFAULT_HOME if home_text is None else Path(home_text)
+    return LocalLakeEnvironment(home, fsync_text in _TRUE, float(timeout_text))
+
+
+def publish_check(request: MergeRequest) -> None:
+    """The publish gate's rule (``warehouse.guard``) on a merge into a protected branch.
+
+    The warehouse (DuckDB, PyArrow, dbt) is imported here, when such a merge is asked for.
+    """
+    from warehouse.audits import audit_log
+    from warehouse.guard import audit_merge_check
+    from warehouse.manifest import current_manifest_hash
+
+    settings = current_settings()
+    check = audit_merge_check(audit_log(settings), lambda: current_manifest_hash(settings))
+    check(request)
 
 
 def configured_lake() -> Lake:
     """The lake backend the environment selects (``VOICEOPS_LAKE_BACKEND``, ``VOICEOPS_HOME``),
     with the publish gate's check on merges into protected branches."""
-    from warehouse.guard import open_guarded_lake
+    local = local_lake_environment()
+    if local is None:
+        from versioning.lake import open_lake
 
-    return open_guarded_lake(current_settings())
+        return open_lake(current_settings(), [publish_check])
+    from versioning.lake.local import LocalLake
+
+    return LocalLake(
+        local.lake_root,
+        fsync=local.fsync,
+        lock_timeout_s=local.lock_timeout_s,
+        merge_checks=[publish_check],
+    )
 
 
 def repo_uri(text: str) -> str:

@@ -3,24 +3,27 @@
 Human output goes to stdout through Rich; ``--json`` output is plain JSON on stdout and
 nothing else; progress bars and errors go to stderr. Every expected failure (a lake error,
 a bad argument, a missing file) ends as one line ``error: <reason>`` and exit code 1.
+
+Rich is imported when something is rendered with it: a line with neither markup nor emoji
+codes is written as is (Rich would print the same characters), so a command that prints
+one such line (``voiceops lake commit``) never loads Rich.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.filesize import decimal
-from rich.markup import escape
-from typer.core import TyperGroup
 
 from core.errors import VoiceOpsError
-from versioning.lake.errors import LakeError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 #: The ``--json`` flag shared by the commands that can print machine-readable output.
 JsonOption = Annotated[
@@ -38,16 +41,28 @@ PIPE_WIDTH = 200
 
 def stdout_console() -> Console:
     """A console on the current stdout (tests swap ``sys.stdout`` per invocation)."""
+    from rich.console import Console
+
     piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     return Console(file=sys.stdout, highlight=False, width=PIPE_WIDTH if piped else None)
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, highlight=False)
+
+
+#: Text Rich prints unchanged: no markup brackets, no ``:emoji:`` codes.
+_PLAIN_TEXT = re.compile(r"[^\[\]:]*")
 
 
 def say(message: str) -> None:
     """One human-readable line on stdout (Rich markup allowed, never wrapped)."""
+    if message.isprintable() and _PLAIN_TEXT.fullmatch(message):
+        sys.stdout.write(message + "\n")
+        sys.stdout.flush()
+        return
     stdout_console().print(message, soft_wrap=True)
 
 
@@ -70,21 +85,10 @@ def report_error(error: BaseException) -> None:
     sys.stderr.flush()
 
 
-class ErrorHandlingGroup(TyperGroup):
-    """Root command group: expected failures become ``error: ...`` and exit code 1."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BrokenPipeError:
-            raise  # ``voiceops lake fs cat ... | head``: Typer exits quietly
-        except (LakeError, CliError, OSError, UnicodeError) as error:
-            report_error(error)
-            raise typer.Exit(1) from None
-
-
 def esc(text: object) -> str:
     """User content (paths, messages) made safe for Rich markup."""
+    from rich.markup import escape
+
     return escape(str(text))
 
 
@@ -93,6 +97,8 @@ def short_id(commit_id: str, length: int = 12) -> str:
 
 
 def format_size(size: int | None) -> str:
+    from rich.filesize import decimal
+
     return "" if size is None else decimal(size)
 
 

@@ -32,6 +32,8 @@ from training.families import AT_LEAST, FAMILIES
 from versioning.lake import open_lake
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import CliError, esc, format_size, say, short_id, stdout_console
+from voiceops.cli._progress import stage_progress, training_progress, watching
+from voiceops.cli._tensorflow import import_tensorflow
 from voiceops.cli.models import register_trained_models
 from warehouse.connection import Warehouse
 from warehouse.schemas import MARTS, PUBLISHED, layer_schema
@@ -41,7 +43,10 @@ def _ingest(
     day: int, calls: int, seed: int, bad_rate: float, settings: Settings
 ) -> IngestionOutcome:
     started = time.monotonic()
-    report = write_day(settings.sources_root, day, calls, seed, bad_rate=bad_rate)
+    with stage_progress(watching()) as progress:
+        report = write_day(
+            settings.sources_root, day, calls, seed, bad_rate=bad_rate, progress=progress
+        )
     say(
         f"[bold cyan]day {day}[/bold cyan] simulated {report.date}: {report.calls} calls "
         f"({format_size(report.bytes_written)}), {len(report.defects)} planted defects "
@@ -163,6 +168,9 @@ def _conclude(claims: list[tuple[str, bool]]) -> None:
 def _train(settings: Settings) -> list[tuple[str, bool]]:
     """Train every model family on the published data (kept if unchanged), print metrics,
     register them through the gate; the claims about the champions, checked."""
+    training_progress(watching())
+    import_tensorflow()
+    say(f"training {', '.join(FAMILIES)} on the published data (kept if unchanged) ...")
     started = time.monotonic()
     models = train_models("demo")
     say(f"trained {', '.join(models)} in {time.monotonic() - started:.0f} s on the published data")

@@ -8,12 +8,12 @@ maintenance (gc, fsck).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import typer
-from rich.table import Table
 
 from versioning.lake import ChangeType, Commit, ConflictError, DiffEntry
+from voiceops.cli._group import LazyCommand, LazyGroup
 from voiceops.cli._lakeargs import (
     configured_lake,
     parse_meta,
@@ -34,20 +34,49 @@ from voiceops.cli._output import (
     short_id,
     stdout_console,
 )
-from voiceops.cli.lake_fs import fs_app
-from voiceops.cli.lake_refs import branch_app, protect_app, repo_app, tag_app
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+class LakeGroup(LazyGroup):
+    """``voiceops lake``: the history verbs below, then the object and pointer groups, which
+    are imported when used."""
+
+    lazy: ClassVar[dict[str, LazyCommand]] = {
+        "repo": LazyCommand(
+            "voiceops.cli.lake_refs", "repo_app", "Create, list and delete repositories."
+        ),
+        "branch": LazyCommand(
+            "voiceops.cli.lake_refs",
+            "branch_app",
+            "Create, list, delete, reset and revert branches.",
+        ),
+        "tag": LazyCommand(
+            "voiceops.cli.lake_refs", "tag_app", "Create, list and delete tags (immutable)."
+        ),
+        "branch-protect": LazyCommand(
+            "voiceops.cli.lake_refs",
+            "protect_app",
+            "Branch protection rules (as lakectl branch-protect): a protected branch takes no "
+            "direct upload, delete, commit or reset; merges into it must pass the pre-merge "
+            "checks.",
+        ),
+        "fs": LazyCommand(
+            "voiceops.cli.lake_fs", "fs_app", "Objects: upload, download, cat, ls, stat, rm."
+        ),
+        "gc": LazyCommand(
+            "voiceops.cli.lake", "gc_app", "Garbage collection of unreachable objects."
+        ),
+    }
+
 
 lake_app = typer.Typer(
+    cls=LakeGroup,
     help="The versioned data lake (lakeFS semantics; lakefs://REPO/REF/PATH URIs).",
     no_args_is_help=True,
 )
-lake_app.add_typer(repo_app, name="repo")
-lake_app.add_typer(branch_app, name="branch")
-lake_app.add_typer(tag_app, name="tag")
-lake_app.add_typer(protect_app, name="branch-protect")
-lake_app.add_typer(fs_app, name="fs")
 gc_app = typer.Typer(help="Garbage collection of unreachable objects.", no_args_is_help=True)
-lake_app.add_typer(gc_app, name="gc")
 
 MetaOption = Annotated[
     list[str] | None,
@@ -70,6 +99,8 @@ class MergeStrategy(StrEnum):
 # ---- rendering --------------------------------------------------------------------------
 def commit_table(title: str, commits: list[Commit], *, metadata: bool = True) -> Table:
     """Commits as rows; ``metadata`` adds a KEY=VALUE column."""
+    from rich.table import Table
+
     table = Table(title=esc(title), title_justify="left")
     table.add_column("ID", no_wrap=True)
     table.add_column("Date", no_wrap=True)
@@ -85,6 +116,8 @@ def commit_table(title: str, commits: list[Commit], *, metadata: bool = True) ->
 
 
 def _show_commit(commit: Commit) -> None:
+    from rich.table import Table
+
     table = Table(show_header=False, title=f"Commit {commit.id}", title_justify="left")
     table.add_column("Field", style="bold")
     table.add_column("Value", overflow="fold")
@@ -100,6 +133,8 @@ def _show_commit(commit: Commit) -> None:
 
 def print_diff(title: str, entries: list[DiffEntry]) -> None:
     """A +/-/~ table of changes and a one-line count."""
+    from rich.table import Table
+
     table = Table(title=esc(title), title_justify="left")
     table.add_column("", no_wrap=True)
     table.add_column("Path", overflow="fold")
@@ -140,7 +175,7 @@ def commit_cmd(
     if json_out:
         print_json(commit.to_dict())
     else:
-        say(f"Committed [bold]{commit.id}[/bold] on branch {target.ref}")
+        say(f"Committed {commit.id} on branch {target.ref}")
 
 
 @lake_app.command("log")

@@ -232,6 +232,11 @@ def reproduce_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Retrain VERSION from its recorded lake commit and config; compare the test metrics."""
+    from voiceops.cli._progress import training_progress, watching
+    from voiceops.cli._tensorflow import import_tensorflow
+
+    training_progress(watching(json_out))
+    import_tensorflow()
     from registry.reproduce import reproduce
 
     result = registry_call(

@@ -43,9 +43,9 @@ def predict_cmd(
     ] = False,
 ) -> None:
     """Run the versioned artifact on INPUT (no retraining) and print the result as JSON."""
-    import os
+    from voiceops.cli._tensorflow import import_tensorflow
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     from registry.loading import load_model, resolve
     from registry.serving import predict_one
 

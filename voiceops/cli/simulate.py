@@ -18,6 +18,7 @@ from rich.table import Table
 from ingestion.simulator import layout
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import CliError, esc, format_size, say, stdout_console
+from voiceops.cli._progress import stage_progress, watching
 
 simulate_app = typer.Typer(
     help="The contact-center simulator: days of calls, recordings and CRM data.",
@@ -64,7 +65,10 @@ def simulate(
     root = _root(out)
     started = time.perf_counter()
     try:
-        report = write_day(root, day, calls, seed, bad_rate=bad_rate, audio=not no_audio)
+        with stage_progress(watching()) as progress:
+            report = write_day(
+                root, day, calls, seed, bad_rate=bad_rate, audio=not no_audio, progress=progress
+            )
     except (ValueError, RuntimeError) as err:
         raise CliError(str(err)) from err
     elapsed = time.perf_counter() - started

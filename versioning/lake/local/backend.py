@@ -19,7 +19,6 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,8 +36,9 @@ from versioning.lake.errors import (
     ProtectedBranchError,
 )
 from versioning.lake.local import tree
-from versioning.lake.local.metadata import Catalog
-from versioning.lake.local.objects import SMALL_OBJECT, ObjectStore, StagedBlob
+from versioning.lake.local.handle import CATALOG_FILE, RepositoryHandle
+from versioning.lake.local.maintenance import check_repository, collect_garbage
+from versioning.lake.local.objects import SMALL_OBJECT, StagedBlob
 from versioning.lake.local.refs import Resolved, load_commit_row, resolve, row_to_commit
 from versioning.lake.models import (
     ChangeType,
@@ -62,7 +62,6 @@ from versioning.lake.validation import (
     validate_tag,
 )
 
-CATALOG_FILE = "catalog.sqlite3"
 PROTECTION_TABLE = (
     "CREATE TABLE IF NOT EXISTS branch_protection "
     "(pattern TEXT PRIMARY KEY, created REAL NOT NULL) WITHOUT ROWID"
@@ -87,27 +86,6 @@ def _to_stat(path: str, value: tree.Value) -> ObjectStat:
     return ObjectStat(path, value[0], value[1], value[2], value[3], dict(value[4]))
 
 
-@dataclass
-class _Repo:
-    name: str
-    root: Path
-    catalog: Catalog
-    objects: ObjectStore
-    cache: tree.NodeCache
-
-    def nodes(self) -> tree.NodeStore:
-        """A node store for one operation (reads shared, writes private)."""
-        return tree.NodeStore(self._load_node, self.cache)
-
-    def _load_node(self, nid: str) -> bytes | None:
-        row = (
-            self.catalog.connection()
-            .execute("SELECT data FROM nodes WHERE id = ?", (nid,))
-            .fetchone()
-        )
-        return None if row is None else row[0]
-
-
 class LocalLake(Lake):
     """Repositories under ``root``, each a SQLite catalog plus content-addressed files."""
 
@@ -125,19 +103,15 @@ class LocalLake(Lake):
         self.lock_timeout_s = lock_timeout_s
         self.committer = committer or os.environ.get("VOICEOPS_USER") or _current_user()
         self.merge_checks = tuple(merge_checks)
-        self._repos: dict[str, _Repo] = {}
+        self._repos: dict[str, RepositoryHandle] = {}
 
     # ---- repositories -------------------------------------------------------------------
-    def _open(self, name: str, root: Path) -> _Repo:
-        return _Repo(
-            name,
-            root,
-            Catalog(root / CATALOG_FILE, fsync=self.fsync, lock_timeout_s=self.lock_timeout_s),
-            ObjectStore(root / "objects", fsync=self.fsync),
-            tree.NodeCache(),
+    def _open(self, name: str, root: Path) -> RepositoryHandle:
+        return RepositoryHandle.open(
+            name, root, fsync=self.fsync, lock_timeout_s=self.lock_timeout_s
         )
 
-    def _repo(self, repository: str) -> _Repo:
+    def _repo(self, repository: str) -> RepositoryHandle:
         validate_repository(repository)
         repo = self._repos.get(repository)
         if repo is None:
@@ -371,7 +345,11 @@ class LocalLake(Lake):
         return stats
 
     def _publish_batch(
-        self, repo: _Repo, repository: str, branch: str, batch: list[tuple[str, StagedBlob]]
+        self,
+        repo: RepositoryHandle,
+        repository: str,
+        branch: str,
+        batch: list[tuple[str, StagedBlob]],
     ) -> list[ObjectStat]:
         if not batch:
             return []
@@ -386,7 +364,7 @@ class LocalLake(Lake):
 
     def _stage_blob(
         self,
-        repo: _Repo,
+        repo: RepositoryHandle,
         conn: sqlite3.Connection,
         branch: str,
         head_tree: str,
@@ -416,7 +394,7 @@ class LocalLake(Lake):
         )
         return _to_stat(path, value)
 
-    def _entry(self, repo: _Repo, conn: sqlite3.Connection, at: Resolved, path: str):
+    def _entry(self, repo: RepositoryHandle, conn: sqlite3.Connection, at: Resolved, path: str):
         """The entry of ``path`` at a resolved ref (staging first on a branch), or None."""
         if at.branch is not None:
             row = conn.execute(
@@ -747,13 +725,9 @@ class LocalLake(Lake):
 
     # ---- maintenance --------------------------------------------------------------------
     def gc(self, repository: str, retention_days: float = 7.0) -> GCReport:
-        from versioning.lake.local.maintenance import collect_garbage
-
         return collect_garbage(self._repo(repository), retention_days)
 
     def fsck(self, repository: str, *, verify_content: bool = False) -> FsckReport:
-        from versioning.lake.local.maintenance import check_repository
-
         return check_repository(self._repo(repository), verify_content=verify_content)
 
     # ---- helpers ------------------------------------------------------------------------

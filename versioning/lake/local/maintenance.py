@@ -6,15 +6,12 @@ import hashlib
 import json
 import sqlite3
 import time
-from typing import TYPE_CHECKING
 
 from versioning.lake.errors import InvalidInputError
 from versioning.lake.local import tree
+from versioning.lake.local.handle import RepositoryHandle
 from versioning.lake.local.objects import sha256_file
 from versioning.lake.models import FsckReport, GCReport
-
-if TYPE_CHECKING:
-    from versioning.lake.local.backend import _Repo
 
 DAY = 86400.0
 #: Temp files of uploads younger than this are never removed (the upload may be running).
@@ -37,7 +34,9 @@ def _retained_commits(conn: sqlite3.Connection, cutoff: float) -> set[str]:
     return keep
 
 
-def _reachable_objects(repo: _Repo, conn: sqlite3.Connection, commits: set[str]) -> set[str]:
+def _reachable_objects(
+    repo: RepositoryHandle, conn: sqlite3.Connection, commits: set[str]
+) -> set[str]:
     nodes = repo.nodes()
     seen_nodes: set[str] = set()
     reachable: set[str] = set()
@@ -54,7 +53,7 @@ def _reachable_objects(repo: _Repo, conn: sqlite3.Connection, commits: set[str])
     return reachable
 
 
-def collect_garbage(repo: _Repo, retention_days: float) -> GCReport:
+def collect_garbage(repo: RepositoryHandle, retention_days: float) -> GCReport:
     """Delete objects no branch, tag or recent commit can reach, older than the retention."""
     if retention_days < 0:
         raise InvalidInputError(f"retention days must be >= 0, got {retention_days}")
@@ -103,7 +102,7 @@ def collect_garbage(repo: _Repo, retention_days: float) -> GCReport:
     return GCReport(repo.name, retention_days, deleted, deleted_bytes, kept, removed_temp)
 
 
-def check_repository(repo: _Repo, *, verify_content: bool = False) -> FsckReport:
+def check_repository(repo: RepositoryHandle, *, verify_content: bool = False) -> FsckReport:
     """Verify refs, commits, tree nodes and object files; report errors and warnings."""
     report = FsckReport(repo.name)
     with repo.catalog.read() as conn:
@@ -159,7 +158,7 @@ def check_repository(repo: _Repo, *, verify_content: bool = False) -> FsckReport
 
 
 def _check_commits(
-    repo: _Repo,
+    repo: RepositoryHandle,
     commits: dict[str, tuple[str, list[str]]],
     report: FsckReport,
     referenced: dict[str, int],

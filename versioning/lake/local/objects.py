@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from versioning.lake.base import CHUNK_SIZE, Source
 from versioning.lake.errors import InvalidInputError
-
-_LIBC = ctypes.CDLL(None, use_errno=True)
 
 #: Content at most this large is hashed in memory before anything touches the disk.
 SMALL_OBJECT = 1 << 20
@@ -110,7 +108,7 @@ class ObjectStore:
             return
         fd = os.open(self.root, os.O_RDONLY)
         try:
-            syncfs = getattr(_LIBC, "syncfs", None)
+            syncfs = getattr(_libc(), "syncfs", None)
             if syncfs is None or syncfs(fd) != 0:
                 os.sync()
         finally:
@@ -145,6 +143,14 @@ class ObjectStore:
     def iter_temp_files(self):
         if self.temp_dir.exists():
             yield from sorted(self.temp_dir.iterdir())
+
+
+@cache
+def _libc() -> Any:
+    """The C library (for ``syncfs``), loaded on the first batched sync, not at import."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def sha256_file(path: Path) -> str:

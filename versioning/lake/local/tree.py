@@ -19,7 +19,7 @@ import json
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,12 +98,33 @@ class NodeStore:
     """Reads nodes through a shared cache; buffers the nodes it creates until drained.
 
     Use one ``NodeStore`` per write operation so concurrent writers never mix their nodes.
+    ``load_many`` (ids -> {id: bytes} of those found) lets :meth:`prefetch` read a batch of
+    nodes in one query instead of one query per node.
     """
 
-    def __init__(self, load: Callable[[str], bytes | None], cache: NodeCache | None = None):
+    def __init__(
+        self,
+        load: Callable[[str], bytes | None],
+        cache: NodeCache | None = None,
+        load_many: Callable[[list[str]], Mapping[str, bytes]] | None = None,
+    ):
         self._load = load
+        self._load_many = load_many
         self._cache = cache if cache is not None else NodeCache()
         self._pending: dict[str, bytes] = {}
+
+    def prefetch(self, nids: Iterable[str]) -> None:
+        """Put the nodes among ``nids`` that are not cached yet into the cache, in one batch
+        (without ``load_many``, :meth:`get` loads them one by one when asked)."""
+        if self._load_many is None:
+            return
+        missing = [n for n in dict.fromkeys(nids) if n != EMPTY and not self._known(n)]
+        if missing:
+            for nid, data in self._load_many(missing).items():
+                self._cache.put(nid, Node.decode(data))
+
+    def _known(self, nid: str) -> bool:
+        return nid in self._pending or self._cache.get(nid) is not None
 
     def get(self, nid: str) -> Node:
         node = self._cache.get(nid)
@@ -435,12 +456,29 @@ def _rebuild_level(
     return up
 
 
+def _prefetch_paths(store: NodeStore, root: str, keys: list[str]) -> None:
+    """Load the nodes on the paths from ``root`` to ``keys``, one batch per level (the nodes
+    :func:`_rebuild_level` descends to; a node it reaches beyond them loads on demand)."""
+    at = dict.fromkeys(keys, root)
+    store.prefetch([root])
+    while at:
+        below: dict[str, str] = {}
+        for key, nid in at.items():
+            node = store.get(nid)
+            if node.level > 0:
+                idx = min(bisect_left(node.keys, key), len(node.keys) - 1)
+                below[key] = node.values[idx][0]
+        store.prefetch(below.values())
+        at = below
+
+
 def update(store: NodeStore, root: str, changes: Mapping[str, Value | None]) -> str:
     """A new root with ``changes`` applied (value None deletes a key); shares untouched nodes."""
     if not changes:
         return root
     if root == EMPTY:
         return build(store, {k: v for k, v in changes.items() if v is not None})
+    _prefetch_paths(store, root, sorted(changes))
     top = store.get(root).level
     for level in range(top):
         changes = _rebuild_level(store, root, level, changes)
