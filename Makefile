@@ -10,7 +10,7 @@ export VOICEOPS_HOME ?= $(CURDIR)/.voiceops
 export DAGSTER_HOME ?= $(VOICEOPS_HOME)/dagster
 export DO_NOT_TRACK := 1
 
-.PHONY: setup system-deps demo test lint ui tensorboard bench clean
+.PHONY: setup system-deps demo test lint ui mlflow tensorboard bench clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,18 @@ lint: setup
 ui: setup
 	mkdir -p "$(DAGSTER_HOME)" && touch "$(DAGSTER_HOME)/dagster.yaml"
 	$(RUN) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The project's MLflow store as VoiceOps resolves it (VOICEOPS_MLFLOW_TRACKING_URI, else SQLite
+# under VOICEOPS_HOME); `mlflow models serve` defaults to port 5000, so the UI takes another
+MLFLOW_PORT ?= 5050
+MLFLOW_SETTING = $(BIN)/python -c 'import sys; from core.settings import get_settings; \
+	from registry.tracking import prepare_store; s = get_settings(); \
+	print(prepare_store(s) if sys.argv[1] == "uri" else s.artifact_root)'
+
+mlflow: setup  ## MLflow UI (runs, figures, registered models, signatures) on http://127.0.0.1:$(MLFLOW_PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
+		--backend-store-uri "$$($(MLFLOW_SETTING) uri)" \
+		--default-artifact-root "$$($(MLFLOW_SETTING) root)"
 
 tensorboard: setup  ## training curves of every run: one directory per family / fingerprint
 	mkdir -p "$(VOICEOPS_HOME)/models"

@@ -65,7 +65,7 @@ def trusted_verdict(settings: Settings, version: ModelVersion) -> RecordedVerdic
     Raises :class:`RegistryError` when there is no verdict, the lineage fails or the artifact
     changed (no override exists for those).
     """
-    from registry.register import model_dir
+    from registry.mlflow_model import stored_model
     from versioning.lake import open_lake
     from warehouse.audits import audit_log
 
@@ -82,7 +82,7 @@ def trusted_verdict(settings: Settings, version: ModelVersion) -> RecordedVerdic
     )
     if problems:
         raise RegistryError(f"{label}: its data lineage does not hold: {'; '.join(problems)}")
-    if artifact_digest(model_dir(version, settings)) != verdict.artifact_sha256:
+    if artifact_digest(stored_model(version, settings)) != verdict.artifact_sha256:
         raise RegistryError(
             f"{label}: the stored artifact differs from the one the gate tested (SHA-256 "
             f"{verdict.artifact_sha256[:12]}): it was changed after registration"

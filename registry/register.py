@@ -4,9 +4,12 @@
 
 The version is created before the gate runs, so a refused version stays registered, tagged
 ``gate.verdict=refused`` with its reasons. A passing one becomes ``@challenger`` (and
-``@champion`` too when there is none yet and the policy says so). The gate smoke-tests the
-artifact as the registry stores it, and its verdict is appended to the verdict table
-(``registry.verdicts``) with the artifact's SHA-256: the tags are for people to read.
+``@champion`` too when there is none yet and the policy says so). The version's artifact is
+an MLflow pyfunc model wrapping the SavedModel (``registry.mlflow_model``). The gate
+smoke-tests it as the registry stores it, and its verdict is appended to the verdict table
+(``registry.verdicts``) with the SHA-256 of the whole MLflow model directory: the tags are
+for people to read. The run also carries the training curves (and per family the confusion
+matrix or error table) drawn by ``training.common.figures``.
 """
 
 from __future__ import annotations
@@ -16,11 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param
+from mlflow.entities import LoggedModel, Metric, Param
 from mlflow.entities.model_registry import ModelVersion
 
 from core.settings import Settings
@@ -28,6 +29,7 @@ from registry.champion import beats, compare_with_champion
 from registry.gate import RuleResult, Scores, Verdict, evaluate_gate
 from registry.history import AliasHistory
 from registry.lineage import code_revision, lake_lineage, rows_hash, split_counts, split_rows
+from registry.mlflow_model import log_pyfunc_model, saved_model_dir, stored_model
 from registry.policy import Policy, load_policy
 from registry.tracking import client, experiment_id, history_url
 from registry.training_info import TrainingInfo
@@ -45,7 +47,6 @@ from training.families import Family, family
 from versioning.lake import Lake
 from warehouse.audits import audit_log
 
-MODEL_ARTIFACT = "saved_model"
 #: Version tags every registered version carries.
 LINEAGE_TAGS = (
     "lineage.lake_repository",
@@ -113,10 +114,12 @@ def _metrics(info: TrainingInfo) -> list[Metric]:
 
 def _log_run(
     mlflow: MlflowClient, settings: Settings, fam: Family, info: TrainingInfo, lineage: dict
-) -> Any:
-    """The MLflow run: params, metrics, TensorBoard logs, the SavedModel, lineage.json."""
+) -> tuple[Any, LoggedModel]:
+    """The MLflow run: params, metrics, TensorBoard logs, figures, lineage.json, and the
+    model (the SavedModel as an MLflow pyfunc model)."""
+    experiment = experiment_id(mlflow, settings, fam.name)
     run = mlflow.create_run(
-        experiment_id(mlflow, settings, fam.name),
+        experiment,
         run_name=f"{fam.name}-{info.lake_commit[:8]}-{info.config_hash[:8]}",
         tags={
             "voiceops.family": fam.name,
@@ -132,9 +135,14 @@ def _log_run(
     board = info.run_dir / "tensorboard" if info.run_dir else None
     if board is not None and board.is_dir():
         mlflow.log_artifacts(run_id, str(board), "tensorboard")
-    mlflow.log_artifacts(run_id, str(info.model_path), MODEL_ARTIFACT)
+    if info.run_dir is not None and info.run_dir.is_dir():
+        from training.common.figures import FIGURES_DIR, figure_files  # matplotlib: on use
+
+        for figure in figure_files(info.run_dir, info.history):
+            mlflow.log_artifact(run_id, str(figure), FIGURES_DIR)
     mlflow.log_dict(run_id, lineage, "lineage.json")
-    return run
+    logged = log_pyfunc_model(mlflow, experiment, run_id, fam.name, info.model_path)
+    return run, logged
 
 
 def _lineage_tags(lineage: dict[str, Any]) -> dict[str, str]:
@@ -161,14 +169,7 @@ def _lineage_tags(lineage: dict[str, Any]) -> dict[str, str]:
 
 def model_dir(version: ModelVersion, settings: Settings) -> Path:
     """A local directory holding the version's SavedModel (downloaded once if remote)."""
-    parsed = urlparse(version.source)
-    if parsed.scheme in ("", "file"):
-        return Path(url2pathname(parsed.path))
-    cache = settings.home / "mlflow" / "cache" / version.name / str(version.version)
-    if not (cache / MODEL_ARTIFACT).is_dir():
-        cache.mkdir(parents=True, exist_ok=True)
-        client(settings).download_artifacts(version.run_id, MODEL_ARTIFACT, str(cache))
-    return cache / MODEL_ARTIFACT
+    return saved_model_dir(stored_model(version, settings))
 
 
 def register(
@@ -224,14 +225,15 @@ def register(
             lineage["data"]["test_hash"] = rows_hash(split_rows(all_rows(), policy.split))
         except Exception as error:  # the warehouse moved on: rule 3 uses recorded scores
             lineage["data"]["test_hash"] = f"unavailable: {type(error).__name__}"
-    run = _log_run(mlflow, settings, fam, info, lineage)
+    run, logged = _log_run(mlflow, settings, fam, info, lineage)
     ensure_registered(mlflow, fam.model_name, f"VoiceOps {fam.name.upper()} model")
     champion = by_alias(mlflow, fam.model_name, CHAMPION)
     scores = gated_scores(info.scores, policy.split)
     version = mlflow.create_model_version(
         fam.model_name,
-        f"{run.info.artifact_uri}/{MODEL_ARTIFACT}",
+        logged.artifact_location,
         run_id=run.info.run_id,
+        model_id=logged.model_id,
         tags=_lineage_tags(lineage)
         | {
             "lineage.champion_compared": champion.version if champion else "none",
@@ -240,7 +242,7 @@ def register(
             "gate.verdict": "pending",
         },
     )
-    stored = model_dir(version, settings)  # the artifact users will get, not the local export
+    stored = stored_model(version, settings)  # the artifact users will get, not the export
     verdict = evaluate_gate(
         fam.name,
         stored,
@@ -253,7 +255,7 @@ def register(
             champion.version,
             lambda: compare_with_champion(
                 fam,
-                stored,
+                saved_model_dir(stored),
                 model_dir(champion, settings),
                 all_rows(),
                 policy,

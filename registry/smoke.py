@@ -6,12 +6,16 @@ answers reference inputs with plausible outputs, within the latency budget.
 The parent (:func:`smoke_test`) runs that on the directory downloaded from the registry's
 artifact store and checks what came back (:func:`output_problems`): NLU answers intents of
 the taxonomy, NLG non-empty texts, STT transcribes held-out espeak voices within a CER bound,
-TTS gives finite, audible audio of a plausible length.
+TTS gives finite, audible audio of a plausible length. When MODEL_DIR is an MLflow model
+(``registry.mlflow_model``) it is loaded as MLflow serves it, with ``mlflow.pyfunc``, and its
+stored input example must come back with one answer per row; the reference inputs then run
+on the SavedModel it wraps. A bare SavedModel directory is loaded with TensorFlow.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import statistics
@@ -46,6 +50,8 @@ class SmokeResult:
     latency_ms: float = 0.0
     outputs: object = None
     problems: list[str] = field(default_factory=list)
+    #: an MLflow model's answers to its input example: ``{"rows", "answers": [[field, ...]]}``
+    pyfunc: dict[str, Any] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -123,12 +129,47 @@ def smoke_test(
     report = json.loads(done.stdout.strip().splitlines()[-1])
     latency = float(report["latency_ms"])
     problems = output_problems(family, report["outputs"], limits or SmokeLimits())
+    problems += pyfunc_problems(report.get("pyfunc"))
     if latency > budget_ms:
         problems.append(f"median latency {latency:.1f} ms > budget {budget_ms:g} ms")
     reason = "; ".join(problems) or (
         f"plausible outputs, median latency {latency:.1f} ms <= budget {budget_ms:g} ms"
     )
-    return SmokeResult(not problems, reason, report["load_s"], latency, report["outputs"], problems)
+    return SmokeResult(
+        not problems,
+        reason,
+        report["load_s"],
+        latency,
+        report["outputs"],
+        problems,
+        report.get("pyfunc"),
+    )
+
+
+def pyfunc_problems(pyfunc: dict[str, Any] | None) -> list[str]:
+    """What is wrong with the MLflow model's answers to its input example, reported as the
+    fields of each answer (None: the artifact is a bare SavedModel, nothing to check)."""
+    if pyfunc is None:
+        return []
+    rows, answers = int(pyfunc["rows"]), pyfunc["answers"]
+    if len(answers) != rows or not all(isinstance(a, list) and a for a in answers):
+        return [f"the MLflow model answered its {rows}-row input example with {answers!r:.200}"]
+    return []
+
+
+def _load(model_dir: Path) -> tuple[Any, dict[str, Any] | None]:
+    """The SavedModel to time, and (for an MLflow model) its answers to the input example."""
+    if not (model_dir / "MLmodel").is_file():
+        import tensorflow as tf
+
+        return tf.saved_model.load(str(model_dir)), None
+    import mlflow.pyfunc
+    from mlflow.models import Model
+
+    served = mlflow.pyfunc.load_model(str(model_dir))
+    example = Model.load(str(model_dir)).load_input_example(str(model_dir))
+    fields = [sorted(a) if isinstance(a, dict) else None for a in served.predict(example)]
+    return served.unwrap_python_model().saved_model, {"rows": len(example), "answers": fields}
 
 
 def _stt_outputs(heard: dict[str, Any]) -> dict[str, Any]:
@@ -149,14 +190,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    import tensorflow as tf
-
+    for module in ("tensorflow", "mlflow.pyfunc"):  # imported before the load is timed
+        importlib.import_module(module)
     from registry.serving import reference_speech, run_reference
 
     with tempfile.TemporaryDirectory(prefix="voiceops-smoke-") as workdir:
         speech = reference_speech(Path(workdir)) if args.family == "stt" else None
         started = time.perf_counter()
-        model = tf.saved_model.load(str(args.model_dir))
+        model, pyfunc = _load(args.model_dir)
         load_s = time.perf_counter() - started
         outputs = run_reference(args.family, model, speech)  # warm-up: the first call traces
         times = []
@@ -168,7 +209,12 @@ def main(argv: list[str] | None = None) -> None:
         outputs = _stt_outputs(outputs)
     print(
         json.dumps(
-            {"load_s": load_s, "latency_ms": statistics.median(times), "outputs": outputs},
+            {
+                "load_s": load_s,
+                "latency_ms": statistics.median(times),
+                "outputs": outputs,
+                "pyfunc": pyfunc,
+            },
             ensure_ascii=False,
             default=str,
         )

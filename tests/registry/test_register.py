@@ -49,9 +49,16 @@ def test_register_records_run_artifacts_and_complete_lineage(world: World, nlu_g
         == nlu_good.scores["test"]["all"]["intent_accuracy"]
     )
     listed = {a.path for a in mlflow.list_artifacts(done.run_id)}
-    assert {"saved_model", "tensorboard", "lineage.json"} <= listed
+    assert {"tensorboard", "figures", "lineage.json"} <= listed
+    figures = {a.path for a in mlflow.list_artifacts(done.run_id, "figures")}
+    assert "figures/curves.png" in figures
+    # the version is the run's MLflow model: the pyfunc flavor around the SavedModel
+    (output,) = run.outputs.model_outputs
+    logged = mlflow.get_logged_model(output.model_id)
+    assert logged.source_run_id == done.run_id and version.source == logged.artifact_location
     local = Path(download_artifacts(artifact_uri=version.source))
-    assert (local / "saved_model.pb").is_file()
+    assert (local / "MLmodel").is_file() and (local / "input_example.json").is_file()
+    assert (local / "artifacts" / "saved_model" / "saved_model.pb").is_file()
     lineage = json.loads(Path(mlflow.download_artifacts(done.run_id, "lineage.json")).read_text())
     sources = lineage["lake"]["ingestion_runs"][0]["sources"]
     assert sources[0]["source"] == "crm" and sources[0]["records"] == 12
