@@ -32,6 +32,7 @@ from pydantic import Field
 from orchestration.defs.warehouse.assets import PUBLISHED_KEY, mart_key
 from orchestration.resources.lake import LakeResource
 from training.common.data import StaleDataError, published_build
+from training.common.figures import asset_figures_markdown
 from training.common.lineage import fingerprint, rows_hash, split_counts
 from training.common.run import RunSummary
 from training.families import FAMILIES, Family
@@ -86,6 +87,7 @@ def _metadata(family: Family, summary: RunSummary, rows: list[dict], config: Any
         "train_seconds": round(summary.seconds, 1),
         "epochs": summary.epochs,
         "params": summary.params,
+        "history": MetadataValue.json(summary.history),
         **{k: float(v) for k, v in summary.extra.items()},
         **{name: MetadataValue.md(text) for name, text in summary.tables.items()},
         **flat,
@@ -173,8 +175,11 @@ def build_training_asset(family: Family) -> AssetsDefinition:
             **{f"{name}_model_fingerprint": meta["fingerprint"] for name, meta in used.items()},
             **{f"{name}_model_path": str(meta["model_path"]) for name, meta in used.items()},
         }
+        figures = asset_figures_markdown(summary, family.name, test_rows=rows)
         return MaterializeResult(
-            metadata=lineage | _metadata(family, summary, rows, family_config),
+            metadata=lineage
+            | _metadata(family, summary, rows, family_config)
+            | {"figures": MetadataValue.md(figures)},
             data_version=DataVersion(print_),
         )
 
