@@ -1,4 +1,4 @@
-"""Simulator personal data: realistic formats, Luhn-valid cards, detection of what was planted."""
+"""Personal data (core.pii): realistic formats, Luhn-valid cards, detection of what was planted."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Simulated call audio: telephone-band espeak speech, the speaker catalog, defects, real speech."""
+"""Call audio (core.audio, core.voices): telephone-band speech, speakers, defects, real speech."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 # ruff: noqa: RUF001 (Russian text uses Cyrillic letters on purpose)
-"""Simulator language: rich phrasings per intent, slots that match the text and the taxonomy."""
+"""The bot's language (core.language): phrasings per intent, slots matching text and taxonomy."""
 
 from __future__ import annotations
 

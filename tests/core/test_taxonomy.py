@@ -8,7 +8,7 @@ import pytest
 
 from core.taxonomy import TAXONOMY_FILE, load_taxonomy
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "taxonomy.yaml"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "taxonomy.yaml"
 
 
 def test_packaged_taxonomy_matches_the_shared_contract() -> None:
