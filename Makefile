@@ -10,7 +10,7 @@ export VOICEOPS_HOME ?= $(CURDIR)/.voiceops
 export DAGSTER_HOME ?= $(VOICEOPS_HOME)/dagster
 export DO_NOT_TRACK := 1
 
-.PHONY: setup system-deps demo test lint ui mlflow tensorboard bench clean
+.PHONY: setup system-deps demo test lint docs ui mlflow tensorboard bench clean
 
 setup: $(STAMP)
 
@@ -34,8 +34,22 @@ test: setup
 	$(BIN)/ruff check .
 	$(RUN) $(BIN)/python -m pytest -q
 
-lint: setup
+lint: setup  ## ruff on the Python, sqlfluff (dbt templater, dbt_project/.sqlfluff) on the dbt SQL
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint .
+
+# dbt docs of the published warehouse (schema `published`), DuckDB unless DBT_TARGET=postgres
+DBT_DOCS_PORT ?= 8580
+DBT_DOCS_ARGS = --project-dir dbt_project --profiles-dir dbt_project \
+	--target-path "$(VOICEOPS_HOME)/dbt/docs"
+DBT_DOCS_ENV = VOICEOPS_DUCKDB_PATH="$(VOICEOPS_HOME)/warehouse/voiceops.duckdb"
+
+docs: setup  ## dbt docs generate, then serve them on http://127.0.0.1:$(DBT_DOCS_PORT)
+	mkdir -p "$(VOICEOPS_HOME)/warehouse"
+	$(DBT_DOCS_ENV) $(BIN)/dbt docs generate $(DBT_DOCS_ARGS) \
+		--vars '{"audit_schema": "published", "raw_schema": "published_raw"}'
+	$(DBT_DOCS_ENV) $(BIN)/dbt docs serve $(DBT_DOCS_ARGS) \
+		--port $(DBT_DOCS_PORT) --host 127.0.0.1 --no-browser
 
 ui: setup
 	mkdir -p "$(DAGSTER_HOME)" && touch "$(DAGSTER_HOME)/dagster.yaml"

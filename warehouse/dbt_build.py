@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
-from warehouse.audits import CheckResult
+from warehouse.audits import PASSING, CheckResult
 from warehouse.schemas import layer_schema
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -40,7 +40,14 @@ def dbt_vars(schema: str, extra: dict[str, Any] | None = None) -> str:
 
 
 def checks_from_run_results(run_results: dict[str, Any]) -> list[CheckResult]:
-    """Every dbt test as a check; a model or seed that errored is a failed check too."""
+    """Every dbt data test as a check; a model or seed that errored is a failed check too.
+
+    Unit tests (``dbt build`` runs them before the model they test) check the SQL on fixed
+    fixture rows, not the audited commit's data: a passing one says nothing about the commit
+    and is not a check, so an audit lists the same checks as Dagster's asset checks (dagster-dbt
+    makes none of unit tests). One that fails or errors is a failed check: dbt skipped the
+    model it tests and everything downstream, and the refusal names the cause.
+    """
     checks = []
     for result in run_results.get("results", []):
         unique_id = result["unique_id"]  # test.<package>.<name>[.<hash of a generic test>]
@@ -48,6 +55,10 @@ def checks_from_run_results(run_results: dict[str, Any]) -> list[CheckResult]:
         kind, name = parts[0], parts[2] if len(parts) > 2 else parts[-1]
         if kind == "test":
             checks.append(CheckResult(name, result["status"], result.get("message") or ""))
+        elif kind == "unit_test":  # unit_test.<package>.<model>.<name>
+            if result["status"] not in PASSING:
+                check = f"unit_test {name}::{parts[-1]}"
+                checks.append(CheckResult(check, result["status"], result.get("message") or ""))
         elif result["status"] == "error":
             checks.append(CheckResult(f"{kind} {name}", "error", result.get("message") or ""))
     return checks

@@ -22,12 +22,10 @@ from typing import Any
 import pytest
 import yaml
 
-from core.settings import scoped_environ
 from ingestion.simulator.layout import CALL_FIELDS, CUSTOMER_FIELDS, TICKET_FIELDS
+from tests.warehouse.dbt_runner import PROJECT, ROOT, Dbt, postgres_connection
 from warehouse.schemas import MARTS
 
-ROOT = Path(__file__).resolve().parents[2]
-PROJECT = ROOT / "dbt_project"
 TAXONOMY = ROOT / "core" / "taxonomy.yaml"
 
 # --------------------------------------------------------------------------- planted data
@@ -458,35 +456,6 @@ def load_raw(cursor: Any, schema: str, placeholder: str) -> None:
 # --------------------------------------------------------------------------- running dbt
 
 
-class Dbt:
-    """Runs dbt in-process against one target with its own target/log directories."""
-
-    def __init__(self, target: str, env: dict[str, str], work: Path) -> None:
-        self.target, self.env, self.work = target, {"DO_NOT_TRACK": "1", **env}, work
-
-    def __call__(self, *args: str, vars: dict[str, Any] | None = None) -> Any:
-        from dbt.cli.main import dbtRunner
-
-        argv = [
-            *args,
-            "--project-dir",
-            str(PROJECT),
-            "--profiles-dir",
-            str(PROJECT),
-            "--target",
-            self.target,
-            "--target-path",
-            str(self.work / "target"),
-            "--log-path",
-            str(self.work / "logs"),
-            "--quiet",
-        ]
-        if vars:
-            argv += ["--vars", json.dumps(vars)]
-        with scoped_environ(self.env):
-            return dbtRunner().invoke(argv)
-
-
 def failed_tests(result: Any) -> set[str]:
     """unique_ids of the tests that failed or errored in a dbt result."""
     return {
@@ -567,22 +536,22 @@ def scenario_failures(dbt: Dbt, drop_intent: Any) -> None:
     leaked = dbt("build", *select, vars={"redact": False})
     assert not leaked.success
     failed = failed_tests(leaked)
-    assert _any(failed, "no_pii_nlu_examples"), failed
-    assert _any(failed, "no_pii_stt_examples"), failed
+    assert _any(failed, "no_pii_in_nlu_examples"), failed
+    assert _any(failed, "no_pii_in_stt_examples"), failed
     assert not _any(failed, "no_split_leakage"), failed
     assert not _any(failed, "min_examples_per_intent_language"), failed
 
     broken = dbt("build", *select, vars={"split_by": "row"})
     assert not broken.success
     failed = failed_tests(broken)
-    assert _any(failed, "no_split_leakage_stt_examples"), failed
+    assert _any(failed, "no_split_leakage_in_stt_examples"), failed
     assert not _any(failed, "no_pii"), failed
 
     drop_intent()
     missing = dbt("build", "--select", "stg_call_exports__calls+")
     assert not missing.success
     failed = failed_tests(missing)
-    assert _any(failed, "min_examples_per_intent_language_nlu_examples"), failed
+    assert _any(failed, "min_examples_per_intent_language_in_nlu_train"), failed
     assert not _any(failed, "no_pii"), failed
     assert not _any(failed, "no_split_leakage"), failed
 
@@ -654,23 +623,8 @@ def test_dbt_build_on_duckdb(tmp_path: Path) -> None:
     assert (tmp_path / "target" / "catalog.json").is_file()
 
 
-def _postgres() -> Any:
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        return psycopg2.connect(
-            host=os.environ.get("VOICEOPS_PG_HOST", "127.0.0.1"),
-            port=int(os.environ.get("VOICEOPS_PG_PORT", "5432")),
-            user=os.environ.get("VOICEOPS_PG_USER", "postgres"),
-            password=os.environ.get("VOICEOPS_PG_PASSWORD", ""),
-            dbname="test",
-            connect_timeout=3,
-        )
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"Postgres is not reachable: {exc}")
-
-
 def test_dbt_build_on_postgres(tmp_path: Path) -> None:
-    con = _postgres()
+    con = postgres_connection()
     con.autocommit = True
     schema = f"dbt_{uuid.uuid4().hex[:10]}"
     try:

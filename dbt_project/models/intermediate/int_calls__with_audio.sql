@@ -5,7 +5,8 @@ with calls as (
 
 recordings as (
     select * from {{ ref('stg_lake__recordings') }}
-    where channels = 1
+    where
+        channels = 1
         and size_bytes > 44
         and sample_rate between {{ var('min_sample_rate') }} and {{ var('max_sample_rate') }}
         and duration_s between {{ var('min_audio_duration_s') }} and {{ var('max_audio_duration_s') }}
@@ -27,4 +28,4 @@ select
     recordings.sample_rate,
     recordings.channels
 from calls
-inner join recordings on recordings.call_id = calls.call_id
+inner join recordings on calls.call_id = recordings.call_id

@@ -5,8 +5,9 @@
 with name_values as (
     select full_name as name_value from {{ ref('stg_crm__customers') }}
     {%- for slot in var('pii_slots') %}
-    union all
-    select slot_{{ slot }} from {{ ref('stg_call_exports__calls') }} where slot_{{ slot }} is not null
+        union all
+        select slot_{{ slot }} from {{ ref('stg_call_exports__calls') }}
+        where slot_{{ slot }} is not null
     {%- endfor %}
 ),
 
@@ -23,7 +24,8 @@ clean_words as (
 word_patterns as (
     select distinct
         case
-            when regexp_replace(word, '[А-Яа-яЁё-]', '', 'g') = ''
+            when
+                regexp_replace(word, '[А-Яа-яЁё-]', '', 'g') = ''
                 and length(regexp_replace(word, '[аяйьоыеиуАЯ]+$', '', 'g')) >= 3
                 then regexp_replace(word, '[аяйьоыеиуАЯ]+$', '', 'g') || '[а-яё]{0,3}'
             else word
@@ -32,13 +34,15 @@ word_patterns as (
 ),
 
 alternation as (
-    select string_agg(word_pattern, '|' order by length(word_pattern) desc, word_pattern) as names
+    select string_agg(word_pattern, '|' order by length(word_pattern) desc, word_pattern) as name_alternation
     from word_patterns
 )
 
 select
-    case when names is null then '' else
-        '(^|[^A-Za-zА-Яа-яЁё])((?:[A-ZА-ЯЁ]\. ?){0,2}(?:' || names || ')(?:[ ]+(?:(?:' || names
-        || ')|[A-ZА-ЯЁ]\.))*)([^A-Za-zА-Яа-яЁё]|$)'
+    case
+        when name_alternation is null then ''
+        else
+            '(^|[^A-Za-zА-Яа-яЁё])((?:[A-ZА-ЯЁ]\. ?){0,2}(?:' || name_alternation || ')(?:[ ]+(?:(?:'
+            || name_alternation || ')|[A-ZА-ЯЁ]\.))*)([^A-Za-zА-Яа-яЁё]|$)'
     end as person_pattern
 from alternation

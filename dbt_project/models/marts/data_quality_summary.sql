@@ -1,28 +1,39 @@
 -- Per source / stream / ingestion day: records loaded, records quarantined, quarantined share.
 -- The grain includes the day so that one bad day cannot hide behind many good ones.
 {% set day_of_path = "cast(nullif(substr(split_part(_lake_path, 'dt=', 2), 1, 10), '') as date)" %}
+{%- set record_tables = [
+    ('crm', 'customers', 'crm_customers'),
+    ('crm', 'tickets', 'crm_tickets'),
+    ('call_exports', 'calls', 'call_exports_calls'),
+] %}
 with loaded as (
-    select 'crm' as source, 'customers' as stream, {{ day_of_path }} as dt, count(*) as loaded_records
-    from {{ source('raw', 'crm_customers') }}
-    group by 3
-    union all
-    select 'crm', 'tickets', {{ day_of_path }}, count(*)
-    from {{ source('raw', 'crm_tickets') }}
-    group by 3
-    union all
-    select 'call_exports', 'calls', {{ day_of_path }}, count(*)
-    from {{ source('raw', 'call_exports_calls') }}
-    group by 3
-    union all
-    select 'recordings', 'wav', cast(dt as date), count(*)
+    {%- for source_name, stream_name, table in record_tables %}
+        select
+            '{{ source_name }}' as source,
+            '{{ stream_name }}' as stream,
+            {{ day_of_path }} as dt,
+            count(*) as loaded_records
+        from {{ source('raw', table) }}
+        group by 3
+        union all
+    {%- endfor %}
+    select
+        'recordings' as source,
+        'wav' as stream,
+        cast(dt as date) as dt,
+        count(*) as loaded_records
     from {{ source('raw', 'recordings') }}
     group by 3
 ),
 
 quarantined as (
-    select source, stream, cast(quarantined_on as date) as dt, sum(rejected_records) as quarantined_records
+    select
+        source,
+        stream,
+        cast(quarantined_on as date) as dt,
+        sum(rejected_records) as quarantined_records
     from {{ ref('quarantine') }}
-    group by source, stream, cast(quarantined_on as date)
+    group by 1, 2, 3
 ),
 
 joined as (
@@ -34,9 +45,10 @@ joined as (
         coalesce(quarantined.quarantined_records, 0) as quarantined_records
     from loaded
     full outer join quarantined
-        on loaded.source = quarantined.source
-        and loaded.stream = quarantined.stream
-        and loaded.dt = quarantined.dt
+        on
+            loaded.source = quarantined.source
+            and loaded.stream = quarantined.stream
+            and loaded.dt = quarantined.dt
 )
 
 select

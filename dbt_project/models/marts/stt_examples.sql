@@ -20,7 +20,8 @@ assigned as (
 ),
 
 test_texts as (
-    select distinct transcript_normalized from assigned where split in ('test', 'test_real')
+    select distinct transcript_normalized from assigned
+    where split in ('test', 'test_real')
 )
 
 select
@@ -36,5 +37,6 @@ select
     assigned.is_real_speech,
     assigned.split
 from assigned
-where assigned.split in ('test', 'test_real')
-    or assigned.transcript_normalized not in (select transcript_normalized from test_texts)
+where
+    assigned.split in ('test', 'test_real')
+    or assigned.transcript_normalized not in (select test_texts.transcript_normalized from test_texts)

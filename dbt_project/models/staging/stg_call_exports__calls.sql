@@ -15,7 +15,7 @@ renamed as (
         intent,
         {{ json_normalize('slots') }} as slots,
         {%- for slot in ['account_type', 'card_last4', 'amount', 'currency', 'recipient', 'date', 'period', 'city'] %}
-        {{ json_get_text('slots', slot) }} as slot_{{ slot }},
+            {{ json_get_text('slots', slot) }} as slot_{{ slot }},
         {%- endfor %}
         bot_response,
         nullif(recording, '') as recording,
@@ -42,7 +42,7 @@ select
     speaker like '{{ var("real_speech_speaker_prefix") }}%' as is_real_speech,
     (
         {%- for voice in var('held_out_voices') %}
-        speaker like '%+{{ voice }}:%'{% if not loop.last %} or{% endif %}
+            speaker like '%+{{ voice }}:%'{% if not loop.last %} or{% endif %}
         {%- endfor %}
     ) as is_held_out_voice,
     lake_commit, lake_path

@@ -30,7 +30,17 @@ deduplicated as (
 )
 
 select
-    customer_id, full_name, phone, email, passport, language, segment, city,
-    created_at, updated_at, lake_commit, lake_path
+    customer_id,
+    full_name,
+    phone,
+    email,
+    passport,
+    language,
+    segment,
+    city,
+    created_at,
+    updated_at,
+    lake_commit,
+    lake_path
 from deduplicated
 where version_rank = 1

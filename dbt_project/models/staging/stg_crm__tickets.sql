@@ -28,7 +28,15 @@ deduplicated as (
 )
 
 select
-    ticket_id, customer_id, call_id, status, subject, note,
-    created_at, updated_at, lake_commit, lake_path
+    ticket_id,
+    customer_id,
+    call_id,
+    status,
+    subject,
+    note,
+    created_at,
+    updated_at,
+    lake_commit,
+    lake_path
 from deduplicated
 where version_rank = 1

@@ -1,12 +1,24 @@
 -- Rejected records and recordings (one row per reject; `record` may hold personal data).
 with source as (
     -- the same reject can be loaded again with a later commit: keep one copy
-    select distinct source, stream, dt, reason, record, lake_path, _lake_commit
+    select distinct
+        source,
+        stream,
+        dt,
+        reason,
+        record,
+        lake_path,
+        _lake_commit
     from {{ source('raw', 'quarantine') }}
 )
 
+{%- set key = [] %}
+{%- for column in ['source', 'stream', 'lake_path', '_lake_commit', 'record', 'reason'] %}
+    {%- do key.append("coalesce(" ~ column ~ ", '')") %}
+{%- endfor %}
+
 select
-    {{ dbt.hash("concat(coalesce(source, ''), '|', coalesce(stream, ''), '|', coalesce(lake_path, ''), '|', coalesce(_lake_commit, ''), '|', coalesce(record, ''), '|', coalesce(reason, ''))") }} as quarantine_id,
+    {{ dbt.hash("concat(" ~ key | join(", '|', ") ~ ")") }} as quarantine_id,
     source,
     stream,
     cast(dt as date) as quarantined_on,

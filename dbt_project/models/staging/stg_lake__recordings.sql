@@ -26,7 +26,15 @@ deduplicated as (
     from renamed
 )
 
-select call_id, lake_path, size_bytes, sample_rate, channels, sample_width, duration_s,
-    recorded_on, lake_commit
+select
+    call_id,
+    lake_path,
+    size_bytes,
+    sample_rate,
+    channels,
+    sample_width,
+    duration_s,
+    recorded_on,
+    lake_commit
 from deduplicated
 where version_rank = 1
