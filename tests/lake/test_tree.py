@@ -80,3 +80,48 @@ def test_iterate_from_a_start_key_and_stop_before_another() -> None:
     root = tree.build(store, {f"p/{i:04d}": _value(i) for i in range(3000)})
     keys = [k for k, _ in tree.iterate(store, root, "p/1000", "p/1010")]
     assert keys == [f"p/{i:04d}" for i in range(1000, 1010)]
+
+
+def test_an_update_reads_its_nodes_in_one_batch_per_level() -> None:
+    """With ``load_many``, a commit's nodes come a level at a time, not one query per node,
+    and the tree is the same as without it."""
+    saved: dict[str, bytes] = {}
+    batches: list[list[str]] = []
+    singles: list[str] = []
+
+    def load_many(nids: list[str]) -> dict[str, bytes]:
+        batches.append(nids)
+        return {nid: saved[nid] for nid in nids if nid in saved}
+
+    def load(nid: str) -> bytes | None:
+        singles.append(nid)
+        return saved.get(nid)
+
+    writer = tree.NodeStore(saved.get)
+    root = tree.build(writer, {f"k/{i:06d}": _value(i) for i in range(20000)})
+    saved.update(writer.drain_pending())
+    rng = random.Random(3)
+    changes: dict[str, tree.Value | None] = {
+        f"k/{i:06d}": _value(-i) for i in rng.sample(range(20000), 200)
+    }
+    changes.update({f"k/{i:06d}": None for i in rng.sample(range(20000), 20)})
+    expected = tree.update(tree.NodeStore(saved.get), root, changes)
+    batched = tree.NodeStore(load, load_many=load_many)
+    assert tree.update(batched, root, changes) == expected
+    assert len(batches) == tree.height(batched, root) + 1
+    assert len(batches[-1]) > 50  # the leaves, all in the last batch
+    assert len(singles) <= 5  # only nodes merged with a neighbour come one by one
+
+
+def test_the_candidate_cut_points_give_the_same_nodes_as_asking_every_key() -> None:
+    store, _ = _store()
+    keys = [f"c/{i:05d}" for i in range(5000)]
+    values = [_value(i) for i in range(5000)]
+    everywhere = tree._chunk(store, 0, keys, values)
+    closing = [key for key in keys[:-1] if tree.is_boundary(key, 0)]
+    assert len(everywhere) == len(closing) + 1 > 20
+    assert tree._chunk(store, 0, keys, values, candidates=[*closing, keys[7], "x"]) == everywhere
+    whole = tree.Node(0, keys, values)
+    assert tree._chunk(store, 0, keys, values, candidates=[]) == [
+        (keys[-1], [tree.node_id(whole.encode()), 5000, whole.total_bytes])
+    ]

@@ -27,6 +27,9 @@ FANOUT = 64
 _THRESHOLD = (1 << 64) // FANOUT
 EMPTY = ""
 
+#: The canonical node encoding (compact JSON, UTF-8 kept): node ids are hashes of it.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 #: A leaf value: [checksum, size, mtime, content_type, metadata]; an internal value:
 #: [child_id, entry_count, total_bytes].
 Value = list[Any]
@@ -58,8 +61,7 @@ class Node:
 
     def encode(self) -> bytes:
         entries = [[k, *v] for k, v in zip(self.keys, self.values, strict=True)]
-        body = {"level": self.level, "entries": entries}
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return _ENCODER.encode({"level": self.level, "entries": entries}).encode("utf-8")
 
     @staticmethod
     def decode(data: bytes) -> Node:
@@ -160,20 +162,36 @@ def _chunk(
     keys: list[str],
     values: list[Value],
     boundary: Callable[[str], bool] | None = None,
+    candidates: Iterable[str] | None = None,
 ) -> list[tuple]:
     """Split sorted entries into nodes at key boundaries; returns parent entries.
 
-    ``boundary`` may answer for keys whose status is already known (saves hashing).
+    ``boundary`` may answer for keys whose status is already known (saves hashing);
+    ``candidates`` (when given) are the only keys that may close a node before the last one,
+    so the others are not even asked about.
     """
+    closes = boundary or (lambda key: is_boundary(key, level))
+    if candidates is None:
+        cuts: Iterable[int] = range(len(keys))
+    else:
+        at = ((bisect_left(keys, key), key) for key in candidates)
+        cuts = sorted({i for i, key in at if i < len(keys) and keys[i] == key})
     out: list[tuple] = []
     start = 0
-    closes = boundary or (lambda key: is_boundary(key, level))
-    for i, key in enumerate(keys):
-        if i == len(keys) - 1 or closes(key):
-            node = Node(level, keys[start : i + 1], values[start : i + 1])
-            out.append((key, [store.put(node), node.count, node.total_bytes]))
+    last = len(keys) - 1
+    for i in cuts:
+        if i < last and closes(keys[i]):
+            out.append(_node_entry(store, level, keys[start : i + 1], values[start : i + 1]))
             start = i + 1
+    if keys:
+        out.append(_node_entry(store, level, keys[start:], values[start:]))
     return out
+
+
+def _node_entry(store: NodeStore, level: int, keys: list[str], values: list[Value]) -> tuple:
+    """Store a node; its entry in the level above: (last key, [id, count, bytes])."""
+    node = Node(level, keys, values)
+    return keys[-1], [store.put(node), node.count, node.total_bytes]
 
 
 def _finish(store: NodeStore, level: int, parents: list[tuple]) -> str:
@@ -390,21 +408,20 @@ def _apply(
     """Merge sorted ``change_keys`` (value None = delete) into sorted entries."""
     out_k: list[str] = []
     out_v: list[Value] = []
-    i = j = 0
-    while i < len(keys) or j < len(change_keys):
-        if j == len(change_keys) or (i < len(keys) and keys[i] < change_keys[j]):
-            out_k.append(keys[i])
-            out_v.append(values[i])
-            i += 1
-            continue
-        ck = change_keys[j]
-        if i < len(keys) and keys[i] == ck:
-            i += 1
-        new = changes[ck]
+    i = 0
+    for key in change_keys:
+        j = bisect_left(keys, key, i)
+        out_k += keys[i:j]
+        out_v += values[i:j]
+        if j < len(keys) and keys[j] == key:
+            j += 1
+        new = changes[key]
         if new is not None:
-            out_k.append(ck)
+            out_k.append(key)
             out_v.append(new)
-        j += 1
+        i = j
+    out_k += keys[i:]
+    out_v += values[i:]
     return out_k, out_v
 
 
@@ -449,7 +466,9 @@ def _rebuild_level(
             j = k
         for old in olds:
             up.setdefault(old, None)
-        for key, value in _chunk(store, level, keys, values, boundary):
+        # Only a changed key or the closing key of a node taken apart can close a new node.
+        candidates = [*change_keys[i:j], *olds]
+        for key, value in _chunk(store, level, keys, values, boundary, candidates):
             replaced[key] = value
         i = j
     up.update(replaced)
