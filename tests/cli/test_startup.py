@@ -211,3 +211,12 @@ def test_lake_commands_keep_settings_errors(env: dict[str, str]) -> None:
     result = run_cli(["lake", "log", "lakefs://calls/main"], env | {"VOICEOPS_LAKE_BACKEND": "s3"})
     assert result["code"] != 0
     assert "lake_backend" in result["err"]
+
+
+@pytest.mark.parametrize(
+    ("args", "suggestion"), [(["lak"], "'lake'"), (["lake", "repoo"], "'repo'")]
+)
+def test_a_mistyped_command_suggests_one_not_loaded_yet(args: list[str], suggestion: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert f"Did you mean {suggestion}?" in result.stderr

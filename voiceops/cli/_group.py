@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any, ClassVar
 
 import typer
@@ -91,6 +92,20 @@ class LazyGroup(TyperGroup):
             )
         prepare_params(command)
         return command
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        """Typer's resolution; a mistyped name is matched against every sub-command, loaded
+        or not ("No such command 'lak'. Did you mean 'lake'?")."""
+        try:
+            return self._click_resolve_command(ctx, args)
+        except _click.exceptions.UsageError as error:
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if self.suggest_commands and matches:
+                suggestions = ", ".join(repr(match) for match in matches)
+                error.message = f"{error.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
 
     def listed_help(self, name: str) -> str:
         """The one-line help of sub-command ``name``, without importing it if not loaded."""
