@@ -79,7 +79,7 @@ def test_training_progress_sets_the_variable_the_callback_reads(
     from training.common.callbacks import PROGRESS_ENV, progress_wanted
 
     assert PROGRESS_ENV == _progress.PROGRESS_ENV
-    monkeypatch.delenv(PROGRESS_ENV, raising=False)
+    monkeypatch.setenv(PROGRESS_ENV, "")  # restored after the test
     _progress.training_progress(True)
     assert progress_wanted()
     _progress.training_progress(False)
