@@ -10,7 +10,7 @@ export VOICEOPS_HOME ?= $(CURDIR)/.voiceops
 export DAGSTER_HOME ?= $(VOICEOPS_HOME)/dagster
 export DO_NOT_TRACK := 1
 
-.PHONY: setup system-deps demo test lint docs ui mlflow tensorboard bench clean
+.PHONY: setup system-deps demo test lint docs ui mlflow screenshots tensorboard bench clean
 
 setup: $(STAMP)
 
@@ -66,6 +66,11 @@ mlflow: setup  ## MLflow UI (runs, figures, registered models, signatures) on ht
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
 		--backend-store-uri "$$($(MLFLOW_SETTING) uri)" \
 		--default-artifact-root "$$($(MLFLOW_SETTING) root)"
+
+screenshots: setup  ## PNGs of the Dagster asset page and the MLflow model page (after make demo)
+	bash scripts/install_system_deps.sh chromium
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --constraint constraints.txt -e '.[screenshots]'
+	$(RUN) $(BIN)/python scripts/screenshots.py --home "$(VOICEOPS_HOME)"
 
 tensorboard: setup  ## training curves of every run: one directory per family / fingerprint
 	mkdir -p "$(VOICEOPS_HOME)/models"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages VoiceOps needs (speech synthesis and audio tools) when missing.
+# Installs the Debian packages VoiceOps needs (speech synthesis and audio tools) when missing,
+# and the optional ones named as arguments.
 set -euo pipefail
 needed=()
 command -v espeak-ng >/dev/null 2>&1 || needed+=(espeak-ng)
@@ -17,6 +18,10 @@ fi
 if [ "${VOICEOPS_SKIP_REAL_SPEECH:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then
   installed festvox-ru || needed+=(festvox-ru)
 fi
+# Optional packages a make target asks for by name (make screenshots: chromium).
+for extra in "$@"; do
+  installed "$extra" || needed+=("$extra")
+done
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0
 fi

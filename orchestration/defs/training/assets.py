@@ -50,21 +50,27 @@ class TrainingConfig(Config):
     size: str = Field(default="demo", description="'demo' (minutes) or 'tiny' (seconds, tests).")
 
 
-def _latest_metadata(instance: Any, key: AssetKey) -> dict[str, Any] | None:
+def _latest_entries(instance: Any, key: AssetKey) -> dict[str, MetadataValue] | None:
+    """The latest materialization's metadata entries (typed), or None."""
     event = instance.get_latest_materialization_event(key)
     if event is None or event.asset_materialization is None:
         return None
-    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    return dict(event.asset_materialization.metadata)
 
 
-def _kept(previous: dict[str, Any], print_: str, commit: str) -> MaterializeResult:
-    """The previous materialization again (same model), noting the commit checked now."""
-    keep = {
-        k: MetadataValue.json(v) if isinstance(v, dict | list) else v
-        for k, v in previous.items()
-        if isinstance(v, str | int | float | bool | dict | list)
+def _latest_metadata(instance: Any, key: AssetKey) -> dict[str, Any] | None:
+    """The latest materialization's metadata as plain values, or None."""
+    entries = _latest_entries(instance, key)
+    return None if entries is None else {k: v.value for k, v in entries.items()}
+
+
+def _kept(previous: dict[str, MetadataValue], print_: str, commit: str) -> MaterializeResult:
+    """The previous materialization again (same model, entries of the same types: figures
+    stay Markdown), noting the commit checked now."""
+    metadata = previous | {
+        "retrained": MetadataValue.bool(False),
+        "checked_lake_commit": MetadataValue.text(commit),
     }
-    metadata = keep | {"retrained": False, "checked_lake_commit": commit}
     return MaterializeResult(metadata=metadata, data_version=DataVersion(print_))
 
 
@@ -156,8 +162,8 @@ def build_training_asset(family: Family) -> AssetsDefinition:
         used = _used_models(context.instance, family)
         code = ":".join([family.code, *(meta["fingerprint"] for meta in used.values())])
         print_ = fingerprint(data_hash, family_config.config_hash(), code)
-        previous = _latest_metadata(context.instance, model_key(family.name))
-        if previous is not None and previous.get("fingerprint") == print_:
+        previous = _latest_entries(context.instance, model_key(family.name))
+        if previous is not None and getattr(previous.get("fingerprint"), "value", None) == print_:
             context.log.info(f"{family.name}: data, config and code unchanged, not retrained")
             return _kept(previous, print_, commit)
         run_dir = settings.home / "models" / family.name / print_
