@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from core.settings import Settings
 from versioning.lake.local import LocalLake
 from voiceops.cli import VoiceOpsGroup, app
 from voiceops.cli._group import LazyGroup, PlainParam, use_plain_coercion
-from voiceops.cli._lakeargs import configured_lake, local_lake_environment
+from voiceops.cli._lakeargs import configured_lake, local_lake_environment, parse_plain_commit
 from voiceops.cli.lake import LakeGroup
 
 HEAVY = ("tensorflow", "keras", "dagster", "mlflow", "dbt", "duckdb", "pyarrow", "warehouse")
@@ -90,7 +91,7 @@ def test_lake_commit_imports_only_the_lake(env: dict[str, str], tmp_path: Path) 
     assert (head.message, head.metadata) == ("one", {"k": "v"})
     loaded = set(result["modules"])
     assert [m for m in HEAVY if m in loaded] == []
-    assert [m for m in ("pydantic", "pydantic_settings", "rich") if m in loaded] == []
+    assert [m for m in ("pydantic", "pydantic_settings", "rich", "typer") if m in loaded] == []
     assert "voiceops.cli.lake_fs" not in loaded and "voiceops.cli.demo" not in loaded
 
 
@@ -220,3 +221,99 @@ def test_a_mistyped_command_suggests_one_not_loaded_yet(args: list[str], suggest
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert f"Did you mean {suggestion}?" in result.stderr
+
+
+# ---- voiceops lake commit without Typer --------------------------------------------------------
+def run_through_typer(args: list[str], env: dict[str, str]) -> dict:
+    """``voiceops ARGS`` through the Typer app only (never the fast path of ``main()``)."""
+    code = f"import sys\nfrom voiceops.cli import app\nsys.argv = ['voiceops', *{args!r}]\napp()\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    return {"code": done.returncode, "out": done.stdout, "err": done.stderr}
+
+
+def _staged_lake(home: Path) -> LocalLake:
+    lake = LocalLake(home / "lake", fsync=False)
+    lake.create_repository("calls")
+    lake.create_branch("calls", "звонки-1", "main")
+    lake.add_branch_protection("calls", "prod")
+    lake.create_branch("calls", "prod", "main")
+    for branch in ("main", "звонки-1"):
+        lake.upload("calls", branch, "raw/a.json", b"{}")
+    return lake
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lakefs://calls/main", "-m", "one", "--meta", "k=v", "--meta", "ключ=значение"],
+        ["--message", "first option first", "lakefs://calls/main", "--no-allow-empty"],
+        ["lakefs://calls/звонки-1", "-m", "non-ASCII branch"],
+        ["lakefs://calls/main", "-m", "empty", "--allow-empty", "--meta", "a=b=c"],
+        ["lakefs://calls/main", "-m", ""],  # an empty message: the lake refuses it
+        ["lakefs://calls/ghost", "-m", "x"],
+        ["lakefs://nowhere/main", "-m", "x"],
+        ["lakefs://calls", "-m", "x"],
+        ["lakefs://calls/main/raw/a.json", "-m", "x"],
+        ["not-a-uri", "-m", "x"],
+        ["lakefs://calls/main", "-m", "x", "--meta", "novalue"],
+        ["lakefs://calls/main", "-m", "x", "--meta", "k=1", "--meta", "k=2"],
+        ["lakefs://calls/prod", "-m", "protected"],
+    ],
+)
+def test_plain_lake_commit_without_typer_behaves_as_the_typer_command(
+    args: list[str], env: dict[str, str], tmp_path: Path
+) -> None:
+    """Same exit code, stdout (up to the commit id), stderr and commit as through Typer."""
+    argv = ["lake", "commit", *args]
+    assert parse_plain_commit(args) is not None
+    results = []
+    for name in ("fast", "typer"):
+        home = tmp_path / name
+        lake = _staged_lake(home)
+        run_env = env | {"VOICEOPS_HOME": str(home)}
+        if name == "fast":
+            result = run_cli(argv, run_env, str(tmp_path / "modules.json"))
+            typer_loaded = "typer" in result.pop("modules")
+            assert typer_loaded == (result["code"] != 0)  # only to report an error
+        else:
+            result = run_through_typer(argv, run_env)
+        result["out"] = re.sub(r"\b[0-9a-f]{64}\b", "<id>", result["out"])
+        heads = [(c.message, c.metadata) for c in lake.log("calls", "main", 1)]
+        results.append((result, heads))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["lakefs://calls/main"],  # no message: Typer's usage error
+        ["-m", "x"],
+        ["lakefs://calls/main", "-m", "x", "--json"],
+        ["lakefs://calls/main", "--help"],
+        ["lakefs://calls/main", "-m"],
+        ["lakefs://calls/main", "-m", "-x"],  # Click takes "-x" as the message: Typer decides
+        ["lakefs://calls/main", "-mx"],
+        ["lakefs://calls/main", "--message=x"],
+        ["lakefs://calls/main", "--meta=k=v", "-m", "x"],
+        ["lakefs://calls/main", "-m", "x", "-m", "y"],
+        ["lakefs://calls/main", "-m", "x", "--allow-empty", "--allow-empty"],
+        ["lakefs://calls/main", "lakefs://calls/other", "-m", "x"],
+        ["--", "lakefs://calls/main", "-m", "x"],
+        ["lakefs://calls/main", "-m", "x", "--unknown"],
+    ],
+)
+def test_other_lake_commit_forms_are_left_to_typer(args: list[str]) -> None:
+    assert parse_plain_commit(args) is None
+
+
+def test_the_fast_path_steps_aside_for_shell_completion(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    _staged_lake(Path(env["VOICEOPS_HOME"]))
+    argv = ["lake", "commit", "lakefs://calls/main", "-m", "x"]
+    env = env | {"_VOICEOPS_COMPLETE": "bash_source"}
+    result = run_cli(argv, env, str(tmp_path / "modules.json"))
+    assert "typer" in result["modules"]

@@ -1,69 +1,114 @@
 """The ``voiceops`` command: one entry point, a sub-command per area (``lake``, ``demo``, ...).
 
 Sub-commands are imported when they run (:mod:`voiceops.cli._group`): ``voiceops --help``
-and ``voiceops lake ...`` do not pay for Dagster, dbt, MLflow or TensorFlow.
+and ``voiceops lake ...`` do not pay for Dagster, dbt, MLflow or TensorFlow. This module
+imports no Typer itself: :data:`app` and :class:`VoiceOpsGroup` are built on first use, so that
+``voiceops lake commit`` in its plain forms runs without Typer
+(:func:`voiceops.cli._lakeargs.commit_fast_path`).
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
-from voiceops.cli._group import LazyCommand, RootGroup
+    from voiceops.cli._group import RootGroup
 
-
-class VoiceOpsGroup(RootGroup):
-    """The sub-commands of ``voiceops``, in the order ``voiceops --help`` lists them."""
-
-    lazy: ClassVar[dict[str, LazyCommand]] = {
-        "predict": LazyCommand(
-            "voiceops.cli.predict",
-            "predict_cmd",
-            "Run the versioned artifact on INPUT (no retraining) and print the result as JSON.",
-        ),
-        "lake": LazyCommand(
-            "voiceops.cli.lake",
-            "lake_app",
-            "The versioned data lake (lakeFS semantics; lakefs://REPO/REF/PATH URIs).",
-        ),
-        "simulate": LazyCommand(
-            "voiceops.cli.simulate",
-            "simulate_app",
-            "The contact-center simulator: days of calls, recordings and CRM data.",
-        ),
-        "warehouse": LazyCommand(
-            "voiceops.cli.warehouse",
-            "warehouse_app",
-            "The warehouse: audit (load + dbt build), publish, lakeFS hook.",
-        ),
-        "demo": LazyCommand(
-            "voiceops.cli.demo",
-            "demo_app",
-            "Run the platform end to end on the embedded defaults.",
-        ),
-        "models": LazyCommand(
-            "voiceops.cli.models",
-            "models_app",
-            "The model registry: versions, lineage, the gate, promotion.",
-        ),
-    }
-
-
-app = typer.Typer(
-    name="voiceops",
-    cls=VoiceOpsGroup,
-    help="VoiceOps: the MLOps platform of the contact-center voice bot.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+#: The sub-commands of ``voiceops`` (module, attribute, one-line help), in the order
+#: ``voiceops --help`` lists them.
+SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "predict": (
+        "voiceops.cli.predict",
+        "predict_cmd",
+        "Run the versioned artifact on INPUT (no retraining) and print the result as JSON.",
+    ),
+    "lake": (
+        "voiceops.cli.lake",
+        "lake_app",
+        "The versioned data lake (lakeFS semantics; lakefs://REPO/REF/PATH URIs).",
+    ),
+    "simulate": (
+        "voiceops.cli.simulate",
+        "simulate_app",
+        "The contact-center simulator: days of calls, recordings and CRM data.",
+    ),
+    "warehouse": (
+        "voiceops.cli.warehouse",
+        "warehouse_app",
+        "The warehouse: audit (load + dbt build), publish, lakeFS hook.",
+    ),
+    "demo": (
+        "voiceops.cli.demo",
+        "demo_app",
+        "Run the platform end to end on the embedded defaults.",
+    ),
+    "models": (
+        "voiceops.cli.models",
+        "models_app",
+        "The model registry: versions, lineage, the gate, promotion.",
+    ),
+}
 
 
-@app.callback()
-def voiceops() -> None:
-    """The root group (its sub-commands are listed by :class:`VoiceOpsGroup`)."""
+def _build() -> tuple[type[RootGroup], typer.Typer]:
+    """The root group class and the Typer app (imports Typer)."""
+    import typer
+
+    from voiceops.cli._group import LazyCommand, RootGroup
+
+    class VoiceOpsGroup(RootGroup):
+        """The sub-commands of ``voiceops``, in the order ``voiceops --help`` lists them."""
+
+        lazy: ClassVar[dict[str, LazyCommand]] = {
+            name: LazyCommand(*spec) for name, spec in SUB_COMMANDS.items()
+        }
+
+    VoiceOpsGroup.__module__, VoiceOpsGroup.__qualname__ = __name__, "VoiceOpsGroup"
+    app = typer.Typer(
+        name="voiceops",
+        cls=VoiceOpsGroup,
+        help="VoiceOps: the MLOps platform of the contact-center voice bot.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def voiceops() -> None:
+        """The root group (its sub-commands are listed by :class:`VoiceOpsGroup`)."""
+
+    return VoiceOpsGroup, app
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` (the Typer app) and ``VoiceOpsGroup`` (its group class), built on first use."""
+    if name in ("app", "VoiceOpsGroup"):
+        group, app = _build()
+        globals().update(VoiceOpsGroup=group, app=app)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: Classes of expected failures, by module: an instance exists only if its module was imported,
+#: so the check imports nothing.
+EXPECTED_FAILURES = (("core.errors", "VoiceOpsError"),)
+
+
+def is_expected_failure(error: BaseException) -> bool:
+    """Whether ``error`` is reported as one ``error:`` line rather than a traceback: any
+    :class:`~core.errors.VoiceOpsError` (a lake, registry or warehouse refusal, a
+    :class:`~voiceops.cli._output.CliError`), an ``OSError`` or a ``UnicodeError``."""
+    if isinstance(error, OSError | UnicodeError):
+        return True
+    for module, name in EXPECTED_FAILURES:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(error, cls):
+            return True
+    return False
 
 
 #: google-api-core (pulled in by PyAirbyte) warns at import about Python versions it will stop
@@ -79,7 +124,12 @@ def silence_known_warnings() -> None:
 def main() -> None:
     """Console-script entry point (``voiceops = "voiceops.cli:main"``)."""
     silence_known_warnings()
-    app()
+    if sys.argv[1:3] == ["lake", "commit"]:
+        from voiceops.cli._lakeargs import commit_fast_path
+
+        if commit_fast_path(sys.argv[3:]):
+            return
+    __getattr__("app")()
 
 
 __all__ = ["app", "main"]

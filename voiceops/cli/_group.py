@@ -7,13 +7,13 @@ help) and imports a module when its command is resolved. The root group prints i
 ``--help`` with Click's plain formatter, from the table, so ``voiceops --help`` imports no
 sub-command module and not Rich.
 
-This module imports Typer only: it is on the path of every command.
+This module imports Typer only: it is on the path of every command (but the plain
+``voiceops lake commit``, which runs without Typer: see :mod:`voiceops.cli`).
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any, ClassVar
@@ -23,6 +23,8 @@ from typer import _click
 from typer.core import TyperGroup
 from typer.main import get_command_from_info, get_group_from_info
 from typer.models import CommandInfo, TyperInfo
+
+from voiceops.cli import is_expected_failure
 
 try:  # Typer's parameter coercion (since 0.2x); without it, Typer's own coercion runs
     from typer._coercion import RuntimeParam, build_runtime_param
@@ -124,9 +126,9 @@ class LazyGroup(TyperGroup):
 class RootGroup(LazyGroup):
     """The ``voiceops`` group: plain help, and expected failures as one ``error:`` line.
 
-    An expected failure (any :class:`~core.errors.VoiceOpsError`: a lake, registry or
-    warehouse refusal, a :class:`~voiceops.cli._output.CliError`; an ``OSError`` or
-    ``UnicodeError``) ends as ``error: <reason>`` on stderr and exit code 1.
+    An expected failure (:func:`~voiceops.cli.is_expected_failure`: any
+    :class:`~core.errors.VoiceOpsError`, an ``OSError`` or a ``UnicodeError``) ends as
+    ``error: <reason>`` on stderr and exit code 1.
     """
 
     def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
@@ -151,22 +153,6 @@ class RootGroup(LazyGroup):
 
             report_error(error)
             raise typer.Exit(1) from None
-
-
-#: Classes of expected failures, by module: an instance exists only if its module was imported,
-#: so the check imports nothing.
-EXPECTED_FAILURES = (("core.errors", "VoiceOpsError"),)
-
-
-def is_expected_failure(error: BaseException) -> bool:
-    """Whether ``error`` is reported as one ``error:`` line rather than a traceback."""
-    if isinstance(error, OSError | UnicodeError):
-        return True
-    for module, name in EXPECTED_FAILURES:
-        cls = getattr(sys.modules.get(module), name, None)
-        if cls is not None and isinstance(error, cls):
-            return True
-    return False
 
 
 # ---- parameters -----------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import typer
 from versioning.lake import ChangeType, Commit, ConflictError, DiffEntry
 from voiceops.cli._group import LazyCommand, LazyGroup
 from voiceops.cli._lakeargs import (
+    commit_branch,
+    committed_line,
     configured_lake,
     parse_meta,
     ref_and_prefix_uri,
@@ -167,15 +169,12 @@ def commit_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Commit the branch's uncommitted changes."""
-    target = ref_uri(uri)
-    metadata = parse_meta(meta)
-    commit = configured_lake().commit(
-        target.repository, target.require_ref(), message, metadata, allow_empty=allow_empty
-    )
+    # Plain invocations without --json run the same work without Typer (commit_fast_path).
+    target, commit = commit_branch(uri, message, meta, allow_empty)
     if json_out:
         print_json(commit.to_dict())
     else:
-        say(f"Committed {commit.id} on branch {target.ref}")
+        say(committed_line(target, commit))
 
 
 @lake_app.command("log")

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
+
+import orjson
 
 FANOUT = 64
 _THRESHOLD = (1 << 64) // FANOUT
@@ -29,6 +33,117 @@ EMPTY = ""
 
 #: The canonical node encoding (compact JSON, UTF-8 kept): node ids are hashes of it.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+# Node bytes through orjson (~10x faster than the stdlib), never different bytes or values:
+#
+# * Encoding: orjson writes the bytes of :data:`_ENCODER` for "plain" values (:func:`_plain`):
+#   str, bool, None, ints of 64 bits, lists, tuples, dicts with str keys, and floats that are 0
+#   or of magnitude in [1e-4, 2**63). Elsewhere they differ: below 1e-4 the exponent is spelt
+#   otherwise (1e-05 / 1e-5), NaN and infinities become null, ints beyond 64 bits and non-str
+#   keys are refused, UUIDs, enums, dataclasses and datetimes are written where the stdlib
+#   refuses them. Any node that is not plain (or that orjson refuses, e.g. a lone surrogate)
+#   is encoded by the stdlib, as before.
+# * Decoding: orjson reads an int beyond 64 bits as a float, and its floats may in principle
+#   differ from the stdlib's. A body is kept only if orjson writes it back to the very bytes it
+#   was read from: then json.loads reads the same values (ints of 64 bits are exact, floats
+#   come back from their shortest round-trip spelling); otherwise json.loads reads it.
+_INT_MIN, _INT_MAX = -(1 << 63), 1 << 64
+_FLOAT_MIN, _FLOAT_MAX = 1e-4, float(1 << 63)
+#: Types orjson would write where the stdlib refuses them (or writes them as their base type)
+#: are refused instead, so that the stdlib handles them.
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _plain(value: Any) -> bool:
+    """Whether orjson encodes ``value`` exactly as :data:`_ENCODER` does."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return _INT_MIN <= value < _INT_MAX
+    if kind is float:
+        return value == 0.0 or _FLOAT_MIN <= abs(value) < _FLOAT_MAX
+    if kind is list or kind is tuple:
+        return all(map(_plain, value))
+    if kind is dict:
+        return all(type(key) is str for key in value) and all(map(_plain, value.values()))
+    return False
+
+
+def _plain_entries(keys: list[Any], values: list[Any]) -> bool:
+    """:func:`_plain` for a node's entries, column by column at C speed for the usual
+    shapes (a leaf value ``[checksum, size, mtime, content_type, metadata]``, an internal
+    one ``[child_id, count, bytes]``), value by value otherwise."""
+    try:
+        if keys and not _strs(keys):
+            return False
+        if values and set(map(type, values)) == _LIST:
+            columns = list(zip(*values, strict=True))
+            if len(columns) == 5:
+                checksums, sizes, mtimes, ctypes, metas = columns
+                if (
+                    _strs(checksums)
+                    and _strs(ctypes)
+                    and _ints(sizes)
+                    and set(map(type, mtimes)) == _FLOAT
+                    and math.isfinite(sum(mtimes))  # no NaN (which min and max may miss)
+                    and min(mtimes) >= _FLOAT_MIN
+                    and max(mtimes) < _FLOAT_MAX
+                    and set(map(type, metas)) == _DICT
+                    and (not any(metas) or all(map(_plain, metas)))
+                ):
+                    return True
+            elif len(columns) == 3:
+                children, counts, sizes = columns
+                if _strs(children) and _ints(counts) and _ints(sizes):
+                    return True
+        return all(map(_plain, values))
+    except ValueError:  # values of different lengths: not a usual shape
+        return all(map(_plain, values))
+    except RecursionError:  # deeper than anything stored: left to the stdlib
+        return False
+
+
+_LIST, _STR, _INT, _FLOAT, _DICT = {list}, {str}, {int}, {float}, {dict}
+
+
+def _strs(column: tuple[Any, ...]) -> bool:
+    return set(map(type, column)) == _STR
+
+
+def _ints(column: tuple[Any, ...]) -> bool:
+    return set(map(type, column)) == _INT and min(column) >= _INT_MIN and max(column) < _INT_MAX
+
+
+def encode_node(level: int, keys: list[str], values: list[Value]) -> bytes:
+    """The canonical bytes of a node (:data:`_ENCODER`'s output; node ids are their hash)."""
+    body = {"level": level, "entries": [[k, *v] for k, v in zip(keys, values, strict=True)]}
+    if type(level) is int and _plain_entries(keys, values):
+        try:
+            return orjson.dumps(body, option=_ORJSON_OPTIONS)
+        except TypeError:  # e.g. a lone surrogate: the stdlib reports it as before
+            pass
+    return _ENCODER.encode(body).encode("utf-8")
+
+
+def decode_node(data: bytes) -> Any:
+    """``json.loads(data)``: through orjson when it gives the same values."""
+    try:
+        body = orjson.loads(data)
+        if orjson.dumps(body) == data:
+            return body
+    except (orjson.JSONDecodeError, TypeError):  # NaN, Infinity, other encodings, ...
+        pass
+    return json.loads(data)
+
+
+#: Parts of an entry or a value, taken at C speed.
+_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
+_REST = itemgetter(slice(1, None))
 
 #: A leaf value: [checksum, size, mtime, content_type, metadata]; an internal value:
 #: [child_id, entry_count, total_bytes].
@@ -51,23 +166,20 @@ class Node:
     def count(self) -> int:
         if self.level == 0:
             return len(self.keys)
-        return sum(v[1] for v in self.values)
+        return sum(map(_SECOND, self.values))
 
     @property
     def total_bytes(self) -> int:
-        if self.level == 0:
-            return sum(v[1] for v in self.values)
-        return sum(v[2] for v in self.values)
+        return sum(map(_SECOND if self.level == 0 else _THIRD, self.values))
 
     def encode(self) -> bytes:
-        entries = [[k, *v] for k, v in zip(self.keys, self.values, strict=True)]
-        return _ENCODER.encode({"level": self.level, "entries": entries}).encode("utf-8")
+        return encode_node(self.level, self.keys, self.values)
 
     @staticmethod
     def decode(data: bytes) -> Node:
-        body = json.loads(data)
+        body = decode_node(data)
         entries = body["entries"]
-        return Node(body["level"], [e[0] for e in entries], [e[1:] for e in entries])
+        return Node(body["level"], list(map(_FIRST, entries)), list(map(_REST, entries)))
 
 
 def node_id(data: bytes) -> str:
