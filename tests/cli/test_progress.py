@@ -149,3 +149,26 @@ def test_quiet_import_keeps_other_output_on_stderr(tmp_path: Path) -> None:
     assert done.stderr == "real problem while loading\nafter the import\n"
     assert done.stdout == "2\n"
     assert all(not p.search("real problem while loading") for p in START_UP_NOTICES)
+
+
+def test_run_time_notices_are_filtered_and_everything_else_passes(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from voiceops.cli._tensorflow import tensorflow_notices_filtered
+
+    notice = (
+        "E0000 00:00:1796544454.935864   11379 util.cc:131] oneDNN supports DT_INT32 only on "
+        "platforms with AVX-512. Falling back to the default Eigen-based implementation.\n"
+    )
+    with tensorflow_notices_filtered():
+        os.write(2, notice.encode())
+        os.write(2, b"real error: disk full\n")
+        os.write(2, b"\r 50% training")  # a progress bar's update, no newline
+        subprocess.run(  # a child process writes to the same descriptor
+            [sys.executable, "-c", "import os; os.write(2, b'child line\\n')"], check=True
+        )
+    err = capfd.readouterr().err
+    assert "oneDNN supports" not in err
+    assert "real error: disk full\n" in err
+    assert "\r 50% training" in err
+    assert "child line\n" in err

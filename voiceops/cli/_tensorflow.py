@@ -15,10 +15,13 @@ output Dagster mirrors to the terminal, say) imports it noisily.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from types import ModuleType
 
 #: TensorFlow's C++ log threshold: 2 keeps its INFO and WARNING lines off the terminal.
@@ -29,7 +32,11 @@ START_UP_NOTICES = (
     re.compile(r"oneDNN custom operations are on"),
     re.compile(r"cpu_feature_guard"),
     re.compile(r"^To enable the following instructions: .*rebuild TensorFlow"),
+    # at run time, on CPUs without AVX-512 ops for int32 (the default kernel is used)
+    re.compile(r"oneDNN supports \S+ only on platforms with"),
 )
+#: The start of a TensorFlow / absl C++ log line ("E0000 00:00:... util.cc:131] ...").
+CPP_LOG_PREFIX = re.compile(r"^([IWEF]\d{4} |WARNING: All log)")
 
 
 def is_start_up_notice(line: str) -> bool:
@@ -59,3 +66,50 @@ def import_tensorflow() -> ModuleType:
                 sys.stderr.write(kept)
                 sys.stderr.flush()
     return tensorflow
+
+
+def _forward_without_notices(source: int, target: int) -> None:
+    """Copy ``source`` to ``target`` until end of file, dropping complete notice lines.
+
+    A fragment without its newline (a progress bar's ``\\r`` update) is forwarded at once,
+    unless it starts like a C++ log line, which is held until its newline.
+    """
+    pending = b""
+    while chunk := os.read(source, 65536):
+        pending += chunk
+        lines = pending.split(b"\n")
+        pending = lines.pop()
+        out = b"".join(
+            line + b"\n"
+            for line in lines
+            if not is_start_up_notice(line.decode("utf-8", errors="replace"))
+        )
+        if pending and not CPP_LOG_PREFIX.match(pending.decode("utf-8", errors="replace")):
+            out, pending = out + pending, b""
+        if out:
+            os.write(target, out)
+    if pending and not is_start_up_notice(pending.decode("utf-8", errors="replace")):
+        os.write(target, pending)
+
+
+@contextlib.contextmanager
+def tensorflow_notices_filtered() -> Iterator[None]:
+    """File descriptor 2 through a filter that drops TensorFlow's notices (see
+    :data:`START_UP_NOTICES`) for the duration of the block; everything else passes."""
+    sys.stderr.flush()
+    original = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    forwarder = threading.Thread(
+        target=_forward_without_notices, args=(read_end, original), daemon=True
+    )
+    forwarder.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(original, 2)  # closes the pipe's last write end: the forwarder sees EOF
+        forwarder.join(timeout=10)
+        os.close(read_end)
+        os.close(original)

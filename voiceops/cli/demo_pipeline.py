@@ -33,7 +33,7 @@ from versioning.lake import open_lake
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import CliError, esc, format_size, say, short_id, stdout_console
 from voiceops.cli._progress import stage_progress, training_progress, watching
-from voiceops.cli._tensorflow import import_tensorflow
+from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
 from voiceops.cli.models import register_trained_models
 from warehouse.connection import Warehouse
 from warehouse.schemas import MARTS, PUBLISHED, layer_schema
@@ -172,10 +172,12 @@ def _train(settings: Settings) -> list[tuple[str, bool]]:
     import_tensorflow()
     say(f"training {', '.join(FAMILIES)} on the published data (kept if unchanged) ...")
     started = time.monotonic()
-    models = train_models("demo")
+    with tensorflow_notices_filtered():
+        models = train_models("demo")
     say(f"trained {', '.join(models)} in {time.monotonic() - started:.0f} s on the published data")
     stdout_console().print(metrics_table(models))
-    register_trained_models()
+    with tensorflow_notices_filtered():
+        register_trained_models()
     return champion_claims(settings, list(models))
 
 

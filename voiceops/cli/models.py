@@ -233,15 +233,16 @@ def reproduce_cmd(
 ) -> None:
     """Retrain VERSION from its recorded lake commit and config; compare the test metrics."""
     from voiceops.cli._progress import training_progress, watching
-    from voiceops.cli._tensorflow import import_tensorflow
+    from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
 
     training_progress(watching(json_out))
     import_tensorflow()
     from registry.reproduce import reproduce
 
-    result = registry_call(
-        lambda: reproduce(current_settings(), family, version, tolerance=tolerance)
-    )
+    with tensorflow_notices_filtered():
+        result = registry_call(
+            lambda: reproduce(current_settings(), family, version, tolerance=tolerance)
+        )
     if json_out:
         print_json(result.to_dict())
     else:
