@@ -92,30 +92,38 @@ def tracking_store(env: dict[str, str]) -> tuple[str, str]:
 
 
 def dagster_pages(page, base: str, out: Path) -> list[Path]:
-    """The models/nlu asset page, then its ``figures`` metadata opened."""
+    """The models/nlu asset page (metadata filtered to the figures), then the figures opened."""
     page.goto(f"{base}/assets/models/nlu", wait_until="networkidle")
     page.get_by_text("figures", exact=True).first.wait_for(timeout=60_000)
+    skip = page.get_by_role("button", name="Skip")  # the first visit's newsletter dialog
+    if skip.count():
+        skip.first.click()
     shots = [out / "dagster_models_nlu.png"]
-    page.screenshot(path=shots[0], full_page=True)
+    page.screenshot(path=shots[0])
     row = page.locator("tr", has=page.get_by_text("figures", exact=True)).first
-    row.get_by_role("button").first.click()
+    row.get_by_text("[Show Markdown]").click()
     page.locator("img[src^='data:image/png']").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     shots.append(out / "dagster_models_nlu_figures.png")
-    page.screenshot(path=shots[1], full_page=False)
+    page.screenshot(path=shots[1])
     return shots
 
 
 def mlflow_pages(page, base: str, out: Path) -> list[Path]:
-    """The registered model voicebot-nlu and its version 1 (signature, tags)."""
-    page.goto(f"{base}/#/models/voicebot-nlu", wait_until="networkidle")
+    """The registered model voicebot-nlu, and its version 1 with the signature expanded."""
+    page.goto(f"{base}/#/models/voicebot-nlu", wait_until="load")  # the UI keeps polling
     page.get_by_text("voicebot-nlu").first.wait_for(timeout=60_000)
     page.wait_for_timeout(2000)
     shots = [out / "mlflow_voicebot_nlu.png"]
     page.screenshot(path=shots[0], full_page=True)
-    page.goto(f"{base}/#/models/voicebot-nlu/versions/1", wait_until="networkidle")
+    page.goto(f"{base}/#/models/voicebot-nlu/versions/1", wait_until="load")
     page.get_by_text("Version 1").first.wait_for(timeout=60_000)
     page.wait_for_timeout(2000)
+    for section in ("Inputs (", "Outputs ("):
+        toggle = page.get_by_text(section)
+        if toggle.count():
+            toggle.first.click()
+    page.wait_for_timeout(500)
     shots.append(out / "mlflow_voicebot_nlu_version.png")
     page.screenshot(path=shots[1], full_page=True)
     return shots
