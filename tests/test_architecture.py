@@ -20,7 +20,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "storage": ("versioning",),
     "data": ("ingestion", "warehouse"),
     "models": ("training", "registry"),
-    "entry": ("orchestration", "voiceops"),
+    "entry": ("orchestration", "voiceops", "serving"),
 }
 RANK = {package: rank for rank, packages in enumerate(LAYERS.values()) for package in packages}
 #: Folders at the root that are not layered packages (tests, benchmarks, project files).

@@ -1,0 +1,1 @@
+"""The voice-bot API: turns through STT, NLU, dialogue, NLG and TTS."""
