@@ -32,7 +32,7 @@ def lexicon() -> dict[str, Any]:
 # --------------------------------------------------------------------------- names
 
 
-def _surname_forms(base: str, female: bool) -> tuple[str, str, str]:
+def surname_forms(base: str, female: bool) -> tuple[str, str, str]:
     """(nominative, genitive, dative) of a Russian surname given in its masculine form."""
     if base.endswith(("ский", "цкий")):
         stem = base[:-2]
@@ -80,7 +80,7 @@ def random_person(rng: random.Random, language: str) -> Person:
     if language == "ru":
         first = tuple(rng.choice(names["ru_female" if female else "ru_male"]))
         patronymic = rng.choice(names["ru_patronymics"])[int(female)]
-        last = _surname_forms(rng.choice(names["ru_surnames"]), female)
+        last = surname_forms(rng.choice(names["ru_surnames"]), female)
         return Person("ru", first, last, patronymic, female)  # type: ignore[arg-type]
     first_name = rng.choice(names["en_female" if female else "en_male"])
     last_name = rng.choice(names["en_surnames"])
@@ -96,7 +96,7 @@ def _ru_name_cases() -> dict[str, tuple[str, str, str]]:
         table[forms[0]] = tuple(forms)  # type: ignore[assignment]
     for base in names["ru_surnames"]:
         for female in (False, True):
-            forms3 = _surname_forms(base, female)
+            forms3 = surname_forms(base, female)
             table[forms3[0]] = forms3
     return table
 

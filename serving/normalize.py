@@ -168,7 +168,7 @@ def _ru_surnames() -> dict[tuple[str, bool], str]:
     table: dict[tuple[str, bool], str] = {}
     for base in pii.lexicon()["names"]["ru_surnames"]:
         for female in (False, True):
-            forms = pii._surname_forms(base, female)  # the simulator's own declension
+            forms = pii.surname_forms(base, female)  # the simulator's own declension
             table.update({(form, female): forms[0] for form in forms})
     return table
 
