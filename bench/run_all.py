@@ -33,6 +33,7 @@ BENCHMARKS = (
     "bootstrap_gate",
     "publish_gate",
     "champion_compare",
+    "assignment",
 )
 
 

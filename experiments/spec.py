@@ -1,0 +1,192 @@
+"""Experiment specs: one YAML file per experiment in ``experiments/specs/<key>.yaml``.
+
+A spec is reviewed like code; this module parses it into a typed, validated
+:class:`ExperimentSpec` and turns every problem into an :class:`InputError` naming the file,
+the field and the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.errors import InputError
+from training.families import FAMILIES
+
+SPECS_DIR = Path(__file__).resolve().parent / "specs"
+KEY_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+WEIGHT_SUM_TOLERANCE = 1e-6
+
+
+class _FieldError(ValueError):
+    """A whole-spec check's failure that belongs to one field (named in the error)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Namespace(_Strict):
+    """A slice ``[start, end)`` of a namespace; experiments in one namespace whose slices do
+    not overlap never share a user."""
+
+    id: str = Field(min_length=1)
+    start: float = Field(ge=0, le=1)
+    end: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Namespace:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start} must be below end {self.end}")
+        return self
+
+    def as_tuple(self) -> tuple[str, float, float]:
+        """GrowthBook's ``(id, start, end)`` form."""
+        return (self.id, self.start, self.end)
+
+
+class Metric(_Strict):
+    """A metric that decides the experiment and which direction is better."""
+
+    name: str = Field(min_length=1)
+    better: Literal["higher", "lower"]
+
+
+class Guardrails(_Strict):
+    """Limits an arm must stay within whatever its decision metrics say."""
+
+    latency_p99_ms: float = Field(gt=0)
+    error_rate: float = Field(ge=0, le=1)
+    handoff_rate: float = Field(ge=0, le=1)
+
+
+class ExperimentSpec(_Strict):
+    """One experiment: arms of registry versions, traffic split, dates, metrics, guardrails."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    salt: str = ""  # empty -> the key (set by the validator below)
+    #: arm name -> {family: registry version}; the first arm is the control
+    arms: dict[str, dict[str, int]]
+    #: arm name -> share of covered traffic; empty -> equal shares
+    weights: dict[str, float] = Field(default_factory=dict)
+    coverage: float = Field(default=1.0, ge=0, le=1)
+    namespace: Namespace | None = None
+    start: date
+    stop: date
+    metrics: list[Metric] = Field(min_length=1)
+    guardrails: Guardrails
+    #: users per arm before a decision may be taken
+    min_sample_size: int = Field(gt=0)
+
+    @field_validator("arms")
+    @classmethod
+    def _arms(cls, arms: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        if len(arms) < 2:
+            raise ValueError("an experiment needs at least two arms")
+        families: set[str] | None = None
+        for name, versions in arms.items():
+            if not versions:
+                raise ValueError(f"arm {name!r} names no model version")
+            for family, version in versions.items():
+                if family not in FAMILIES:
+                    raise ValueError(
+                        f"arm {name!r}: unknown family {family!r} (known: {', '.join(FAMILIES)})"
+                    )
+                if isinstance(version, bool) or version < 1:
+                    raise ValueError(f"arm {name!r}: {family} version must be a positive integer")
+            if families is not None and set(versions) != families:
+                raise ValueError(f"arm {name!r} must set the same families as the other arms")
+            families = set(versions)
+        return arms
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExperimentSpec:
+        if not self.salt:
+            object.__setattr__(self, "salt", self.key)
+        if not self.weights:
+            object.__setattr__(self, "weights", {arm: 1 / len(self.arms) for arm in self.arms})
+        if list(self.weights) != list(self.arms):
+            raise _FieldError(
+                "weights",
+                f"must list the arms in their order ({', '.join(self.arms)}), "
+                f"got {', '.join(self.weights)}",
+            )
+        if any(w < 0 or not math.isfinite(w) for w in self.weights.values()):
+            raise _FieldError("weights", "must be finite and non-negative")
+        total = sum(self.weights.values())
+        if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+            raise _FieldError("weights", f"must sum to 1, they sum to {total:g}")
+        if self.stop <= self.start:
+            raise _FieldError("stop", f"{self.stop} must be after start {self.start}")
+        return self
+
+    @property
+    def arm_names(self) -> list[str]:
+        return list(self.arms)
+
+    def running_on(self, day: date) -> bool:
+        """Whether ``day`` is within ``[start, stop)``."""
+        return self.start <= day < self.stop
+
+
+def _describe(error: Any) -> str:
+    """``<field>: <reason>`` of one pydantic error."""
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, _FieldError):
+        loc = (*error["loc"], cause.field)
+        reason = str(cause)
+    else:
+        loc, reason = error["loc"], error["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(str(part) for part in loc) or '(spec)'}: {reason}"
+
+
+def parse_spec(data: Any, source: str) -> ExperimentSpec:
+    """The validated spec of ``data`` (a YAML document); ``source`` names it in errors."""
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: (spec): must be a mapping, got {type(data).__name__}")
+    try:
+        return ExperimentSpec.model_validate(data)
+    except ValidationError as error:
+        reasons = "; ".join(_describe(e) for e in error.errors())
+        raise InputError(f"{source}: {reasons}") from None
+
+
+def load_spec(path: Path) -> ExperimentSpec:
+    """The spec in ``path``, whose file name must be ``<key>.yaml``."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise InputError(f"{path}: (spec): cannot read: {error}") from None
+    spec = parse_spec(data, str(path))
+    if path.stem != spec.key:
+        raise InputError(f"{path}: key: {spec.key!r} must match the file name {path.stem!r}")
+    return spec
+
+
+def load_specs(directory: Path = SPECS_DIR) -> dict[str, ExperimentSpec]:
+    """Every ``*.yaml`` spec in ``directory`` by key; overlapping namespace slices are refused."""
+    specs = {}
+    for path in sorted(Path(directory).glob("*.yaml")):
+        spec = load_spec(path)
+        for other in specs.values():
+            if _overlap(spec.namespace, other.namespace):
+                raise InputError(
+                    f"{path}: namespace: slice overlaps experiment {other.key!r} "
+                    f"in namespace {spec.namespace.id!r}"  # type: ignore[union-attr]
+                )
+        specs[spec.key] = spec
+    return specs
+
+
+def _overlap(a: Namespace | None, b: Namespace | None) -> bool:
+    return a is not None and b is not None and a.id == b.id and a.start < b.end and b.start < a.end
