@@ -55,4 +55,6 @@ def definitions_for(settings: Settings) -> Definitions:
     return _BUILT[key]
 
 
-defs = build_definitions()
+#: The code location of the environment's settings (what ``workspace.yaml`` loads); in-process
+#: runs with the same settings reuse it.
+defs = definitions_for(Settings())

@@ -138,11 +138,10 @@ def audit_and_publish(*, echo_dbt_log: bool = True, branch: str = "") -> Publish
     their messages are in the outcome either way).
     """
     from orchestration.definitions import definitions_for
-
-    defs = definitions_for(Settings())
     from warehouse.audits import audit_log
 
-    job = defs.resolve_job_def("audit_publish_job")
+    settings = Settings()
+    job = definitions_for(settings).resolve_job_def("audit_publish_job")
     result = job.execute_in_process(
         instance=dagster_instance(),
         run_config=audit_run_config(echo_dbt_log, branch),
@@ -154,7 +153,7 @@ def audit_and_publish(*, echo_dbt_log: bool = True, branch: str = "") -> Publish
         raise RuntimeError(f"audit run {result.run_id} loaded nothing (no unpublished branch?)")
     meta = raw[0].metadata
     branch, commit_id = meta["branch"].value, meta["commit_id"].value
-    audit = audit_log(Settings()).get(commit_id)
+    audit = audit_log(settings).get(commit_id)
     published = result.asset_materializations_for_node("lake__published")
     return PublishOutcome(
         run_id=result.run_id,

@@ -4,10 +4,10 @@ Loading TensorFlow's C++ libraries writes, straight to file descriptor 2 and bef
 log level applies, "WARNING: All log messages before absl::InitializeLog() is called are
 written to STDERR" and the oneDNN notice ("oneDNN custom operations are on ..."), then the
 ``cpu_feature_guard`` note. :func:`import_tensorflow` sets ``TF_CPP_MIN_LOG_LEVEL`` (unless
-the user set it) and imports TensorFlow with descriptor 2 pointed at a temporary file, then
-restores it and writes back every captured line that is not one of those notices, so real
-errors still show. oneDNN stays on (``TF_ENABLE_ONEDNN_OPTS`` is left alone): the numbers
-models compute do not change.
+the user set it) and imports TensorFlow with descriptor 2 passing through
+:func:`tensorflow_notices_filtered`, which drops those notices and lets every other line
+through, so real errors still show. oneDNN stays on (``TF_ENABLE_ONEDNN_OPTS`` is left
+alone): the numbers models compute do not change.
 
 Commands that will use TensorFlow call it first, so that nothing later (a Dagster run whose
 output Dagster mirrors to the terminal, say) imports it noisily.
@@ -19,7 +19,6 @@ import contextlib
 import os
 import re
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from types import ModuleType
@@ -49,22 +48,8 @@ def import_tensorflow() -> ModuleType:
     if loaded is not None:
         return loaded
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            lines = captured.read().decode("utf-8", errors="replace").splitlines(keepends=True)
-            kept = "".join(line for line in lines if not is_start_up_notice(line))
-            if kept:
-                sys.stderr.write(kept)
-                sys.stderr.flush()
+    with tensorflow_notices_filtered():
+        import tensorflow
     return tensorflow
 
 

@@ -28,7 +28,7 @@ from orchestration.runs import (
     ingest_day,
     train_models,
 )
-from training.families import AT_LEAST, FAMILIES
+from training.families import FAMILIES
 from versioning.lake import open_lake
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import CliError, esc, format_size, say, short_id, stdout_console
@@ -214,10 +214,10 @@ def metrics_table(models: dict[str, dict]) -> Table:
     for column in ("family", "lake commit", "retrained", "train s", "metric", "value", "target"):
         table.add_column(column)
     for family, metadata in models.items():
-        targets = FAMILIES[family].targets
-        for i, (name, (op, goal)) in enumerate(targets.items()):
+        missed = FAMILIES[family].missed_targets(metadata)
+        for i, (name, (op, goal)) in enumerate(FAMILIES[family].targets.items()):
             value = metadata.get(name)
-            met = value is not None and (value >= goal if op == AT_LEAST else value <= goal)
+            met = name not in missed
             shown = "-" if value is None else f"{value:.3f}"
             table.add_row(
                 family if i == 0 else "",
