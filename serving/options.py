@@ -35,6 +35,8 @@ class ServingOptions(BaseSettings):
     audio_keep: int = Field(default=500, gt=0)
     #: minimum NLU confidence before the bot asks to rephrase
     min_confidence: float = Field(default=0.45, ge=0, le=1)
+    #: the bank's back end; empty = the simulator's bank service, started in the worker
+    bank_url: str = ""
     #: serve versions the gate did not pass (debugging only)
     allow_ungated: bool = False
 

@@ -8,6 +8,7 @@ call :meth:`BotChain.turn` directly. Every turn, answered or failed, is written 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -185,7 +186,8 @@ class BotChain:
         slots = normalize_slots(understood["slots"], language, today=self.today())
         event |= {"intent": intent, "confidence": confidence}
         start = time.perf_counter()
-        act: DialogueAct = self.policy.decide(
+        act: DialogueAct = await asyncio.to_thread(  # the bank's back end is HTTP
+            self.policy.decide,
             transcript=transcript,
             intent=intent,
             confidence=confidence,

@@ -51,6 +51,16 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
         "models_app",
         "The model registry: versions, lineage, the gate, promotion.",
     ),
+    "serve": (
+        "voiceops.cli.serve",
+        "serve_cmd",
+        "Serve the voice bot: POST /v1/turn, /healthz, /readyz, OpenAPI at /docs.",
+    ),
+    "turn": (
+        "voiceops.cli.serve",
+        "turn_cmd",
+        "Send one turn (a WAV file or --text) to the API and print its answer as JSON.",
+    ),
 }
 
 

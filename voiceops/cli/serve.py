@@ -1,0 +1,102 @@
+"""``voiceops serve``: the bot's turn API; ``voiceops turn``: one turn against it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voiceops.cli._output import CliError, print_json
+
+DEFAULT_URL = "http://127.0.0.1:8700"
+
+
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (default 8700).")] = 8700,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (each loads the models once).")
+    ] = 1,
+    bank_url: Annotated[
+        str,
+        typer.Option(help="The bank's back end; default: the simulator's, started here."),
+    ] = "",
+    max_inflight: Annotated[
+        int, typer.Option(min=1, help="Turns in progress per worker before 503.")
+    ] = 64,
+    allow_ungated: Annotated[
+        bool, typer.Option(help="Serve versions the gate refused (debugging only).")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the voice bot: POST /v1/turn, /healthz, /readyz, OpenAPI at /docs."""
+    import uvicorn
+
+    from core.settings import get_settings
+    from serving.options import ServingOptions
+
+    settings = get_settings()
+    bank_server = None
+    if not bank_url:  # one bank service for every worker
+        from ingestion.simulator.bank_service import start_in_thread
+
+        if not (settings.sources_root / "crm").is_dir():
+            raise CliError(
+                f"no simulated CRM under {settings.sources_root}: run `voiceops simulate day` "
+                "(or `make demo`) first, or pass --bank-url"
+            )
+        bank_server, bank_url = start_in_thread(settings.sources_root)
+    options = {
+        "VOICEOPS_SERVING_BANK_URL": bank_url,
+        "VOICEOPS_SERVING_MAX_INFLIGHT": str(max_inflight),
+        "VOICEOPS_SERVING_ALLOW_UNGATED": "1" if allow_ungated else "0",
+    }
+    os.environ.update(options)
+    ServingOptions()  # refuse bad values before any worker starts
+    typer.echo(f"voiceops serve: http://{host}:{port} ({workers} worker(s)), bank {bank_url}")
+    try:
+        uvicorn.run(
+            "serving.api:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+        )
+    finally:
+        if bank_server is not None:
+            bank_server.stop()
+
+
+def turn_cmd(
+    audio: Annotated[
+        Path | None, typer.Argument(help="A WAV file of the caller's words.", exists=True)
+    ] = None,
+    text: Annotated[str | None, typer.Option(help="The caller's words as text.")] = None,
+    user: Annotated[str, typer.Option(help="The caller's id (a CRM customer id).")] = "",
+    session: Annotated[str, typer.Option(help="The call's id (default: the user id).")] = "",
+    language: Annotated[str | None, typer.Option(help="ru or en (default: detected).")] = None,
+    url: Annotated[str, typer.Option(help="The API.")] = DEFAULT_URL,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to save the response audio (WAV).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 60.0,
+) -> None:
+    """Send one turn (a WAV file or --text) to the API and print its answer as JSON."""
+    from serving.client import TurnClient, TurnRefused
+
+    if (audio is None) == (text is None):
+        raise CliError("give either a WAV file or --text")
+    if not user:
+        raise CliError("--user is required (the caller's id)")
+    with TurnClient(url, timeout_s=timeout) as client:
+        try:
+            answer = client.turn(user, session or user, text=text, audio=audio, language=language)
+            if out is not None:
+                client.download_audio(answer, out)
+                answer["response_audio_path"] = str(out)
+        except TurnRefused as error:
+            raise CliError(str(error)) from None
+    print_json(answer)
