@@ -72,6 +72,7 @@ class ServingState:
         self.started = time.time()
         self.ready = False
         self._inflight = 0
+        self._closed = False
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -156,6 +157,10 @@ class ServingState:
         return {"event_id": event.event_id, "experiment": event.experiment, "arm": event.arm}
 
     def close(self) -> None:
+        """Flush the events, stop the bank service and the batchers (once)."""
+        if self._closed:
+            return
+        self._closed = True
         if self.events is not None:
             self.events.close()
         if self.bank_server is not None:
@@ -177,27 +182,36 @@ def _bank(state: ServingState) -> Any:
     return BankClient(url)
 
 
-def build_state(state: ServingState) -> ServingState:
-    """Load champions and every experiment arm, connect the bank and the event log; the state
-    is ready at the end (or carries the error that kept it from being ready)."""
+def connect(state: ServingState, router: Any = None) -> ServingState:
+    """Wire the loaded pool to a router, the bank, the event log and the dialogue; ready."""
     from experiments.event_log import EventLog
-    from experiments.routing import Router
     from serving.facts import facts_for
+
+    state.router = router
+    state.bank = _bank(state)
+    state.events = EventLog.from_settings(state.settings)
+
+    def facts(intent, slots, language, customer, session, today):
+        return facts_for(intent, slots, language, customer, session, state.bank, today)
+
+    policy = DialoguePolicy(facts, min_confidence=state.options.min_confidence)
+    state.chain = BotChain(state.pool, router, policy, state.events)
+    state.ready = True
+    return state
+
+
+def build_state(state: ServingState) -> ServingState:
+    """Load champions and every experiment arm, then :func:`connect`; the state is ready at
+    the end (or carries the error that kept it from being ready)."""
+    from experiments.routing import Router
 
     try:
         started = time.perf_counter()
         champions = state.pool.load_champions()
-        state.router = Router(state.settings)
+        router = Router(state.settings)
+        state.router = router
         state.pool.preload(state.pinned_versions())
-        state.bank = _bank(state)
-        state.events = EventLog.from_settings(state.settings)
-
-        def facts(intent, slots, language, customer, session, today):
-            return facts_for(intent, slots, language, customer, session, state.bank, today)
-
-        policy = DialoguePolicy(facts, min_confidence=state.options.min_confidence)
-        state.chain = BotChain(state.pool, state.router, policy, state.events)
-        state.ready = True
+        connect(state, router)
         log.info("ready in %.1f s: champions %s", time.perf_counter() - started, champions)
     except Exception as error:
         state.error = f"{type(error).__name__}: {error}".splitlines()[0]

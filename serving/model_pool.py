@@ -109,17 +109,32 @@ class ModelPool:
 
     def _load(self, name: str, version: str) -> LoadedModel:
         from registry.loading import load_model
-        from registry.serving import run_reference
 
         started = time.perf_counter()
         model = load_model(
             name, version=version, settings=self.settings, allow_ungated=self.allow_ungated
         )
-        loaded = time.perf_counter()
-        run_reference(name, model)  # the first call traces the graph: not on a caller's turn
-        warm = time.perf_counter()
+        return self._prepare(name, version, model, time.perf_counter() - started)
+
+    def _prepare(self, name: str, version: str, model: Any, load_s: float) -> LoadedModel:
+        """Warm ``model`` on the reference inputs (the first call traces its graph: not on a
+        caller's turn) and give it a batcher."""
+        from registry.serving import run_reference
+
+        started = time.perf_counter()
+        run_reference(name, model)
+        warm_s = time.perf_counter() - started
         batcher = Batcher(f"{name}-v{version}", _runner(name, model), self.batching[name])
-        return LoadedModel(name, version, model, batcher, loaded - started, warm - loaded)
+        return LoadedModel(name, version, model, batcher, load_s, warm_s)
+
+    def install(self, name: str, version: str, model: Any, *, champion: bool = False) -> None:
+        """Serve an already loaded ``model`` as ``version`` of ``name`` (benchmarks of the
+        in-process chain, tests); ``champion`` makes it the family's fallback."""
+        prepared = self._prepare(name, str(version), model, 0.0)
+        with self._lock:
+            self.models[(name, str(version))] = prepared
+            if champion:
+                self.champions[name] = str(version)
 
     def ensure(self, name: str, version: str, *, wait: bool = True) -> LoadedModel | None:
         """The loaded ``version`` of family ``name``; None when it cannot be served (the

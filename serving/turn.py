@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
 
+from experiments.events import Event, new_event_id
 from registry.serving import language_of
 from serving.audio_input import DecodedAudio
 from serving.dialogue import DialogueAct, DialoguePolicy
@@ -44,7 +42,7 @@ class Router(Protocol):
 
 
 class EventSink(Protocol):
-    def record(self, event: dict[str, Any]) -> None: ...
+    def record(self, event: Event) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -92,10 +90,6 @@ class TurnResult:
         return out
 
 
-def _worker() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
-
-
 class BotChain:
     """The turn pipeline over a :class:`ModelPool`, a router, a dialogue policy and events."""
 
@@ -128,18 +122,16 @@ class BotChain:
         route, selection = self._selection(request.user_id)
         timings: dict[str, float] = {}
         event: dict[str, Any] = {
-            "event_id": uuid.uuid4().hex,
+            "event_id": new_event_id(),
             "kind": "turn",
-            "occurred_at": datetime.now(UTC).isoformat(),
             "user_id": request.user_id,
             "session_id": request.session_id,
             "turn_index": self.policy.memory.next_turn(request.session_id),
             "experiment": route.experiment if route else None,
             "arm": route.arm if route else None,
-            "versions": selection.versions,
+            "versions": dict(selection.versions),
             "fallback": bool(selection.fallback),
             "input_kind": "audio" if request.audio is not None else "text",
-            "worker": _worker(),
         }
         try:
             result = await self._run(request, selection, timings, event)
@@ -151,7 +143,7 @@ class BotChain:
             event |= {"latency_ms": timings["total"]}
             event |= {f"{stage}_ms": timings.get(stage) for stage in STAGES}
             if self.events is not None:
-                self.events.record(event)
+                self.events.record(Event(**event))
         result.experiment, result.arm = event["experiment"], event["arm"]
         result.fallback, result.latency_ms = dict(selection.fallback), timings
         return result
