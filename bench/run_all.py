@@ -34,6 +34,7 @@ BENCHMARKS = (
     "publish_gate",
     "champion_compare",
     "assignment",
+    "serving_api",
 )
 
 

@@ -114,6 +114,7 @@ class ServingState:
         return {
             "ready": self.ready and not waiting,
             "reason": "" if self.ready and not waiting else self.not_ready_reason(),
+            "error": self.error,
             "warming": waiting,
             "champions": dict(self.pool.champions),
             "loaded": sorted(f"{n} v{v}" for n, v in self.pool.models),

@@ -91,9 +91,12 @@ class TurnClient:
         while time.monotonic() < deadline:
             try:
                 response = self.http.get("/readyz")
+                body = response.json()
                 if response.status_code == 200:
-                    return response.json()
-                last = str(response.json().get("reason") or response.json())
+                    return body
+                if body.get("error"):  # start-up failed: waiting will not help
+                    raise TurnRefused(503, str(body["reason"]))
+                last = str(body.get("reason") or body)
             except httpx.TransportError as error:
                 last = str(error)
             time.sleep(0.5)

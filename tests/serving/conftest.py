@@ -24,46 +24,10 @@ class TinyModels:
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> TinyModels:
     """STT, NLU, NLG, TTS trained at their tiny sizes (~1 min in all on 2 cores)."""
-    root = tmp_path_factory.mktemp("serving_models")
-    paths: dict[str, Path] = {}
+    from bench._tiny_models import load_models, tiny_model_paths
 
-    from training.nlu.config import NLUConfig
-    from training.nlu.export import export as nlu_export
-    from training.nlu.synthetic import synthetic_rows as nlu_rows
-    from training.nlu.train import train as nlu_train
-
-    result = nlu_train(nlu_rows(8, seed=3), NLUConfig.tiny(epochs=6), root / "nlu")
-    paths["nlu"] = nlu_export(result.serving, root / "nlu" / "saved_model")
-
-    from training.nlg.config import NLGConfig
-    from training.nlg.data import synthetic_rows as nlg_rows
-    from training.nlg.train import train as nlg_train
-
-    intents = ("greeting", "check_balance", "exchange_rate", "talk_to_operator")
-    paths["nlg"] = nlg_train(
-        nlg_rows(200, seed=1, intents=intents), NLGConfig.tiny(), root / "nlg"
-    ).model_path
-
-    from training.stt.config import STTConfig
-    from training.stt.export import export as stt_export
-    from training.stt.synthetic import synthetic_rows as stt_rows
-    from training.stt.train import train as stt_train
-
-    stt = stt_train(stt_rows(6, seed=1, cache=root / "stt_audio"), STTConfig.tiny(), root / "stt")
-    paths["stt"] = stt_export(stt.serving, root / "stt" / "saved_model")
-
-    from training.tts.config import TTSConfig
-    from training.tts.export import export as tts_export
-    from training.tts.synthetic import synthetic_rows as tts_rows
-    from training.tts.train import train as tts_train
-
-    tts = tts_train(tts_rows(6, root / "tts_audio", seed=3), TTSConfig.tiny(epochs=2), root / "tts")
-    paths["tts"] = tts_export(tts.serving, root / "tts" / "saved_model")
-
-    from training.families import family
-
-    models = {name: family(name).module("export").load(path) for name, path in paths.items()}
-    return TinyModels(models, paths)
+    paths = tiny_model_paths(tmp_path_factory.mktemp("serving_models"))
+    return TinyModels(load_models(paths), paths)
 
 
 @pytest.fixture(scope="session")

@@ -149,7 +149,17 @@ def pipeline_demo(days: int, calls: int, seed: int, bad_rate: float) -> None:
     for problem in unaudited:
         say(f"  [red]unaudited[/red] {esc(problem)}")
     claims += _train(settings)
+    claims += _serve(settings)
     _conclude(claims)
+
+
+def _serve(settings: Settings) -> list[tuple[str, bool]]:
+    """Start the turn API on the champions and send it simulated turns (checked claims)."""
+    from serving.traffic import customers
+    from voiceops.cli.demo_serving import serving_demo
+
+    say("[bold]serving[/bold]: the turn API on the champions, turns in both languages")
+    return serving_demo(settings, customers(settings.sources_root, 1)[0])
 
 
 def _conclude(claims: list[tuple[str, bool]]) -> None:

@@ -116,3 +116,35 @@ def serve_crm(
     port = port if port is not None else urlsplit(current_settings().crm_api_url).port or 8765
     say(f"CRM API on [bold]http://{esc(host)}:{port}[/bold] over {esc(db_path)} (Ctrl+C stops)")
     serve(db_path, host, port)
+
+
+@simulate_app.command("traffic")
+def traffic(
+    users: Annotated[int, typer.Option("--users", min=1, help="Callers (CRM customers).")] = 50,
+    turns: Annotated[int, typer.Option("--turns", min=1, help="Turns per call.")] = 3,
+    url: Annotated[str, typer.Option("--url", help="The turn API.")] = "http://127.0.0.1:8700",
+    effect: Annotated[
+        float, typer.Option("--effect", help="Added to the resolution chance of EFFECT_ARM.")
+    ] = 0.0,
+    effect_arm: Annotated[
+        str, typer.Option("--effect-arm", help="The arm whose callers get the effect.")
+    ] = "candidate",
+    audio_share: Annotated[
+        float, typer.Option("--audio-share", min=0.0, max=1.0, help="Turns sent as speech.")
+    ] = 0.0,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Calls at once.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same callers and words.")] = 0,
+    out: OutOption = None,
+) -> None:
+    """Drive the turn API with simulated callers (a planted effect per arm); print a summary."""
+    import json
+    from datetime import date
+
+    from serving.traffic import TrafficGenerator, TrafficPlan
+
+    plan = TrafficPlan(users, turns, seed, audio_share, effect, effect_arm, concurrency)
+    report = TrafficGenerator(url, plan, _root(out), date.today()).run()
+    summary = report.summary()
+    typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    if report.errors or not report.turns:
+        raise CliError(f"{sum(report.errors.values())} turns failed: {dict(report.errors)}")
