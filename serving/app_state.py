@@ -190,7 +190,9 @@ def connect(state: ServingState, router: Any = None) -> ServingState:
 
     state.router = router
     state.bank = _bank(state)
-    state.events = EventLog.from_settings(state.settings)
+    state.events = EventLog.from_settings(
+        state.settings, flush_interval_s=state.options.events_flush_interval_s
+    )
 
     def facts(intent, slots, language, customer, session, today):
         return facts_for(intent, slots, language, customer, session, state.bank, today)

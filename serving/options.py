@@ -37,6 +37,8 @@ class ServingOptions(BaseSettings):
     min_confidence: float = Field(default=0.45, ge=0, le=1)
     #: the bank's back end; empty = the simulator's bank service, started in the worker
     bank_url: str = ""
+    #: how often the event log moves spooled events to the event store
+    events_flush_interval_s: float = Field(default=0.5, gt=0)
     #: serve versions the gate did not pass (debugging only)
     allow_ungated: bool = False
 
