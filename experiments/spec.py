@@ -7,6 +7,7 @@ the field and the reason.
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.errors import InputError
+from experiments.metrics import METRICS
 from training.families import FAMILIES
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
@@ -60,6 +62,15 @@ class Metric(_Strict):
     name: str = Field(min_length=1)
     better: Literal["higher", "lower"]
 
+    @model_validator(mode="after")
+    def _known(self) -> Metric:
+        known = METRICS.get(self.name)
+        if known is None:
+            raise ValueError(f"unknown metric {self.name!r} (known: {', '.join(METRICS)})")
+        if known.better != self.better:
+            raise ValueError(f"{self.name} is better {known.better}, not {self.better}")
+        return self
+
 
 class Guardrails(_Strict):
     """Limits an arm must stay within whatever its decision metrics say."""
@@ -67,6 +78,23 @@ class Guardrails(_Strict):
     latency_p99_ms: float = Field(gt=0)
     error_rate: float = Field(ge=0, le=1)
     handoff_rate: float = Field(ge=0, le=1)
+
+
+class Rollout(_Strict):
+    """A canary's schedule: the candidate's share of traffic at each stage, in order."""
+
+    steps: list[float] = Field(min_length=1)
+    #: candidate users a stage must see before the rollout may advance from it
+    min_users_per_step: int = Field(gt=0)
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing(cls, steps: list[float]) -> list[float]:
+        if any(not 0 < step <= 1 for step in steps):
+            raise ValueError("every step must be a share in (0, 1]")
+        if any(b <= a for a, b in itertools.pairwise(steps)):
+            raise ValueError("steps must increase")
+        return steps
 
 
 class ExperimentSpec(_Strict):
@@ -86,6 +114,11 @@ class ExperimentSpec(_Strict):
     guardrails: Guardrails
     #: users per arm before a decision may be taken
     min_sample_size: int = Field(gt=0)
+    #: decide on always-valid p-values (peeking allowed) instead of fixed-horizon ones
+    sequential: bool = False
+    #: a canary: two arms (control = the champions, candidate) and the candidate's share
+    #: per stage; the stage's weights replace ``weights``
+    rollout: Rollout | None = None
 
     @field_validator("arms")
     @classmethod
@@ -127,7 +160,28 @@ class ExperimentSpec(_Strict):
             raise _FieldError("weights", f"must sum to 1, they sum to {total:g}")
         if self.stop <= self.start:
             raise _FieldError("stop", f"{self.stop} must be after start {self.start}")
+        if self.rollout is not None:
+            if len(self.arms) != 2:
+                raise _FieldError("rollout", "a rollout needs exactly two arms: control, candidate")
+            # With coverage below 1 a growing share would move some candidates out again.
+            if self.coverage != 1:
+                raise _FieldError("rollout", "a rollout needs coverage 1 (the step is the share)")
         return self
+
+    @property
+    def control(self) -> str:
+        """The first arm, which the others are compared with."""
+        return self.arm_names[0]
+
+    def weights_at(self, stage: int) -> dict[str, float]:
+        """The arms' weights at rollout ``stage`` (``[1 - share, share]``); without a rollout,
+        the spec's weights. Bucket ranges of growing shares only move users from the control
+        to the candidate."""
+        if self.rollout is None:
+            return dict(self.weights)
+        share = self.rollout.steps[min(stage, len(self.rollout.steps) - 1)]
+        control, candidate = self.arm_names
+        return {control: 1 - share, candidate: share}
 
     @property
     def arm_names(self) -> list[str]:

@@ -91,10 +91,18 @@ def trusted_verdict(settings: Settings, version: ModelVersion) -> RecordedVerdic
 
 
 def promote(
-    settings: Settings, family_name: str, version: str, *, reason: str = "", force: bool = False
+    settings: Settings,
+    family_name: str,
+    version: str,
+    *,
+    reason: str = "",
+    force: bool = False,
+    evidence: str = "",
 ) -> Move:
     """``@champion`` -> ``version``. A version the gate refused on quality needs ``force``
-    and a reason; lineage and artifact integrity are never overruled."""
+    and a reason; lineage and artifact integrity are never overruled. ``evidence`` (an
+    experiment's key) promotes a version that passed the gate without beating the champion
+    on the test rows: live traffic showed it better; it never overrules a failed rule."""
     mlflow, history, model = _handles(settings, family_name)
     target = get_version(mlflow, model, version)
     verdict = trusted_verdict(settings, target)
@@ -122,21 +130,25 @@ def promote(
         and old is not None
         and verdict.champion_compared == old
     )
-    if unproven and not force:
+    if unproven and not force and not evidence:
         raise RegistryError(
             f"{model} v{version} passed the gate but does not beat champion v{old} on the same "
             "test rows (paired bootstrap): promote it with --force --reason TEXT, or let an "
             "experiment on live traffic decide"
         )
-    if unproven and not reason.strip():
+    if unproven and not evidence and not reason.strip():
         raise RegistryError("--force needs --reason TEXT (why an unproven version is promoted)")
     if old == str(target.version):
         raise RegistryError(f"{model} v{version} is already the champion")
     why = reason or "promoted"
     if failed:
         why = f"forced past the gate's {', '.join(r['rule'] for r in failed)} rule(s): {reason}"
+    elif unproven and evidence:
+        why = f"experiment {evidence}: beats champion v{old} on live traffic: {reason}"
     elif unproven:
         why = f"forced: does not beat champion v{old} on the test rows: {reason}"
+    elif evidence:
+        why = f"experiment {evidence}: {why}"
     mlflow.set_registered_model_alias(model, CHAMPION, str(target.version))
     history.record(model, CHAMPION, "promote", old, str(target.version), why)
     if current.get(CHALLENGER) == str(target.version):

@@ -30,7 +30,7 @@ def make_spec(**overrides: Any) -> ExperimentSpec:
         "arms": {f"a{i}": {"nlu": i + 1} for i in range(arms)},
         "start": date(2026, 1, 1),
         "stop": date(2026, 2, 1),
-        "metrics": [{"name": "intent_accuracy", "better": "higher"}],
+        "metrics": [{"name": "resolution_rate", "better": "higher"}],
         "guardrails": {"latency_p99_ms": 800, "error_rate": 0.01, "handoff_rate": 0.2},
         "min_sample_size": 100,
     }

@@ -51,6 +51,11 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
         "models_app",
         "The model registry: versions, lineage, the gate, promotion.",
     ),
+    "experiments": (
+        "voiceops.cli.experiments",
+        "experiments_app",
+        "Experiments on live traffic: lifecycle, analysis, decision, canary rollout.",
+    ),
     "serve": (
         "voiceops.cli.serve",
         "serve_cmd",

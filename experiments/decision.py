@@ -1,0 +1,174 @@
+"""The decision of an experiment: promote the winning arm's versions, or "no decision".
+
+:func:`decide` analyses the experiment's events and decides only on trustworthy, sufficient
+evidence:
+
+1. no sample-ratio mismatch (else :class:`~experiments.analysis.SampleRatioMismatch`);
+2. every arm has at least ``min_sample_size`` users;
+3. every arm's guardrails hold;
+4. a winner: an arm that beats the control on the primary (first) metric significantly
+   (p < 0.05, always-valid when the spec is ``sequential``) and is not worse than the control
+   on any other metric beyond its CI. Several winners: the largest primary improvement.
+
+Then each family of the winning arm whose version is not already the champion is promoted
+through :func:`registry.aliases.promote` with the experiment as ``evidence`` and the analysis
+summary as the reason (one promotion per family), and the decision is recorded in the
+experiment's state. Otherwise nothing is promoted and the result is "no decision" with why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from core.settings import Settings
+from experiments.analysis import Analysis, Comparison, analyze
+from experiments.spec import SPECS_DIR, ExperimentSpec
+from experiments.state import ExperimentStateError, StateStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NO_DECISION = "no decision"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """One family moved to the winner's version (or, in a dry run, that would be)."""
+
+    family: str
+    from_version: str | None
+    to_version: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of :func:`decide`."""
+
+    key: str
+    outcome: Literal["promote", "no decision"]
+    winner: str | None
+    reason: str
+    analysis: Analysis
+    promotions: list[Promotion] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def decided(self) -> bool:
+        return self.outcome == "promote"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "outcome": self.outcome,
+            "winner": self.winner,
+            "reason": self.reason,
+            "dry_run": self.dry_run,
+            "promotions": [p.__dict__ for p in self.promotions],
+            "summary": self.analysis.summary(),
+        }
+
+
+def winner(spec: ExperimentSpec, analysis: Analysis) -> tuple[str | None, str]:
+    """The winning arm (None when none) and why, from an analysis (rules 2-4 above)."""
+    if not analysis.enough_users:
+        short = [f"{a} {n}" for a, n in analysis.users.items() if n < spec.min_sample_size]
+        return None, f"not enough users ({', '.join(short)} < {spec.min_sample_size} per arm)"
+    if broken := analysis.broken_guardrails:
+        return None, "guardrail broken: " + "; ".join(g.describe() for g in broken)
+    primary = spec.metrics[0].name
+    candidates: list[Comparison] = []
+    reasons = []
+    for arm in spec.arm_names[1:]:
+        main = analysis.comparison(primary, arm)
+        if not main.improved:
+            reasons.append(
+                f"{arm} does not beat {spec.control} on {primary} "
+                f"(difference {main.test.difference:+.4g}, p {main.p_value:.3g})"
+            )
+            continue
+        worse = [c.metric for c in analysis.comparisons if c.arm == arm and c.worse]
+        if worse:
+            reasons.append(f"{arm} beats {spec.control} on {primary} but is worse on {worse}")
+            continue
+        candidates.append(main)
+    if not candidates:
+        return None, "; ".join(reasons)
+    sign = 1 if spec.metrics[0].better == "higher" else -1
+    best = max(candidates, key=lambda c: sign * c.test.difference)
+    return best.arm, (
+        f"{best.arm} beats {spec.control} on {primary}: {best.test.difference:+.4g} "
+        f"({best.test.relative_lift:+.2%}, CI [{best.ci[0]:+.4g}, {best.ci[1]:+.4g}], "
+        f"p {best.p_value:.3g}{' always-valid' if best.sequential else ''})"
+    )
+
+
+def read_events(settings: Settings, key: str) -> pd.DataFrame:
+    """The experiment's events from the serving API's event store."""
+    from experiments.event_store import EventStore
+
+    with EventStore.from_settings(settings) as store:
+        return store.read_frame(experiment=key)
+
+
+def decide(
+    settings: Settings,
+    key: str,
+    *,
+    events: pd.DataFrame | None = None,
+    dry_run: bool = False,
+    specs_dir: Path = SPECS_DIR,
+    now: datetime | None = None,
+) -> Decision:
+    """Decide experiment ``key`` (see the module); ``dry_run`` changes nothing."""
+    store = StateStore(settings, specs_dir)
+    spec = store.spec(key)
+    state = store.get(key)
+    if state.status not in ("running", "stopped"):
+        raise ExperimentStateError(f"experiment {key} is {state.status}: nothing to decide")
+    if events is None:
+        events = read_events(settings, key)
+    weights = None
+    if spec.rollout is not None:
+        from experiments.rollout import comparable_stage, stage_events
+
+        stage, since, until = comparable_stage(store, spec)
+        weights = spec.weights_at(stage)
+        events = stage_events(events, since, until)
+    analysis = analyze(spec, events, weights=weights)
+    arm, why = winner(spec, analysis)
+    if arm is None:
+        if not dry_run:
+            store.note(key, NO_DECISION, why)
+        return Decision(key, NO_DECISION, None, why, analysis, dry_run=dry_run)
+    reason = f"{why}; {analysis.summary()}"
+    promotions = _promote(settings, spec, arm, reason, dry_run)
+    if not dry_run:
+        store.record_decision(key, f"promoted {arm}: {reason}")
+    return Decision(key, "promote", arm, reason, analysis, promotions, dry_run)
+
+
+def _promote(
+    settings: Settings, spec: ExperimentSpec, arm: str, reason: str, dry_run: bool
+) -> list[Promotion]:
+    """One promotion per family whose champion is not already the winner's version."""
+    from registry.aliases import promote
+    from registry.tracking import client
+    from registry.versions import CHAMPION, aliases
+    from training.families import family
+
+    mlflow = client(settings)
+    promotions = []
+    for family_name, version in spec.arms[arm].items():
+        champion = aliases(mlflow, family(family_name).model_name).get(CHAMPION)
+        if champion == str(version):
+            continue
+        if dry_run:
+            promotions.append(Promotion(family_name, champion, str(version), reason))
+            continue
+        move = promote(settings, family_name, str(version), reason=reason, evidence=spec.key)
+        promotions.append(Promotion(family_name, move.from_version, move.to_version, move.reason))
+    return promotions

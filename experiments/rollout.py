@@ -1,0 +1,132 @@
+"""Canary rollout: the candidate's share grows stage by stage while its guardrails hold.
+
+A spec with ``rollout: {steps: [0.01, 0.05, 0.25, 1.0], min_users_per_step: N}`` is a canary:
+two arms, the control naming the champions and the candidate the new versions. At stage
+``i`` the candidate gets ``steps[i]`` of the traffic (:meth:`ExperimentSpec.weights_at`).
+:func:`advance` looks at the events of the current stage only (since it began):
+
+- a guardrail the candidate breaks (p99 latency, error rate, handoff rate) halts the canary:
+  the experiment is stopped and the rollback recorded; every caller is back on the champion
+  at once (a stopped experiment takes no traffic) and the candidate never became champion;
+- a sample-ratio mismatch holds it (the stage's data cannot be trusted);
+- fewer than ``min_users_per_step`` candidate users hold it;
+- otherwise it moves to the next stage; at the last one it stays there, ``complete``, until
+  ``voiceops experiments decide`` promotes the candidate (or not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from core.errors import VoiceOpsError
+from core.settings import Settings
+from experiments.analysis import Analysis, SampleRatioMismatch, analyze
+from experiments.spec import SPECS_DIR, ExperimentSpec
+from experiments.state import StateStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Action = Literal["advanced", "held", "halted", "complete", "not running"]
+
+
+@dataclass(frozen=True)
+class RolloutStep:
+    """What :func:`advance` did, from which stage to which, and why."""
+
+    key: str
+    action: Action
+    stage: int
+    share: float
+    reason: str
+    analysis: Analysis | None = None
+
+    def describe(self) -> str:
+        return f"{self.key}: {self.action} at stage {self.stage} ({self.share:.0%}): {self.reason}"
+
+
+def stage_events(
+    events: pd.DataFrame, since: float | None, until: float | None = None
+) -> pd.DataFrame:
+    """The events in ``[since, until)`` (epoch seconds; None: unbounded)."""
+    if events.empty or (since is None and until is None):
+        return events
+    import pandas as pd
+
+    at = pd.to_datetime(events["occurred_at"], utc=True)
+    keep = at == at
+    if since is not None:
+        keep &= at >= pd.Timestamp(since, unit="s", tz="UTC")
+    if until is not None:
+        keep &= at < pd.Timestamp(until, unit="s", tz="UTC")
+    return events[keep]
+
+
+def comparable_stage(
+    store: StateStore, spec: ExperimentSpec
+) -> tuple[int, float | None, float | None]:
+    """The latest stage whose traffic both arms shared, and its ``[since, until)``: the
+    current stage, or the one before when the candidate now has all the traffic."""
+    state = store.get(spec.key)
+    starts = {0: state.started_at}
+    for transition in store.history(spec.key):
+        if transition.action in ("start", "advance"):
+            starts[transition.stage] = transition.at
+    stage = state.stage
+    if spec.weights_at(stage)[spec.control] == 0 and stage > 0:
+        return stage - 1, starts.get(stage - 1), starts.get(stage)
+    return stage, state.stage_started_at, None
+
+
+def advance(
+    settings: Settings,
+    key: str,
+    events: pd.DataFrame,
+    *,
+    now: datetime | None = None,
+    specs_dir: Path = SPECS_DIR,
+) -> RolloutStep:
+    """Advance the canary ``key`` one stage, hold it, or halt and roll it back (see module)."""
+    store = StateStore(settings, specs_dir)
+    spec = store.spec(key)
+    if spec.rollout is None:
+        raise VoiceOpsError(f"experiment {key} has no rollout: it is not a canary")
+    state = store.get(key)
+    steps = spec.rollout.steps
+    share = steps[min(state.stage, len(steps) - 1)]
+    if state.status != "running":
+        return RolloutStep(key, "not running", state.stage, share, f"experiment is {state.status}")
+    candidate = spec.arm_names[1]
+    try:
+        analysis = analyze(
+            spec, stage_events(events, state.stage_started_at), weights=spec.weights_at(state.stage)
+        )
+    except SampleRatioMismatch as error:
+        store.note(key, "hold", str(error))
+        return RolloutStep(key, "held", state.stage, share, str(error))
+    broken = [g for g in analysis.broken_guardrails if g.arm == candidate]
+    if broken:
+        reason = (
+            f"guardrail broken at {share:.0%}: {'; '.join(g.describe() for g in broken)}; "
+            f"rolled back: every caller is on the champion again"
+        )
+        store.stop(key, reason, action="rollback")
+        return RolloutStep(key, "halted", state.stage, share, reason, analysis)
+    seen = analysis.users[candidate]
+    needed = spec.rollout.min_users_per_step
+    if seen < needed:
+        reason = f"{seen} of {needed} candidate users at {share:.0%}"
+        return RolloutStep(key, "held", state.stage, share, reason, analysis)
+    if state.stage >= len(steps) - 1:
+        reason = f"at {share:.0%} with guardrails holding: ready for a decision"
+        return RolloutStep(key, "complete", state.stage, share, reason, analysis)
+    stage = state.stage + 1
+    reason = (
+        f"{share:.0%} -> {steps[stage]:.0%}: {seen} candidate users, guardrails hold "
+        f"({analysis.summary()})"
+    )
+    store.set_stage(key, stage, reason, now)
+    return RolloutStep(key, "advanced", stage, steps[stage], reason, analysis)

@@ -1,0 +1,1 @@
+"""Experiments stage: the serving events and each experiment's analysis (and canary rollout)."""

@@ -1,0 +1,117 @@
+"""Canary rollout: it advances 1 % -> 5 % -> 25 % -> 100 % on healthy data, holds without
+enough users, and halts and rolls back on a planted p99 latency regression."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.settings import Settings
+from experiments.rollout import advance
+from experiments.routing import CHAMPIONS, Router
+from experiments.state import StateStore
+from tests.experiments.planted import Arm, planted_events
+from tests.experiments.test_state import write_spec
+
+T0 = datetime(2026, 12, 7, 8, tzinfo=UTC)
+STEPS = [0.01, 0.05, 0.25, 1.0]
+CANDIDATES = 25
+
+
+def stage_traffic(stage: int, candidate: Arm | None = None) -> pd.DataFrame:
+    """One stage's events: 25 candidate users and the control users its share implies."""
+    share = STEPS[stage]
+    control = round(CANDIDATES * (1 - share) / share)
+    return planted_events(
+        "canary",
+        {"control": Arm(control), "candidate": candidate or Arm(CANDIDATES)},
+        seed=stage,
+        start=(T0 + timedelta(hours=stage, minutes=1)).replace(tzinfo=None),
+        user_prefix=f"stage{stage}",
+    )
+
+
+@pytest.fixture
+def canary(tmp_path: Path) -> tuple[Settings, Path]:
+    specs = tmp_path / "specs"
+    write_spec(
+        specs,
+        "canary",
+        arms={"control": {"nlg": 1}, "candidate": {"nlg": 2}},
+        rollout={"steps": STEPS, "min_users_per_step": 20},
+    )
+    settings = Settings(home=tmp_path / "home")
+    StateStore(settings, specs).start("canary", T0, check_registry=False)
+    return settings, specs
+
+
+def test_canary_advances_on_healthy_data(canary: tuple[Settings, Path]) -> None:
+    settings, specs = canary
+    events = pd.DataFrame()
+    actions = []
+    for stage in range(len(STEPS)):
+        events = pd.concat([events, stage_traffic(stage)], ignore_index=True)
+        now = T0 + timedelta(hours=stage + 1)
+        step = advance(settings, "canary", events, now=now, specs_dir=specs)
+        actions.append((step.action, step.stage))
+    assert actions == [("advanced", 1), ("advanced", 2), ("advanced", 3), ("complete", 3)]
+    store = StateStore(settings, specs)
+    assert store.get("canary").status == "running" and store.get("canary").stage == 3
+    assert [t.action for t in store.history("canary")] == ["start", *["advance"] * 3]
+    route = Router(settings, specs).route("anyone", T0.date())
+    assert route.arm == "candidate" and route.versions == {"nlg": 2}
+
+
+def test_canary_holds_without_enough_users(canary: tuple[Settings, Path]) -> None:
+    settings, specs = canary
+    few = stage_traffic(0)
+    few = few[~few["user_id"].isin(few.loc[few["arm"] == "candidate", "user_id"].unique()[:10])]
+    step = advance(settings, "canary", few, now=T0 + timedelta(hours=1), specs_dir=specs)
+    assert step.action == "held" and "15 of 20 candidate users at 1%" in step.reason
+    assert StateStore(settings, specs).get("canary").stage == 0
+
+
+def test_canary_halts_and_rolls_back_on_a_latency_regression(
+    canary: tuple[Settings, Path],
+) -> None:
+    settings, specs = canary
+    events = stage_traffic(0)
+    assert (
+        advance(settings, "canary", events, now=T0 + timedelta(hours=1), specs_dir=specs).action
+        == "advanced"
+    )
+    slow = stage_traffic(1, candidate=Arm(CANDIDATES, latency_ms=700))
+    events = pd.concat([events, slow], ignore_index=True)
+    step = advance(settings, "canary", events, now=T0 + timedelta(hours=2), specs_dir=specs)
+    assert step.action == "halted" and step.stage == 1
+    assert "candidate latency_p99_ms" in step.reason and "> 800" in step.reason
+    store = StateStore(settings, specs)
+    assert store.get("canary").status == "stopped"
+    last = store.history("canary")[-1]
+    assert (last.action, last.to_status) == ("rollback", "stopped")
+    # every caller is back on the champions, and the canary does not move any more
+    router = Router(settings, specs)
+    assert all(router.route(f"caller-{i}", T0.date()) == CHAMPIONS for i in range(300))
+    again = advance(settings, "canary", events, now=T0 + timedelta(hours=3), specs_dir=specs)
+    assert again.action == "not running"
+
+
+def test_dagster_analysis_asset_advances_the_canary_and_attaches_the_report(
+    canary: tuple[Settings, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from experiments import decision
+    from experiments.state import StateStore
+    from orchestration.defs.experiments.analysis import analysis_result
+
+    settings, specs = canary
+    monkeypatch.setattr(decision, "read_events", lambda _settings, _key: stage_traffic(0))
+    spec = StateStore(settings, specs).spec("canary")
+    result = analysis_result(settings, spec, log=lambda _line: None, specs_dir=specs)
+    metadata = result.metadata
+    assert metadata["rollout"].value.startswith("canary: advanced at stage 1 (5%)")
+    assert "| latency_p99_ms | candidate |" in metadata["report"].value
+    assert metadata["figure"].value.startswith("![experiment canary](data:image/png;base64,")
+    assert metadata["users"].value == {"control": 2475, "candidate": 25}
