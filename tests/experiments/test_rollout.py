@@ -115,3 +115,19 @@ def test_dagster_analysis_asset_advances_the_canary_and_attaches_the_report(
     assert "| latency_p99_ms | candidate |" in metadata["report"].value
     assert metadata["figure"].value.startswith("![experiment canary](data:image/png;base64,")
     assert metadata["users"].value == {"control": 2475, "candidate": 25}
+
+
+def test_decision_on_a_full_canary_reads_the_last_shared_stage(
+    canary: tuple[Settings, Path],
+) -> None:
+    """At 100 % the control has no users: the decision compares the 25 % stage's users."""
+    from experiments.decision import decide
+
+    settings, specs = canary
+    events = pd.DataFrame()
+    for stage in range(len(STEPS)):
+        events = pd.concat([events, stage_traffic(stage)], ignore_index=True)
+        advance(settings, "canary", events, now=T0 + timedelta(hours=stage + 1), specs_dir=specs)
+    decision = decide(settings, "canary", events=events, specs_dir=specs, dry_run=True)
+    assert decision.analysis.users == {"control": 75, "candidate": 25}
+    assert not decision.decided and "not enough users" in decision.reason
