@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+#: the registry's test world and tiny NLU versions (experiments register real versions)
+from tests.registry.conftest import nlu_good, nlu_rows, sqlite_world  # noqa: F401
+
 
 @dataclass
 class TinyModels:

@@ -1,0 +1,81 @@
+"""Several API worker processes (uvicorn ``--workers``) serve one port; each writes its own
+events, and every turn lands in the shared store exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from core.settings import Settings
+
+PROJECT = Path(__file__).resolve().parents[2]
+TURNS = 24
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_workers_serve_one_port_and_lose_no_event(tiny_models, sources, customer, tmp_path):
+    port, home = _free_port(), tmp_path / "home"
+    env = os.environ | {
+        "VOICEOPS_HOME": str(home),
+        "VOICEOPS_SOURCES_DIR": str(sources),
+        "VOICEOPS_TEST_MODELS": json.dumps({k: str(v) for k, v in tiny_models.paths.items()}),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "tests.serving.api_process:app_factory",
+        "--workers",
+        "2",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, cwd=PROJECT, env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "workers did not start"
+            time.sleep(0.5)
+
+        def turn(i: int) -> dict:
+            body = {"text": "What's my balance?", "user_id": customer, "session_id": f"w{i}"}
+            response = httpx.post(f"{url}/v1/turn", json=body, timeout=60)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(turn, range(TURNS)))
+    finally:
+        server.send_signal(signal.SIGTERM)  # graceful: each worker flushes its event log
+        server.wait(timeout=60)
+
+    from experiments.event_store import EventStore
+
+    frame = EventStore.from_settings(Settings(home=home)).read_frame()
+    turns = frame[frame["kind"] == "turn"]
+    assert sorted(turns["event_id"]) == sorted(a["turn_id"] for a in answers)
+    assert 1 <= turns["worker"].nunique() <= 2
