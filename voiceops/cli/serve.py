@@ -55,6 +55,11 @@ def serve_cmd(
     }
     os.environ.update(options)
     ServingOptions()  # refuse bad values before any worker starts
+    if workers == 1:  # the worker is this process: TensorFlow without its start-up notices
+        from voiceops.cli._tensorflow import import_tensorflow
+
+        import_tensorflow()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     typer.echo(f"voiceops serve: http://{host}:{port} ({workers} worker(s)), bank {bank_url}")
     try:
         uvicorn.run(
