@@ -132,6 +132,12 @@ class Settings(BaseSettings):
         "(default: VOICEOPS_HOME/mlflow/artifacts).",
     )
 
+    events_url: str = Field(
+        default="",
+        description="Experiment event store: empty = SQLite under VOICEOPS_HOME/experiments "
+        "(several processes write at once); postgresql://user@host/db = Postgres.",
+    )
+
     hook_secret: SecretStr = Field(
         default=SecretStr(""),
         description="Shared secret the lakeFS pre-merge hook sends (header "
@@ -151,6 +157,11 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> str:
         return self.mlflow_artifact_root or (self.home / "mlflow" / "artifacts").as_uri()
+
+    @property
+    def events_location(self) -> str:
+        """The experiment event store: ``VOICEOPS_EVENTS_URL`` or the embedded SQLite file."""
+        return self.events_url or str(self.home / "experiments" / "events.sqlite3")
 
     @property
     def lake_root(self) -> Path:

@@ -1,7 +1,8 @@
 """The VoiceOps Dagster code location: each stage's definitions, merged, with shared resources.
 
 Stages live in ``orchestration/defs/<stage>/`` (lake, ingestion, warehouse, training,
-registry), each with its assets and a ``definitions.py`` returning a small ``Definitions``.
+registry, experiments), each with its assets and a ``definitions.py`` returning a small
+``Definitions``.
 """
 
 import json
@@ -10,6 +11,7 @@ from dagster import Definitions, in_process_executor
 from pydantic import SecretStr
 
 from core.settings import Settings
+from orchestration.defs.experiments import definitions as experiments
 from orchestration.defs.ingestion import definitions as ingestion
 from orchestration.defs.lake import definitions as lake
 from orchestration.defs.registry import definitions as registry
@@ -28,6 +30,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         warehouse.defs(settings),
         training.defs(settings),
         registry.defs(settings),
+        experiments.defs(settings),
         Definitions(
             resources=resources,
             # Multiprocess execution re-imports the code location per step (~12 s each here).

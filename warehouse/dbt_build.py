@@ -16,6 +16,12 @@ from warehouse.audits import PASSING, CheckResult
 from warehouse.schemas import layer_schema
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+#: The A/B test models (``models/experiments``, their YAML tests included): built by the
+#: ``experiments`` asset group from the event store, never by an audit or a publish, so
+#: experiment data cannot block (or be blocked by) the data the gate publishes.
+EXPERIMENT_MODELS = "path:models/experiments"
+#: dbt selection arguments of every audit and publish build: the project minus the experiments.
+AUDIT_SELECTION = ("--exclude", EXPERIMENT_MODELS)
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -65,10 +71,14 @@ def checks_from_run_results(run_results: dict[str, Any]) -> list[CheckResult]:
 
 
 def manifest_hash(manifest: dict[str, Any]) -> str:
-    """A hash of what the project is (node checksums), not of when it was parsed."""
+    """A hash of what the audited project is (node checksums), not of when it was parsed.
+
+    The experiment models are left out: editing them changes nothing an audit checked."""
+    experiments = EXPERIMENT_MODELS.removeprefix("path:") + "/"
     parts = sorted(
         f"{uid}:{node.get('checksum', {}).get('checksum', '')}"
         for uid, node in {**manifest.get("nodes", {}), **manifest.get("sources", {})}.items()
+        if not node.get("original_file_path", "").startswith(experiments)
     )
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -95,6 +105,7 @@ def dbt_build(
         "--target", settings.dbt_target,
         "--target-path", str(target_path),
         "--vars", dbt_vars(schema, extra_vars),
+        *AUDIT_SELECTION,
     ]  # fmt: skip
     env = os.environ | dbt_env(settings)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

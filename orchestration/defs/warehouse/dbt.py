@@ -32,6 +32,7 @@ from orchestration.defs.warehouse.assets import WAREHOUSE_GROUP, WAREHOUSE_KEY_R
 from orchestration.resources.lake import LakeResource
 from warehouse.audits import Audit, audit_log
 from warehouse.dbt_build import (
+    EXPERIMENT_MODELS,
     checks_from_run_results,
     dbt_env,
     dbt_vars,
@@ -92,11 +93,13 @@ class VoiceOpsDbtTranslator(DagsterDbtTranslator):
 
 
 def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
-    """``voiceops_dbt``: the project's models, seeds and tests, built in the audit schema."""
+    """``voiceops_dbt``: the project's models, seeds and tests, built in the audit schema
+    (all but the experiment models: ``orchestration/defs/experiments``)."""
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
+        exclude=EXPERIMENT_MODELS,
         dagster_dbt_translator=VoiceOpsDbtTranslator(),
     )
     def voiceops_dbt(

@@ -1,0 +1,176 @@
+"""The event store: idempotent writes, typed reads, several writer processes at once (SQLite),
+and the Postgres engine against the real server."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.errors import InputError
+from core.settings import Settings
+from experiments.event_log import EventLog
+from experiments.event_store import EventStore, PostgresEventStore, SQLiteEventStore
+from experiments.events import COLUMNS, Event
+
+PER_WRITER = 2500
+SHARED = 300
+
+
+def turn(index: int, **fields: object) -> Event:
+    defaults: dict[str, object] = {
+        "user_id": f"user-{index % 7}",
+        "session_id": f"call-{index % 11}",
+        "turn_index": index,
+        "experiment": "nlu-canary",
+        "arm": "canary" if index % 2 else "control",
+        "versions": {"nlu": str(1 + index % 2), "stt": "4"},
+        "language": "ru",
+        "input_kind": "audio",
+        "intent": "block_card",
+        "confidence": 0.8,
+        "latency_ms": 120.0 + index,
+        "stt_ms": 60.0,
+        "nlu_ms": 5.0,
+    }
+    return Event(**(defaults | fields))  # type: ignore[arg-type]
+
+
+def shared_events() -> list[Event]:
+    """The same events (same ids) every writer process also writes: stored once."""
+    return [turn(i, event_id=f"shared{i:026d}") for i in range(SHARED)]
+
+
+def test_the_embedded_store_is_sqlite_under_home(tmp_path: Path) -> None:
+    store = EventStore.from_settings(Settings(home=tmp_path))
+    assert isinstance(store, SQLiteEventStore)
+    assert store.path == tmp_path / "experiments" / "events.sqlite3"
+    url = "postgresql://postgres:secret@127.0.0.1:5432/events"
+    postgres = EventStore.from_settings(Settings(home=tmp_path, events_url=url))
+    assert isinstance(postgres, PostgresEventStore) and "secret" not in repr(postgres)
+
+
+def test_writes_are_idempotent_on_event_id(tmp_path: Path) -> None:
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    first = [turn(i) for i in range(10)]
+    assert store.write(first) == 10
+    assert store.write(first) == 0
+    assert store.write([*first[:5], *(turn(i) for i in range(5))]) == 5
+    assert store.count() == 15
+
+
+def test_read_frame_has_the_schema_and_filters(tmp_path: Path) -> None:
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    old = datetime(2026, 1, 1, tzinfo=UTC)
+    store.write(
+        [
+            turn(1, occurred_at=old.isoformat(timespec="microseconds"), error="nlu timeout"),
+            turn(2, experiment=None, arm=None, transcript_empty=True, confidence=None),
+            Event.outcome("user-1", "call-1", resolved=True, experiment="nlu-canary"),
+        ]
+    )
+    frame = store.read_frame()
+    assert list(frame.columns) == list(COLUMNS) and len(frame) == 3
+    assert str(frame["occurred_at"].dtype) == "datetime64[ns, UTC]"
+    assert str(frame["turn_index"].dtype) == "Int64"
+    assert str(frame["handoff"].dtype) == "boolean" and str(frame["confidence"].dtype) == "float64"
+    first = frame.iloc[0]  # oldest first
+    assert first["error"] == "nlu timeout" and first["versions"] == '{"nlu": "2", "stt": "4"}'
+    assert frame["resolved"].isna().sum() == 2 and frame["resolved"].dropna().tolist() == [True]
+    assert len(store.read_frame(experiment="nlu-canary")) == 2
+    assert len(store.read_frame(since=old + timedelta(days=1))) == 2
+    assert len(store.read_frame(experiment="nlu-canary", since=old + timedelta(days=1))) == 1
+
+
+def test_events_refuse_inconsistent_fields() -> None:
+    with pytest.raises(InputError):
+        Event(user_id="u", session_id="s", kind="turn", resolved=True)
+    with pytest.raises(InputError):
+        Event(user_id="u", session_id="s", kind="outcome")
+    with pytest.raises(InputError):
+        Event(user_id="u", session_id="s", input_kind="video")  # type: ignore[arg-type]
+    event = turn(3)
+    assert Event.from_json(event.to_json()) == event
+
+
+def _writer(database: str, spool: str, worker: int) -> None:
+    """One API worker: its own event log (small batches), plus the shared events directly."""
+    store = SQLiteEventStore(Path(database))
+    with EventLog(store, Path(spool), batch_size=100, flush_interval_s=0.01) as event_log:
+        for i in range(PER_WRITER):
+            event_log.record(turn(i, event_id=f"w{worker}-{i:06d}", user_id=f"user-{worker}"))
+            if i % 500 == 0:
+                SQLiteEventStore(Path(database)).write(shared_events())
+        assert event_log.flush(60)
+        assert event_log.stats().lost == 0
+
+
+@pytest.mark.parametrize("writers", [2, 4])
+def test_concurrent_writer_processes_lose_and_duplicate_nothing(
+    tmp_path: Path, writers: int
+) -> None:
+    database, spool = tmp_path / "events.sqlite3", tmp_path / "spool"
+    spawn = multiprocessing.get_context("spawn")
+    processes = [
+        spawn.Process(target=_writer, args=(str(database), str(spool), w)) for w in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(180)
+    assert [p.exitcode for p in processes] == [0] * writers
+    frame = SQLiteEventStore(database).read_frame()
+    assert len(frame) == writers * PER_WRITER + SHARED
+    assert frame["event_id"].is_unique
+    for w in range(writers):
+        mine = frame[frame["event_id"].str.startswith(f"w{w}-")]
+        assert set(mine["user_id"]) == {f"user-{w}"}
+        assert sorted(mine["event_id"]) == [f"w{w}-{i:06d}" for i in range(PER_WRITER)]
+    assert not list(spool.glob("*.jsonl"))
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """A temporary database on the local Postgres, dropped afterwards."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    host = os.environ.get("VOICEOPS_PG_HOST", "127.0.0.1")
+    try:
+        admin = psycopg2.connect(host=host, user="postgres", dbname="postgres", connect_timeout=3)
+    except psycopg2.OperationalError as err:
+        pytest.skip(f"Postgres is not reachable: {err}")
+    admin.autocommit = True
+    database = f"voiceops_events_test_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{database}"')
+    try:
+        yield f"postgresql://postgres@{host}:5432/{database}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
+
+
+def test_postgres_store(postgres_url: str, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, events_url=postgres_url)
+    with EventStore.from_settings(settings) as store:
+        events = [turn(i) for i in range(20)]
+        assert store.write(events) == 20
+        assert store.write([*events, turn(99)]) == 1
+        assert store.count() == 21
+        store.write([Event.outcome("user-1", "call-1", resolved=False)])
+        frame = store.read_frame(experiment="nlu-canary")
+        assert len(frame) == 21 and frame["event_id"].is_unique
+        assert str(frame["resolved"].dtype) == "boolean" and frame["resolved"].isna().all()
+        assert frame["confidence"].tolist() == [0.8] * 21
+        assert store.read_frame()["resolved"].dropna().tolist() == [False]
+    with EventLog(
+        PostgresEventStore(postgres_url), tmp_path / "spool", flush_interval_s=0.01
+    ) as event_log:
+        for i in range(200):
+            event_log.record(turn(i))
+        assert event_log.flush(30)
+    assert PostgresEventStore(postgres_url).count() == 222
