@@ -79,6 +79,17 @@ class Router:
                 return Route(live.spec.key, assignment.arm, dict(assignment.versions))
         return CHAMPIONS
 
+    def pinned_versions(self, today: date) -> set[tuple[str, int]]:
+        """Every (family, version) an arm of an experiment taking traffic on ``today`` pins:
+        what a serving worker loads and warms before it is ready."""
+        return {
+            (family, version)
+            for live in self._current()
+            if live.spec.running_on(today)
+            for versions in live.spec.arms.values()
+            for family, version in versions.items()
+        }
+
     def refresh(self) -> None:
         """Re-read the specs and the state now."""
         specs = load_specs(self.specs_dir)
