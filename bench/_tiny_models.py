@@ -44,3 +44,24 @@ def load_models(paths: dict[str, Path]) -> dict[str, Any]:
     from training.families import family
 
     return {name: family(name).module("export").load(path) for name, path in paths.items()}
+
+
+def app_factory():
+    """The API over tiny models saved on disk, for ``uvicorn --factory`` (one app per worker
+    process): settings from ``VOICEOPS_*``, models from ``VOICEOPS_TEST_MODELS`` (a JSON
+    object family -> SavedModel path), each family's version 1 and champion."""
+    import json
+    import os
+
+    from core.settings import Settings
+    from serving.api import create_app
+    from serving.app_state import ServingState, connect
+    from serving.options import ServingOptions
+
+    paths = {k: Path(v) for k, v in json.loads(os.environ["VOICEOPS_TEST_MODELS"]).items()}
+    settings, options = Settings(), ServingOptions()
+    state = ServingState(settings, options)
+    for name, model in load_models(paths).items():
+        state.pool.install(name, "1", model, champion=True)
+    connect(state, None)
+    return create_app(settings, options, state=state)

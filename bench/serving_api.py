@@ -1,7 +1,7 @@
 """The turn API against the in-process chain, measured in the same run.
 
-- **in-process**: ``BotChain.turn`` awaited directly (the same loaded models, batchers, bank
-  and event log as the API): the floor any HTTP API pays on top of.
+- **in-process**: the WAV decoded and ``BotChain.turn`` awaited directly (the same loaded
+  models, batchers, bank and event log as the API): the floor any HTTP API pays on top of.
 - **API**: ``POST /v1/turn`` (multipart WAV: STT -> NLU -> dialogue -> NLG -> TTS) from 1, 4
   and 16 concurrent clients; p50/p99 latency and turns per second. Cross-request batching of
   STT and TTS is what lets 16 clients get more turns through than 1.
@@ -15,8 +15,13 @@ else every family trained at its tiny size (``--quick`` always uses tiny models)
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -36,12 +41,28 @@ OVERHEAD_TARGET = 1.2
 SCALING_TARGET = 2.0
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 2**20
+def _rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` and its children (uvicorn workers), MB."""
+    total = 0
+    for one in (pid, *_children(pid)):
+        try:
+            with open(f"/proc/{one}/statm") as statm:
+                total += int(statm.read().split()[1]) * 4096
+        except FileNotFoundError:
+            continue
+    return total / 2**20
 
 
-def _models(work: Path, quick: bool) -> tuple[dict[str, Any], str]:
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _models(work: Path, quick: bool) -> tuple[dict[str, Any], str, dict[str, Path] | None]:
+    """Loaded models, where they come from, and their SavedModel paths (tiny models only)."""
     from core.settings import get_settings
     from training.families import FAMILIES
 
@@ -50,12 +71,53 @@ def _models(work: Path, quick: bool) -> tuple[dict[str, Any], str]:
             from registry.loading import load_model
 
             settings = get_settings()
-            return {n: load_model(n, settings=settings) for n in FAMILIES}, "registry champions"
+            models = {n: load_model(n, settings=settings) for n in FAMILIES}
+            return models, "registry champions", None
         except Exception as error:  # no demo registry: fall back to tiny models
             print(f"no champions under {get_settings().home} ({error}); training tiny models")
     from bench._tiny_models import load_models, tiny_model_paths
 
-    return load_models(tiny_model_paths(work / "models")), "tiny models"
+    paths = tiny_model_paths(work / "models")
+    return load_models(paths), "tiny models", paths
+
+
+class ApiProcess:
+    """The API in its own process, as deployed: ``voiceops serve`` on the registry's
+    champions, or uvicorn over the tiny models (``bench._tiny_models.app_factory``)."""
+
+    def __init__(self, settings: Any, paths: dict[str, Path] | None, **options: str) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        env = (
+            os.environ
+            | options
+            | {
+                "VOICEOPS_HOME": str(settings.home),
+                "VOICEOPS_SOURCES_DIR": str(settings.sources_root),
+                "TF_CPP_MIN_LOG_LEVEL": "3",
+            }
+        )
+        quiet = ["--port", str(port), "--log-level", "warning"]
+        if paths is None:
+            command = [sys.executable, "-m", "voiceops.cli", "serve", *quiet]
+        else:
+            env["VOICEOPS_TEST_MODELS"] = json.dumps({k: str(v) for k, v in paths.items()})
+            factory = "bench._tiny_models:app_factory"
+            command = [sys.executable, "-m", "uvicorn", "--factory", factory, *quiet]
+        self.process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+
+    def __enter__(self) -> ApiProcess:
+        from serving.client import TurnClient
+
+        with TurnClient(self.url) as client:
+            client.wait_ready(timeout_s=600)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
 
 
 def _speech(work: Path, count: int) -> list[tuple[str, bytes]]:
@@ -89,8 +151,8 @@ def _in_process(state: Any, speech: list[tuple[str, bytes]], turns: int) -> list
         times = []
         for i in range(turns):
             language, wav = speech[i % len(speech)]
-            request = TurnInput("bench", f"ip-{i}", audio=decode_wav(wav), language=language)
             start = time.perf_counter()
+            request = TurnInput("bench", f"ip-{i}", audio=decode_wav(wav), language=language)
             await state.chain.turn(request)
             times.append((time.perf_counter() - start) * 1000)
         return times
@@ -133,80 +195,87 @@ def _clients(url: str, user: str, speech: list, clients: int, turns: int) -> dic
     return {"times": times, "refused": refused, "errors": errors, "seconds": seconds}
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    from core.settings import Settings
-    from ingestion.simulator.day import write_day
-    from serving.api import ThreadedServer, create_app
+def _row(name: str, times: list[float], rate: float, refused: int, errors: int) -> list:
+    return [
+        name,
+        round(statistics.median(times), 1),
+        round(_percentile(times, 0.99), 1),
+        round(rate, 2),
+        refused,
+        errors,
+    ]
+
+
+def _in_process_run(settings: Any, models: dict[str, Any], speech: list, turns: int) -> list:
     from serving.app_state import ServingState, connect
     from serving.options import ServingOptions
-    from serving.traffic import customers
 
-    turns = QUICK_TURNS if quick else TURNS_PER_CLIENT
-    with tempfile.TemporaryDirectory(prefix="voiceops-bench-serving-") as tmp:
-        work = Path(tmp)
-        models, source = _models(work, quick)
-        speech = _speech(work, 8 if quick else 24)
-        settings = Settings(home=work / "home")
-        write_day(settings.sources_root, 1, calls=20, seed=5, bad_rate=0.0, audio=False)
-        user = customers(settings.sources_root, 1)[0]
+    state = ServingState(settings, ServingOptions())
+    for name, model in models.items():
+        state.pool.install(name, "1", model, champion=True)
+    connect(state, None)
+    _in_process(state, speech, 3)  # warm the batchers' threads and the bank
+    times = _in_process(state, speech, turns)
+    state.close()
+    return times
 
-        def state_with(options: ServingOptions) -> ServingState:
-            state = ServingState(settings, options)
-            for name, model in models.items():
-                state.pool.install(name, "1", model, champion=True)
-            return connect(state, None)
 
-        state = state_with(ServingOptions())
-        _in_process(state, speech, 3)  # warm the batchers' threads and the bank
-        inproc = _in_process(state, speech, turns)
-        rows, results = [], {}
-        with ThreadedServer(create_app(settings, state.options, state=state)) as server:
-            _clients(server.url, user, speech, 1, 2)  # warm-up
-            for clients in CLIENTS:
-                result = _clients(server.url, user, speech, clients, turns)
-                results[clients] = result
-                rate = len(result["times"]) / result["seconds"]
-                rows.append(
-                    [
-                        f"API, {clients} client(s)",
-                        round(statistics.median(result["times"]), 1),
-                        round(_percentile(result["times"], 0.99), 1),
-                        round(rate, 2),
-                        result["refused"],
-                        result["errors"],
-                    ]
-                )
-        inproc_rate = len(inproc) / (sum(inproc) / 1000)
-        rows.insert(
-            0,
-            [
-                "in-process chain, 1 caller",
-                round(statistics.median(inproc), 1),
-                round(_percentile(inproc, 0.99), 1),
-                round(inproc_rate, 2),
-                0,
-                0,
-            ],
-        )
-
-        small = ServingOptions(max_inflight=16, max_queue=8)
-        overloaded = state_with(small)
-        before = _rss_mb()
+def _overload(settings: Any, paths: dict[str, Path] | None, user: str, speech: list):
+    """10x the clients against a worker with small limits; answers and RSS before/peak."""
+    limits = {"VOICEOPS_SERVING_MAX_INFLIGHT": "16", "VOICEOPS_SERVING_MAX_QUEUE": "8"}
+    with ApiProcess(settings, paths, **limits) as api:
+        _clients(api.url, user, speech, 1, 2)  # warm-up
+        before = _rss_mb(api.process.pid)
         peak = [before]
         done = threading.Event()
 
         def sample() -> None:
             while not done.wait(0.05):
-                peak[0] = max(peak[0], _rss_mb())
+                peak[0] = max(peak[0], _rss_mb(api.process.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        with ThreadedServer(create_app(settings, small, state=overloaded)) as server:
-            storm = _clients(server.url, user, speech, OVERLOAD * CLIENTS[-1], 2)
+        storm = _clients(api.url, user, speech, OVERLOAD * CLIENTS[-1], 2)
         done.set()
         sampler.join()
-        overloaded.close()
-        state.close()
+    return storm, before, peak[0]
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    from core.settings import Settings, get_settings
+    from ingestion.simulator.day import write_day
+    from serving.traffic import customers
+
+    turns = QUICK_TURNS if quick else TURNS_PER_CLIENT
+    with tempfile.TemporaryDirectory(prefix="voiceops-bench-serving-") as tmp:
+        work = Path(tmp)
+        models, source, paths = _models(work, quick)
+        speech = _speech(work, 8 if quick else 24)
+        # the champions live in the project's home; tiny models get a scratch home
+        settings = get_settings() if paths is None else Settings(home=work / "home")
+        if not (settings.sources_root / "crm").is_dir():
+            write_day(settings.sources_root, 1, calls=20, seed=5, bad_rate=0.0, audio=False)
+        user = customers(settings.sources_root, 1)[0]
+        inproc = _in_process_run(settings, models, speech, turns)
+        rows = [
+            _row("in-process chain, 1 caller", inproc, len(inproc) / (sum(inproc) / 1000), 0, 0)
+        ]
+        results = {}
+        with ApiProcess(settings, paths) as api:
+            _clients(api.url, user, speech, 1, 2)  # warm-up
+            for clients in CLIENTS:
+                result = results[clients] = _clients(api.url, user, speech, clients, turns)
+                rate = len(result["times"]) / result["seconds"]
+                rows.append(
+                    _row(
+                        f"API, {clients} client(s)",
+                        result["times"],
+                        rate,
+                        result["refused"],
+                        result["errors"],
+                    )
+                )
+        storm, before, peak = _overload(settings, paths, user, speech)
 
     one = results[1]
     overhead = ratio(statistics.median(one["times"]), statistics.median(inproc))
@@ -214,12 +283,15 @@ def run(quick: bool = False) -> dict[str, Any]:
         len(results[16]["times"]) / results[16]["seconds"],
         len(one["times"]) / one["seconds"],
     )
-    print(f"models: {source}; {turns} turns per client; WAV turns (all five stages)")
+    print(
+        f"models: {source}; {turns} turns per client; WAV turns (all five stages); "
+        "the API in its own process"
+    )
     print(format_table(["run", "p50 ms", "p99 ms", "turns/s", "429/503", "errors"], rows))
     print(
         f"overload: {OVERLOAD * CLIENTS[-1]} clients x 2 turns: {len(storm['times'])} answered,"
-        f" {storm['refused']} refused (429/503), {storm['errors']} errors; RSS "
-        f"{before:.0f} MB -> peak {peak[0]:.0f} MB"
+        f" {storm['refused']} refused (429/503), {storm['errors']} errors; API RSS "
+        f"{before:.0f} MB -> peak {peak:.0f} MB"
     )
     figures = [
         Figure(
@@ -238,7 +310,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             f">= {SCALING_TARGET}",
             scaling >= SCALING_TARGET,
         ),
-        Figure(NAME, "peak RSS under 10x overload vs before", ratio(peak[0], before), "x"),
+        Figure(NAME, "peak RSS under 10x overload vs before", ratio(peak, before), "x"),
         Figure(NAME, "overload turns refused (429/503)", storm["refused"], ""),
         Figure(
             NAME, "overload errors (not 429/503)", storm["errors"], "", "0", storm["errors"] == 0

@@ -2,7 +2,8 @@
 
 Requests for one model wait in a bounded queue; a worker thread takes up to
 ``max_batch_size`` of them, waiting at most ``batch_timeout_s`` after the first for more to
-arrive, and runs them through the model in one call. A full queue refuses at once
+arrive (and not at all when no other request is in flight, :class:`Demand`), and runs them
+through the model in one call. A full queue refuses at once
 (:class:`Overloaded`, answered with 429 and ``Retry-After``) instead of growing without
 bound. TensorFlow releases the GIL while it computes, so the event loop keeps accepting
 requests while a batch runs.
@@ -24,6 +25,25 @@ log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+
+class Demand:
+    """How many requests are in flight upstream of the batchers (turns being answered): a
+    batcher stops waiting for more requests once every one in flight is in its batch, so a
+    lone caller never pays the batch timeout."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Demand:
+        with self._lock:
+            self.value += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.value -= 1
 
 
 class Overloaded(RuntimeError):
@@ -74,8 +94,10 @@ class Batcher(Generic[Item, Result]):
         name: str,
         run: Callable[[list[Item]], Sequence[Result]],
         options: BatchingOptions | None = None,
+        demand: Demand | None = None,
     ) -> None:
         self.name = name
+        self.demand = demand
         self.options = options or BatchingOptions()
         self.stats = BatchStats()
         self._run = run
@@ -117,6 +139,8 @@ class Batcher(Generic[Item, Result]):
     def _take_batch(self, first: _Pending[Item, Result]) -> tuple[list, bool]:
         batch, deadline = [first], time.perf_counter() + self.options.batch_timeout_s
         while len(batch) < self.options.max_batch_size:
+            if self.demand is not None and self.demand.value <= len(batch) and self._queue.empty():
+                break  # nobody else is in flight: no request can join this batch
             remaining = deadline - time.perf_counter()
             try:
                 pending = (

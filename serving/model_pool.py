@@ -23,7 +23,7 @@ import numpy as np
 
 from core.settings import Settings
 from serving.audio_input import MODEL_SAMPLE_RATE
-from serving.batching import Batcher, BatchingOptions
+from serving.batching import Batcher, BatchingOptions, Demand
 from training.families import FAMILIES, family
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ class ModelPool:
         self.failures: dict[tuple[str, str], LoadFailure] = {}
         self.champions: dict[str, str] = {}
         self.fallbacks = 0  # turns a pinned version could not serve
+        self.demand = Demand()  # turns in flight (the chain enters it for every turn)
         self._lock = threading.Lock()
         self._loading: dict[tuple[str, str], threading.Event] = {}
 
@@ -124,7 +125,9 @@ class ModelPool:
         started = time.perf_counter()
         run_reference(name, model)
         warm_s = time.perf_counter() - started
-        batcher = Batcher(f"{name}-v{version}", _runner(name, model), self.batching[name])
+        batcher = Batcher(
+            f"{name}-v{version}", _runner(name, model), self.batching[name], self.demand
+        )
         return LoadedModel(name, version, model, batcher, load_s, warm_s)
 
     def install(self, name: str, version: str, model: Any, *, champion: bool = False) -> None:

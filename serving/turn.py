@@ -134,7 +134,8 @@ class BotChain:
             "input_kind": "audio" if request.audio is not None else "text",
         }
         try:
-            result = await self._run(request, selection, timings, event)
+            with self.pool.demand:
+                result = await self._run(request, selection, timings, event)
         except Exception as error:
             event |= {"error": f"{type(error).__name__}: {error}"[:500]}
             raise

@@ -1,42 +1,21 @@
-"""API workers in their own processes over tiny models saved on disk (tests of killed and
-multiple workers).
+"""An API worker in its own process over tiny models saved on disk (the killed-worker test).
 
     python -m tests.serving.api_process HOME SOURCES MODELS_JSON
 
-serves one worker from a thread and prints its URL; ``app_factory`` is the same app for
-``uvicorn --factory --workers N`` (settings from ``VOICEOPS_*``, models from
-``VOICEOPS_TEST_MODELS``, a JSON object family -> SavedModel path).
+Serves ``bench._tiny_models.app_factory`` from a thread and prints its URL; events are
+flushed to the store only once an hour, so whatever the worker recorded is still in its
+spool when it is killed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
-from pathlib import Path
-
-from fastapi import FastAPI
-
-
-def app_factory() -> FastAPI:
-    """One worker's app: the tiny models as every family's version 1 and champion."""
-    from bench._tiny_models import load_models
-    from core.settings import Settings
-    from serving.api import create_app
-    from serving.app_state import ServingState, connect
-    from serving.options import ServingOptions
-
-    paths = {k: Path(v) for k, v in json.loads(os.environ["VOICEOPS_TEST_MODELS"]).items()}
-    settings, options = Settings(), ServingOptions()
-    state = ServingState(settings, options)
-    for name, model in load_models(paths).items():
-        state.pool.install(name, "1", model, champion=True)
-    connect(state, None)
-    return create_app(settings, options, state=state)
 
 
 def main() -> None:
+    from bench._tiny_models import app_factory
     from serving.api import ThreadedServer
 
     home, sources, models_json = sys.argv[1:4]

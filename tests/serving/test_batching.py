@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from serving.batching import Batcher, BatchingOptions, Overloaded
+from serving.batching import Batcher, BatchingOptions, Demand, Overloaded
 
 
 def test_requests_arriving_together_run_as_one_batch_in_order() -> None:
@@ -65,4 +65,14 @@ def test_a_failing_batch_fails_every_request_in_it() -> None:
     for future in futures:
         with pytest.raises(ValueError, match="exploded"):
             future.result(timeout=5)
+    batcher.close()
+
+
+def test_a_lone_request_in_flight_does_not_wait_for_company() -> None:
+    demand = Demand()
+    batcher = Batcher("echo", lambda items: items, BatchingOptions(8, batch_timeout_s=5), demand)
+    with demand:
+        start = time.perf_counter()
+        assert batcher.submit("alone").result(timeout=10) == "alone"
+    assert time.perf_counter() - start < 2.5  # the 5 s batch timeout was not waited
     batcher.close()

@@ -40,7 +40,7 @@ def test_two_workers_serve_one_port_and_lose_no_event(tiny_models, sources, cust
         "-m",
         "uvicorn",
         "--factory",
-        "tests.serving.api_process:app_factory",
+        "bench._tiny_models:app_factory",
         "--workers",
         "2",
         "--port",
