@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +16,30 @@ import typer
 from voiceops.cli._output import CliError, print_json
 
 DEFAULT_URL = "http://127.0.0.1:8700"
+
+
+def _start_bank(sources: Path) -> tuple[subprocess.Popen, str]:
+    """The simulated bank's API in its own process (its Python work does not compete with
+    the workers' for the GIL), on a free port; returns once it answers ``/health``."""
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    module = "ingestion.simulator.bank_service"
+    command = [sys.executable, "-m", module, "--sources", str(sources), "--port", str(port)]
+    bank = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and bank.poll() is None:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return bank, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    bank.kill()
+    raise CliError(f"the simulated bank did not start on {url}")
 
 
 def serve_cmd(
@@ -38,16 +67,14 @@ def serve_cmd(
     from serving.options import ServingOptions
 
     settings = get_settings()
-    bank_server = None
-    if not bank_url:  # one bank service for every worker
-        from ingestion.simulator.bank_service import start_in_thread
-
+    bank = None
+    if not bank_url:  # one bank service for every worker, in its own process
         if not (settings.sources_root / "crm").is_dir():
             raise CliError(
                 f"no simulated CRM under {settings.sources_root}: run `voiceops simulate day` "
                 "(or `make demo`) first, or pass --bank-url"
             )
-        bank_server, bank_url = start_in_thread(settings.sources_root)
+        bank, bank_url = _start_bank(settings.sources_root)
     options = {
         "VOICEOPS_SERVING_BANK_URL": bank_url,
         "VOICEOPS_SERVING_MAX_INFLIGHT": str(max_inflight),
@@ -61,6 +88,9 @@ def serve_cmd(
         import_tensorflow()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     typer.echo(f"voiceops serve: http://{host}:{port} ({workers} worker(s)), bank {bank_url}")
+    # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so that
+    # the bank process is stopped below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(
             "serving.api:app_from_environment",
@@ -71,8 +101,9 @@ def serve_cmd(
             log_level=log_level,
         )
     finally:
-        if bank_server is not None:
-            bank_server.stop()
+        if bank is not None:
+            bank.terminate()
+            bank.wait(timeout=30)
 
 
 def turn_cmd(
