@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ingestion.simulator import bank
-from ingestion.simulator.crm_service import BadParameter, single
+from ingestion.simulator.crm_service import BadParameter, JsonHandler, single
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +179,9 @@ REFUSALS: tuple[tuple[type[Exception], HTTPStatus, str | None], ...] = (
 def make_handler(the_bank: bank.Bank) -> type[BaseHTTPRequestHandler]:
     """A request handler class bound to ``the_bank``."""
 
-    class BankHandler(BaseHTTPRequestHandler):
+    class BankHandler(JsonHandler):
         server_version = "VoiceOpsBank/1.0"
+        api_name = "bank-api"
 
         def do_GET(self) -> None:
             self.dispatch("GET")
@@ -227,17 +228,6 @@ def make_handler(the_bank: bank.Bank) -> type[BaseHTTPRequestHandler]:
                 return json.loads(raw)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise BadParameter("body", f"not JSON: {exc}") from exc
-
-        def reply(self, status: HTTPStatus, body: dict[str, Any]) -> None:
-            payload = json.dumps(body, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("bank-api %s " + format, self.address_string(), *args)
 
     return BankHandler
 

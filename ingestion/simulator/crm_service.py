@@ -168,11 +168,32 @@ def query(db_path: Path, sql: str, args: list[Any]) -> list[sqlite3.Row]:
         raise Unavailable(f"CRM database not ready: {exc}") from exc
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler that answers JSON (the simulator's CRM and bank APIs); its access
+    log goes to its module's logger at debug level, prefixed with ``api_name``."""
+
+    api_name = "api"
+
+    def reply(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logging.getLogger(type(self).__module__).debug(
+            f"{self.api_name} %s " + format, self.address_string(), *args
+        )
+
+
 def make_handler(db_path: Path) -> type[BaseHTTPRequestHandler]:
     """A request handler class bound to ``db_path``."""
 
-    class CrmHandler(BaseHTTPRequestHandler):
+    class CrmHandler(JsonHandler):
         server_version = "VoiceOpsCRM/1.0"
+        api_name = "crm-api"
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
@@ -189,17 +210,6 @@ def make_handler(db_path: Path) -> type[BaseHTTPRequestHandler]:
                 self.reply(HTTPStatus.BAD_REQUEST, {"error": str(exc), "parameter": exc.parameter})
             except Unavailable as exc:
                 self.reply(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)})
-
-        def reply(self, status: HTTPStatus, body: dict[str, Any]) -> None:
-            payload = json.dumps(body, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("crm-api %s " + format, self.address_string(), *args)
 
     return CrmHandler
 
