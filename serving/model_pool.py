@@ -28,14 +28,6 @@ from training.families import FAMILIES, family
 
 log = logging.getLogger(__name__)
 
-#: Families whose requests are batched across turns, and their batching options.
-DEFAULT_BATCHING = {
-    "stt": BatchingOptions(max_batch_size=8, batch_timeout_s=0.01, max_queue=64),
-    "nlu": BatchingOptions(max_batch_size=16, batch_timeout_s=0.002, max_queue=128),
-    "nlg": BatchingOptions(max_batch_size=16, batch_timeout_s=0.002, max_queue=128),
-    "tts": BatchingOptions(max_batch_size=8, batch_timeout_s=0.01, max_queue=64),
-}
-
 
 def _runner(name: str, model: Any):
     """``items -> results`` of a family, over its export helpers."""
@@ -93,12 +85,12 @@ class ModelPool:
     def __init__(
         self,
         settings: Settings,
-        batching: Mapping[str, BatchingOptions] | None = None,
+        batching: Mapping[str, BatchingOptions],
         *,
         allow_ungated: bool = False,
     ) -> None:
         self.settings = settings
-        self.batching = dict(DEFAULT_BATCHING | dict(batching or {}))
+        self.batching = dict(batching)  # per family (serving.options.ServingOptions.batching)
         self.allow_ungated = allow_ungated
         self.models: dict[tuple[str, str], LoadedModel] = {}
         self.failures: dict[tuple[str, str], LoadFailure] = {}
