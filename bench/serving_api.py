@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import Figure, bench_main, format_table, ratio, write_results
+from core.net import free_port
 
 NAME = "serving_api"
 CLIENTS = (1, 4, 16)
@@ -86,9 +86,7 @@ class ApiProcess:
     champions, or uvicorn over the tiny models (``bench._tiny_models.app_factory``)."""
 
     def __init__(self, settings: Any, paths: dict[str, Path] | None, **options: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = (
             os.environ

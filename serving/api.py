@@ -30,6 +30,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import InputError
+from core.net import free_port
 from core.settings import Settings
 from serving.app_state import ServingState, build_state
 from serving.audio_input import decode_wav
@@ -278,14 +279,9 @@ class ThreadedServer:
     """The API served by uvicorn from a background thread (tests, benchmarks)."""
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
-        import socket
-
         import uvicorn
 
-        if port == 0:
-            with socket.socket() as probe:
-                probe.bind((host, 0))
-                port = probe.getsockname()[1]
+        port = port or free_port(host)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.url = f"http://{host}:{port}"

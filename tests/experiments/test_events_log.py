@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core.net import free_port
 from experiments.event_log import EventLog, EventNotSpooledError
 from experiments.event_spool import process_alive
 from experiments.event_store import PostgresEventStore, SQLiteEventStore
@@ -70,14 +71,8 @@ def test_store_down_buffers_in_the_spool_then_writes_when_it_is_back(tmp_path: P
     assert not list(spool.glob("*.jsonl"))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_postgres_down_leaves_the_spool_to_the_next_event_log(tmp_path: Path) -> None:
-    closed = PostgresEventStore(f"postgresql://postgres@127.0.0.1:{_free_port()}/events")
+    closed = PostgresEventStore(f"postgresql://postgres@127.0.0.1:{free_port()}/events")
     spool = tmp_path / "spool"
     event_log = EventLog(closed, spool, flush_interval_s=0.01, max_backoff_s=0.05)
     for i in range(50):

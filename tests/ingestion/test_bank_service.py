@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 
 from core import pii
 from core.language import ACCOUNT_TYPES
+from core.net import free_port
 from ingestion.simulator import crm
 from ingestion.simulator.bank import bank_database, street_pairs
 from ingestion.simulator.bank_service import BankServer, start_in_thread
@@ -256,12 +256,6 @@ def test_stop_closes_the_port(tmp_path: Path) -> None:
     server.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base}/health", timeout=2)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_main_serves_until_sigterm(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,20 +14,15 @@ from pathlib import Path
 
 import httpx
 
+from core.net import free_port
 from core.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 TURNS = 24
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_two_workers_serve_one_port_and_lose_no_event(tiny_models, sources, customer, tmp_path):
-    port, home = _free_port(), tmp_path / "home"
+    port, home = free_port(), tmp_path / "home"
     env = os.environ | {
         "VOICEOPS_HOME": str(home),
         "VOICEOPS_SOURCES_DIR": str(sources),

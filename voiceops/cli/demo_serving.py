@@ -7,7 +7,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 from datetime import date
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.language import utterance
+from core.net import free_port
 from core.settings import Settings
 from ingestion.simulator import layout
 from voiceops.cli._output import esc, say, stdout_console
@@ -27,12 +27,6 @@ TEXT_TURNS = (
     ("block_card", "ru"),
     ("talk_to_operator", "en"),
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _recorded_turn(settings: Settings) -> tuple[Path, dict[str, Any]] | None:
@@ -52,7 +46,7 @@ def serving_demo(settings: Settings, customer: str) -> list[tuple[str, bool]]:
     """Serve, send the turns, print one answer; the claims about them, checked."""
     from serving.client import TurnClient
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = settings.home / "serving" / "demo-serve.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

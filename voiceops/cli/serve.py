@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from core.net import free_port
 from voiceops.cli._output import CliError, print_json
 
 DEFAULT_URL = "http://127.0.0.1:8700"
@@ -23,9 +23,7 @@ def _start_bank(sources: Path) -> tuple[subprocess.Popen, str]:
     the workers' for the GIL), on a free port; returns once it answers ``/health``."""
     import httpx
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     module = "ingestion.simulator.bank_service"
     command = [sys.executable, "-m", module, "--sources", str(sources), "--port", str(port)]
