@@ -138,6 +138,22 @@ class Settings(BaseSettings):
         "(several processes write at once); postgresql://user@host/db = Postgres.",
     )
 
+    training_size: Literal["tiny", "demo"] = Field(
+        default="demo",
+        description="Preset of the runs the retraining sensor starts: 'demo' (minutes per "
+        "family) or 'tiny' (seconds; tests).",
+    )
+    canary_template: Path | None = Field(
+        default=None,
+        description="The canary template of the retraining loop (rollout steps, guardrails, "
+        "sample size; default: experiments/canary.yaml).",
+    )
+    lake_gc_retention_days: float = Field(
+        default=7.0,
+        description="The lake GC schedule keeps objects a commit of this many days still "
+        "needs (embedded lake; lakeFS runs its own GC job).",
+    )
+
     hook_secret: SecretStr = Field(
         default=SecretStr(""),
         description="Shared secret the lakeFS pre-merge hook sends (header "

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.settings import Settings
 from experiments.analysis import Analysis, Comparison, analyze
-from experiments.spec import SPECS_DIR, ExperimentSpec
+from experiments.spec import ExperimentSpec, SpecsDirs
 from experiments.state import ExperimentStateError, StateStore
 
 if TYPE_CHECKING:
@@ -79,6 +78,8 @@ def winner(spec: ExperimentSpec, analysis: Analysis) -> tuple[str | None, str]:
         return None, f"not enough users ({', '.join(short)} < {spec.min_sample_size} per arm)"
     if broken := analysis.broken_guardrails:
         return None, "guardrail broken: " + "; ".join(g.describe() for g in broken)
+    if spec.rollout is not None and spec.rollout.promote_when == "holds":
+        return _holds(spec, analysis)
     primary = spec.metrics[0].name
     candidates: list[Comparison] = []
     reasons = []
@@ -106,6 +107,22 @@ def winner(spec: ExperimentSpec, analysis: Analysis) -> tuple[str | None, str]:
     )
 
 
+def _holds(spec: ExperimentSpec, analysis: Analysis) -> tuple[str | None, str]:
+    """A "holds" canary's candidate wins when no metric is significantly worse than the
+    control's (its guardrails and sample size were checked before)."""
+    candidate = spec.arm_names[1]
+    worse = [c for c in analysis.comparisons if c.arm == candidate and c.worse]
+    if worse:
+        listed = ", ".join(
+            f"{c.metric} {c.test.difference:+.4g} (p {c.p_value:.3g})" for c in worse
+        )
+        return None, f"{candidate} is worse than {spec.control}: {listed}"
+    return candidate, (
+        f"{candidate} holds against {spec.control}: guardrails hold and no metric is "
+        "significantly worse"
+    )
+
+
 def read_events(settings: Settings, key: str) -> pd.DataFrame:
     """The experiment's events from the serving API's event store."""
     from experiments.event_store import EventStore
@@ -120,7 +137,7 @@ def decide(
     *,
     events: pd.DataFrame | None = None,
     dry_run: bool = False,
-    specs_dir: Path = SPECS_DIR,
+    specs_dir: SpecsDirs | None = None,
     now: datetime | None = None,
 ) -> Decision:
     """Decide experiment ``key`` (see the module); ``dry_run`` changes nothing."""
@@ -140,6 +157,12 @@ def decide(
         events = stage_events(events, since, until)
     analysis = analyze(spec, events, weights=weights)
     arm, why = winner(spec, analysis)
+    if arm is not None and _before_last_stage(spec, state.stage):
+        arm = None
+        why = (
+            f"the rollout is at stage {state.stage + 1} of {len(spec.rollout.steps)}: "  # type: ignore[union-attr]
+            "a canary that only has to hold is decided at its last stage"
+        )
     if arm is None:
         if not dry_run:
             store.note(key, NO_DECISION, why)
@@ -149,6 +172,14 @@ def decide(
     if not dry_run:
         store.record_decision(key, f"promoted {arm}: {reason}")
     return Decision(key, "promote", arm, reason, analysis, promotions, dry_run)
+
+
+def _before_last_stage(spec: ExperimentSpec, stage: int) -> bool:
+    """A "holds" canary not yet at its last stage (it is not decided before)."""
+    rollout = spec.rollout
+    if rollout is None or rollout.promote_when != "holds":
+        return False
+    return stage < len(rollout.steps) - 1
 
 
 def _promote(

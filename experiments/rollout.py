@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from core.errors import VoiceOpsError
 from core.settings import Settings
 from experiments.analysis import Analysis, SampleRatioMismatch, analyze
-from experiments.spec import SPECS_DIR, ExperimentSpec
+from experiments.spec import ExperimentSpec, SpecsDirs
 from experiments.state import StateStore
 
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ def advance(
     events: pd.DataFrame,
     *,
     now: datetime | None = None,
-    specs_dir: Path = SPECS_DIR,
+    specs_dir: SpecsDirs | None = None,
 ) -> RolloutStep:
     """Advance the canary ``key`` one stage, hold it, or halt and roll it back (see module)."""
     store = StateStore(settings, specs_dir)

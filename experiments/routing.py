@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from core.settings import Settings
 from experiments.assignment import Assigner
-from experiments.spec import SPECS_DIR, ExperimentSpec, load_specs
+from experiments.spec import ExperimentSpec, SpecsDirs, load_specs
 from experiments.state import StateStore
 
 
@@ -51,18 +50,18 @@ class _Live:
 
 
 class Router:
-    """Routes users to experiment arms from the specs in ``specs_dir`` and the state store."""
+    """Routes users to experiment arms from the specs (reviewed and generated) and the state
+    store."""
 
     def __init__(
         self,
         settings: Settings,
-        specs_dir: Path = SPECS_DIR,
+        specs_dir: SpecsDirs | None = None,
         refresh_s: float = 5.0,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = StateStore(settings, specs_dir)
-        self.specs_dir = Path(specs_dir)
         self.refresh_s = refresh_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -92,7 +91,7 @@ class Router:
 
     def refresh(self) -> None:
         """Re-read the specs and the state now."""
-        specs = load_specs(self.specs_dir)
+        specs = load_specs(self.store.specs_dirs)
         states = self.store.all()
         live = []
         for key in sorted(specs):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -20,7 +21,13 @@ from core.errors import InputError
 from experiments.metrics import METRICS
 from training.families import FAMILIES
 
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+#: The reviewed specs (in the repository, changed through code review).
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
+#: One specs directory, or several read together (a key may appear in only one).
+SpecsDirs = Path | Sequence[Path]
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 WEIGHT_SUM_TOLERANCE = 1e-6
 
@@ -86,6 +93,10 @@ class Rollout(_Strict):
     steps: list[float] = Field(min_length=1)
     #: candidate users a stage must see before the rollout may advance from it
     min_users_per_step: int = Field(gt=0)
+    #: what the candidate must show at the last stage to be promoted: "wins" (significantly
+    #: better on the primary metric, as in any experiment) or "holds" (no metric significantly
+    #: worse and guardrails holding: a retrained version only has to do no harm)
+    promote_when: Literal["wins", "holds"] = "wins"
 
     @field_validator("steps")
     @classmethod
@@ -227,11 +238,31 @@ def load_spec(path: Path) -> ExperimentSpec:
     return spec
 
 
-def load_specs(directory: Path = SPECS_DIR) -> dict[str, ExperimentSpec]:
-    """Every ``*.yaml`` spec in ``directory`` by key; overlapping namespace slices are refused."""
-    specs = {}
-    for path in sorted(Path(directory).glob("*.yaml")):
+def generated_specs_dir(settings: Settings) -> Path:
+    """Where the platform writes the specs it starts by itself (the retraining loop's
+    canaries): ``<home>/experiments/specs``."""
+    return Path(settings.home) / "experiments" / "specs"
+
+
+def spec_dirs(settings: Settings, specs_dir: SpecsDirs | None = None) -> tuple[Path, ...]:
+    """``specs_dir`` as a tuple; None: the reviewed specs and the generated ones."""
+    if specs_dir is None:
+        return (SPECS_DIR, generated_specs_dir(settings))
+    if isinstance(specs_dir, str | Path):
+        return (Path(specs_dir),)
+    return tuple(Path(d) for d in specs_dir)
+
+
+def load_specs(directories: SpecsDirs = SPECS_DIR) -> dict[str, ExperimentSpec]:
+    """Every ``*.yaml`` spec in ``directories`` by key; a key found twice and overlapping
+    namespace slices are refused."""
+    dirs = (directories,) if isinstance(directories, str | Path) else directories
+    paths = [path for directory in dirs for path in sorted(Path(directory).glob("*.yaml"))]
+    specs: dict[str, ExperimentSpec] = {}
+    for path in paths:
         spec = load_spec(path)
+        if spec.key in specs:
+            raise InputError(f"{path}: key: experiment {spec.key!r} is defined twice")
         for other in specs.values():
             if _overlap(spec.namespace, other.namespace):
                 raise InputError(

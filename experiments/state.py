@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from core.errors import VoiceOpsError
 from core.settings import Settings
-from experiments.spec import SPECS_DIR, ExperimentSpec, load_specs
+from experiments.spec import ExperimentSpec, SpecsDirs, load_specs, spec_dirs
 
 Status = Literal["draft", "running", "stopped", "decided"]
 
@@ -129,9 +129,10 @@ def _epoch(now: datetime | None) -> float:
 class StateStore:
     """The experiments' lifecycle in the state database of ``settings``."""
 
-    def __init__(self, settings: Settings, specs_dir: Path = SPECS_DIR) -> None:
+    def __init__(self, settings: Settings, specs_dir: SpecsDirs | None = None) -> None:
+        """``specs_dir``: where the specs are (default: the reviewed and the generated ones)."""
         self.settings = settings
-        self.specs_dir = Path(specs_dir)
+        self.specs_dirs = spec_dirs(settings, specs_dir)
         self.engine = state_engine(state_url(settings))
 
     # ---- reading ---------------------------------------------------------------------------
@@ -161,12 +162,11 @@ class StateStore:
         ]
 
     def spec(self, key: str) -> ExperimentSpec:
-        specs = load_specs(self.specs_dir)
+        specs = load_specs(self.specs_dirs)
         if key not in specs:
             known = ", ".join(specs) or "none"
-            raise ExperimentStateError(
-                f"no experiment {key!r} in {self.specs_dir} (known: {known})"
-            )
+            where = " or ".join(str(d) for d in self.specs_dirs)
+            raise ExperimentStateError(f"no experiment {key!r} in {where} (known: {known})")
         return specs[key]
 
     # ---- transitions -----------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The VoiceOps Dagster code location: each stage's definitions, merged, with shared resources.
 
 Stages live in ``orchestration/defs/<stage>/`` (lake, ingestion, warehouse, training,
-registry, experiments), each with its assets and a ``definitions.py`` returning a small
-``Definitions``.
+registry, experiments, retraining, monitoring), each with its assets and a
+``definitions.py`` returning a small ``Definitions``.
 """
 
 import json
@@ -14,7 +14,9 @@ from core.settings import Settings
 from orchestration.defs.experiments import definitions as experiments
 from orchestration.defs.ingestion import definitions as ingestion
 from orchestration.defs.lake import definitions as lake
+from orchestration.defs.monitoring import definitions as monitoring
 from orchestration.defs.registry import definitions as registry
+from orchestration.defs.retraining import definitions as retraining
 from orchestration.defs.training import definitions as training
 from orchestration.defs.warehouse import definitions as warehouse
 from orchestration.resources import build_resources
@@ -31,6 +33,8 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         training.defs(settings),
         registry.defs(settings),
         experiments.defs(settings),
+        retraining.defs(settings),
+        monitoring.defs(settings),
         Definitions(
             resources=resources,
             # Multiprocess execution re-imports the code location per step (~12 s each here).

@@ -174,6 +174,19 @@ def rollback(settings: Settings, family_name: str, *, reason: str = "") -> Move:
     return Move(model, CHAMPION, current, previous, why)
 
 
+def withdraw_challenger(
+    settings: Settings, family_name: str, version: str, *, reason: str
+) -> Move | None:
+    """Clear ``@challenger`` when it is ``version`` (a canary of it was rolled back); the
+    champion does not move. None when ``version`` is not the challenger."""
+    mlflow, history, model = _handles(settings, family_name)
+    if aliases(mlflow, model).get(CHALLENGER) != str(version):
+        return None
+    mlflow.delete_registered_model_alias(model, CHALLENGER)
+    history.record(model, CHALLENGER, "withdraw", str(version), None, reason)
+    return Move(model, CHALLENGER, str(version), "", reason)
+
+
 def alias_history(settings: Settings, family_name: str) -> list[AliasMove]:
     """Every alias move of the family's model, oldest first."""
     _, history, model = _handles(settings, family_name)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
 from training.common.lineage import code_version
 from training.common.run import RunSummary
+
+if TYPE_CHECKING:  # keras is imported when a family trains, not with this table
+    from training.common.callbacks import EpochHook
 
 MODEL_PREFIX = "voicebot-"
 TRAINING_DIR = Path(__file__).resolve().parent
@@ -87,9 +90,26 @@ class Family:
         """The family's mart rows of the published build at lake commit ``commit``."""
         return self.module("data").load_rows(settings, commit)
 
-    def run(self, rows: list[dict], config: Any, run_dir: Path, **models: Path) -> RunSummary:
-        """Train and export; ``models`` are ``<family>_model`` SavedModel paths it uses."""
-        return self.module("train").run(rows, config, run_dir, **models)
+    def data_fingerprint(self, settings: Any, commit: str) -> str:
+        """Identity of the family's training data: a hash of its published mart's rows at
+        lake commit ``commit`` (what the retraining sensor compares between publishes)."""
+        from training.common.data import read_mart
+        from training.common.lineage import rows_hash
+
+        return rows_hash(read_mart(settings, self.mart, commit=commit))
+
+    def run(
+        self,
+        rows: list[dict],
+        config: Any,
+        run_dir: Path,
+        *,
+        on_epoch: EpochHook | None = None,
+        **models: Path,
+    ) -> RunSummary:
+        """Train and export; ``models`` are ``<family>_model`` SavedModel paths it uses;
+        ``on_epoch(epoch, logs)`` is called after each epoch (hyperparameter tuning)."""
+        return self.module("train").run(rows, config, run_dir, on_epoch=on_epoch, **models)
 
     def evaluate_exported(self, model_dir: Path, rows: list[dict[str, Any]]) -> dict:
         """Scores of an exported model on mart rows: ``{language: {metric: float}}``."""

@@ -20,9 +20,6 @@ from dagster import (
     DagsterInstance,
     DefaultSensorStatus,
     Definitions,
-    SensorResult,
-    SkipReason,
-    build_sensor_context,
     materialize,
 )
 
@@ -33,7 +30,6 @@ from orchestration.defs.lake.assets import (
     lake_repository,
     main_holds_only_audited_data,
 )
-from orchestration.defs.lake.sensors import LAKE_COMMIT_TAG, lake_main_commit_sensor
 from orchestration.resources import LakeResource
 from versioning.lake.local import LocalLake
 from warehouse.audits import Audit, CheckResult, audit_log
@@ -89,9 +85,9 @@ def test_definitions_load() -> None:
     repo = defs.get_repository_def()
     assert AssetKey(["lake", "repository"]) in repo.asset_graph.get_all_asset_keys()
     assert repo.get_job("lake_job").executor_def.name == "in_process"
-    sensor = repo.get_sensor_def("lake_main_commit_sensor")
+    sensor = repo.get_sensor_def("retrain_on_publish_sensor")
     assert sensor.default_status == DefaultSensorStatus.STOPPED
-    assert sensor.job_name == "lake_job"
+    assert sensor.job_name == "retrain_job"
     spec = next(iter(lake_repository.specs))
     assert spec.group_name == "lake"
 
@@ -227,43 +223,6 @@ def test_a_merge_around_the_gate_fails_the_main_check(
     assert "not a publish merge" in check.metadata["problems"].value[0]
 
 
-# ---- the sensor -------------------------------------------------------------------------
-
-
-def _evaluate(resource: LakeResource, cursor: str | None) -> SensorResult | SkipReason:
-    with build_sensor_context(cursor=cursor, resources={"lake": resource}) as context:
-        return lake_main_commit_sensor(context)
-
-
-def test_sensor_skips_without_repository(resource: LakeResource) -> None:
-    assert isinstance(_evaluate(resource, None), SkipReason)
-
-
-def test_sensor_requests_a_run_per_new_commit(resource: LakeResource) -> None:
-    resource.ensure_repository(REPO)
-    head = resource.head(REPO, "main")
-
-    first = _evaluate(resource, None)
-    assert isinstance(first, SensorResult)
-    assert first.cursor == head
-    [request] = first.run_requests
-    assert request.run_key == head
-    assert request.tags[LAKE_COMMIT_TAG] == head
-
-    assert isinstance(_evaluate(resource, head), SkipReason)
-
-    new = _publish(resource, "ingest-1", "calls/a.jsonl", b"{}\n")
-    after = _evaluate(resource, head)
-    assert isinstance(after, SensorResult)
-    assert after.cursor == new
-    assert [r.run_key for r in after.run_requests] == [new]
-
-    # Changes that have not reached main are not a new commit on main.
-    resource.get_lake().upload(REPO, "ingest-1", "calls/b.jsonl", b"{}\n")
-    resource.get_lake().commit(REPO, "ingest-1", "not published")
-    assert isinstance(_evaluate(resource, new), SkipReason)
-
-
 # ---- the UI -----------------------------------------------------------------------------
 
 
@@ -309,7 +268,7 @@ def test_dagster_dev_serves_the_code_location(tmp_path: Path) -> None:
         # generous limits: under a busy CPU (a demo training beside the tests) the shutdown
         # once took over 30 s; the test is about serving and exiting cleanly, not speed
         body = _wait_for_graphql(port, proc, deadline=time.monotonic() + 180)
-        assert "lake_main_commit_sensor" in body
+        assert "retrain_on_publish_sensor" in body
         proc.send_signal(signal.SIGTERM)
         stopping = time.monotonic()
         try:

@@ -5,6 +5,10 @@ progress line per epoch.
     # -> [TensorBoard, PrometheusEpochMetrics, EpochProgress]
     model.fit(..., callbacks=callbacks)
 
+``training_callbacks("nlu", run_dir, on_epoch=hook)`` also calls ``hook(epoch, logs)`` after
+each epoch (1-based, scalar logs): hyperparameter tuning reports there, and an exception the
+hook raises (a pruned trial) stops training and leaves the family's ``run``.
+
 Gauges live in :data:`REGISTRY`; with ``VOICEOPS_PUSHGATEWAY_URL`` set they are pushed to
 that Pushgateway after every epoch (job ``voiceops_training``, grouped by family).
 
@@ -20,7 +24,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -135,12 +139,43 @@ class EpochProgress(keras.callbacks.Callback):
         stream.flush()
 
 
-def training_callbacks(family: str, run_dir: Path) -> list[keras.callbacks.Callback]:
+#: ``hook(epoch, logs)`` after each epoch: 1-based epoch, the epoch's scalar metrics.
+EpochHook = Callable[[int, dict[str, float]], None]
+
+
+def scalar_logs(logs: Mapping[str, Any] | None) -> dict[str, float]:
+    """The scalar values of an epoch's logs, as floats."""
+    values = {}
+    for name, value in (logs or {}).items():
+        try:
+            values[name] = float(value)
+        except (TypeError, ValueError):
+            continue  # not a scalar
+    return values
+
+
+class EpochHookCallback(keras.callbacks.Callback):
+    """Calls an :data:`EpochHook` after each epoch; what it raises ends ``fit``."""
+
+    def __init__(self, hook: EpochHook):
+        super().__init__()
+        self.hook = hook
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.hook(epoch + 1, scalar_logs(logs))
+
+
+def training_callbacks(
+    family: str, run_dir: Path, on_epoch: EpochHook | None = None
+) -> list[keras.callbacks.Callback]:
     """TensorBoard logs under ``run_dir/tensorboard``, Prometheus gauges and progress lines
-    for ``family``."""
+    for ``family``; ``on_epoch`` (optional) is called after each epoch."""
     log_dir = Path(run_dir) / "tensorboard"
-    return [
+    callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False),
         PrometheusEpochMetrics(family),
         EpochProgress(family),
     ]
+    if on_epoch is not None:
+        callbacks.append(EpochHookCallback(on_epoch))
+    return callbacks

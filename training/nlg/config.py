@@ -18,8 +18,9 @@ class NLGConfig(TrainConfig):
     min_count: int = 1  # rarer template tokens become <unk>
 
     @classmethod
-    def tiny(cls) -> NLGConfig:
-        return cls(
+    def tiny(cls, **overrides) -> NLGConfig:
+        """Seconds of training: for tests only."""
+        fields = dict(
             size="tiny",
             epochs=12,
             batch_size=32,
@@ -28,7 +29,10 @@ class NLGConfig(TrainConfig):
             units=32,
             dropout=0.0,
         )
+        return cls(**(fields | overrides))
 
     @classmethod
-    def demo(cls) -> NLGConfig:
-        return cls(size="demo", epochs=30, batch_size=32, learning_rate=3e-3)
+    def demo(cls, **overrides) -> NLGConfig:
+        """A few minutes on 2 CPU cores."""
+        fields = dict(size="demo", epochs=30, batch_size=32, learning_rate=3e-3)
+        return cls(**(fields | overrides))

@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from training.common.run import RunSummary, curves_table
 from training.common.scores import flat_scores
@@ -26,6 +26,9 @@ from training.nlg.data import (
     synthetic_rows,
     tokenize,
 )
+
+if TYPE_CHECKING:
+    from training.common.callbacks import EpochHook
 
 FAMILY = "nlg"
 MODEL_DIR = "saved_model"
@@ -59,20 +62,26 @@ class TrainResult:
         }
 
 
-def _callbacks(run_dir: Path) -> list:
+def _callbacks(run_dir: Path, on_epoch: EpochHook | None = None) -> list:
     try:
         from training.common.callbacks import training_callbacks
     except ImportError:  # the shared callbacks are optional
         return []
-    return training_callbacks(FAMILY, run_dir)
+    return training_callbacks(FAMILY, run_dir, on_epoch)
 
 
 def _requests(examples: list[Example]) -> list[dict[str, Any]]:
     return [{"language": e.language, "intent": e.intent, "slots": e.slots} for e in examples]
 
 
-def train(rows: list[dict[str, Any]], config: NLGConfig, run_dir: Path) -> TrainResult:
-    """Fit on the ``train`` split, evaluate on ``validation`` and ``test``, export to run_dir."""
+def train(
+    rows: list[dict[str, Any]],
+    config: NLGConfig,
+    run_dir: Path,
+    on_epoch: EpochHook | None = None,
+) -> TrainResult:
+    """Fit on the ``train`` split, evaluate on ``validation`` and ``test``, export to run_dir;
+    ``on_epoch(epoch, logs)`` after each epoch."""
     import keras
 
     from training.nlg.evaluate import score_by_language
@@ -104,7 +113,7 @@ def train(rows: list[dict[str, Any]], config: NLGConfig, run_dir: Path) -> Train
         epochs=config.epochs,
         verbose=0,
         shuffle=False,
-        callbacks=_callbacks(run_dir),
+        callbacks=_callbacks(run_dir, on_epoch),
     )
     seconds = time.perf_counter() - started
     serving = NLGServing(model, vocab, max_len)
@@ -133,9 +142,14 @@ def train(rows: list[dict[str, Any]], config: NLGConfig, run_dir: Path) -> Train
     return result
 
 
-def run(rows: list[dict[str, Any]], config: NLGConfig, run_dir: Path) -> RunSummary:
+def run(
+    rows: list[dict[str, Any]],
+    config: NLGConfig,
+    run_dir: Path,
+    on_epoch: EpochHook | None = None,
+) -> RunSummary:
     """Train, export (``train`` already writes ``run_dir/saved_model``) and summarise."""
-    result = train(rows, config, run_dir)
+    result = train(rows, config, run_dir, on_epoch)
     return RunSummary(
         model_path=result.model_path,
         scores=flat_scores(result.metrics),
@@ -155,14 +169,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--examples", type=int, default=6000, help="generated calls to draw")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", type=Path, default=Path("runs/nlg"))
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field, e.g. --set units=64",
+    )
     args = parser.parse_args(argv)
-    config = NLGConfig.tiny() if args.size == "tiny" else NLGConfig.demo()
+    config = NLGConfig.preset(args.size, args.set)
     rows = synthetic_rows(args.examples, seed=args.seed)
     result = train(rows, config, args.run_dir)
     print(
         json.dumps(
             {
+                "config_hash": config.config_hash()[:12],
                 "rows": len(rows),
+                "epochs_run": len(result.history.get("loss", [])),
                 "train_seconds": round(result.train_seconds, 1),
                 "params": result.params,
                 "delex": result.delex,

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.common.callbacks import training_callbacks
+from training.common.callbacks import EpochHook, training_callbacks
 from training.common.run import RunSummary, curves_table
 from training.common.scores import flat_scores
 from training.nlu.bio import tag_names
@@ -57,8 +57,14 @@ def seed_everything(config: NLUConfig) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> TrainResult:
-    """Fit on the ``train`` split, early-stop on ``validation``, score every other split."""
+def train(
+    rows: list[dict[str, Any]],
+    config: NLUConfig,
+    run_dir: Path,
+    on_epoch: EpochHook | None = None,
+) -> TrainResult:
+    """Fit on the ``train`` split, early-stop on ``validation``, score every other split;
+    ``on_epoch(epoch, logs)`` after each epoch."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config)
@@ -87,7 +93,7 @@ def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> Train
         if labelled.get("validation")
         else None
     )
-    callbacks = training_callbacks(FAMILY, run_dir)
+    callbacks = training_callbacks(FAMILY, run_dir, on_epoch)
     if val_ds is not None and config.early_stopping_patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -128,11 +134,16 @@ def train(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> Train
     )
 
 
-def run(rows: list[dict[str, Any]], config: NLUConfig, run_dir: Path) -> RunSummary:
+def run(
+    rows: list[dict[str, Any]],
+    config: NLUConfig,
+    run_dir: Path,
+    on_epoch: EpochHook | None = None,
+) -> RunSummary:
     """Train, export to ``run_dir/saved_model`` and summarise (the platform's entry point)."""
     from training.nlu.export import export
 
-    result = train(rows, config, run_dir)
+    result = train(rows, config, run_dir, on_epoch)
     model_path = export(result.serving, Path(run_dir) / "saved_model")
     test = result.metrics.get("test", {}).get("all")
     tables = {"curves": curves_table(result.history)}

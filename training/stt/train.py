@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.common.callbacks import training_callbacks
+from training.common.callbacks import EpochHook, training_callbacks
 from training.common.optim import warmup_cosine_adamw
 from training.stt.config import STTConfig
 from training.stt.data import Prepared, prepare, split_rows
@@ -106,8 +106,14 @@ def evaluate_split(serving: STTServing, data: Prepared) -> dict[str, dict[str, f
     return scores(data.references, hypotheses, data.languages)
 
 
-def train(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> TrainResult:
-    """Fit on ``train`` (augmented), watch ``validation``, score the other splits, export."""
+def train(
+    rows: list[dict[str, Any]],
+    config: STTConfig,
+    run_dir: Path,
+    on_epoch: EpochHook | None = None,
+) -> TrainResult:
+    """Fit on ``train`` (augmented), watch ``validation``, score the other splits, export;
+    ``on_epoch(epoch, logs)`` after each epoch."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
@@ -129,7 +135,7 @@ def train(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> Train
         if val and val.references
         else None
     )
-    callbacks = training_callbacks(FAMILY, run_dir)
+    callbacks = training_callbacks(FAMILY, run_dir, on_epoch)
     if config.max_train_seconds:
         callbacks.append(TimeBudget(config.max_train_seconds))
     started = time.perf_counter()
@@ -180,11 +186,16 @@ def train(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> Train
     return result
 
 
-def run(rows: list[dict[str, Any]], config: STTConfig, run_dir: Path) -> Any:
+def run(
+    rows: list[dict[str, Any]],
+    config: STTConfig,
+    run_dir: Path,
+    on_epoch: EpochHook | None = None,
+) -> Any:
     """Train and export, summarised as a ``training.common.run.RunSummary``."""
     from training.common.run import RunSummary, curves_table
 
-    result = train(rows, config, run_dir)
+    result = train(rows, config, run_dir, on_epoch)
     return RunSummary(
         model_path=result.model_path,
         scores=result.metrics,

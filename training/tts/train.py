@@ -22,7 +22,7 @@ import keras
 import tensorflow as tf
 
 from core.settings import Settings
-from training.common.callbacks import training_callbacks
+from training.common.callbacks import EpochHook, training_callbacks
 from training.common.optim import epochs_within, warmup_cosine_adamw
 from training.common.run import RunSummary, curves_table
 from training.tts.config import TTSConfig
@@ -74,8 +74,10 @@ def train(
     config: TTSConfig,
     run_dir: Path,
     settings: Settings | None = None,
+    on_epoch: EpochHook | None = None,
 ) -> TrainResult:
-    """Fit on the ``train`` split (validation loss logged), score every other split."""
+    """Fit on the ``train`` split (validation loss logged), score every other split;
+    ``on_epoch(epoch, logs)`` after each epoch."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config)
@@ -104,7 +106,7 @@ def train(
         train_ds,
         validation_data=val_ds,
         epochs=epochs,
-        callbacks=training_callbacks(FAMILY, run_dir),
+        callbacks=training_callbacks(FAMILY, run_dir, on_epoch),
         verbose=0,
         shuffle=False,  # the dataset shuffles its batches itself (seeded)
     )
@@ -141,13 +143,14 @@ def run(
     run_dir: Path,
     stt_model: Path | None = None,
     settings: Settings | None = None,
+    on_epoch: EpochHook | None = None,
 ) -> RunSummary:
     """Train, export to ``run_dir/saved_model`` and summarise (the platform's entry point).
 
     With ``stt_model`` (an STT SavedModel directory) the test split's scores gain
     ``cer_tts``, ``cer_recordings`` and ``cer_ratio`` per language.
     """
-    result = train(rows, config, run_dir, settings)
+    result = train(rows, config, run_dir, settings, on_epoch)
     result.model_path = export(result.serving, Path(run_dir) / "saved_model")
     scores = {split: {k: dict(v) for k, v in s.items()} for split, s in result.metrics.items()}
     if stt_model is not None:

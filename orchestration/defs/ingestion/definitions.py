@@ -13,6 +13,7 @@ from orchestration.defs.ingestion.assets import (
     lake_ingestion_assets,
     land_day_job,
 )
+from orchestration.defs.ingestion.schedules import build_nightly_ingest_schedule
 
 
 def defs(settings: Settings, lake: ResourceDefinition | object | None = None) -> Definitions:
@@ -23,8 +24,15 @@ def defs(settings: Settings, lake: ResourceDefinition | object | None = None) ->
 
         server = build_server_definitions(settings, lake=lake)
         return Definitions.merge(
-            server, Definitions(assets=lake_ingestion_assets, jobs=[land_day_job])
+            server,
+            Definitions(
+                assets=lake_ingestion_assets,
+                jobs=[land_day_job],
+                schedules=[build_nightly_ingest_schedule(land_day_job)],
+            ),
         )
     return Definitions(
-        assets=[*embedded_stream_assets, *lake_ingestion_assets], jobs=[ingest_day_job]
+        assets=[*embedded_stream_assets, *lake_ingestion_assets],
+        jobs=[ingest_day_job],
+        schedules=[build_nightly_ingest_schedule(ingest_day_job)],
     )

@@ -64,12 +64,15 @@ def _latest_metadata(instance: Any, key: AssetKey) -> dict[str, Any] | None:
     return None if entries is None else {k: v.value for k, v in entries.items()}
 
 
-def _kept(previous: dict[str, MetadataValue], print_: str, commit: str) -> MaterializeResult:
+def _kept(
+    previous: dict[str, MetadataValue], print_: str, commit: str, mart_fingerprint: str
+) -> MaterializeResult:
     """The previous materialization again (same model, entries of the same types: figures
-    stay Markdown), noting the commit checked now."""
+    stay Markdown), noting the commit checked now and its mart's fingerprint."""
     metadata = previous | {
         "retrained": MetadataValue.bool(False),
         "checked_lake_commit": MetadataValue.text(commit),
+        "mart_fingerprint": MetadataValue.text(mart_fingerprint),
     }
     return MaterializeResult(metadata=metadata, data_version=DataVersion(print_))
 
@@ -165,7 +168,7 @@ def build_training_asset(family: Family) -> AssetsDefinition:
         previous = _latest_entries(context.instance, model_key(family.name))
         if previous is not None and getattr(previous.get("fingerprint"), "value", None) == print_:
             context.log.info(f"{family.name}: data, config and code unchanged, not retrained")
-            return _kept(previous, print_, commit)
+            return _kept(previous, print_, commit, family.data_fingerprint(settings, commit))
         run_dir = settings.home / "models" / family.name / print_
         paths = {f"{name}_model": Path(meta["model_path"]) for name, meta in used.items()}
         summary = family.run(rows, family_config, run_dir, **paths)
@@ -174,6 +177,7 @@ def build_training_asset(family: Family) -> AssetsDefinition:
             "lake_repository": settings.lake_repository,
             "marts_manifest_hash": manifest,
             "data_hash": data_hash,
+            "mart_fingerprint": family.data_fingerprint(settings, commit),
             "config_hash": family_config.config_hash(),
             "code_version": family.code,
             "fingerprint": print_,

@@ -3,8 +3,10 @@
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from core.settings import Settings
+from orchestration.defs.ingestion.assets import ingest_day_job, land_day_job
 from orchestration.defs.warehouse.assets import PUBLISHED_KEY, RAW_KEYS, warehouse_assets
 from orchestration.defs.warehouse.dbt import build_dbt_assets
+from orchestration.defs.warehouse.sensors import build_audit_after_ingest_sensor
 from orchestration.resources.dbt import prepared_dbt_project
 
 
@@ -18,4 +20,9 @@ def defs(settings: Settings) -> Definitions:
         description="Load the newest unpublished ingest branch, dbt build + test it, publish "
         "if clean.",
     )
-    return Definitions(assets=[*warehouse_assets, dbt_assets], jobs=[audit_publish_job])
+    ingest_job = land_day_job if settings.airbyte_server_mode else ingest_day_job
+    return Definitions(
+        assets=[*warehouse_assets, dbt_assets],
+        jobs=[audit_publish_job],
+        sensors=[build_audit_after_ingest_sensor([ingest_job], audit_publish_job)],
+    )
