@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from core.settings import Settings
 from experiments.analysis import SampleRatioMismatch
 from experiments.decision import decide, read_events
 from experiments.rollout import advance
 from experiments.state import StateStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -45,15 +49,23 @@ def _withdraw(settings: Settings, candidate: dict[str, int], decision: str) -> N
         record(settings, family_name, str(version), decision=decision)
 
 
-def review_canary(settings: Settings, key: str, *, now: datetime | None = None) -> CanaryReview:
-    """Review canary ``key`` once (see the module)."""
+def review_canary(
+    settings: Settings,
+    key: str,
+    *,
+    events: pd.DataFrame | None = None,
+    now: datetime | None = None,
+) -> CanaryReview:
+    """Review canary ``key`` once (see the module) on ``events`` (default: the event
+    store's events of the experiment)."""
     from registry.loop_trace import record
 
     now = now or datetime.now(UTC)
     store = StateStore(settings)
     spec = store.spec(key)
     candidate = spec.arms[spec.arm_names[1]]
-    events = read_events(settings, key)
+    if events is None:
+        events = read_events(settings, key)
     step = advance(settings, key, events, now=now)
     if step.action == "not running":
         return CanaryReview(key, "not running", step.reason, step.stage)

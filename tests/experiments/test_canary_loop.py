@@ -1,0 +1,186 @@
+"""The retraining loop's canaries on a real MLflow registry (tiny NLU versions through the
+gate): the spec comes from the template and reads back; a healthy candidate is promoted at
+the last stage and its trace says so; a broken guardrail rolls it back (challenger
+withdrawn, champion unchanged); a worse candidate expires at its stop date."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from core.errors import InputError
+from experiments.canary import canary_key, load_template, start_canary
+from experiments.canary_review import review_canary
+from experiments.routing import Router
+from experiments.spec import generated_specs_dir, load_spec
+from experiments.state import StateStore
+from registry.loop_trace import record, trace
+from registry.register import register
+from registry.tracking import client
+from registry.versions import aliases
+from tests.experiments.planted import Arm, planted_events
+from tests.registry.conftest import (  # noqa: F401 - fixtures
+    World,
+    build_world,
+    nlu_good,
+    nlu_rows,
+    permissive_policy,
+)
+
+T0 = datetime(2026, 12, 7, 8, tzinfo=UTC)
+MODEL = "voicebot-nlu"
+STEPS = [0.5, 1.0]
+USERS = 40  # candidate users per stage
+
+
+def small_template(path: Path, **overrides: object) -> Path:
+    data = {
+        "rollout": {"steps": STEPS, "min_users_per_step": 30, "promote_when": "holds"},
+        "days": 3,
+        "metrics": [
+            {"name": "resolution_rate", "better": "higher"},
+            {"name": "handoff_rate", "better": "lower"},
+        ],
+        "guardrails": {"latency_p99_ms": 800, "error_rate": 0.05, "handoff_rate": 0.3},
+        "min_sample_size": 30,
+    } | overrides
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def loop_world(tmp_path: Path, nlu_good) -> tuple[World, str, str]:  # noqa: F811
+    """v1 champion, v2 challenger, and the small canary template configured."""
+    world = build_world(tmp_path / "home")
+    versions = [
+        register(
+            "nlu",
+            nlu_good.info(world.published),
+            settings=world.settings,
+            lake=world.lake,
+            rows=nlu_good.rows,
+            policy=permissive_policy(),
+        ).version
+        for _ in range(2)
+    ]
+    template = small_template(tmp_path / "canary.yaml")
+    settings = world.settings.model_copy(update={"canary_template": template})
+    world = World(**{**world.__dict__, "settings": settings})
+    assert aliases(client(settings), MODEL) == {"champion": versions[0], "challenger": versions[1]}
+    return world, versions[0], versions[1]
+
+
+def stage_events(key: str, stage: int, candidate: Arm | None = None) -> pd.DataFrame:
+    """One stage's users: USERS candidates and the control users the stage's share implies."""
+    share = STEPS[stage]
+    control = round(USERS * (1 - share) / share)
+    arms = {"candidate": candidate or Arm(USERS)}
+    if control:
+        arms = {"control": Arm(control), **arms}
+    return planted_events(
+        key,
+        arms,
+        seed=stage,
+        start=(T0 + timedelta(hours=stage, minutes=1)).replace(tzinfo=None),
+        user_prefix=f"stage{stage}",
+    )
+
+
+def run_stages(world: World, key: str, candidate: Arm | None = None) -> list[str]:
+    events = pd.DataFrame()
+    actions = []
+    for stage in range(len(STEPS)):
+        events = pd.concat([events, stage_events(key, stage, candidate)], ignore_index=True)
+        now = T0 + timedelta(hours=stage + 1)
+        actions.append(review_canary(world.settings, key, events=events, now=now).action)
+    return actions
+
+
+def test_template_errors_name_the_file_and_field(tmp_path: Path, loop_world) -> None:
+    world, _, _ = loop_world
+    bad = small_template(tmp_path / "bad.yaml", days=0, arms={"a": {}})
+    settings = world.settings.model_copy(update={"canary_template": bad})
+    with pytest.raises(InputError, match=r"bad.yaml: arms: unknown field"):
+        load_template(settings)
+
+
+def test_canary_spec_is_written_started_and_routed(loop_world) -> None:
+    world, v1, v2 = loop_world
+    spec = start_canary(world.settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0)
+    assert spec.key == canary_key({"nlu": int(v2)}) == f"canary-nlu-v{v2}"
+    path = generated_specs_dir(world.settings) / f"{spec.key}.yaml"
+    assert load_spec(path) == spec
+    assert spec.arms == {"control": {"nlu": int(v1)}, "candidate": {"nlu": int(v2)}}
+    assert (spec.start, spec.stop) == (T0.date(), T0.date() + timedelta(days=3))
+    assert StateStore(world.settings).get(spec.key).status == "running"
+    # asking again for the same versions is the same canary, not a second one
+    assert start_canary(world.settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0) == spec
+    assert [t.action for t in StateStore(world.settings).history(spec.key)] == ["start"]
+    # the serving router reads generated specs beside the reviewed ones
+    assert ("nlu", int(v2)) in Router(world.settings).pinned_versions(T0.date())
+    with pytest.raises(InputError, match="same families"):
+        start_canary(world.settings, {"nlu": int(v1)}, {"nlg": 1}, now=T0)
+
+
+def test_healthy_candidate_is_promoted_at_the_last_stage(loop_world) -> None:
+    world, v1, v2 = loop_world
+    key = start_canary(world.settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0).key
+    assert run_stages(world, key) == ["advanced", "promoted"]
+    assert aliases(client(world.settings), MODEL) == {"champion": v2}
+    assert trace(world.settings, "nlu", v2)["decision"].startswith(
+        f"promoted to champion by canary {key}: candidate holds against control"
+    )
+    assert StateStore(world.settings).get(key).status == "decided"
+
+
+def test_latency_regression_rolls_the_candidate_back(loop_world) -> None:
+    world, v1, v2 = loop_world
+    key = start_canary(world.settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0).key
+    slow = Arm(USERS, latency_ms=2000.0)
+    assert run_stages(world, key, slow)[0] == "rolled back"
+    assert aliases(client(world.settings), MODEL) == {"champion": v1}
+    decision = trace(world.settings, "nlu", v2)["decision"]
+    assert decision.startswith(f"rolled back by canary {key}: guardrail broken at 50%")
+    assert "latency_p99_ms" in decision
+    assert StateStore(world.settings).get(key).status == "stopped"
+
+
+def test_worse_candidate_is_not_promoted_and_expires(loop_world) -> None:
+    world, v1, v2 = loop_world
+    key = start_canary(world.settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0).key
+    events = pd.DataFrame()
+    worse = Arm(200, resolution_rate=0.4)
+    for stage in range(len(STEPS)):
+        share = STEPS[stage]
+        control = round(200 * (1 - share) / share)
+        arms = {"candidate": worse} | ({"control": Arm(control)} if control else {})
+        frame = planted_events(
+            key,
+            arms,
+            seed=stage,
+            start=(T0 + timedelta(hours=stage, minutes=1)).replace(tzinfo=None),
+            user_prefix=f"stage{stage}",
+        )
+        events = pd.concat([events, frame], ignore_index=True)
+        review = review_canary(
+            world.settings, key, events=events, now=T0 + timedelta(hours=stage + 1)
+        )
+    assert review.action == "waiting" and "worse than control" in review.reason
+    assert aliases(client(world.settings), MODEL)["champion"] == v1
+    late = T0 + timedelta(days=3, hours=1)
+    expired = review_canary(world.settings, key, events=events, now=late)
+    assert expired.action == "expired"
+    assert aliases(client(world.settings), MODEL) == {"champion": v1}
+    assert trace(world.settings, "nlu", v2)["decision"].startswith(f"canary {key} expired")
+
+
+def test_trace_refuses_unknown_steps(loop_world) -> None:
+    world, v1, _ = loop_world
+    record(world.settings, "nlu", v1, lake_commit="abc", gate="passed")
+    assert trace(world.settings, "nlu", v1) == {"lake_commit": "abc", "gate": "passed"}
+    with pytest.raises(ValueError, match="unknown loop steps"):
+        record(world.settings, "nlu", v1, colour="blue")
