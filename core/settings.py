@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         "(several processes write at once); postgresql://user@host/db = Postgres.",
     )
 
+    gate_policy: Path | None = Field(
+        default=None,
+        description="The registry gate's thresholds file (default: the packaged "
+        "registry/thresholds.yaml, versioned with the code).",
+    )
     training_size: Literal["tiny", "demo"] = Field(
         default="demo",
         description="Preset of the runs the retraining sensor starts: 'demo' (minutes per "

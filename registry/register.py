@@ -183,7 +183,7 @@ def register(
 ) -> Registration:
     """Log, register, gate and (if it passes) alias one trained model; see module doc."""
     fam = family(family_name)
-    policy = policy or load_policy()
+    policy = policy or load_policy(settings.gate_policy)
     mlflow = client(settings)
     if (known := registered_fingerprint(mlflow, fam.model_name, info.fingerprint)) is not None:
         return _registration(mlflow, fam, known)
