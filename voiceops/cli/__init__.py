@@ -56,6 +56,11 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
         "experiments_app",
         "Experiments on live traffic: lifecycle, analysis, decision, canary rollout.",
     ),
+    "tune": (
+        "voiceops.cli.tune",
+        "tune_app",
+        "Hyperparameter tuning from a Katib Experiment spec (local Optuna, or a cluster).",
+    ),
     "serve": (
         "voiceops.cli.serve",
         "serve_cmd",
