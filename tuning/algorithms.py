@@ -12,6 +12,7 @@ running trials, enas and darts search architectures, not hyperparameters.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +99,12 @@ def check_algorithm(body: ExperimentBody) -> None:
 def sampler(body: ExperimentBody) -> optuna.samplers.BaseSampler:
     """The Optuna sampler of the spec's algorithm (see the module docstring)."""
     check_algorithm(body)
+    with warnings.catch_warnings():  # constant_liar, multivariate, QMC: "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _sampler(body)
+
+
+def _sampler(body: ExperimentBody) -> optuna.samplers.BaseSampler:
     name, arguments = body.algorithm.algorithmName, _settings(body)
     if name == "random":
         return optuna.samplers.RandomSampler(**arguments)

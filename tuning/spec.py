@@ -257,8 +257,8 @@ def _describe(error: Any) -> str:
     cause = error.get("ctx", {}).get("error")
     loc = tuple(error["loc"])
     if isinstance(cause, FieldError):
-        loc = (*loc, *cause.field.replace("[", ".[").split("."))
-        loc = tuple(int(p[1:-1]) if p.startswith("[") else p for p in loc if p)
+        parts = [p for p in cause.field.replace("[", ".[").split(".") if p]
+        loc = (*loc, *(int(p[1:-1]) if p.startswith("[") else p for p in parts))
         return f"{_path(loc)}: {cause}"
     reason = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":

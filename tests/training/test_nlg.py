@@ -258,3 +258,20 @@ def test_evaluate_exported_scores_like_the_in_process_model(trained, rows) -> No
     for lang in ("all", "ru", "en"):
         for name in ("bleu", "exact_match", "slot_value_accuracy"):
             assert scores[lang][name] == pytest.approx(recorded[lang][name], abs=1e-6)
+
+
+def test_set_overrides_config_fields_like_the_other_families(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert NLGConfig.preset("tiny", ["units=8", "dropout=0.2"]) == NLGConfig.tiny(
+        units=8, dropout=0.2
+    )
+    with pytest.raises(ValueError, match="has no field 'unit'"):
+        NLGConfig.preset("tiny", ["unit=8"])
+    from training.nlg.train import main
+
+    main(["--size", "tiny", "--examples", "80", "--set", "epochs=1", "--set", "units=8",
+          "--run-dir", str(tmp_path / "run")])  # fmt: skip
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["epochs_run"] == 1
+    assert printed["config_hash"] == NLGConfig.tiny(epochs=1, units=8).config_hash()[:12]

@@ -52,9 +52,13 @@ class FakeTraining:
 def _run(spec: dict, settings: Settings, tmp_path: Path, train: FakeTraining, **kwargs):
     tuning_spec = parse_tuning_spec(spec, "test.yaml")
     return run_experiment(
-        tuning_spec, settings, train=train, tuned_dir=tmp_path / "tuned", log=lambda _: None,
+        tuning_spec,
+        settings,
+        train=train,
+        tuned_dir=tmp_path / "tuned",
+        log=lambda _: None,
         **kwargs,
-    )  # fmt: skip
+    )
 
 
 def test_the_goal_ends_the_experiment_as_succeeded(spec_dict, home_settings, tmp_path):
@@ -107,8 +111,9 @@ def test_medianstop_spends_fewer_epochs_than_no_early_stopping(spec_dict, tmp_pa
         ("plain", None),
         ("pruned", {"min_trials_required": "2", "start_step": "2"}),
     ):
-        spec = spec_dict(name=f"nlu-{name}", max_trials=10, early_stopping=early,
-                         fixed=("epochs=6",))  # fmt: skip
+        spec = spec_dict(
+            name=f"nlu-{name}", max_trials=10, early_stopping=early, fixed=("epochs=6",)
+        )
         training = FakeTraining()
         settings = Settings(home=tmp_path / name, mlflow_tracking_uri=mlflow_uri)
         result = _run(spec, settings, tmp_path / name, training)
