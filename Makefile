@@ -28,7 +28,7 @@ system-deps:
 	bash scripts/install_system_deps.sh
 
 demo: setup
-	$(RUN) $(BIN)/voiceops demo
+	$(RUN) $(BIN)/voiceops demo $(if $(LOOP),--loop)
 
 test: setup
 	$(BIN)/ruff check .

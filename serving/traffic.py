@@ -45,6 +45,7 @@ class TrafficPlan:
     effect_arm: str = "candidate"
     concurrency: int = 4
     ru_share: float = 0.5
+    first_user: int = 0  # callers are the CRM's customers from this one on (in id order)
 
 
 @dataclass
@@ -83,17 +84,30 @@ class TrafficReport:
         }
 
 
-def customers(sources_root: Path, count: int) -> list[str]:
-    """The first ``count`` customer ids of the simulated CRM."""
+def customer_count(sources_root: Path) -> int:
+    """How many customers the simulated CRM has (0 without a CRM)."""
+    database = Path(sources_root) / "crm" / "crm.sqlite3"
+    if not database.is_file():
+        return 0
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return int(db.execute("SELECT count(*) FROM customers").fetchone()[0])
+
+
+def customers(sources_root: Path, count: int, offset: int = 0) -> list[str]:
+    """``count`` customer ids of the simulated CRM in id order, from the ``offset``-th on."""
     database = Path(sources_root) / "crm" / "crm.sqlite3"
     if not database.is_file():
         raise InputError(f"{database}: no simulated CRM; run `voiceops simulate day` first")
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         rows = db.execute(
-            "SELECT customer_id FROM customers ORDER BY customer_id LIMIT ?", (count,)
+            "SELECT customer_id FROM customers ORDER BY customer_id LIMIT ? OFFSET ?",
+            (count, offset),
         ).fetchall()
     if len(rows) < count:
-        raise InputError(f"{database}: users: {count} asked, the CRM has {len(rows)} customers")
+        raise InputError(
+            f"{database}: users: {count} asked from the {offset}-th on, the CRM has "
+            f"{offset + len(rows)} customers"
+        )
     return [row[0] for row in rows]
 
 
@@ -112,7 +126,7 @@ class TrafficGenerator:
 
     def __init__(self, url: str, plan: TrafficPlan, sources_root: Path, today: date) -> None:
         self.url, self.plan, self.today = url, plan, today
-        self.users = customers(sources_root, plan.users)
+        self.users = customers(sources_root, plan.users, plan.first_user)
         self.report = TrafficReport()
         self._lock = threading.Lock()
         intents = sorted(INTENT_WEIGHTS)

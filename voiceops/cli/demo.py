@@ -63,12 +63,49 @@ def demo(
     ] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the simulator.")] = 42,
     bad_rate: Annotated[float, typer.Option(help="Share of planted bad records.")] = 0.05,
+    loop: Annotated[
+        bool, typer.Option("--loop", help="Then run `voiceops demo loop` (the loop, unattended).")
+    ] = False,
 ) -> None:
     """The main pipeline: simulate, ingest, audit with dbt, publish only what passed."""
     if ctx.invoked_subcommand is None:
         from voiceops.cli.demo_pipeline import pipeline_demo
 
         pipeline_demo(days=days, calls=calls, seed=seed, bad_rate=bad_rate)
+        if loop:
+            from voiceops.cli.demo_loop import loop_demo
+
+            loop_demo(current_settings())
+
+
+@demo_app.command("loop")
+def loop_cmd(
+    calls: Annotated[int, typer.Option(help="Calls of the new simulated day.")] = 400,
+    seed: Annotated[int, typer.Option(help="Seed of the simulator (plus the day).")] = 7,
+    recordings: Annotated[
+        bool,
+        typer.Option(
+            "--recordings/--no-recordings",
+            help="Give the new day recordings (retrains STT and TTS too: much longer).",
+        ),
+    ] = False,
+    size: Annotated[str, typer.Option(help="Training preset of the retraining run.")] = "demo",
+    timeout: Annotated[float, typer.Option(help="Seconds before the demo gives up.")] = 3600,
+) -> None:
+    """The retraining loop, unattended: a new day -> ingest -> audit -> publish -> retrain of
+    the changed families -> gate -> canary on simulated callers -> promotion or rollback."""
+    from voiceops.cli.demo_loop import loop_demo
+
+    if size not in ("tiny", "demo"):
+        raise CliError(f"--size: {size!r} is not a preset (tiny, demo)")
+    loop_demo(
+        current_settings(),
+        calls=calls,
+        seed=seed,
+        recordings=recordings,
+        size=size,
+        timeout_s=timeout,
+    )
 
 
 @demo_app.command("lake-tour")

@@ -14,7 +14,13 @@ from voiceops.cli._output import JsonOption, esc, format_time, print_json, say, 
 experiments_app = typer.Typer(
     help="Experiments on live traffic: lifecycle, analysis, decision, canary rollout."
 )
-KeyArg = Annotated[str, typer.Argument(help="The experiment's key (experiments/specs/KEY.yaml).")]
+KeyArg = Annotated[
+    str,
+    typer.Argument(
+        help="The experiment's key (experiments/specs/KEY.yaml, or a canary the platform "
+        "started: $VOICEOPS_HOME/experiments/specs/KEY.yaml)."
+    ),
+]
 
 
 def _share(spec, stage: int) -> str:  # type: ignore[no-untyped-def]
@@ -28,8 +34,9 @@ def list_cmd(json_out: JsonOption = False) -> None:
     from experiments.spec import load_specs
     from experiments.state import ExperimentState, StateStore
 
-    specs = load_specs()
-    states = StateStore(current_settings()).all()
+    store = StateStore(current_settings())
+    specs = load_specs(store.specs_dirs)
+    states = store.all()
     rows = [(spec, states.get(key, ExperimentState(key))) for key, spec in sorted(specs.items())]
     if json_out:
         print_json(
