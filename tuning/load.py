@@ -9,7 +9,13 @@ from typing import Any
 from core.errors import InputError
 from training.families import FAMILIES
 from tuning.algorithms import check_algorithm
-from tuning.spec import FieldError, KatibExperiment, parse_experiment, read_manifest
+from tuning.spec import (
+    ExperimentBody,
+    FieldError,
+    KatibExperiment,
+    parse_experiment,
+    read_manifest,
+)
 from tuning.template import TrialCommand, config_field_types, trial_command
 
 
@@ -27,7 +33,7 @@ class TuningSpec:
         return self.experiment.name
 
     @property
-    def body(self):  # type: ignore[no-untyped-def] - ExperimentBody
+    def body(self) -> ExperimentBody:
         return self.experiment.spec
 
     @property

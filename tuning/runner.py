@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -32,6 +33,9 @@ from tuning.space import grid_size
 from tuning.status import SUCCEEDED, ExperimentStatus, counted, experiment_status, may_start
 from tuning.storage import open_storage, storage_url
 from tuning.tracking import StudyTracker
+
+if TYPE_CHECKING:
+    from training.common.callbacks import EpochHook
 
 POLL_S = 0.5
 COMMIT_ATTR = "lake_commit"
@@ -62,7 +66,7 @@ def family_trainer(spec: TuningSpec, settings: Settings, commit: str) -> TrainFn
     if not rows:
         raise InputError(f"{family.mart} has no rows at lake commit {commit}")
 
-    def train(config, run_dir, on_epoch):  # type: ignore[no-untyped-def]
+    def train(config: Any, run_dir: Path, on_epoch: EpochHook) -> dict[str, float]:
         return flat_metrics(family.run(rows, config, run_dir, on_epoch=on_epoch).scores)
 
     return train

@@ -107,3 +107,20 @@ def test_the_cli_fails_an_experiment_that_spends_its_failure_budget(
     )
     assert "trial 0: batch_size=0 -> failed" in done.stdout
     assert not (tmp_path / "tuned").exists()
+
+
+def test_a_cluster_trial_prints_metric_lines_katibs_collector_parses(published):
+    import re
+
+    from tuning.render import METRICS_FORMAT
+    from tuning.trial import run_trial
+
+    settings, commit = published
+    lines: list[str] = []
+    final = run_trial(
+        settings, "nlu", "tiny", ["epochs=2", "learning_rate=0.01"], commit, out=lines.append
+    )
+    assert [line.split()[0] for line in lines[:2]] == ["epoch=1", "epoch=2"]
+    parsed = [dict((m[0], float(m[1])) for m in re.findall(METRICS_FORMAT, line)) for line in lines]
+    assert {"val_intent_accuracy", "val_loss"} <= set(parsed[0])
+    assert parsed[-1]["validation_intent_accuracy_all"] == final["validation_intent_accuracy_all"]
