@@ -156,7 +156,12 @@ class _Workers:
             self.errors.append(error)
 
     def run(self, threads: int) -> None:
-        pool = [threading.Thread(target=self.work, name=f"tune-{i}") for i in range(threads)]
+        # daemon threads: Ctrl-C ends the process; the storage's heartbeat check then fails
+        # the trials they were running
+        pool = [
+            threading.Thread(target=self.work, name=f"tune-{i}", daemon=True)
+            for i in range(threads)
+        ]
         for thread in pool:
             thread.start()
         for thread in pool:

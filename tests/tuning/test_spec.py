@@ -38,7 +38,8 @@ def test_the_example_spec_loads_with_its_family_and_field_mapping():
         "batch_size=32",
     ]
     assert spec.body.objective.strategy("val_intent_accuracy") == "max"  # Katib's default
-    assert spec.body.objective.strategy("val_loss") == "max"
+    assert spec.body.objective.strategy("validation_slot_f1_all") == "max"
+    assert spec.body.objective.strategy("val_loss") == "min"  # the spec's metricStrategies
 
 
 @pytest.mark.parametrize(
