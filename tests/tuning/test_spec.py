@@ -187,3 +187,26 @@ def test_grid_needs_a_step_for_doubles_and_lists_every_point(spec_dict):
     assert points["units"] == [8, 16]
     assert points["encoder"] == ["conv", "bigru"]
     assert grid_size(spec.body.parameters) == 12
+
+
+def test_the_cli_reports_a_bad_spec_in_one_line_naming_file_and_field(tmp_path, spec_dict):
+    import subprocess
+    import sys
+
+    import yaml
+
+    data = spec_dict()
+    data["spec"]["parallelTrialCount"] = 0
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceops.cli", "tune", "--workers", "2", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"error: {path}: spec.parallelTrialCount: Input should be greater than 0"
+    )

@@ -21,11 +21,11 @@ from voiceops.cli._output import CliError, JsonOption, print_json, say
 
 
 class TuneGroup(TyperGroup):
-    """``tune SPEC.yaml`` runs the spec: a first argument that names no sub-command is the
-    spec of ``run``."""
+    """``tune SPEC.yaml [OPTIONS]`` runs the spec: arguments that do not start with a
+    sub-command (or ``--help``) are those of ``run``."""
 
     def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
