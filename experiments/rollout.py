@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Action = Literal["advanced", "held", "halted", "complete", "not running"]
+#: Seconds after a stage starts whose events it leaves out: the serving routers refresh
+#: every 5 s (``experiments.routing.Router``), and a turn in flight takes a few more.
+STAGE_GRACE_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,21 @@ class RolloutStep:
 
 
 def stage_events(
-    events: pd.DataFrame, since: float | None, until: float | None = None
+    events: pd.DataFrame,
+    since: float | None,
+    until: float | None = None,
+    grace_s: float = STAGE_GRACE_S,
 ) -> pd.DataFrame:
-    """The events in ``[since, until)`` (epoch seconds; None: unbounded)."""
+    """The events in ``[since + grace_s, until)`` (epoch seconds; None: unbounded). The
+    grace leaves out turns routed by a serving worker that had not yet seen the stage start
+    (its router refreshes every few seconds): at 100 % a control turn would otherwise be a
+    sample-ratio mismatch."""
     if events.empty or (since is None and until is None):
         return events
     import pandas as pd
+
+    if since is not None:
+        since += grace_s
 
     at = pd.to_datetime(events["occurred_at"], utc=True)
     keep = at == at

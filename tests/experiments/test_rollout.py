@@ -131,3 +131,35 @@ def test_decision_on_a_full_canary_reads_the_last_shared_stage(
     decision = decide(settings, "canary", events=events, specs_dir=specs, dry_run=True)
     assert decision.analysis.users == {"control": 75, "candidate": 25}
     assert not decision.decided and "not enough users" in decision.reason
+
+
+def test_turns_routed_before_the_routers_saw_a_stage_are_left_out(
+    canary: tuple[Settings, Path],
+) -> None:
+    """At 100 % a control turn is a sample-ratio mismatch, unless it came within the grace
+    after the stage started (a worker's router had not refreshed yet)."""
+    from experiments.rollout import STAGE_GRACE_S
+
+    settings, specs = canary
+    events = pd.DataFrame()
+    for stage in range(len(STEPS) - 1):
+        events = pd.concat([events, stage_traffic(stage)], ignore_index=True)
+        advance(settings, "canary", events, now=T0 + timedelta(hours=stage + 1), specs_dir=specs)
+    last_start = T0 + timedelta(hours=len(STEPS) - 1)
+
+    def strays(after_s: float) -> pd.DataFrame:
+        return planted_events(
+            "canary",
+            {"control": Arm(3)},
+            start=(last_start + timedelta(seconds=after_s)).replace(tzinfo=None),
+            user_prefix=f"late{after_s}",
+        )
+
+    full = stage_traffic(len(STEPS) - 1)
+    full = full[full["arm"] == "candidate"]
+    within = pd.concat([events, strays(STAGE_GRACE_S / 3), full], ignore_index=True)
+    now = last_start + timedelta(hours=1)
+    assert advance(settings, "canary", within, now=now, specs_dir=specs).action == "complete"
+    after = pd.concat([within, strays(STAGE_GRACE_S + 5)], ignore_index=True)
+    held = advance(settings, "canary", after, now=now, specs_dir=specs)
+    assert held.action == "held" and "sample ratio mismatch" in held.reason

@@ -41,6 +41,10 @@ TEXT_FAMILIES = ("nlu", "nlg")
 #: Callers per traffic batch, and how many of the CRM's customers the batches cycle through.
 BATCH_USERS, USER_POOL = 20, 400
 POLL_S = 2.0
+#: Run statuses the timeline shows (queued, starting and the like are left out).
+SHOWN_STATUSES = ("STARTED", "SUCCESS", "FAILURE", "CANCELED")
+#: Characters of a detail the timeline table shows.
+DETAIL_CHARS = 240
 
 
 @dataclass
@@ -61,7 +65,8 @@ class Timeline:
         table.add_column("step", style="bold")
         table.add_column("detail", overflow="fold")
         for at, what, detail in self.rows:
-            table.add_row(f"{at:.1f} s", esc(what), esc(detail))
+            short = detail if len(detail) <= DETAIL_CHARS else detail[: DETAIL_CHARS - 3] + "..."
+            table.add_row(f"{at:.1f} s", esc(what), esc(short))
         stdout_console().print(table)
 
 
@@ -106,6 +111,13 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def _require_running(process: subprocess.Popen, name: str, log: Path) -> None:
+    """A clear error when ``process`` has exited (the end of its log says why)."""
+    if process.poll() is not None:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise CliError(f"{name} exited ({process.returncode}): {' | '.join(tail)} (log {log})")
 
 
 def _stop(process: subprocess.Popen | None, timeout_s: float = 60) -> None:
@@ -176,6 +188,8 @@ def _watch_runs(instance: Any, since: datetime, watch: Watch, timeline: Timeline
             continue
         watch.runs[run.run_id] = status
         watch.jobs[run.run_id] = run.job_name
+        if status not in SHOWN_STATUSES:
+            continue
         by = run.tags.get("dagster/sensor_name") or run.tags.get("voiceops/trigger", "")
         detail = f"run {run.run_id[:8]} {status.lower()}" + (f" (started by {by})" if by else "")
         if run.job_name == "retrain_job" and status == "STARTED":
@@ -254,7 +268,7 @@ def loop_demo(
             _dagster(env, "sensor", "start", sensor)
         timeline.add("sensors on", ", ".join(LOOP_SENSORS))
         daemon = _start(
-            [sys.executable, "-m", "dagster", "daemon", "run", "-w", str(WORKSPACE)],
+            [sys.executable, "-m", "dagster._daemon", "run", "-w", str(WORKSPACE)],
             env,
             logs / "daemon.log",
         )
@@ -282,6 +296,8 @@ def loop_demo(
         deadline = time.monotonic() + timeout_s
 
         def tick() -> None:
+            _require_running(daemon, "the Dagster daemon", logs / "daemon.log")
+            _require_running(server, "the turn API", logs / "serve.log")
             _watch_runs(instance, since, watch, timeline)
             if watch.canary:
                 _watch_canary(settings, watch, timeline)
