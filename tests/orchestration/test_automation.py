@@ -201,3 +201,37 @@ def test_failed_runs_are_recorded_once_with_step_message_and_tags(
     assert "the CRM API answered 503 three times" in failure.message
     assert failure.tags == {"voiceops/lake_commit": "abc123"}
     assert FailureLog(settings).failures(job="other_job") == []
+
+
+# ---- the retraining sensor's trigger ------------------------------------------------------
+
+
+def test_retraining_sensor_starts_nothing_for_a_commit_that_is_not_a_publish(
+    settings: Settings,
+) -> None:
+    """A new repository's main holds only its initial commit: the cursor moves past it, no
+    run is requested, and the same head is then skipped at once."""
+    from dagster import SensorResult, build_sensor_context
+
+    from orchestration.defs.retraining.sensors import retrain_on_publish_sensor
+
+    lake = LakeResource()
+    lake.ensure_repository(REPO)
+    head = lake.head(REPO)
+    instance = DagsterInstance.ephemeral()
+    with build_sensor_context(instance=instance, resources={"lake": lake}) as context:
+        tick = retrain_on_publish_sensor(context)
+    assert isinstance(tick, SensorResult) and not tick.run_requests
+    assert tick.cursor == head and "is not a publish merge" in tick.skip_reason.skip_message
+    with build_sensor_context(instance=instance, cursor=head, resources={"lake": lake}) as again:
+        assert isinstance(retrain_on_publish_sensor(again), SkipReason)
+
+
+def test_retraining_sensor_waits_for_a_missing_repository(settings: Settings) -> None:
+    from dagster import build_sensor_context
+
+    from orchestration.defs.retraining.sensors import retrain_on_publish_sensor
+
+    with build_sensor_context(resources={"lake": LakeResource()}) as context:
+        skipped = retrain_on_publish_sensor(context)
+    assert isinstance(skipped, SkipReason) and "not found" in skipped.skip_message
