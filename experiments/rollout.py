@@ -8,6 +8,9 @@ two arms, the control naming the champions and the candidate the new versions. A
 - a guardrail the candidate breaks (p99 latency, error rate, handoff rate) halts the canary:
   the experiment is stopped and the rollback recorded; every caller is back on the champion
   at once (a stopped experiment takes no traffic) and the candidate never became champion;
+- so does a decision metric significantly worse than the control's, in a canary that only
+  has to do no harm (``promote_when: holds``; with ``sequential: true`` its always-valid
+  intervals may be looked at after every batch of events);
 - a sample-ratio mismatch holds it (the stage's data cannot be trusted);
 - fewer than ``min_users_per_step`` candidate users hold it;
 - otherwise it moves to the next stage; at the last one it stays there, ``complete``, until
@@ -123,6 +126,18 @@ def advance(
         reason = (
             f"guardrail broken at {share:.0%}: {'; '.join(g.describe() for g in broken)}; "
             f"rolled back: every caller is on the champion again"
+        )
+        store.stop(key, reason, action="rollback")
+        return RolloutStep(key, "halted", state.stage, share, reason, analysis)
+    harm = [c for c in analysis.comparisons if c.arm == candidate and c.worse]
+    if harm and spec.rollout.promote_when == "holds":
+        listed = "; ".join(
+            f"{c.metric} {c.test.difference:+.4g} (CI [{c.ci[0]:+.4g}, {c.ci[1]:+.4g}])"
+            for c in harm
+        )
+        reason = (
+            f"candidate significantly worse at {share:.0%}: {listed}; rolled back: every "
+            "caller is on the champion again"
         )
         store.stop(key, reason, action="rollback")
         return RolloutStep(key, "halted", state.stage, share, reason, analysis)

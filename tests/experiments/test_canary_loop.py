@@ -149,33 +149,39 @@ def test_latency_regression_rolls_the_candidate_back(loop_world) -> None:
     assert StateStore(world.settings).get(key).status == "stopped"
 
 
-def test_worse_candidate_is_not_promoted_and_expires(loop_world) -> None:
+def test_significantly_worse_candidate_is_rolled_back_early(loop_world) -> None:
     world, v1, v2 = loop_world
     key = start_canary(world.settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0).key
-    events = pd.DataFrame()
-    worse = Arm(200, resolution_rate=0.4)
-    for stage in range(len(STEPS)):
-        share = STEPS[stage]
-        control = round(200 * (1 - share) / share)
-        arms = {"candidate": worse} | ({"control": Arm(control)} if control else {})
-        frame = planted_events(
-            key,
-            arms,
-            seed=stage,
-            start=(T0 + timedelta(hours=stage, minutes=1)).replace(tzinfo=None),
-            user_prefix=f"stage{stage}",
-        )
-        events = pd.concat([events, frame], ignore_index=True)
-        review = review_canary(
-            world.settings, key, events=events, now=T0 + timedelta(hours=stage + 1)
-        )
-    assert review.action == "waiting" and "worse than control" in review.reason
-    assert aliases(client(world.settings), MODEL)["champion"] == v1
-    late = T0 + timedelta(days=3, hours=1)
-    expired = review_canary(world.settings, key, events=events, now=late)
-    assert expired.action == "expired"
+    share = STEPS[0]
+    control = round(200 * (1 - share) / share)
+    events = planted_events(
+        key,
+        {"control": Arm(control), "candidate": Arm(200, resolution_rate=0.3)},
+        seed=3,
+        start=(T0 + timedelta(minutes=1)).replace(tzinfo=None),
+    )
+    review = review_canary(world.settings, key, events=events, now=T0 + timedelta(hours=1))
+    assert review.action == "rolled back" and review.stage == 0
+    assert "candidate significantly worse at 50%: resolution_rate" in review.reason
     assert aliases(client(world.settings), MODEL) == {"champion": v1}
-    assert trace(world.settings, "nlu", v2)["decision"].startswith(f"canary {key} expired")
+    assert trace(world.settings, "nlu", v2)["decision"].startswith(f"rolled back by canary {key}")
+
+
+def test_undecided_canary_expires_at_its_stop_date(tmp_path: Path, loop_world) -> None:
+    world, v1, v2 = loop_world
+    template = small_template(tmp_path / "slow.yaml", min_sample_size=10_000)
+    settings = world.settings.model_copy(update={"canary_template": template})
+    key = start_canary(settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0).key
+    world = World(**{**world.__dict__, "settings": settings})
+    assert run_stages(world, key) == ["advanced", "waiting"]
+    events = pd.concat([stage_events(key, 0), stage_events(key, 1)], ignore_index=True)
+    waiting = review_canary(settings, key, events=events, now=T0 + timedelta(days=2))
+    assert waiting.action == "waiting" and "not enough users" in waiting.reason
+    expired = review_canary(settings, key, events=events, now=T0 + timedelta(days=3, hours=1))
+    assert expired.action == "expired" and "not enough users" in expired.reason
+    assert aliases(client(settings), MODEL) == {"champion": v1}
+    assert trace(settings, "nlu", v2)["decision"].startswith(f"canary {key} expired")
+    assert StateStore(settings).get(key).status == "stopped"
 
 
 def test_trace_refuses_unknown_steps(loop_world) -> None:
