@@ -30,6 +30,7 @@ from core.pii import PII_KINDS, pii_kinds
 from ingestion.simulator import crm, defects
 from ingestion.simulator import layout as lay
 from ingestion.simulator.calls import CallPlan, RealUtterance, plan_calls
+from ingestion.simulator.labels import mislabel
 
 #: ``progress(stage, done, total)``: see the module docstring.
 Progress = Callable[[str, int, int], None]
@@ -59,6 +60,8 @@ class DayReport:
     crm: dict[str, int]
     pii: dict[str, Any]
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: calls whose intent label was shifted on purpose (``labels.mislabel``; 0 normally)
+    mislabeled: int = 0
 
     @property
     def bytes_written(self) -> int:
@@ -220,10 +223,12 @@ def write_day(
     bad_rate: float = 0.03,
     audio: bool = True,
     progress: Progress | None = None,
+    mislabel_rate: float = 0.0,
 ) -> DayReport:
     """Write day ``day`` of the sources under ``root``; returns what it wrote.
 
-    ``progress`` hears the stages as they finish (see the module docstring)."""
+    ``progress`` hears the stages as they finish (see the module docstring);
+    ``mislabel_rate`` plants label noise no data test can see (:mod:`.labels`)."""
     progress = progress or _no_progress
     if calls < 1:
         raise ValueError(f"calls must be >= 1, got {calls}")
@@ -235,6 +240,7 @@ def write_day(
         new_count = crm.new_customer_count(day, calls)
         customers = crm.add_customers(conn, day, new_count, seed)
         plans = plan_calls(seed, day, calls, customers, real, audio)
+        shifted = mislabel([p.record for p in plans], mislabel_rate, f"{seed}:{day}")
         progress("calls", len(plans), len(plans))
         if audio:
             _render_all(plans, planned, lay.recordings_dir(root, day), progress)
@@ -280,6 +286,7 @@ def write_day(
         },
         pii=_pii_summary(records, tickets + updates.tickets, new_count),
         files=files,
+        mislabeled=shifted,
     )
     manifest = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     _write(lay.day_manifest(root, day), manifest.encode("utf-8"))

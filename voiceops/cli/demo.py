@@ -91,6 +91,14 @@ def loop_cmd(
     ] = False,
     size: Annotated[str, typer.Option(help="Training preset of the retraining run.")] = "demo",
     timeout: Annotated[float, typer.Option(help="Seconds before the demo gives up.")] = 3600,
+    worse: Annotated[
+        bool,
+        typer.Option(
+            "--worse",
+            help="Plant a large day of shifted intent labels (valid values: every data test "
+            "passes); the version trained on it must never reach champion.",
+        ),
+    ] = False,
 ) -> None:
     """The retraining loop, unattended: a new day -> ingest -> audit -> publish -> retrain of
     the changed families -> gate -> canary on simulated callers -> promotion or rollback."""
@@ -105,6 +113,7 @@ def loop_cmd(
         recordings=recordings,
         size=size,
         timeout_s=timeout,
+        worse=worse,
     )
 
 

@@ -41,6 +41,8 @@ TEXT_FAMILIES = ("nlu", "nlg")
 #: Callers per traffic batch, and how many of the CRM's customers the batches cycle through.
 BATCH_USERS, USER_POOL = 20, 400
 POLL_S = 2.0
+#: ``--worse``: the planted day is this many times larger, so its labels outweigh history.
+WORSE_SCALE = 6
 #: Run statuses the timeline shows (queued, starting and the like are left out).
 SHOWN_STATUSES = ("STARTED", "SUCCESS", "FAILURE", "CANCELED")
 #: Characters of a detail the timeline table shows.
@@ -236,8 +238,11 @@ def loop_demo(
     recordings: bool = False,
     size: str = "demo",
     timeout_s: float = 3600,
+    worse: bool = False,
 ) -> None:
-    """Run the loop unattended (see the module); exit 1 when a claim is false."""
+    """Run the loop unattended (see the module); exit 1 when a claim is false. ``worse``
+    plants a day of shifted intent labels (:mod:`ingestion.simulator.labels`) that no data
+    test can see: the version trained on it must never become champion."""
     from ingestion.simulator.day import write_day
     from orchestration.runs import dagster_instance
 
@@ -254,11 +259,19 @@ def loop_demo(
     day = next_day(settings.sources_root)
     partition = layout.day_date(day).isoformat()
     report = write_day(
-        settings.sources_root, day, calls, seed + day, bad_rate=0.01, audio=recordings
+        settings.sources_root,
+        day,
+        calls * WORSE_SCALE if worse else calls,
+        seed + day,
+        bad_rate=0.01,
+        audio=recordings,
+        mislabel_rate=1.0 if worse else 0.0,
     )
+    planted = f", {report.mislabeled} with shifted intent labels (planted)" if worse else ""
     timeline.add(
         f"day {day} simulated",
-        f"{report.calls} calls on {partition}, {'with' if recordings else 'no'} recordings",
+        f"{report.calls} calls on {partition}, {'with' if recordings else 'no'} recordings"
+        + planted,
     )
     daemon = server = None
     traffic: Traffic | None = None
@@ -335,7 +348,7 @@ def loop_demo(
         failed = f", batches failed: {traffic.failures[:3]}" if traffic.failures else ""
         timeline.add("callers", f"{traffic.turns} turns, {traffic.errors} errors{failed}")
     timeline.print()
-    _report(settings, instance, watch, recordings, champions, retrain_run)
+    _report(settings, instance, watch, recordings, champions, retrain_run, worse)
 
 
 def _report(
@@ -345,6 +358,7 @@ def _report(
     recordings: bool,
     champions: dict[str, str],
     retrain_run: str,
+    worse: bool,
 ) -> None:
     """The trace of each new version and the checked claims."""
     from dagster import RunsFilter
@@ -402,6 +416,15 @@ def _report(
             watch.canary in (None, "none") or promoted or rolled_back,
         ),
     ]
+    if worse:
+        kept = all(champion == champions[name] for name, (_, _, champion) in traces.items())
+        claims.append(
+            (
+                "no version trained on the mislabelled day became champion "
+                f"({'refused by the gate' if watch.canary in (None, 'none') else status})",
+                kept,
+            )
+        )
     failed = [text for text, ok in claims if not ok]
     for text, ok in claims:
         say(("[green]true[/green]  " if ok else "[red]FALSE[/red] ") + esc(text))
