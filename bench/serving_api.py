@@ -53,6 +53,19 @@ def _rss_mb(pid: int) -> float:
     return total / 2**20
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its children (uvicorn workers), s."""
+    total = 0
+    for one in (pid, *_children(pid)):
+        try:
+            with open(f"/proc/{one}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as children:
@@ -193,7 +206,9 @@ def _clients(url: str, user: str, speech: list, clients: int, turns: int) -> dic
     return {"times": times, "refused": refused, "errors": errors, "seconds": seconds}
 
 
-def _row(name: str, times: list[float], rate: float, refused: int, errors: int) -> list:
+def _row(
+    name: str, times: list[float], rate: float, refused: int, errors: int, cores: float
+) -> list:
     return [
         name,
         round(statistics.median(times), 1),
@@ -201,10 +216,14 @@ def _row(name: str, times: list[float], rate: float, refused: int, errors: int) 
         round(rate, 2),
         refused,
         errors,
+        round(cores, 2),
     ]
 
 
-def _in_process_run(settings: Any, models: dict[str, Any], speech: list, turns: int) -> list:
+def _in_process_run(
+    settings: Any, models: dict[str, Any], speech: list, turns: int
+) -> tuple[list[float], float]:
+    """Turn times (ms) of the in-process chain, and the CPU cores it kept busy."""
     from serving.app_state import ServingState, connect
     from serving.options import ServingOptions
 
@@ -213,9 +232,11 @@ def _in_process_run(settings: Any, models: dict[str, Any], speech: list, turns: 
         state.pool.install(name, "1", model, champion=True)
     connect(state, None)
     _in_process(state, speech, 3)  # warm the batchers' threads and the bank
+    cpu, wall = time.process_time(), time.perf_counter()
     times = _in_process(state, speech, turns)
+    cores = (time.process_time() - cpu) / (time.perf_counter() - wall)
     state.close()
-    return times
+    return times, cores
 
 
 def _overload(settings: Any, paths: dict[str, Path] | None, user: str, speech: list):
@@ -254,15 +275,16 @@ def run(quick: bool = False) -> dict[str, Any]:
         if not (settings.sources_root / "crm").is_dir():
             write_day(settings.sources_root, 1, calls=20, seed=5, bad_rate=0.0, audio=False)
         user = customers(settings.sources_root, 1)[0]
-        inproc = _in_process_run(settings, models, speech, turns)
-        rows = [
-            _row("in-process chain, 1 caller", inproc, len(inproc) / (sum(inproc) / 1000), 0, 0)
-        ]
+        inproc, cores = _in_process_run(settings, models, speech, turns)
+        rate = len(inproc) / (sum(inproc) / 1000)
+        rows = [_row("in-process chain, 1 caller", inproc, rate, 0, 0, cores)]
         results = {}
         with ApiProcess(settings, paths) as api:
             _clients(api.url, user, speech, 1, 2)  # warm-up
             for clients in CLIENTS:
+                cpu = _cpu_seconds(api.process.pid)
                 result = results[clients] = _clients(api.url, user, speech, clients, turns)
+                cores = (_cpu_seconds(api.process.pid) - cpu) / result["seconds"]
                 rate = len(result["times"]) / result["seconds"]
                 rows.append(
                     _row(
@@ -271,6 +293,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                         rate,
                         result["refused"],
                         result["errors"],
+                        cores,
                     )
                 )
         storm, before, peak = _overload(settings, paths, user, speech)
@@ -285,7 +308,11 @@ def run(quick: bool = False) -> dict[str, Any]:
         f"models: {source}; {turns} turns per client; WAV turns (all five stages); "
         "the API in its own process"
     )
-    print(format_table(["run", "p50 ms", "p99 ms", "turns/s", "429/503", "errors"], rows))
+    print(
+        format_table(
+            ["run", "p50 ms", "p99 ms", "turns/s", "429/503", "errors", "CPU cores busy"], rows
+        )
+    )
     print(
         f"overload: {OVERLOAD * CLIENTS[-1]} clients x 2 turns: {len(storm['times'])} answered,"
         f" {storm['refused']} refused (429/503), {storm['errors']} errors; API RSS "

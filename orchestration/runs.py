@@ -106,7 +106,7 @@ class PublishOutcome:
     failed_messages: dict[str, str] = field(default_factory=dict)  # failed check -> dbt's message
 
 
-def _failure_message(event: Any) -> str:
+def failure_message(event: Any) -> str:
     """A failed step's message: a raised ``dagster.Failure``'s description (e.g. a refused
     publish), else the error as Dagster recorded it (exception class included)."""
     data = event.step_failure_data
@@ -147,7 +147,7 @@ def audit_and_publish(*, echo_dbt_log: bool = True, branch: str = "") -> Publish
         run_config=audit_run_config(echo_dbt_log, branch),
         raise_on_error=False,
     )
-    failures = [_failure_message(event) for event in result.get_step_failure_events()]
+    failures = [failure_message(event) for event in result.get_step_failure_events()]
     raw = result.asset_materializations_for_node("warehouse_raw")
     if not raw:
         raise RuntimeError(f"audit run {result.run_id} loaded nothing (no unpublished branch?)")

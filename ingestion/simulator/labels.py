@@ -1,9 +1,10 @@
 """Label noise the audit cannot see: a labelling batch whose intent column slipped.
 
-Every mislabelled call keeps its utterance and slots but carries the next intent of the
-taxonomy (in name order; ``out_of_scope`` stays itself), so every value is still a valid
-intent and passes every data test: only a model trained on it, and the callers it serves,
-can tell. ``voiceops demo loop --worse`` plants it to show the loop refusing such a model.
+Every mislabelled call keeps its utterance but carries the next intent of the taxonomy (in
+name order; ``out_of_scope`` stays itself) and only the slots that intent has, so every
+record is still valid and passes every data test: only a model trained on it, and the
+callers it serves, can tell. ``voiceops demo loop --worse`` plants it to show the loop
+refusing such a model.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ def mislabel(records: list[dict[str, Any]], rate: float, seed: str) -> int:
         raise ValueError(f"mislabel rate must be between 0 and 1, got {rate}")
     if rate == 0:
         return 0
-    shift = shifted_intents(load_taxonomy().intents)
+    taxonomy = load_taxonomy()
+    shift = shifted_intents(taxonomy.intents)
     rng = random.Random(f"{seed}:mislabel")
     shifted = 0
     for record in records:
         if record.get("intent") in shift and rng.random() < rate:
-            record["intent"] = shift[record["intent"]]
+            record["intent"] = new = shift[record["intent"]]
+            allowed = set(taxonomy.slots_of(new))
+            record["slots"] = {k: v for k, v in record.get("slots", {}).items() if k in allowed}
             shifted += 1
     return shifted

@@ -1,5 +1,6 @@
-"""Planted label noise: every mislabelled call carries another valid intent (so no data test
-can see it), out_of_scope is never shifted, and the day manifest counts what was planted."""
+"""Planted label noise: every mislabelled call carries another valid intent with only its
+slots (so ingestion's validation and the data tests pass it), out_of_scope is never shifted,
+and the day manifest counts what was planted."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from core.taxonomy import load_taxonomy
 from ingestion.simulator import layout
 from ingestion.simulator.day import write_day
 from ingestion.simulator.labels import KEPT, mislabel, shifted_intents
+from ingestion.validation import check_calls
 
 
 def test_shift_is_a_derangement_of_the_taxonomy_without_out_of_scope() -> None:
@@ -50,5 +52,6 @@ def test_a_mislabelled_day_keeps_valid_intents_and_says_so(tmp_path: Path) -> No
         assert after["intent"] == expected
         changed += after["intent"] != before["intent"]
     assert noisy.mislabeled == changed > 100
+    assert check_calls(read[1]).rejects == []  # ingestion's validation passes every one
     manifest = json.loads(layout.day_manifest(tmp_path / "noisy", 1).read_text())
     assert manifest["mislabeled"] == changed

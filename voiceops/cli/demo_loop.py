@@ -198,8 +198,20 @@ def _watch_runs(instance: Any, since: datetime, watch: Watch, timeline: Timeline
             detail += f": families {run.tags.get('voiceops/families', '?')}"
         timeline.add(run.job_name, detail)
         if status == "FAILURE":
-            raise CliError(f"{run.job_name} run {run.run_id} failed: see `make ui`")
+            raise CliError(f"{run.job_name} run {run.run_id} failed: {_why(instance, run)}")
     return runs
+
+
+def _why(instance: Any, run: Any) -> str:
+    """The first failed step's message (a refused publish names its failed checks)."""
+    from dagster import DagsterEventType
+
+    from orchestration.runs import failure_message
+
+    for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE):
+        if entry.dagster_event is not None:
+            return failure_message(entry.dagster_event)
+    return "see `make ui`"
 
 
 def _canary_key(instance: Any, retrain_run: str) -> str | None:
