@@ -2,7 +2,9 @@
 utterances (as text, or as espeak audio on a phone line), then report how the call ended.
 
 A call is resolved with a probability that depends on whether the bot understood the caller
-(the generator knows the true intent of every utterance) plus a planted ``effect`` for the
+(the generator knows the true intent of every utterance) and answered what was asked (the
+response is closest to the phrasings of that intent, :mod:`serving.answer_fit`: a wrong
+NLG counts like a wrong NLU), plus a planted ``effect`` for the
 callers a given arm served: the configurable true difference between arms an experiment must
 find. Refusals with ``Retry-After`` (429/503) are retried after the delay the API asked for;
 anything else is counted as an error, never hidden.
@@ -25,6 +27,7 @@ from typing import Any
 
 from core.errors import InputError
 from core.language import INTENT_WEIGHTS, utterance
+from serving.answer_fit import answered_intent
 from serving.client import TurnClient, TurnRefused
 
 #: Chance that a call is resolved when the bot understood every turn / missed one.
@@ -174,11 +177,18 @@ class TrafficGenerator:
                 answers.append(answer)
                 arm = answer["arm"] or "champion"
                 understood = answer["intent"] == said.intent
+                misanswered = (
+                    understood
+                    and answer.get("action") == "respond"
+                    and answered_intent(answer["response_text"], language) != said.intent
+                )
+                understood = understood and not misanswered
                 understood_all &= understood
                 with self._lock:
                     counts = self.report.by_arm[arm]
                     counts["turns"] += 1
                     counts["understood"] += understood
+                    counts["misanswered"] += misanswered
                     counts["handoffs"] += answer["handoff"]
                     self.report.turns += 1
                     self.report.latency_ms.append(answer["latency_ms"]["total"])

@@ -403,11 +403,13 @@ def _report(
     status = StateStore(settings).get(watch.canary).status if watch.canary else "none"
     expected = list(TEXT_FAMILIES) if not recordings else list(FAMILIES)
     decided = all("decision" in steps for _, steps, _ in traces.values())
+    # the canary's families: those whose new version it served (the gate refused the others)
+    in_canary = {name: t for name, t in traces.items() if "experiment" in t[1]}
     promoted = status == "decided" and all(
-        champion == version for version, _, champion in traces.values()
+        champion == version for version, _, champion in in_canary.values()
     )
     rolled_back = status == "stopped" and all(
-        champion == champions[name] for name, (_, _, champion) in traces.items()
+        champion == champions[name] for name, (_, _, champion) in in_canary.items()
     )
     claims = [
         (
