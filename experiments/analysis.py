@@ -69,6 +69,12 @@ class Comparison:
             return self.sequential.ci_low, self.sequential.ci_high
         return self.test.ci_low, self.test.ci_high
 
+    def harm_bound(self) -> float:
+        """The largest harm the interval admits (worse than the control by this much; <= 0:
+        the interval admits no harm at all)."""
+        low, high = self.ci
+        return -low if self._sign() > 0 else high
+
     @property
     def significant(self) -> bool:
         return self.p_value < self.alpha

@@ -109,7 +109,8 @@ def winner(spec: ExperimentSpec, analysis: Analysis) -> tuple[str | None, str]:
 
 def _holds(spec: ExperimentSpec, analysis: Analysis) -> tuple[str | None, str]:
     """A "holds" canary's candidate wins when no metric is significantly worse than the
-    control's (its guardrails and sample size were checked before)."""
+    control's, and, with a non-inferiority margin, when every metric's interval excludes a
+    harm that large (its guardrails and sample size were checked before)."""
     candidate = spec.arm_names[1]
     worse = [c for c in analysis.comparisons if c.arm == candidate and c.worse]
     if worse:
@@ -117,6 +118,25 @@ def _holds(spec: ExperimentSpec, analysis: Analysis) -> tuple[str | None, str]:
             f"{c.metric} {c.test.difference:+.4g} (p {c.p_value:.3g})" for c in worse
         )
         return None, f"{candidate} is worse than {spec.control}: {listed}"
+    margin = spec.rollout.non_inferiority_margin if spec.rollout else None
+    if margin is not None:
+        shown = {c.metric: c for c in analysis.comparisons if c.arm == candidate}
+        unshown = [
+            f"{m.name} (interval admits {shown[m.name].harm_bound():.4g} worse)"
+            if m.name in shown
+            else f"{m.name} (no comparison yet)"
+            for m in spec.metrics
+            if m.name not in shown or shown[m.name].harm_bound() >= margin
+        ]
+        if unshown:
+            return None, (
+                f"{candidate} is not shown to be within {margin:g} of {spec.control} on "
+                + ", ".join(unshown)
+            )
+        return candidate, (
+            f"{candidate} holds against {spec.control}: guardrails hold and every metric is "
+            f"shown within {margin:g} of the control"
+        )
     return candidate, (
         f"{candidate} holds against {spec.control}: guardrails hold and no metric is "
         "significantly worse"

@@ -97,6 +97,10 @@ class Rollout(_Strict):
     #: better on the primary metric, as in any experiment) or "holds" (no metric significantly
     #: worse and guardrails holding: a retrained version only has to do no harm)
     promote_when: Literal["wins", "holds"] = "wins"
+    #: "holds" only: the largest harm (in the metric's units, e.g. 0.02 of resolution rate)
+    #: the candidate must be shown not to exceed, every decision metric's interval clear of
+    #: it; None: promoted when no metric is significantly worse (absence of evidence)
+    non_inferiority_margin: float | None = Field(default=None, gt=0)
 
     @field_validator("steps")
     @classmethod

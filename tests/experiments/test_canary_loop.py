@@ -184,6 +184,67 @@ def test_undecided_canary_expires_at_its_stop_date(tmp_path: Path, loop_world) -
     assert StateStore(settings).get(key).status == "stopped"
 
 
+def margin_canary(tmp_path: Path, world: World, v1: str, v2: str, margin: float):
+    rollout = {
+        "steps": STEPS,
+        "min_users_per_step": 30,
+        "promote_when": "holds",
+        "non_inferiority_margin": margin,
+    }
+    template = small_template(tmp_path / "margin.yaml", rollout=rollout)
+    settings = world.settings.model_copy(update={"canary_template": template})
+    key = start_canary(settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0).key
+    return settings, key
+
+
+def two_stages(key: str, users: int) -> list[pd.DataFrame]:
+    """The events seen at each review: ``users`` per arm at 50 %, then also 40 candidates
+    at 100 %."""
+    half = planted_events(
+        key,
+        {"control": Arm(users), "candidate": Arm(users)},
+        seed=11,
+        start=(T0 + timedelta(minutes=1)).replace(tzinfo=None),
+    )
+    full = planted_events(
+        key,
+        {"candidate": Arm(40)},
+        seed=12,
+        start=(T0 + timedelta(hours=1, minutes=1)).replace(tzinfo=None),
+        user_prefix="full",
+    )
+    return [half, pd.concat([half, full], ignore_index=True)]
+
+
+def review_both(settings, key: str, seen: list[pd.DataFrame]) -> list[str]:
+    return [
+        review_canary(settings, key, events=events, now=T0 + timedelta(hours=hour)).action
+        for hour, events in enumerate(seen, start=1)
+    ]
+
+
+def test_a_margin_needs_evidence_of_no_harm(tmp_path: Path, loop_world) -> None:
+    """With a non-inferiority margin, 40 users an arm cannot show the candidate is within
+    0.05 of the champion: no promotion on the absence of evidence."""
+    world, v1, v2 = loop_world
+    settings, key = margin_canary(tmp_path, world, v1, v2, 0.05)
+    seen = two_stages(key, 40)
+    assert review_both(settings, key, seen) == ["advanced", "waiting"]
+    last = review_canary(settings, key, events=seen[-1], now=T0 + timedelta(hours=3))
+    assert "is not shown to be within 0.05 of control on resolution_rate" in last.reason
+    assert aliases(client(settings), MODEL)["champion"] == v1
+
+
+def test_a_margin_is_met_with_enough_users(tmp_path: Path, loop_world) -> None:
+    world, v1, v2 = loop_world
+    settings, key = margin_canary(tmp_path, world, v1, v2, 0.1)
+    assert review_both(settings, key, two_stages(key, 1500)) == ["advanced", "promoted"]
+    assert aliases(client(settings), MODEL) == {"champion": v2}
+    assert (
+        "every metric is shown within 0.1 of the control" in trace(settings, "nlu", v2)["decision"]
+    )
+
+
 def test_trace_refuses_unknown_steps(loop_world) -> None:
     world, v1, _ = loop_world
     record(world.settings, "nlu", v1, lake_commit="abc", gate="passed")
