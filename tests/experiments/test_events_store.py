@@ -4,8 +4,6 @@ and the Postgres engine against the real server."""
 from __future__ import annotations
 
 import multiprocessing
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from core.settings import Settings
 from experiments.event_log import EventLog
 from experiments.event_store import EventStore, PostgresEventStore, SQLiteEventStore
 from experiments.events import COLUMNS, Event
+from tests.postgres import throwaway_database
 
 PER_WRITER = 2500
 SHARED = 300
@@ -136,22 +135,8 @@ def test_concurrent_writer_processes_lose_and_duplicate_nothing(
 @pytest.fixture
 def postgres_url() -> str:
     """A temporary database on the local Postgres, dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    host = os.environ.get("VOICEOPS_PG_HOST", "127.0.0.1")
-    try:
-        admin = psycopg2.connect(host=host, user="postgres", dbname="postgres", connect_timeout=3)
-    except psycopg2.OperationalError as err:
-        pytest.skip(f"Postgres is not reachable: {err}")
-    admin.autocommit = True
-    database = f"voiceops_events_test_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{database}"')
-    try:
-        yield f"postgresql://postgres@{host}:5432/{database}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database("voiceops_events_test") as url:
+        yield url
 
 
 def test_postgres_store(postgres_url: str, tmp_path: Path) -> None:

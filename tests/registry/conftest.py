@@ -4,8 +4,6 @@ its audit, and the MLflow store on SQLite (tmp dir) or Postgres (a throwaway dat
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +16,7 @@ from core.settings import Settings
 from ingestion.lake_landing import Landing, commit_ingestion
 from registry.policy import Policy, parse_policy
 from registry.training_info import TrainingInfo
+from tests.postgres import throwaway_database
 from versioning.lake.local import LocalLake
 from warehouse.audits import Audit, AuditLog, CheckResult
 from warehouse.publish import publish
@@ -26,11 +25,6 @@ from warehouse.publish import publish
 MANIFEST = "f" * 64
 
 REPO = "contact-center"
-PG = {
-    "host": os.environ.get("VOICEOPS_PG_HOST", "127.0.0.1"),
-    "port": int(os.environ.get("VOICEOPS_PG_PORT", "5432")),
-    "user": os.environ.get("VOICEOPS_PG_USER", "postgres"),
-}
 
 
 @dataclass
@@ -215,24 +209,15 @@ def build_world(home: Path, tracking_uri: str = "") -> World:
 @pytest.fixture(scope="session")
 def postgres_uri() -> Iterator[str]:
     """A throwaway Postgres database for the whole session, dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"voiceops_registry_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(dbname="postgres", connect_timeout=3, **PG)
-    except psycopg2.OperationalError as error:
-        pytest.skip(f"Postgres is not reachable: {error}")
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
-    finally:
-        from registry.history import store_engine
-        from registry.tracking import _client
+    with throwaway_database("voiceops_registry") as url:
+        try:
+            yield url
+        finally:
+            from registry.history import store_engine
+            from registry.tracking import _client
 
-        for cached in (store_engine, _client):
-            cached.cache_clear()
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+            for cached in (store_engine, _client):
+                cached.cache_clear()
 
 
 def _empty_registry(settings: Settings) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,12 +13,8 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
+from tests.postgres import throwaway_database
 
-PG = {
-    "host": os.environ.get("VOICEOPS_PG_HOST", "127.0.0.1"),
-    "port": int(os.environ.get("VOICEOPS_PG_PORT", "5432")),
-    "user": os.environ.get("VOICEOPS_PG_USER", "postgres"),
-}
 REPO = "contact-center"
 MANIFEST = "e" * 64
 
@@ -195,16 +189,5 @@ def published(home_settings: Settings, nlu_rows) -> tuple[Settings, str]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throwaway Postgres database for the session's Optuna studies, dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"voiceops_tuning_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(dbname="postgres", connect_timeout=3, **PG)
-    except psycopg2.OperationalError as error:
-        pytest.skip(f"Postgres is not reachable: {error}")
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database("voiceops_tuning") as url:
+        yield url
