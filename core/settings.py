@@ -138,6 +138,13 @@ class Settings(BaseSettings):
         "(several processes write at once); postgresql://user@host/db = Postgres.",
     )
 
+    pushgateway_url: str = Field(
+        default="",
+        description="Prometheus Pushgateway (e.g. http://pushgateway:9091): training pushes its "
+        "epoch gauges there, and every pipeline run its pipeline metrics (job "
+        "voiceops_pipeline); empty = no push (`voiceops monitor metrics` still prints them).",
+    )
+
     gate_policy: Path | None = Field(
         default=None,
         description="The registry gate's thresholds file (default: the packaged "

@@ -32,7 +32,7 @@ from registry.lineage import code_revision, lake_lineage, rows_hash, split_count
 from registry.mlflow_model import log_pyfunc_model, saved_model_dir, stored_model
 from registry.policy import Policy, load_policy
 from registry.tracking import client, experiment_id, history_url
-from registry.training_info import TrainingInfo
+from registry.training_info import TRAIN_SECONDS, TrainingInfo
 from registry.verdicts import VerdictStore, artifact_digest, new_verdict
 from registry.versions import (
     CHALLENGER,
@@ -109,6 +109,8 @@ def _metrics(info: TrainingInfo) -> list[Metric]:
         for name, values in info.history.items()
         for step, value in enumerate(values)
     ]
+    if info.train_seconds:
+        out.append(Metric(TRAIN_SECONDS, float(info.train_seconds), now, 0))
     return out
 
 

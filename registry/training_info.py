@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+#: The training metadata entry, and the MLflow run metric, holding how long training took (s).
+TRAIN_SECONDS = "train_seconds"
+
 
 def _json(value: Any, default: Any) -> Any:
     if value is None or value == "":
@@ -34,6 +37,8 @@ class TrainingInfo:
     marts_manifest_hash: str = ""
     #: the STT model that scored a TTS model's intelligibility (None for other families)
     stt_model_path: Path | None = None
+    #: seconds the training run took (0: not recorded)
+    train_seconds: float = 0.0
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], dagster_run_id: str = "") -> TrainingInfo:
@@ -59,4 +64,5 @@ class TrainingInfo:
             stt_model_path=Path(metadata["stt_model_path"])
             if metadata.get("stt_model_path")
             else None,
+            train_seconds=float(metadata.get(TRAIN_SECONDS) or 0.0),
         )

@@ -118,6 +118,15 @@ class VerdictStore:
         fields = {k: v for k, v in row.items() if k not in {"id", "rules"}}
         return RecordedVerdict(**fields, rules=json.loads(row["rules"]))
 
+    def counts(self) -> dict[tuple[str, bool], int]:
+        """How many verdicts each model got, by ``(model, passed)``."""
+        query = sa.select(
+            verdicts_table.c.model, verdicts_table.c.passed, sa.func.count()
+        ).group_by(verdicts_table.c.model, verdicts_table.c.passed)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return {(model, bool(passed)): int(count) for model, passed, count in rows}
+
 
 def new_verdict(
     model: str, version: str, passed: bool, rules: list[dict], **evidence: Any

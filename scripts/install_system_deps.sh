@@ -18,6 +18,10 @@ fi
 if [ "${VOICEOPS_SKIP_REAL_SPEECH:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then
   installed festvox-ru || needed+=(festvox-ru)
 fi
+# The pipeline-metrics push test runs a real Pushgateway (tests/monitoring).
+if command -v dpkg-query >/dev/null 2>&1; then
+  installed prometheus-pushgateway || needed+=(prometheus-pushgateway)
+fi
 # Optional packages a make target asks for by name (make screenshots: chromium).
 for extra in "$@"; do
   installed "$extra" || needed+=("$extra")
@@ -34,3 +38,7 @@ SUDO=""
 echo "install_system_deps: installing ${needed[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
+# The Pushgateway too: the tests start their own on a free port, not a daemon on :9091.
+if [[ " ${needed[*]} " == *" prometheus-pushgateway "* ]] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now prometheus-pushgateway >/dev/null 2>&1 || true
+fi

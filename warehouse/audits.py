@@ -129,6 +129,11 @@ class AuditLog:
             raise ValueError(f"audit file {path} does not hold the strict audit of {commit_id}")
         return audit
 
+    def audits(self) -> list[Audit]:
+        """Every strict audit kept, oldest first (by when it ran)."""
+        found = [Audit.from_dict(json.loads(p.read_text())) for p in self.root.glob("*.json")]
+        return sorted(found, key=lambda audit: audit.audited_at)
+
 
 def audit_log(settings: Settings) -> AuditLog:
     """The platform's audit log: ``$VOICEOPS_HOME/audits``."""

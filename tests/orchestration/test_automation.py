@@ -21,10 +21,10 @@ from dagster import (
 )
 
 from core.settings import Settings, get_settings
+from monitoring.failure_log import FailureLog
 from orchestration.defs.lake import definitions as lake_stage
 from orchestration.defs.lake.maintenance import lake_gc_job
 from orchestration.defs.monitoring.failures import record_run_failure
-from orchestration.failure_log import FailureLog
 from orchestration.resources.lake import LakeResource
 
 REPO = "contact-center"

@@ -61,6 +61,11 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
         "tune_app",
         "Hyperparameter tuning from a Katib Experiment spec (local Optuna, or a cluster).",
     ),
+    "monitor": (
+        "voiceops.cli.monitor",
+        "monitor_app",
+        "Monitoring: the pipeline metrics (Prometheus text, textfile or Pushgateway).",
+    ),
     "serve": (
         "voiceops.cli.serve",
         "serve_cmd",

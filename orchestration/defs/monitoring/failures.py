@@ -1,9 +1,11 @@
 """``run_failure_sensor``: every failed run of the code location is recorded in the failure
-log (``orchestration.failure_log``), where monitoring reads it."""
+log (``monitoring.failure_log``), where monitoring reads it, then the pipeline metrics are
+pushed (when a Pushgateway is configured) so that they count it."""
 
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
-from orchestration.failure_log import FailureLog, RunFailure
+from monitoring.failure_log import FailureLog, RunFailure
+from orchestration.defs.monitoring.metrics import push_after_run
 from orchestration.resources.lake import LakeResource
 
 #: Run tags worth keeping with a failure (Dagster's own tags are left out).
@@ -31,9 +33,12 @@ def failure_of(context: RunFailureSensorContext) -> RunFailure:
     name="run_failure_sensor",
     default_status=DefaultSensorStatus.RUNNING,
     description="Records every failed run (job, failed step, message, lake commit and "
-    "family tags) in the failure log that monitoring reads.",
+    "family tags) in the failure log that monitoring reads, then pushes the pipeline metrics "
+    "when VOICEOPS_PUSHGATEWAY_URL is set.",
 )
 def record_run_failure(context: RunFailureSensorContext, lake: LakeResource) -> None:
     failure = failure_of(context)
-    if FailureLog(lake.settings()).record(failure):
+    settings = lake.settings()
+    if FailureLog(settings).record(failure):
         context.log.info(f"recorded the failure of {failure.job} run {failure.run_id[:8]}")
+    context.log.info(push_after_run(settings, failure.run_id)[1])
