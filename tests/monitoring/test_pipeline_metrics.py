@@ -23,6 +23,7 @@ from orchestration.defs.monitoring.failures import record_run_failure
 from orchestration.defs.monitoring.metrics import push_pipeline_metrics_sensor
 from orchestration.resources.lake import LakeResource
 from registry.register import register
+from registry.training_info import TrainingInfo
 from tests.registry.conftest import REPO, World, build_world, permissive_policy
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -139,6 +140,12 @@ def test_registry_metrics_match_the_registered_versions(
     made = world.lake.get_commit(REPO, world.published).creation_date
     assert value(found, "voiceops_champion_data_commit_timestamp_seconds", family="nlu") == made
     assert value(found, "voiceops_pipeline_metrics_up", part="registry") == 1
+
+
+def test_training_seconds_reach_the_registry_from_the_training_metadata() -> None:
+    metadata = {"model_path": "/m", "lake_commit": "c" * 64, "scores": {}, "train_seconds": 41.5}
+    assert TrainingInfo.from_metadata(metadata).train_seconds == 41.5
+    assert TrainingInfo.from_metadata(metadata | {"train_seconds": None}).train_seconds == 0
 
 
 def test_a_part_that_cannot_be_read_is_reported_down_and_the_others_still_export(
