@@ -26,6 +26,8 @@ Counters (:meth:`EventLog.stats`): ``recorded`` (spooled by :meth:`record`), ``w
 processes), ``corrupt`` (unreadable spool lines, e.g. the torn last line of a killed
 writer, whose ``record`` never returned), and ``lost``: events that could not even be
 spooled; :meth:`record` then logs an error and raises :class:`EventNotSpooledError`.
+:meth:`EventLog.watch` hands the counters to a watcher after every background round (the
+serving API's metrics).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -109,6 +111,7 @@ class EventLog:
         self._seq = 0
         self._counts = dict.fromkeys(EventLogStats.__dataclass_fields__, 0)
         self._closed = False
+        self._watcher: Callable[[EventLogStats], None] | None = None
         self.spool.mkdir(parents=True, exist_ok=True)
         self._adopt_own_files()
         if replay:
@@ -171,6 +174,20 @@ class EventLog:
     def stats(self) -> EventLogStats:
         with self._lock:
             return EventLogStats(**self._counts)
+
+    def watch(self, watcher: Callable[[EventLogStats], None]) -> None:
+        """Call ``watcher`` with the counters now and after every round of the background
+        thread (every ``flush_interval_s``; the serving metrics' buffered and lost events)."""
+        self._watcher = watcher
+        self._report()
+
+    def _report(self) -> None:
+        if self._watcher is None:
+            return
+        try:
+            self._watcher(self.stats())
+        except Exception:  # a watcher's failure must not stop the flusher
+            log.exception("event log watcher failed")
 
     @property
     def recorded(self) -> int:
@@ -371,6 +388,7 @@ class EventLog:
             backoff = 0.0 if ok else min(self.max_backoff_s, max(0.05, backoff * 2))
             if ok and self._active_count >= self.batch_size:
                 self._wake.set()
+            self._report()
 
 
 def replay_orphans(settings: Settings, *, timeout: float = 60.0) -> int:

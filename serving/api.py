@@ -8,6 +8,8 @@
     GET  /v1/models          versions loaded, champions, versions that failed to load
     GET  /healthz            the process answers
     GET  /readyz             every champion and experiment arm loaded and warmed (else 503)
+    GET  /metrics            Prometheus metrics, TF Serving's names (serving.metrics_names);
+                             also at TF Serving's /monitoring/prometheus/metrics
     GET  /docs               OpenAPI
 
 Bad input gets a 4xx with a one-line ``{"error": ...}``; a full batch queue 429 and a worker
@@ -21,12 +23,13 @@ import base64
 import json
 import logging
 import threading
+import time
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import InputError
@@ -35,6 +38,8 @@ from core.settings import Settings
 from serving.app_state import ServingState, build_state
 from serving.audio_input import decode_wav
 from serving.batching import Overloaded
+from serving.metrics_exposition import CONTENT_TYPE
+from serving.metrics_names import grpc_status
 from serving.options import ServingOptions
 from serving.turn import TurnInput
 
@@ -169,26 +174,27 @@ def create_app(
     async def turn(request: Request, inline_audio: bool = False) -> JSONResponse:
         """One turn of a call: the bot's answer, and the versions and arm that served it."""
         state = serving(request)
-        if not state.ready:
-            raise ApiError(503, state.not_ready_reason(), {"Retry-After": "5"})
-        turn_input = await _read_turn(request, state.options)
-        with state.admit() as admitted:
-            if not admitted:
-                raise ApiError(
-                    503, "too many turns in progress on this worker", {"Retry-After": "1"}
-                )
-            try:
-                result = await state.chain.turn(turn_input)
-            except Overloaded as error:
-                raise ApiError(
-                    429, str(error), {"Retry-After": f"{error.retry_after_s:.0f}"}
-                ) from None
-        answer = result.to_dict()
-        path = state.audio_store.save(result.turn_id, result.response_audio, result.sample_rate)
-        answer["response_audio_url"] = f"/v1/audio/{path.name}"
-        if inline_audio:
-            answer["response_audio_wav_base64"] = base64.b64encode(path.read_bytes()).decode()
-        return JSONResponse(answer)
+        if state.metrics is None:
+            return await _answer(state, request, inline_audio)
+        started, status = time.perf_counter(), "INTERNAL"
+        try:
+            answer = await _answer(state, request, inline_audio)
+            status = "OK"
+            return answer
+        except ApiError as error:
+            status = grpc_status(error.status)
+            raise
+        finally:
+            state.metrics.api_turn(status, time.perf_counter() - started)
+
+    @app.get("/metrics", include_in_schema=False)
+    @app.get("/monitoring/prometheus/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics under TF Serving's names (and its path), summed over workers."""
+        text = serving(request).metrics_text()
+        if text is None:
+            raise ApiError(404, "metrics are off (VOICEOPS_SERVING_METRICS=0)")
+        return Response(text, media_type=CONTENT_TYPE)
 
     @app.post("/v1/outcome")
     async def outcome(request: Request, body: Outcome) -> dict[str, Any]:
@@ -204,6 +210,26 @@ def create_app(
         return FileResponse(path, media_type="audio/wav")
 
     return app
+
+
+async def _answer(state: ServingState, request: Request, inline_audio: bool) -> JSONResponse:
+    """The turn's answer; :class:`ApiError` when it is refused."""
+    if not state.ready:
+        raise ApiError(503, state.not_ready_reason(), {"Retry-After": "5"})
+    turn_input = await _read_turn(request, state.options)
+    with state.admit() as admitted:
+        if not admitted:
+            raise ApiError(503, "too many turns in progress on this worker", {"Retry-After": "1"})
+        try:
+            result = await state.chain.turn(turn_input)
+        except Overloaded as error:
+            raise ApiError(429, str(error), {"Retry-After": f"{error.retry_after_s:.0f}"}) from None
+    answer = result.to_dict()
+    path = state.audio_store.save(result.turn_id, result.response_audio, result.sample_rate)
+    answer["response_audio_url"] = f"/v1/audio/{path.name}"
+    if inline_audio:
+        answer["response_audio_wav_base64"] = base64.b64encode(path.read_bytes()).decode()
+    return JSONResponse(answer)
 
 
 async def _read_turn(request: Request, options: ServingOptions) -> TurnInput:

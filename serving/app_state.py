@@ -19,6 +19,7 @@ import numpy as np
 from core.settings import Settings
 from registry.serving import write_wav
 from serving.dialogue import DialoguePolicy
+from serving.metrics import ServingMetrics
 from serving.model_pool import ModelPool
 from serving.options import ServingOptions
 from serving.turn import BotChain
@@ -61,7 +62,13 @@ class ServingState:
     def __init__(self, settings: Settings, options: ServingOptions) -> None:
         self.settings = settings
         self.options = options
-        self.pool = ModelPool(settings, options.batching(), allow_ungated=options.allow_ungated)
+        self.metrics = ServingMetrics() if options.metrics else None
+        self.pool = ModelPool(
+            settings,
+            options.batching(),
+            allow_ungated=options.allow_ungated,
+            metrics=self.metrics,
+        )
         self.audio_store = AudioStore(settings.home / "serving" / "audio", options.audio_keep)
         self.chain: BotChain | None = None
         self.router: Any = None
@@ -169,6 +176,16 @@ class ServingState:
         if self.bank is not None:
             self.bank.close()
         self.pool.close()
+        if self.metrics is not None:
+            self.metrics.close()
+
+    def metrics_text(self) -> bytes | None:
+        """``GET /metrics``: the loaded versions brought up to date, then every family;
+        None when the metrics are off."""
+        if self.metrics is None:
+            return None
+        self.metrics.models_loaded(list(self.pool.models), self.pool.champions)
+        return self.metrics.exposition()
 
 
 def _bank(state: ServingState) -> Any:
@@ -193,12 +210,15 @@ def connect(state: ServingState, router: Any = None) -> ServingState:
     state.events = EventLog.from_settings(
         state.settings, flush_interval_s=state.options.events_flush_interval_s
     )
+    if state.metrics is not None:
+        state.events.watch(state.metrics.events)
+        state.metrics.models_loaded(list(state.pool.models), state.pool.champions)
 
     def facts(intent, slots, language, customer, session, today):
         return facts_for(intent, slots, language, customer, session, state.bank, today)
 
     policy = DialoguePolicy(facts, min_confidence=state.options.min_confidence)
-    state.chain = BotChain(state.pool, router, policy, state.events)
+    state.chain = BotChain(state.pool, router, policy, state.events, metrics=state.metrics)
     state.ready = True
     return state
 

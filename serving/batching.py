@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,14 @@ class BatchStats:
             del self.queuing_s[:500]
 
 
+class BatchObserver(Protocol):
+    """Told what a batcher did (``serving.metrics.ModelMetrics`` records it)."""
+
+    def ran(self, waits_s: Sequence[float], run_s: float, ok: bool) -> None: ...
+
+    def refused(self) -> None: ...
+
+
 @dataclass
 class _Pending(Generic[Item, Result]):
     item: Item
@@ -95,9 +103,11 @@ class Batcher(Generic[Item, Result]):
         run: Callable[[list[Item]], Sequence[Result]],
         options: BatchingOptions | None = None,
         demand: Demand | None = None,
+        observer: BatchObserver | None = None,
     ) -> None:
         self.name = name
         self.demand = demand
+        self.observer = observer
         self.options = options or BatchingOptions()
         self.stats = BatchStats()
         self._run = run
@@ -114,6 +124,8 @@ class Batcher(Generic[Item, Result]):
             self._queue.put_nowait(_Pending(item, future, time.perf_counter()))
         except queue.Full:
             self.stats.refused += 1
+            if self.observer is not None:
+                self.observer.refused()
             raise Overloaded(self.name, self.retry_after_s()) from None
         return future
 
@@ -166,18 +178,34 @@ class Batcher(Generic[Item, Result]):
             if not live:
                 continue
             started = time.perf_counter()
+            waits = [started - pending.enqueued for pending in live]
+            for wait in waits:
+                self.stats.record_wait(wait)
+            ok = self._run_batch(live)
+            self._observe(waits, time.perf_counter() - started, ok)
+
+    def _run_batch(self, live: list[_Pending[Item, Result]]) -> bool:
+        """Run ``live`` through the model and resolve their futures; whether it worked."""
+        try:
+            results = list(self._run([p.item for p in live]))
+            if len(results) != len(live):
+                raise RuntimeError(f"{len(results)} results for {len(live)} requests")
+        except Exception as error:  # every waiting request learns why
+            log.exception("%s: batch of %d failed", self.name, len(live))
             for pending in live:
-                self.stats.record_wait(started - pending.enqueued)
-            try:
-                results = list(self._run([p.item for p in live]))
-                if len(results) != len(live):
-                    raise RuntimeError(f"{len(results)} results for {len(live)} requests")
-            except Exception as error:  # every waiting request learns why
-                log.exception("%s: batch of %d failed", self.name, len(live))
-                for pending in live:
-                    pending.future.set_exception(error)
-                continue
-            self.stats.batches += 1
-            self.stats.items += len(live)
-            for pending, result in zip(live, results, strict=True):
-                pending.future.set_result(result)
+                pending.future.set_exception(error)
+            return False
+        self.stats.batches += 1
+        self.stats.items += len(live)
+        for pending, result in zip(live, results, strict=True):
+            pending.future.set_result(result)
+        return True
+
+    def _observe(self, waits: list[float], run_s: float, ok: bool) -> None:
+        """Tell the observer, after the callers have their results (never fails the loop)."""
+        if self.observer is None:
+            return
+        try:
+            self.observer.ran(waits, run_s, ok)
+        except Exception:
+            log.exception("%s: recording the batch's metrics failed", self.name)

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from core.settings import Settings
 from serving.audio_input import MODEL_SAMPLE_RATE
 from serving.batching import Batcher, BatchingOptions, Demand
 from training.families import FAMILIES, family
+
+if TYPE_CHECKING:
+    from serving.metrics import ServingMetrics
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +91,10 @@ class ModelPool:
         batching: Mapping[str, BatchingOptions],
         *,
         allow_ungated: bool = False,
+        metrics: ServingMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics  # each model's batcher records its runs there
         self.batching = dict(batching)  # per family (serving.options.ServingOptions.batching)
         self.allow_ungated = allow_ungated
         self.models: dict[tuple[str, str], LoadedModel] = {}
@@ -117,8 +122,9 @@ class ModelPool:
         started = time.perf_counter()
         run_reference(name, model)
         warm_s = time.perf_counter() - started
+        observer = self.metrics.model(family(name).model_name) if self.metrics else None
         batcher = Batcher(
-            f"{name}-v{version}", _runner(name, model), self.batching[name], self.demand
+            f"{name}-v{version}", _runner(name, model), self.batching[name], self.demand, observer
         )
         return LoadedModel(name, version, model, batcher, load_s, warm_s)
 

@@ -41,6 +41,8 @@ class ServingOptions(BaseSettings):
     events_flush_interval_s: float = Field(default=0.5, gt=0)
     #: serve versions the gate did not pass (debugging only)
     allow_ungated: bool = False
+    #: record the Prometheus metrics served at GET /metrics (off: nothing recorded, 404)
+    metrics: bool = True
 
     @property
     def audio_limits(self) -> AudioLimits:

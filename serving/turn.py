@@ -21,6 +21,8 @@ from experiments.events import Event, new_event_id
 from registry.serving import language_of
 from serving.audio_input import DecodedAudio
 from serving.dialogue import DialogueAct, DialoguePolicy
+from serving.metrics import ServingMetrics
+from serving.metrics_names import ERROR_ACTION
 from serving.model_pool import ModelPool, Selection
 from serving.normalize import normalize_slots
 
@@ -100,12 +102,14 @@ class BotChain:
         policy: DialoguePolicy,
         events: EventSink | None = None,
         today: Any = date.today,
+        metrics: ServingMetrics | None = None,
     ) -> None:
         self.pool = pool
         self.router = router
         self.policy = policy
         self.events = events
         self.today = today
+        self.metrics = metrics
 
     def _selection(self, user_id: str) -> tuple[Route | None, Selection]:
         route = self.router.route(user_id, self.today()) if self.router else None
@@ -133,9 +137,11 @@ class BotChain:
             "fallback": bool(selection.fallback),
             "input_kind": "audio" if request.audio is not None else "text",
         }
+        action = ERROR_ACTION
         try:
             with self.pool.demand:
                 result = await self._run(request, selection, timings, event)
+            action = result.action
         except Exception as error:
             event |= {"error": f"{type(error).__name__}: {error}"[:500]}
             raise
@@ -145,9 +151,37 @@ class BotChain:
             event |= {f"{stage}_ms": timings.get(stage) for stage in STAGES}
             if self.events is not None:
                 self.events.record(Event(**event))
+            self._record_metrics(request, event, selection, timings, action)
         result.experiment, result.arm = event["experiment"], event["arm"]
         result.fallback, result.latency_ms = dict(selection.fallback), timings
         return result
+
+    def _record_metrics(
+        self,
+        request: TurnInput,
+        event: dict[str, Any],
+        selection: Selection,
+        timings: dict[str, float],
+        action: str,
+    ) -> None:
+        """The bot-level metrics of the turn (its event holds what the turn found out)."""
+        if self.metrics is None:
+            return
+        heard = "confidence" in event and not event["transcript_empty"]
+        confidence = float(event["confidence"]) if heard else None
+        self.metrics.turn(
+            arm=event["arm"],
+            experiment=event["experiment"],
+            language=event.get("language") or request.language or "unknown",
+            action=action,
+            confidence=confidence,
+            nlu_version=selection.versions.get("nlu", ""),
+            low_confidence=confidence is not None and confidence < self.policy.min_confidence,
+            transcript_empty=bool(event.get("transcript_empty")),
+            handoff=bool(event.get("handoff")),
+            fallback_families=selection.fallback,
+            timings_ms=timings,
+        )
 
     async def _timed(self, stage: str, timings: dict[str, float], awaitable: Any) -> Any:
         start = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -58,10 +59,11 @@ def serve_cmd(
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the voice bot: POST /v1/turn, /healthz, /readyz, OpenAPI at /docs."""
+    """Serve the voice bot: POST /v1/turn, /healthz, /readyz, /metrics, OpenAPI at /docs."""
     import uvicorn
 
     from core.settings import get_settings
+    from serving.metrics_exposition import shared_metrics_dir
     from serving.options import ServingOptions
 
     settings = get_settings()
@@ -89,15 +91,18 @@ def serve_cmd(
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so that
     # the bank process is stopped below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # several workers write their metrics to one fresh directory; a scrape sums them all
+    metrics_dir = shared_metrics_dir() if workers > 1 else contextlib.nullcontext()
     try:
-        uvicorn.run(
-            "serving.api:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-        )
+        with metrics_dir:
+            uvicorn.run(
+                "serving.api:app_from_environment",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=log_level,
+            )
     finally:
         if bank is not None:
             bank.terminate()
