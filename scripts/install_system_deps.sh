@@ -14,6 +14,9 @@ installed() {  # a Debian package is installed (not merely known or removed)
 }
 if command -v dpkg-query >/dev/null 2>&1; then
   installed libjemalloc2 || needed+=(libjemalloc2)  # TensorFlow's malloc (scripts/with_jemalloc.sh)
+  # promtool and amtool: make test checks and unit-tests monitoring/'s rules and Alertmanager config
+  installed prometheus || needed+=(prometheus)
+  installed prometheus-alertmanager || needed+=(prometheus-alertmanager)
 fi
 if [ "${VOICEOPS_SKIP_REAL_SPEECH:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then
   installed festvox-ru || needed+=(festvox-ru)
@@ -38,7 +41,12 @@ SUDO=""
 echo "install_system_deps: installing ${needed[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
-# The Pushgateway too: the tests start their own on a free port, not a daemon on :9091.
-if [[ " ${needed[*]} " == *" prometheus-pushgateway "* ]] && [ -d /run/systemd/system ]; then
-  $SUDO systemctl disable --now prometheus-pushgateway >/dev/null 2>&1 || true
+# Only the binaries are wanted: where systemd runs, the packages start daemons on :9090,
+# :9093 and :9091 that would outlive the tests (which start their own on free ports).
+daemons=()
+for package in prometheus prometheus-alertmanager prometheus-pushgateway; do
+  if [[ " ${needed[*]} " == *" $package "* ]]; then daemons+=("$package"); fi
+done
+if [ ${#daemons[@]} -gt 0 ] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now "${daemons[@]}" >/dev/null 2>&1 || true
 fi

@@ -1,0 +1,1 @@
+"""Grafana dashboards as code (``panels.py``) and their provisioning JSON (``dashboards/``)."""
