@@ -34,3 +34,21 @@ def test_the_metrics_file_is_well_formed():
         # TF Serving's counters keep their names; prometheus_client's end in _total
         assert counter_suffix == (metric.type == "counter" and metric.name.startswith("voiceops_"))
     assert len(contract()["alerts"]) == len(set(contract()["alerts"]))
+
+
+def test_the_serving_api_exposes_what_the_metrics_file_lists():
+    """Every family the API's ServingMetrics declares, with its type and labels, is listed as
+    a serving metric, and every listed serving metric is declared."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from serving.metrics import ServingMetrics
+
+    declared = {}
+    for family in vars(ServingMetrics()).values():
+        if isinstance(family, MetricWrapperBase):
+            name = family._name  # prometheus_client appends _total to its counters' names
+            if family._type == "counter" and name.startswith("voiceops_"):
+                name += "_total"
+            declared[name] = (family._type, frozenset(family._labelnames))
+    listed = {m.name: (m.type, m.labels) for m in metrics() if m.source == "serving"}
+    assert declared == listed
