@@ -262,7 +262,9 @@ def analyze(
                 continue
             sequential = None
             if spec.sequential:
-                sequential = msprt(_looks(users, column, control, arm, looks), alpha)
+                sequential = msprt(
+                    _looks(users, column, control, arm, looks), alpha, tau2=spec.mixing_tau2()
+                )
             comparisons.append(
                 Comparison(metric.name, metric.better, arm, compare(a, b, alpha), sequential, alpha)
             )

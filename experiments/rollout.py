@@ -13,6 +13,10 @@ two arms, the control naming the champions and the candidate the new versions. A
   intervals may be looked at after every batch of events);
 - a sample-ratio mismatch holds it (the stage's data cannot be trusted);
 - fewer than ``min_users_per_step`` candidate users hold it;
+- so does, before a stage that gives the control no traffic (the last stage, at 100 %), a
+  decision the stage's events would not yet take (:func:`experiments.verdict.winner`: too
+  few users per arm, or a "holds" canary's margin not yet shown): once the control is gone
+  no evidence can be added, so the decision is earned while both arms share the traffic;
 - otherwise it moves to the next stage; at the last one it stays there, ``complete``, until
   ``voiceops experiments decide`` promotes the candidate (or not).
 """
@@ -28,6 +32,7 @@ from core.settings import Settings
 from experiments.analysis import Analysis, SampleRatioMismatch, analyze
 from experiments.spec import ExperimentSpec, SpecsDirs
 from experiments.state import StateStore
+from experiments.verdict import winner
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -150,6 +155,14 @@ def advance(
         reason = f"at {share:.0%} with guardrails holding: ready for a decision"
         return RolloutStep(key, "complete", state.stage, share, reason, analysis)
     stage = state.stage + 1
+    if spec.weights_at(stage)[spec.control] == 0:
+        arm, why = winner(spec, analysis)
+        if arm != candidate:
+            reason = (
+                f"{seen} candidate users at {share:.0%}, not yet {steps[stage]:.0%}: the "
+                f"decision is earned while both arms share the traffic: {why}"
+            )
+            return RolloutStep(key, "held", state.stage, share, reason, analysis)
     reason = (
         f"{share:.0%} -> {steps[stage]:.0%}: {seen} candidate users, guardrails hold "
         f"({analysis.summary()})"

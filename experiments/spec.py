@@ -99,7 +99,9 @@ class Rollout(_Strict):
     promote_when: Literal["wins", "holds"] = "wins"
     #: "holds" only: the largest harm (in the metric's units, e.g. 0.02 of resolution rate)
     #: the candidate must be shown not to exceed, every decision metric's interval clear of
-    #: it; None: promoted when no metric is significantly worse (absence of evidence)
+    #: it; None: promoted when no metric is significantly worse (absence of evidence). With
+    #: ``sequential``, it is also the scale of the mSPRT's mixing distribution: the test is
+    #: then sized for effects of the margin's order (:meth:`ExperimentSpec.mixing_tau2`)
     non_inferiority_margin: float | None = Field(default=None, gt=0)
 
     @field_validator("steps")
@@ -187,6 +189,13 @@ class ExperimentSpec(_Strict):
     def control(self) -> str:
         """The first arm, which the others are compared with."""
         return self.arm_names[0]
+
+    def mixing_tau2(self) -> float | None:
+        """The variance of the mSPRT's mixing distribution: the square of the canary's
+        non-inferiority margin when it has one (the effects it must resolve are of that
+        order), else None (:func:`experiments.stats.msprt`'s default)."""
+        margin = self.rollout.non_inferiority_margin if self.rollout else None
+        return margin**2 if margin is not None else None
 
     def weights_at(self, stage: int) -> dict[str, float]:
         """The arms' weights at rollout ``stage`` (``[1 - share, share]``); without a rollout,

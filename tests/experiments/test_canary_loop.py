@@ -173,10 +173,12 @@ def test_undecided_canary_expires_at_its_stop_date(tmp_path: Path, loop_world) -
     settings = world.settings.model_copy(update={"canary_template": template})
     key = start_canary(settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0).key
     world = World(**{**world.__dict__, "settings": settings})
-    assert run_stages(world, key) == ["advanced", "waiting"]
-    events = pd.concat([stage_events(key, 0), stage_events(key, 1)], ignore_index=True)
+    # too few users for a decision: the canary never leaves the stage both arms share
+    assert run_stages(world, key) == ["held", "held"]
+    events = stage_events(key, 0)
     waiting = review_canary(settings, key, events=events, now=T0 + timedelta(days=2))
-    assert waiting.action == "waiting" and "not enough users" in waiting.reason
+    assert waiting.action == "held" and "not enough users" in waiting.reason
+    assert StateStore(settings).get(key).stage == 0
     expired = review_canary(settings, key, events=events, now=T0 + timedelta(days=3, hours=1))
     assert expired.action == "expired" and "not enough users" in expired.reason
     assert aliases(client(settings), MODEL) == {"champion": v1}
@@ -229,8 +231,9 @@ def test_a_margin_needs_evidence_of_no_harm(tmp_path: Path, loop_world) -> None:
     world, v1, v2 = loop_world
     settings, key = margin_canary(tmp_path, world, v1, v2, 0.05)
     seen = two_stages(key, 40)
-    assert review_both(settings, key, seen) == ["advanced", "waiting"]
-    last = review_canary(settings, key, events=seen[-1], now=T0 + timedelta(hours=3))
+    assert review_both(settings, key, seen[:1]) == ["held"]
+    last = review_canary(settings, key, events=seen[0], now=T0 + timedelta(hours=3))
+    assert "not yet 100%: the decision is earned while both arms share" in last.reason
     assert "is not shown to be within 0.05 of control on resolution_rate" in last.reason
     assert aliases(client(settings), MODEL)["champion"] == v1
 
@@ -251,3 +254,69 @@ def test_trace_refuses_unknown_steps(loop_world) -> None:
     assert trace(world.settings, "nlu", v1) == {"lake_commit": "abc", "gate": "passed"}
     with pytest.raises(ValueError, match="unknown loop steps"):
         record(world.settings, "nlu", v1, colour="blue")
+
+
+DEMO_TEMPLATE = Path(__file__).resolve().parents[2] / "experiments" / "canary_demo.yaml"
+BATCH = 40  # callers between two reviews, as the demo loop's traffic sends them
+
+
+def review_batches(
+    settings, key: str, candidate_rate: float, *, max_batches: int = 60
+) -> tuple[list[str], int]:
+    """Batches of callers split as the canary's current stage says, a review after each,
+    until the canary is decided or rolled back: the reviews' actions and the callers."""
+    events = pd.DataFrame()
+    actions: list[str] = []
+    for batch in range(max_batches):
+        stage = StateStore(settings).get(key).stage
+        share = load_spec(generated_specs_dir(settings) / f"{key}.yaml").weights_at(stage)
+        arms = {
+            arm: Arm(round(BATCH * weight), resolution_rate=rate)
+            for (arm, weight), rate in zip(share.items(), (0.6, candidate_rate), strict=True)
+            if weight > 0
+        }
+        start = T0 + timedelta(minutes=batch + 1)
+        fresh = planted_events(
+            key, arms, seed=batch, start=start.replace(tzinfo=None), user_prefix=f"b{batch}"
+        )
+        events = pd.concat([events, fresh], ignore_index=True)
+        review = review_canary(settings, key, events=events, now=start + timedelta(seconds=50))
+        actions.append(review.action)
+        if review.action in ("promoted", "rolled back", "expired"):
+            break
+    return actions, (batch + 1) * BATCH
+
+
+def demo_canary(world: World, v1: str, v2: str):
+    settings = world.settings.model_copy(update={"canary_template": DEMO_TEMPLATE})
+    return settings, start_canary(settings, {"nlu": int(v1)}, {"nlu": int(v2)}, now=T0).key
+
+
+def test_demo_canary_rolls_back_a_harmful_candidate_before_full_traffic(loop_world) -> None:
+    """A candidate whose callers are resolved 0.25 less often (what `demo loop --worse`
+    plants) is rolled back at 50 %, never reaching 100 % or champion."""
+    world, v1, v2 = loop_world
+    settings, key = demo_canary(world, v1, v2)
+    actions, callers = review_batches(settings, key, candidate_rate=0.35)
+    assert actions[-1] == "rolled back" and "advanced" not in actions, actions
+    assert callers <= 600
+    assert (
+        "candidate significantly worse at 50%: resolution_rate"
+        in (trace(settings, "nlu", v2)["decision"])
+    )
+    assert aliases(client(settings), MODEL)["champion"] == v1
+
+
+def test_demo_canary_promotes_an_equal_candidate_once_shown_within_its_margin(
+    loop_world,
+) -> None:
+    """Equal arms: held at 50 % until the interval excludes a 0.15 harm, then 100 %, then
+    champion, within the demo's budget of callers."""
+    world, v1, v2 = loop_world
+    settings, key = demo_canary(world, v1, v2)
+    actions, callers = review_batches(settings, key, candidate_rate=0.6)
+    assert actions[-1] == "promoted", actions
+    assert actions.index("advanced") >= 5  # not before ~200 callers an arm
+    assert callers <= 1600
+    assert aliases(client(settings), MODEL)["champion"] == v2
+    assert "shown within 0.15 of the control" in trace(settings, "nlu", v2)["decision"]

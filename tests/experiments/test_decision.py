@@ -130,6 +130,11 @@ def test_cli_decide_exit_codes(registry_world, tmp_path: Path, monkeypatch) -> N
     assert result.stderr.strip() == "error: experiment nlu-canary is draft: nothing to decide"
     result = runner.invoke(app, ["experiments", "power", "--baseline", "0.8", "--mde", "0.02"])
     assert result.exit_code == 0 and "6039 users per arm" in result.stdout
+    result = runner.invoke(app, ["experiments", "power", "--baseline", "0.6", "--margin", "0.15"])
+    assert result.exit_code == 0 and "325 users per arm" in result.stdout
+    assert "always-valid" in result.stdout
+    result = runner.invoke(app, ["experiments", "power", "--baseline", "0.6"])
+    assert result.exit_code == 1 and "exactly one of --mde and --margin" in result.stderr
     result = runner.invoke(app, ["experiments", "start", "nlu-canary"])
     assert result.exit_code == 1
     assert "arm 'control' cannot be served: nlu v3" in result.stderr

@@ -1,5 +1,6 @@
 """Canary rollout: it advances 1 % -> 5 % -> 25 % -> 100 % on healthy data, holds without
-enough users, and halts and rolls back on a planted p99 latency regression."""
+enough users or before 100 % without its decision earned, and halts and rolls back on a
+planted p99 latency regression."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def canary(tmp_path: Path) -> tuple[Settings, Path]:
         specs,
         "canary",
         arms={"control": {"nlg": 1}, "candidate": {"nlg": 2}},
-        rollout={"steps": STEPS, "min_users_per_step": 20},
+        rollout={"steps": STEPS, "min_users_per_step": 20, "promote_when": "holds"},
+        min_sample_size=20,
     )
     settings = Settings(home=tmp_path / "home")
     StateStore(settings, specs).start("canary", T0, check_registry=False)
@@ -130,7 +132,42 @@ def test_decision_on_a_full_canary_reads_the_last_shared_stage(
         advance(settings, "canary", events, now=T0 + timedelta(hours=stage + 1), specs_dir=specs)
     decision = decide(settings, "canary", events=events, specs_dir=specs, dry_run=True)
     assert decision.analysis.users == {"control": 75, "candidate": 25}
-    assert not decision.decided and "not enough users" in decision.reason
+    assert decision.decided and "candidate holds against control" in decision.reason
+
+
+def test_a_canary_reaches_100_percent_only_with_its_decision_earned(tmp_path: Path) -> None:
+    """Once the control has no traffic no evidence can be added: a canary that must win
+    (or has too few users) stays at the last stage both arms share."""
+    specs = tmp_path / "specs"
+    write_spec(
+        specs,
+        "canary",
+        arms={"control": {"nlg": 1}, "candidate": {"nlg": 2}},
+        rollout={"steps": STEPS, "min_users_per_step": 20},
+        min_sample_size=20,
+    )
+    settings = Settings(home=tmp_path / "home")
+    StateStore(settings, specs).start("canary", T0, check_registry=False)
+    events = pd.DataFrame()
+    actions = []
+    for stage in range(len(STEPS)):
+        events = pd.concat([events, stage_traffic(min(stage, 2))], ignore_index=True)
+        step = advance(
+            settings, "canary", events, now=T0 + timedelta(hours=stage + 1), specs_dir=specs
+        )
+        actions.append((step.action, step.stage))
+    assert actions == [("advanced", 1), ("advanced", 2), ("held", 2), ("held", 2)]
+    assert "not yet 100%" in step.reason and "does not beat control" in step.reason
+    better = planted_events(
+        "canary",
+        {"control": Arm(600), "candidate": Arm(200, resolution_rate=0.97)},
+        seed=9,
+        start=(T0 + timedelta(hours=4, minutes=1)).replace(tzinfo=None),
+        user_prefix="better",
+    )
+    events = pd.concat([events, better], ignore_index=True)
+    step = advance(settings, "canary", events, now=T0 + timedelta(hours=6), specs_dir=specs)
+    assert (step.action, step.stage) == ("advanced", 3), step.reason
 
 
 def test_turns_routed_before_the_routers_saw_a_stage_are_left_out(

@@ -38,8 +38,9 @@ DEMO_TEMPLATE = REPO_ROOT / "experiments" / "canary_demo.yaml"
 #: The sensors the loop needs (stopped by default in the code location).
 LOOP_SENSORS = ("audit_after_ingest_sensor", "retrain_on_publish_sensor", "canary_review_sensor")
 TEXT_FAMILIES = ("nlu", "nlg")
-#: Callers per traffic batch, and how many of the CRM's customers the batches cycle through.
-BATCH_USERS, USER_POOL = 20, 400
+#: Callers per traffic batch and calls in flight at a time (the batches cycle through the
+#: CRM's customers: each caller's calls count together, as one user of the experiment).
+BATCH_USERS, CONCURRENCY = 40, 6
 POLL_S = 2.0
 #: ``--worse``: the planted day is this many times larger, so its labels outweigh history.
 WORSE_SCALE = 6
@@ -146,14 +147,14 @@ class Traffic(threading.Thread):
     def run(self) -> None:
         from serving.traffic import TrafficGenerator, TrafficPlan, customer_count
 
-        pool = max(min(USER_POOL, customer_count(self.settings.sources_root)), BATCH_USERS)
+        pool = max(customer_count(self.settings.sources_root), BATCH_USERS)
         batch = 0
         while not self.stopping.is_set():
             plan = TrafficPlan(
                 users=BATCH_USERS,
                 turns=3,
                 seed=batch,
-                concurrency=4,
+                concurrency=CONCURRENCY,
                 first_user=(batch * BATCH_USERS) % (pool - BATCH_USERS + 1),
             )
             try:

@@ -9,7 +9,15 @@ import typer
 from rich.table import Table
 
 from voiceops.cli._lakeargs import current_settings
-from voiceops.cli._output import JsonOption, esc, format_time, print_json, say, stdout_console
+from voiceops.cli._output import (
+    CliError,
+    JsonOption,
+    esc,
+    format_time,
+    print_json,
+    say,
+    stdout_console,
+)
 
 experiments_app = typer.Typer(
     help="Experiments on live traffic: lifecycle, analysis, decision, canary rollout."
@@ -157,13 +165,31 @@ def decide_cmd(
 @experiments_app.command("power")
 def power_cmd(
     baseline: Annotated[float, typer.Option(help="The control's rate, e.g. 0.8.")],
-    mde: Annotated[float, typer.Option(help="Smallest absolute change to detect, e.g. 0.02.")],
+    mde: Annotated[
+        float | None, typer.Option(help="Smallest absolute change to detect, e.g. 0.02.")
+    ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(help="A canary's non-inferiority margin to show instead, e.g. 0.03."),
+    ] = None,
     alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
     power: Annotated[float, typer.Option(help="Probability of detecting the MDE.")] = 0.8,
+    fixed: Annotated[
+        bool, typer.Option("--fixed", help="With --margin: a fixed-horizon interval.")
+    ] = False,
 ) -> None:
-    """Users per arm (a spec's min_sample_size) to detect BASELINE -> BASELINE + MDE."""
-    from experiments.power import sample_size_per_arm
+    """Users per arm (a spec's min_sample_size) to detect BASELINE -> BASELINE + MDE, or
+    (--margin) for a canary to show equal arms within MARGIN (always-valid interval)."""
+    from experiments.power import calls_to_show_within, sample_size_per_arm
 
+    if (mde is None) == (margin is None):
+        raise CliError("give exactly one of --mde and --margin")
+    if margin is not None:
+        n = calls_to_show_within(baseline, margin, alpha=alpha, power=power, sequential=not fixed)
+        kind = "fixed-horizon" if fixed else "always-valid"
+        settings = f"baseline {baseline:g}, margin {margin:g} ({kind}), power {power:g}"
+        say(f"{n} users per arm ({settings})")
+        return
     n = sample_size_per_arm(baseline, mde, alpha=alpha, power=power)
     settings = f"baseline {baseline:g}, mde {mde:+g}, alpha {alpha:g}, power {power:g}"
     say(f"{n} users per arm ({settings})")
