@@ -35,6 +35,7 @@ BENCHMARKS = (
     "champion_compare",
     "assignment",
     "serving_api",
+    "serving_metrics",
     "tuning",
 )
 

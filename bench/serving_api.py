@@ -98,7 +98,9 @@ class ApiProcess:
     """The API in its own process, as deployed: ``voiceops serve`` on the registry's
     champions, or uvicorn over the tiny models (``bench._tiny_models.app_factory``)."""
 
-    def __init__(self, settings: Any, paths: dict[str, Path] | None, **options: str) -> None:
+    def __init__(
+        self, settings: Any, paths: dict[str, Path] | None, workers: int = 1, **options: str
+    ) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = (
@@ -110,7 +112,7 @@ class ApiProcess:
                 "TF_CPP_MIN_LOG_LEVEL": "3",
             }
         )
-        quiet = ["--port", str(port), "--log-level", "warning"]
+        quiet = ["--port", str(port), "--log-level", "warning", "--workers", str(workers)]
         if paths is None:
             command = [sys.executable, "-m", "voiceops.cli", "serve", *quiet]
         else:

@@ -47,11 +47,19 @@ def multiprocess_dir() -> Path | None:
     return Path(path) if path else None
 
 
+def metrics_root() -> str | None:
+    """Where the workers' metric files go: ``/dev/shm`` when there is one (memory: the
+    workers write their files at every turn, and pages of a file on disk being written
+    back can stall a write), else the temporary directory."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 @contextlib.contextmanager
 def shared_metrics_dir() -> Iterator[Path]:
     """A fresh ``PROMETHEUS_MULTIPROC_DIR`` for the workers about to start (they inherit the
     environment); removed, and the variable restored, at exit."""
-    path = Path(tempfile.mkdtemp(prefix="voiceops-metrics-"))
+    path = Path(tempfile.mkdtemp(prefix="voiceops-metrics-", dir=metrics_root()))
     previous = os.environ.get(MULTIPROC_ENV)
     os.environ[MULTIPROC_ENV] = str(path)
     try:
