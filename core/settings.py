@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         "voiceops_pipeline); empty = no push (`voiceops monitor metrics` still prints them).",
     )
 
+    prometheus_url: str = Field(
+        default="",
+        description="Prometheus server (e.g. http://prometheus:9090) `voiceops monitor status` "
+        "asks for live serving figures and firing alerts; empty = none (the status says so).",
+    )
+
     gate_policy: Path | None = Field(
         default=None,
         description="The registry gate's thresholds file (default: the packaged "

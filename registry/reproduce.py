@@ -67,12 +67,12 @@ def warehouse_rows(settings: Settings) -> RowsLoader:
         try:
             return load_rows(settings, commit)
         except StaleDataError:
-            return load_rows(settings, commit, schema=_rebuild(settings, commit))
+            return load_rows(settings, commit, schema=rebuild_commit(settings, commit))
 
     return load
 
 
-def _rebuild(settings: Settings, commit: str) -> str:
+def rebuild_commit(settings: Settings, commit: str) -> str:
     """Load ``commit`` into ``repro_<commit>`` and dbt-build the marts there."""
     from versioning.lake import open_lake
     from warehouse.builds import build_schema

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from core.settings import Settings
 from monitoring.pipeline.audits import audit_metrics
+from monitoring.pipeline.drift import drift_metrics
 from monitoring.pipeline.failures import failure_metrics
 from monitoring.pipeline.lake import lake_metrics
 
@@ -35,6 +36,7 @@ PARTS: dict[str, Part] = {
     "audit": audit_metrics,
     "registry": _model_metrics,
     "failures": failure_metrics,
+    "drift": drift_metrics,
 }
 
 

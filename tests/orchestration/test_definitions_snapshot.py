@@ -45,7 +45,7 @@ def test_definitions_match_the_snapshot(tmp_path):
 
 def test_asset_keys_follow_one_scheme(tmp_path):
     """Every key is ``<system holding the asset>/...``: two parts or more, a known root."""
-    roots = {"airbyte", "lake", "warehouse", "models", "registry", "experiments"}
+    roots = {"airbyte", "lake", "warehouse", "models", "registry", "experiments", "monitoring"}
     keys = build_definitions(Settings(home=tmp_path)).get_repository_def().asset_graph
     odd = [
         key.to_user_string()

@@ -3,6 +3,7 @@
 voiceops monitor metrics                     # the pipeline metrics, Prometheus text format
 voiceops monitor metrics -o DIR/voiceops.prom  # for node-exporter's textfile collector
 voiceops monitor metrics --push [--gateway URL]  # to the Pushgateway as well
+voiceops monitor status [--json]             # champions, drift, live figures, open alerts
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Annotated
 import typer
 
 from voiceops.cli._lakeargs import current_settings
-from voiceops.cli._output import CliError
+from voiceops.cli._output import CliError, JsonOption, print_json
 
 monitor_app = typer.Typer(
-    help="Monitoring: the pipeline metrics (Prometheus text, textfile or Pushgateway).",
+    help="Monitoring: the pipeline metrics (Prometheus text, textfile or Pushgateway) and "
+    "the status of the champions (drift, live figures, alerts).",
     no_args_is_help=True,
 )
 
@@ -64,3 +66,17 @@ def metrics_cmd(
         write_atomically(output, text)
     if push:
         push_pipeline_metrics(settings, gateway)
+
+
+@monitor_app.command("status")
+def status_cmd(json_out: JsonOption = False) -> None:
+    """Per family: the champion version, its data commit and age, the latest drift scores
+    and, when VOICEOPS_PROMETHEUS_URL is set, live error ratio and p99; then open alerts."""
+    from monitoring.status import status, status_lines
+
+    result = status(current_settings())
+    if json_out:
+        print_json(result)
+        return
+    for line in status_lines(result):
+        sys.stdout.write(line + "\n")
