@@ -124,8 +124,12 @@ def unknown_labels(expr: str) -> dict[str, set[str]]:
     }
 
 
-#: the Debian package of each tool (scripts/install_system_deps.sh installs both)
-PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
+#: the Debian package of each tool (scripts/install_system_deps.sh installs them)
+PACKAGES = {
+    "promtool": "prometheus",
+    "prometheus": "prometheus",
+    "amtool": "prometheus-alertmanager",
+}
 
 
 def tool(name: str) -> str:
