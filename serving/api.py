@@ -224,6 +224,12 @@ async def _answer(state: ServingState, request: Request, inline_audio: bool) -> 
             result = await state.chain.turn(turn_input)
         except Overloaded as error:
             raise ApiError(429, str(error), {"Retry-After": f"{error.retry_after_s:.0f}"}) from None
+        except Exception as error:
+            # answered as a one-line 500 (the event and the traceback are kept): left
+            # unhandled, it would also make the server close the caller's connection
+            log.exception("turn of user %s failed", turn_input.user_id)
+            reason = f"the turn failed: {type(error).__name__}: {error}"
+            raise ApiError(500, reason.splitlines()[0][:300]) from None
     answer = result.to_dict()
     path = state.audio_store.save(result.turn_id, result.response_audio, result.sample_rate)
     answer["response_audio_url"] = f"/v1/audio/{path.name}"

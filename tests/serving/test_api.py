@@ -223,3 +223,43 @@ def test_every_turn_is_an_event(api, make_state, customer) -> None:
     assert all(json.loads(v) == dict.fromkeys(FAMILIES, VERSION) for v in turns["versions"])
     assert (turns["latency_ms"] > 0).all() and turns["error"].isna().all()
     assert state.events.stats().lost == 0
+
+
+def test_a_failing_model_gets_a_one_line_500_and_the_connection_stays_open(
+    make_state, customer, tiny_models
+) -> None:
+    """A model that raises: the caller gets a JSON 500 naming the error, the failed turn is
+    an event, and the next turn on the same keep-alive connection is answered."""
+    import httpx
+
+    from serving.api import ThreadedServer, create_app
+    from serving.model_pool import _runner
+
+    state = make_state()
+    failing = {"on": True}
+    real = _runner("nlu", tiny_models.models["nlu"])
+
+    def runner(items):
+        if failing["on"]:
+            raise RuntimeError("planted NLU failure\nsecond line")
+        return real(items)
+
+    state.pool.models[("nlu", VERSION)].batcher = Batcher(
+        "nlu-v1", runner, BatchingOptions(max_batch_size=1, batch_timeout_s=0, max_queue=4)
+    )
+    body = {"text": "What's my balance?", "user_id": customer}
+    with (
+        ThreadedServer(create_app(state.settings, state.options, state=state)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        refused = client.post("/v1/turn", json=body)
+        assert refused.status_code == 500
+        assert refused.json() == {"error": "the turn failed: RuntimeError: planted NLU failure"}
+        failing["on"] = False
+        answered = client.post("/v1/turn", json=body)
+        assert answered.status_code == 200, answered.text
+        # the same connection answered both: the 500 did not close it
+        assert answered.extensions["network_stream"] is refused.extensions["network_stream"]
+    state.events.flush(10)
+    turns = state.events.store.read_frame().query("kind == 'turn'")
+    assert turns["error"].fillna("").str.startswith("RuntimeError: planted").sum() == 1
