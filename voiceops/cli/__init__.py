@@ -64,12 +64,13 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
     "monitor": (
         "voiceops.cli.monitor",
         "monitor_app",
-        "Monitoring: the pipeline metrics (Prometheus text, textfile or Pushgateway).",
+        "Monitoring: the pipeline metrics (Prometheus text, textfile or Pushgateway) and "
+        "the status of the champions (drift, live figures, alerts).",
     ),
     "serve": (
         "voiceops.cli.serve",
         "serve_cmd",
-        "Serve the voice bot: POST /v1/turn, /healthz, /readyz, OpenAPI at /docs.",
+        "Serve the voice bot: POST /v1/turn, /healthz, /readyz, /metrics, OpenAPI at /docs.",
     ),
     "turn": (
         "voiceops.cli.serve",
