@@ -6,12 +6,11 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
+from tests.processes import wait_until_ready
 from tests.registry.conftest import nlu_good, nlu_rows, nlu_untrained  # noqa: F401 (fixtures)
 
 PUSHGATEWAY = "prometheus-pushgateway"  # Debian's package (scripts/install_system_deps.sh)
@@ -36,16 +35,9 @@ def pushgateway(tmp_path_factory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{PUSHGATEWAY} did not start (log: {log.name})")
-            time.sleep(0.1)
+        wait_until_ready(
+            process, f"{url}/-/ready", timeout_s=20, what=f"{PUSHGATEWAY} ({log.name})"
+        )
         yield url
     finally:
         process.terminate()

@@ -9,7 +9,6 @@ thresholds, rate windows and ``for`` durations stay those of production.
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import yaml
 
 from core.net import free_port
 from tests.monitoring.names import RULES, tool
+from tests.processes import wait_until_ready
 
 #: how often the test Prometheus scrapes and evaluates every rule group
 INTERVAL = "1s"
@@ -39,8 +39,10 @@ def fast_rules(directory: Path) -> list[Path]:
     return copies
 
 
-def config(target: str, rule_files: Sequence[Path]) -> dict[str, Any]:
-    """A prometheus.yml scraping ``target`` (host:port) as job ``voiceops_serving``."""
+def config(target: str | None, rule_files: Sequence[Path]) -> dict[str, Any]:
+    """A prometheus.yml scraping ``target`` (host:port; None: nothing) as job
+    ``voiceops_serving``."""
+    targets = [{"targets": [target]}] if target else []
     return {
         "global": {
             "scrape_interval": INTERVAL,
@@ -48,23 +50,23 @@ def config(target: str, rule_files: Sequence[Path]) -> dict[str, Any]:
             "evaluation_interval": INTERVAL,
         },
         "rule_files": [str(path) for path in rule_files],
-        "scrape_configs": [
-            {"job_name": "voiceops_serving", "static_configs": [{"targets": [target]}]}
-        ],
+        "scrape_configs": [{"job_name": "voiceops_serving", "static_configs": targets}],
     }
 
 
 class Prometheus:
-    """``prometheus`` scraping ``target`` from a fresh TSDB under ``workdir``; a context
-    manager (stopped at exit) with the queries the test asks."""
+    """``prometheus`` scraping ``target`` from a fresh TSDB under ``workdir``, with the
+    project's rules (``rules``) or none; a context manager (stopped at exit) with the
+    queries the test asks."""
 
-    def __init__(self, target: str, workdir: Path) -> None:
+    def __init__(self, target: str | None, workdir: Path, *, rules: bool = True) -> None:
         self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config_path = self.workdir / "prometheus.yml"
-        rules = fast_rules(self.workdir / "rules")
-        config_path.write_text(yaml.safe_dump(config(target, rules)), encoding="utf-8")
+        rule_files = fast_rules(self.workdir / "rules") if rules else []
+        config_path.write_text(yaml.safe_dump(config(target, rule_files)), encoding="utf-8")
         self.log_path = self.workdir / "prometheus.log"
         self.command = [
             tool("prometheus"),
@@ -86,16 +88,10 @@ class Prometheus:
         return self
 
     def _wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if self.client.get("/-/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"prometheus did not start:\n{self.log()}")
-            time.sleep(0.1)
+        try:
+            wait_until_ready(self.process, f"{self.url}/-/ready", timeout_s=timeout_s)
+        except RuntimeError as error:
+            raise RuntimeError(f"prometheus did not start ({error}):\n{self.log()}") from None
 
     def __exit__(self, *exc: object) -> None:
         self.client.close()

@@ -20,6 +20,7 @@ from serving.batching import Batcher, BatchingOptions
 from serving.metrics import ServingMetrics
 from serving.model_pool import LoadFailure
 from serving.options import ServingOptions
+from tests.processes import wait_until_ready
 from tests.serving.conftest import VERSION
 from tests.serving.metrics_scrape import label_values, parse, value
 
@@ -246,15 +247,7 @@ def _worker(home: Path, sources: Path, tiny_models, metrics_dir: Path) -> tuple:
 
 
 def _wait_ready(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, "worker did not start"
-        time.sleep(0.5)
+    wait_until_ready(process, f"{url}/readyz", timeout_s=240, interval_s=0.5, what="the worker")
 
 
 def test_two_workers_sum_their_metrics(tiny_models, sources, customer, tmp_path) -> None:

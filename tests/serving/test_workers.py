@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import httpx
 
 from core.net import free_port
 from core.settings import Settings
+from tests.processes import wait_until_ready
 
 PROJECT = Path(__file__).resolve().parents[2]
 TURNS = 24
@@ -45,15 +45,7 @@ def test_two_workers_serve_one_port_and_lose_no_event(tiny_models, sources, cust
     server = subprocess.Popen(command, cwd=PROJECT, env=env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "workers did not start"
-            time.sleep(0.5)
+        wait_until_ready(server, f"{url}/readyz", timeout_s=240, interval_s=0.5, what="the workers")
 
         def turn(i: int) -> dict:
             body = {"text": "What's my balance?", "user_id": customer, "session_id": f"w{i}"}
