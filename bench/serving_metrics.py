@@ -117,20 +117,20 @@ def _scrapes(settings: Any, paths: Any, user: str, speech: list, count: int) -> 
     """Scrape times (ms) of ``/metrics`` on an API with 4 workers after traffic."""
     import httpx
 
-    with _metrics_dir() as metrics_dir:
-        api = ApiProcess(
-            settings, paths, workers=SCRAPE_WORKERS, PROMETHEUS_MULTIPROC_DIR=metrics_dir
-        )
-        with api:
-            traffic = _clients(api.url, user, speech, SCRAPE_WORKERS * 2, 3)
-            times, text = [], ""
-            for _ in range(count):
-                start = time.perf_counter()
-                response = httpx.get(f"{api.url}/metrics", timeout=30)
-                times.append((time.perf_counter() - start) * 1000)
-                response.raise_for_status()
-                text = response.text
-            files = len(list(Path(metrics_dir).glob("*.db")))
+    # `voiceops serve --workers N` gives its workers a fresh directory of its own
+    root = Path(metrics_root() or tempfile.gettempdir())
+    before = set(root.glob("voiceops-metrics-*"))
+    with ApiProcess(settings, paths, workers=SCRAPE_WORKERS) as api:
+        traffic = _clients(api.url, user, speech, SCRAPE_WORKERS * 2, 3)
+        times, text = [], ""
+        for _ in range(count):
+            start = time.perf_counter()
+            response = httpx.get(f"{api.url}/metrics", timeout=30)
+            times.append((time.perf_counter() - start) * 1000)
+            response.raise_for_status()
+            text = response.text
+        fresh = set(root.glob("voiceops-metrics-*")) - before
+        files = sum(len(list(directory.glob("*.db"))) for directory in fresh)
     series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
     answered = len(traffic["times"])
     return {"times": times, "bytes": len(text), "series": series, "files": files, "turns": answered}

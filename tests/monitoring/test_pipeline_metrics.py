@@ -24,6 +24,7 @@ from orchestration.defs.monitoring.metrics import push_pipeline_metrics_sensor
 from orchestration.resources.lake import LakeResource
 from registry.register import register
 from registry.training_info import TrainingInfo
+from tests.monitoring.names import metrics as declared_metrics
 from tests.registry.conftest import REPO, World, build_world, permissive_policy
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -48,6 +49,14 @@ def value(found: Samples, name: str, **labels: str) -> float:
 
 def names(found: Samples) -> set[str]:
     return {name for name, _ in found}
+
+
+def assert_declared(found: Samples) -> None:
+    """Every sample is a pipeline metric of ``monitoring/metrics.yml``, with its labels."""
+    declared = {m.name: m for m in declared_metrics() if m.source == "pipeline"}
+    for name, labels in found:
+        assert name in declared, f"{name} is not a pipeline metric of monitoring/metrics.yml"
+        assert {label for label, _ in labels} <= declared[name].labels, (name, labels)
 
 
 @pytest.fixture
@@ -102,6 +111,7 @@ def test_lake_audit_and_failure_metrics_match_the_records(world: World) -> None:
     assert "voiceops_model_test_metric" not in names(found)
     assert not (world.settings.home / "mlflow").exists()
     assert {value(found, "voiceops_pipeline_metrics_up", part=part) for part in PARTS} == {1}
+    assert_declared(found)
 
 
 def test_registry_metrics_match_the_registered_versions(
@@ -140,6 +150,7 @@ def test_registry_metrics_match_the_registered_versions(
     made = world.lake.get_commit(REPO, world.published).creation_date
     assert value(found, "voiceops_champion_data_commit_timestamp_seconds", family="nlu") == made
     assert value(found, "voiceops_pipeline_metrics_up", part="registry") == 1
+    assert_declared(found)
 
 
 def test_training_seconds_reach_the_registry_from_the_training_metadata() -> None:
