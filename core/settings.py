@@ -178,6 +178,26 @@ class Settings(BaseSettings):
         "X-VoiceOps-Hook-Secret); the hook server refuses requests without it.",
     )
 
+    trail_url: str = Field(
+        default="",
+        description="The trail of who did what: empty = SQLite under VOICEOPS_HOME/trail; "
+        "postgresql://user@host/db = Postgres.",
+    )
+    trail_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC key of the trail's hash chain (keep it outside the database): with "
+        "it, someone who can write the database cannot recompute the chain.",
+    )
+    trail_anchor: Path | None = Field(
+        default=None,
+        description="The file holding the trail's latest hash, outside the database, so "
+        "a truncated tail is detected (default: VOICEOPS_HOME/trail/anchor.json).",
+    )
+    actor: str = Field(
+        default="",
+        description="Who the trail records as acting (default: VOICEOPS_USER, else the OS user).",
+    )
+
     @property
     def warehouse_path(self) -> Path:
         """The DuckDB warehouse file of the embedded default."""
@@ -196,6 +216,15 @@ class Settings(BaseSettings):
     def events_location(self) -> str:
         """The experiment event store: ``VOICEOPS_EVENTS_URL`` or the embedded SQLite file."""
         return self.events_url or str(self.home / "experiments" / "events.sqlite3")
+
+    @property
+    def trail_location(self) -> str:
+        """The trail store: ``VOICEOPS_TRAIL_URL`` or the embedded SQLite database."""
+        return self.trail_url or f"sqlite:///{self.home / 'trail' / 'trail.sqlite3'}"
+
+    @property
+    def trail_anchor_path(self) -> Path:
+        return self.trail_anchor or self.home / "trail" / "anchor.json"
 
     @property
     def lake_root(self) -> Path:
