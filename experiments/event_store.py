@@ -47,6 +47,17 @@ def _ddl(types: dict[str, str]) -> str:
     return f"CREATE TABLE IF NOT EXISTS {TABLE} ({columns})"
 
 
+def add_missing_columns_ddl(types: dict[str, str], existing: Iterable[str]) -> list[str]:
+    """``ALTER TABLE`` statements adding the schema's columns a table made by an older
+    version lacks (its rows read them as null)."""
+    present = {name.lower() for name in existing}
+    return [
+        f"ALTER TABLE {TABLE} ADD COLUMN {name} {types[kind]}"
+        for name, kind in COLUMN_TYPES.items()
+        if name not in present
+    ]
+
+
 def select_sql(where: str) -> str:
     """The events matching ``where`` (``?`` placeholders), oldest first."""
     return f"SELECT {', '.join(COLUMNS)} FROM {TABLE} {where}ORDER BY occurred_at, event_id"
@@ -151,6 +162,9 @@ class SQLiteEventStore(EventStore):
             # WAL + NORMAL: a committed batch survives a process crash (not an OS crash)
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute(_ddl(self._TYPES))
+            existing = [row[1] for row in connection.execute(f"PRAGMA table_info({TABLE})")]
+            for statement in add_missing_columns_ddl(self._TYPES, existing):
+                connection.execute(statement)
             connection.execute(_INDEX)
         except (OSError, sqlite3.Error) as err:
             raise EventStoreError(f"cannot open the event store {self.path}: {err}") from err
@@ -238,6 +252,14 @@ class PostgresEventStore(EventStore):
             )
             with connection, connection.cursor() as cursor:
                 cursor.execute(_ddl(self._TYPES))
+                cursor.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND table_name = %s",
+                    (TABLE,),
+                )
+                existing = [row[0] for row in cursor.fetchall()]
+                for statement in add_missing_columns_ddl(self._TYPES, existing):
+                    cursor.execute(statement)
                 cursor.execute(_INDEX)
         except psycopg2.Error as err:
             raise EventStoreError(

@@ -52,6 +52,11 @@ COLUMN_TYPES: dict[str, str] = {
     "tts_ms": "real",
     "resolved": "bool",
     "worker": "text",
+    # added later: a store or warehouse table made before gets them (ALTER TABLE), and the
+    # events written before read them as null
+    "audio_duration_s": "real",
+    "audio_sample_rate": "int",
+    "transcript_length": "int",
 }
 COLUMNS: tuple[str, ...] = tuple(COLUMN_TYPES)
 
@@ -83,7 +88,9 @@ class Event:
     a call, with ``resolved`` set (per-turn fields may stay at their defaults).
     ``versions`` maps a model family to the version that served the turn; ``fallback`` says an
     arm's version failed to load and the champion served instead; ``error`` is None when the
-    turn succeeded.
+    turn succeeded. ``audio_duration_s`` and ``audio_sample_rate`` describe the caller's upload
+    (None for text turns); ``transcript_length`` is the characters of the transcript the NLU
+    read (the STT's output for audio turns). Drift compares them with the STT mart.
     """
 
     user_id: str
@@ -111,6 +118,9 @@ class Event:
     event_id: str = field(default_factory=new_event_id)
     occurred_at: str = field(default_factory=utc_timestamp)
     worker: str = field(default_factory=this_worker)
+    audio_duration_s: float | None = None
+    audio_sample_rate: int | None = None
+    transcript_length: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("turn", "outcome"):

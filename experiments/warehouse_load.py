@@ -25,11 +25,16 @@ RAW_SCHEMA = "experiments_raw"
 _SQL_TYPES = {"text": "TEXT", "int": "BIGINT", "real": "DOUBLE PRECISION", "bool": "BOOLEAN"}
 
 
-def raw_table_ddl() -> str:
-    """The columns of ``turn_events`` in the warehouse (``occurred_at`` typed as a time)."""
+def raw_column_types() -> dict[str, str]:
+    """The SQL type of each column of ``turn_events`` (``occurred_at`` typed as a time)."""
     types = {name: _SQL_TYPES[kind] for name, kind in COLUMN_TYPES.items()}
     types["occurred_at"] = "TIMESTAMP WITH TIME ZONE"
-    return ", ".join(f"{quote(name)} {kind}" for name, kind in types.items())
+    return types
+
+
+def raw_table_ddl() -> str:
+    """The columns of ``turn_events`` in the warehouse."""
+    return ", ".join(f"{quote(name)} {kind}" for name, kind in raw_column_types().items())
 
 
 def load_events(
@@ -48,5 +53,9 @@ def load_events(
     with Warehouse.from_settings(settings) as warehouse, warehouse.transaction():
         warehouse.create_schema(schema)
         warehouse.execute(f"CREATE TABLE IF NOT EXISTS {table} ({raw_table_ddl()})")
+        present = set(warehouse.columns(schema, TABLE))
+        for name, kind in raw_column_types().items():
+            if name not in present:  # a table an older version made: add the newer columns
+                warehouse.execute(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {kind}")
         warehouse.execute(f"DELETE FROM {table}")
         return warehouse.insert_arrow(schema, TABLE, data)

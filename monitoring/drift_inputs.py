@@ -1,11 +1,15 @@
 """What drift is computed from: the champions, their training rows, the production turns.
 
 Per family, the features production turns and the family's mart both have. The turn events
-(``experiments.events``) carry the language, the intent and the NLU's confidence, not the
-audio duration, the sample rate or the transcript: those are in the STT mart but no event
-records them, so they cannot be compared yet. Confidence has no training counterpart (no
-mart holds the champion's confidence), so it is compared with the production turns the same
-NLU champion served before the window.
+(``experiments.events``) carry the language, the intent, the NLU's confidence and, for audio
+turns, the upload's duration and sample rate and the transcript's length in characters: the
+STT champion is compared on those with its mart's ``duration_s``, ``sample_rate`` and
+transcript (the mart's is redacted: ``<CARD>``, ``<PHONE>``, ``<PERSON>``... in place of
+personal data, so lengths differ a little where callers say such data). Text turns never
+went through STT: their lengths are left out of the STT comparison. Events written before
+these columns existed read them as null and are skipped. Confidence has no training
+counterpart (no mart holds the champion's confidence), so it is compared with the production
+turns the same NLU champion served before the window.
 
 The training rows are the ``train`` split of the family's mart at the champion's lake
 commit: from ``published`` when it is still that build, else from ``repro_<commit>``
@@ -30,16 +34,17 @@ from training.families import FAMILIES
 LANGUAGE_MIX = Feature("language", "categorical", per_language=False)
 INTENTS = Feature("intent", "categorical")
 CONFIDENCE = Feature("confidence", "continuous", reference="production")
+AUDIO_DURATION = Feature("duration_s", "continuous")
+SAMPLE_RATE = Feature("sample_rate", "categorical")
+TRANSCRIPT_LENGTH = Feature("transcript_length", "continuous")
 
 #: The features compared per family (only what both the events and the mart hold).
 FEATURES: dict[str, tuple[Feature, ...]] = {
-    "stt": (LANGUAGE_MIX,),
+    "stt": (LANGUAGE_MIX, AUDIO_DURATION, SAMPLE_RATE, TRANSCRIPT_LENGTH),
     "nlu": (LANGUAGE_MIX, INTENTS, CONFIDENCE),
     "nlg": (LANGUAGE_MIX, INTENTS),
     "tts": (LANGUAGE_MIX,),
 }
-#: In the issue's list but in no event: not compared until the API records them.
-NOT_IN_EVENTS = ("duration_s", "sample_rate", "transcript_length")
 
 
 @dataclass(frozen=True)
@@ -71,11 +76,23 @@ def champions(settings: Settings) -> dict[str, Champion]:
 
 
 def training_rows(settings: Settings, family: str, commit: str) -> list[dict[str, Any]]:
-    """The ``train`` split of the family's mart at lake ``commit``."""
+    """The ``train`` split of the family's mart at lake ``commit``, with the transcript's
+    length where the mart has a transcript."""
+    return with_transcript_length(_train_split(settings, FAMILIES[family].mart, commit))
+
+
+def with_transcript_length(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with ``transcript_length`` (characters) added to those with a transcript."""
+    for row in rows:
+        if isinstance(row.get("transcript"), str):
+            row["transcript_length"] = len(row["transcript"])
+    return rows
+
+
+def _train_split(settings: Settings, mart: str, commit: str) -> list[dict[str, Any]]:
     from registry.reproduce import rebuild_commit
     from training.common.data import StaleDataError, read_mart
 
-    mart = FAMILIES[family].mart
     try:
         return read_mart(settings, mart, commit=commit, splits=("train",))
     except StaleDataError:
@@ -101,16 +118,26 @@ def production_turns(settings: Settings, since: datetime) -> list[dict[str, Any]
     for event in frame.to_dict("records"):
         if event["kind"] != "turn" or not _missing(event["error"]) or _missing(event["intent"]):
             continue
+        audio = event["input_kind"] == "audio"
         rows.append(
             {
                 "language": event["language"],
                 "intent": event["intent"],
-                "confidence": None if _missing(event["confidence"]) else event["confidence"],
+                "confidence": _number(event["confidence"], float),
+                "duration_s": _number(event["audio_duration_s"], float),
+                "sample_rate": _number(event["audio_sample_rate"], int),
+                # a typed text is no STT output: only audio turns' lengths are compared
+                "transcript_length": _number(event["transcript_length"], int) if audio else None,
                 "occurred_at": event["occurred_at"].to_pydatetime(),
                 "versions": json.loads(event["versions"] or "{}"),
             }
         )
     return rows
+
+
+def _number(value: Any, kind: type) -> Any:
+    """``value`` as a plain ``kind`` (None when missing)."""
+    return None if _missing(value) else kind(value)
 
 
 def _missing(value: Any) -> bool:

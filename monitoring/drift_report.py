@@ -15,7 +15,6 @@ from core.settings import Settings
 from monitoring.drift import MIN_VALUES, DriftScore, feature_scores
 from monitoring.drift_inputs import (
     FEATURES,
-    NOT_IN_EVENTS,
     Champion,
     champions,
     production_turns,
@@ -36,7 +35,6 @@ class DriftReport:
     production_turns: int
     champions: dict[str, dict[str, Any]] = field(default_factory=dict)
     scores: list[DriftScore] = field(default_factory=list)
-    not_compared: tuple[str, ...] = NOT_IN_EVENTS
 
     def family_scores(self, family: str) -> list[DriftScore]:
         return [score for score in self.scores if score.family == family]
@@ -51,7 +49,6 @@ class DriftReport:
             "production_turns": self.production_turns,
             "champions": self.champions,
             "scores": [score.to_dict() for score in self.scores],
-            "not_compared": list(self.not_compared),
         }
 
     @classmethod
@@ -62,7 +59,6 @@ class DriftReport:
             values["production_turns"],
             values.get("champions", {}),
             [DriftScore.from_dict(score) for score in values.get("scores", [])],
-            tuple(values.get("not_compared", NOT_IN_EVENTS)),
         )
 
 

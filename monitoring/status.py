@@ -50,7 +50,6 @@ def status(settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = {
         "families": families,
         "drift_computed_at": report.computed_at if report else None,
-        "drift_not_compared": list(report.not_compared) if report else [],
         "prometheus": {"url": settings.prometheus_url or None, "error": None},
         "bot": {},
         "alerts": [],
@@ -116,9 +115,7 @@ def status_lines(result: dict[str, Any]) -> list[str]:
         lines.append("drift: no report yet (materialize monitoring/drift)")
     else:
         age = _age(time.time() - result["drift_computed_at"])
-        lines.append(
-            f"drift: report of {age} ago; not in events: " + ", ".join(result["drift_not_compared"])
-        )
+        lines.append(f"drift: report of {age} ago")
     if prometheus["error"] is not None:
         lines.append(f"prometheus: {prometheus['error']}; no live metrics or alerts")
         return lines

@@ -137,6 +137,11 @@ class BotChain:
             "fallback": bool(selection.fallback),
             "input_kind": "audio" if request.audio is not None else "text",
         }
+        if request.audio is not None:  # the upload as the caller sent it (drift inputs)
+            event |= {
+                "audio_duration_s": round(request.audio.seconds, 3),
+                "audio_sample_rate": request.audio.source_rate,
+            }
         action = ERROR_ACTION
         try:
             with self.pool.demand:
@@ -204,7 +209,11 @@ class BotChain:
         else:
             transcript = (request.text or "").strip()
         language = request.language or language_of(transcript)
-        event |= {"language": language, "transcript_empty": not transcript}
+        event |= {
+            "language": language,
+            "transcript_empty": not transcript,
+            "transcript_length": len(transcript),
+        }
         if transcript:
             understood = await self._timed("nlu", timings, models["nlu"].batcher(transcript))
         else:

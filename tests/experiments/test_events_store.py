@@ -4,6 +4,8 @@ and the Postgres engine against the real server."""
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from core.errors import InputError
 from core.settings import Settings
 from experiments.event_log import EventLog
 from experiments.event_store import EventStore, PostgresEventStore, SQLiteEventStore
-from experiments.events import COLUMNS, Event
+from experiments.events import COLUMN_TYPES, COLUMNS, Event
 from tests.postgres import throwaway_database
 
 PER_WRITER = 2500
@@ -159,3 +161,45 @@ def test_postgres_store(postgres_url: str, tmp_path: Path) -> None:
             event_log.record(turn(i))
         assert event_log.flush(30)
     assert PostgresEventStore(postgres_url).count() == 222
+
+
+#: The columns the first event schema had: a store made then lacks the later ones.
+FIRST_SCHEMA_COLUMNS = COLUMNS[: COLUMNS.index("worker") + 1]
+NEW_COLUMNS = ["audio_duration_s", "audio_sample_rate", "transcript_length"]
+
+
+def _first_schema_table(types: dict[str, str]) -> str:
+    columns = ", ".join(f"{name} {types[COLUMN_TYPES[name]]}" for name in FIRST_SCHEMA_COLUMNS)
+    return f"CREATE TABLE turn_events ({columns}, PRIMARY KEY (event_id))"
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_a_store_made_by_an_older_version_gets_the_new_columns(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    old = turn(1)
+    new = turn(2, audio_duration_s=1.5, audio_sample_rate=16000, transcript_length=9)
+    old_row = old.to_row()[: len(FIRST_SCHEMA_COLUMNS)]
+    insert = f"INSERT INTO turn_events VALUES ({', '.join('?' for _ in old_row)})"
+    store: EventStore
+    if engine == "sqlite":
+        path = tmp_path / "events.sqlite3"
+        with closing(sqlite3.connect(path)) as db, db:
+            db.execute(_first_schema_table(SQLiteEventStore._TYPES))
+            db.execute(insert, old_row)
+        store = SQLiteEventStore(path)
+    else:
+        import psycopg2
+
+        url = request.getfixturevalue("postgres_url")
+        with closing(psycopg2.connect(url)) as db, db, db.cursor() as cursor:
+            cursor.execute(_first_schema_table(PostgresEventStore._TYPES))
+            cursor.execute(insert.replace("?", "%s"), old_row)
+        store = PostgresEventStore(url)
+    with store:
+        assert store.write([new]) == 1
+        frame = store.read_frame()
+    assert list(frame.columns) == list(COLUMNS)
+    frame = frame.set_index("event_id")
+    assert frame.loc[old.event_id, NEW_COLUMNS].isna().all()  # written before: null
+    assert frame.loc[new.event_id, NEW_COLUMNS].tolist() == [1.5, 16000, 9]

@@ -125,6 +125,23 @@ def test_load_events_and_build_the_experiment_models(settings: Settings, tmp_pat
     assert _rows(settings, f"select count(*) from {RAW_SCHEMA}.turn_events") == [(7,)]
 
 
+def test_a_raw_table_loaded_by_an_older_version_gets_the_new_columns(settings: Settings) -> None:
+    from experiments.warehouse_load import raw_column_types
+
+    types = raw_column_types()
+    first = list(types)[: list(types).index("worker") + 1]  # the first event schema
+    with Warehouse.from_settings(settings) as warehouse:
+        warehouse.create_schema(RAW_SCHEMA)
+        columns = ", ".join(f'"{name}" {types[name]}' for name in first)
+        warehouse.execute(f"CREATE TABLE {RAW_SCHEMA}.turn_events ({columns})")
+    with EventStore.from_settings(settings) as store:
+        store.write([turn("u1", "a", 10.0, audio_duration_s=2.5, audio_sample_rate=8000)])
+    assert load_events(settings) == 1
+    assert _rows(
+        settings, f"select audio_duration_s, audio_sample_rate from {RAW_SCHEMA}.turn_events"
+    ) == [(2.5, 8000)]
+
+
 def test_the_publish_audit_selects_no_experiment_model(tmp_path: Path) -> None:
     dbt = _dbt(Settings(home=tmp_path), tmp_path / "dbt")
     audited = dbt("ls", "--resource-type", "model", "--resource-type", "test", *AUDIT_SELECTION)

@@ -16,7 +16,17 @@ from monitoring.drift import (
     ks,
     psi,
 )
-from monitoring.drift_inputs import CONFIDENCE, INTENTS, LANGUAGE_MIX, Champion
+from monitoring.drift_inputs import (
+    AUDIO_DURATION,
+    CONFIDENCE,
+    FEATURES,
+    INTENTS,
+    LANGUAGE_MIX,
+    SAMPLE_RATE,
+    TRANSCRIPT_LENGTH,
+    Champion,
+    with_transcript_length,
+)
 from monitoring.drift_report import DriftReport, family_drift
 
 
@@ -125,3 +135,50 @@ def test_a_report_round_trips_through_json():
     assert report.to_dict()["scores"][0] | {} == score.to_dict()
     assert score.to_dict()["threshold"] == 0.25 and score.to_dict()["drifted"] is True
     assert CONFIDENCE.reference == "production"
+
+
+def test_stt_compares_duration_sample_rate_and_transcript_length_per_language():
+    assert FEATURES["stt"] == (LANGUAGE_MIX, AUDIO_DURATION, SAMPLE_RATE, TRANSCRIPT_LENGTH)
+    assert (AUDIO_DURATION.kind, SAMPLE_RATE.kind, TRANSCRIPT_LENGTH.kind) == (
+        "continuous",
+        "categorical",
+        "continuous",
+    )
+    rng = np.random.default_rng(3)
+    training = with_transcript_length(
+        [
+            {"language": language, "duration_s": d, "sample_rate": 8000, "transcript": "x" * n}
+            for language in ("ru", "en")
+            for d, n in zip(rng.uniform(1, 4, 200), rng.integers(10, 60, 200), strict=True)
+        ]
+    )
+    assert training[0]["transcript_length"] == len(training[0]["transcript"])
+
+    def turn(language, duration, rate, length):
+        return {
+            "language": language,
+            "duration_s": duration,
+            "sample_rate": rate,
+            "transcript_length": length,
+            "versions": {"stt": "1"},
+        }
+
+    # Russian callers now come over 16 kHz, with long silent uploads and empty transcripts;
+    # English ones look like the training data (text turns carry no audio: skipped)
+    recent = [turn("ru", float(d), 16000, 0) for d in rng.uniform(8, 12, 100)]
+    recent += [
+        turn("en", float(d), 8000, int(n))
+        for d, n in zip(rng.uniform(1, 4, 100), rng.integers(10, 60, 100), strict=True)
+    ]
+    recent += [turn("en", None, None, None)] * 30
+    scores = {
+        (s.feature, s.language, s.method): s
+        for s in family_drift(Champion("stt", "1", "c" * 64, 0.0), training, recent, [])
+    }
+    for feature in ("duration_s", "transcript_length"):
+        assert scores[feature, "ru", "ks"].score == 1.0 and scores[feature, "ru", "ks"].drifted
+        assert not scores[feature, "en", "ks"].drifted, scores[feature, "en", "ks"]
+        assert scores[feature, "en", "ks"].production_count == 100
+    assert scores["sample_rate", "ru", "psi"].drifted
+    assert scores["sample_rate", "en", "psi"].score == 0.0
+    assert ("sample_rate", "ru", "ks") not in scores  # categorical: PSI only

@@ -263,3 +263,23 @@ def test_a_failing_model_gets_a_one_line_500_and_the_connection_stays_open(
     state.events.flush(10)
     turns = state.events.store.read_frame().query("kind == 'turn'")
     assert turns["error"].fillna("").str.startswith("RuntimeError: planted").sum() == 1
+
+
+def test_a_turn_event_records_the_upload_and_the_transcript_length(
+    api, make_state, customer
+) -> None:
+    state = make_state()
+    client = api(state)
+    wav = _pcm_wav(16000, 2, 2, seconds=0.75)
+    heard = client.post(
+        "/v1/turn", data={"user_id": customer}, files={"audio": ("a.wav", wav, "audio/wav")}
+    ).json()
+    typed = client.post("/v1/turn", json={"text": " What's my balance? ", "user_id": customer})
+    assert typed.status_code == 200
+    state.events.flush(10)
+    turns = state.events.store.read_frame().query("kind == 'turn'").set_index("input_kind")
+    audio, text = turns.loc["audio"], turns.loc["text"]
+    assert audio["audio_duration_s"] == 0.75 and audio["audio_sample_rate"] == 16000
+    assert audio["transcript_length"] == len(heard["transcript"])
+    assert text["transcript_length"] == len("What's my balance?")  # as the NLU read it
+    assert text[["audio_duration_s", "audio_sample_rate"]].isna().all()

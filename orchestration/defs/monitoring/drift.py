@@ -97,7 +97,6 @@ def drift(context: AssetExecutionContext, config: DriftConfig, lake: LakeResourc
             "scores": len(report.scores),
             DRIFTED_METADATA: json.dumps(drifted, sort_keys=True),
             "champions": json.dumps(report.champions, sort_keys=True),
-            "not_compared": ", ".join(report.not_compared),
             "report": str(path),
         }
     )
