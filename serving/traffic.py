@@ -7,7 +7,9 @@ response is closest to the phrasings of that intent, :mod:`serving.answer_fit`: 
 NLG counts like a wrong NLU), plus a planted ``effect`` for the
 callers a given arm served: the configurable true difference between arms an experiment must
 find. Refusals with ``Retry-After`` (429/503) are retried after the delay the API asked for;
-anything else is counted as an error, never hidden.
+anything else is counted as an error, never hidden: an answered error by its status and
+reason, a request that got no answer (a connection refused, reset or closed: a transport
+error) by its kind; either way the caller goes on with the next turn.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from core.errors import InputError
 from core.language import INTENT_WEIGHTS, utterance
@@ -59,6 +63,7 @@ class TrafficReport:
     calls: int = 0
     retries: int = 0
     errors: Counter = field(default_factory=Counter)  # "HTTP 500: ..." -> count
+    transport_errors: Counter = field(default_factory=Counter)  # "ReadError" -> count
     by_arm: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     latency_ms: list[float] = field(default_factory=list)
     example: dict[str, Any] | None = None
@@ -80,6 +85,8 @@ class TrafficReport:
             "turns": self.turns,
             "retries": self.retries,
             "errors": dict(self.errors),
+            "transport_errors": sum(self.transport_errors.values()),
+            "transport_errors_by_kind": dict(self.transport_errors),
             "turns_per_s": round(self.turns / self.seconds, 2) if self.seconds else 0.0,
             "latency_ms_p50": round(ordered[len(ordered) // 2], 1) if ordered else None,
             "latency_ms_p99": round(ordered[int(len(ordered) * 0.99)], 1) if ordered else None,
@@ -147,6 +154,14 @@ class TrafficGenerator:
                 time.sleep(min(error.retry_after, 5.0))
         return call()
 
+    def _count_failure(self, error: TurnRefused | httpx.TransportError) -> None:
+        """An answered error by its text, a transport error (no answer) by its kind."""
+        with self._lock:
+            if isinstance(error, httpx.TransportError):
+                self.report.transport_errors[type(error).__name__] += 1
+            else:
+                self.report.errors[str(error)[:120]] += 1
+
     def _call(self, index: int, user: str, workdir: Path) -> None:
         plan = self.plan
         rng = random.Random(f"{plan.seed}:{user}")
@@ -170,9 +185,8 @@ class TrafficGenerator:
                             user, session, text=None if a else s.text, audio=a, language=language
                         ),
                     )
-                except TurnRefused as error:
-                    with self._lock:
-                        self.report.errors[str(error)[:120]] += 1
+                except (TurnRefused, httpx.TransportError) as error:
+                    self._count_failure(error)
                     continue
                 answers.append(answer)
                 arm = answer["arm"] or "champion"
@@ -202,9 +216,8 @@ class TrafficGenerator:
             resolved = rng.random() < chance
             try:
                 self._send(client, lambda: client.outcome(user, session, resolved))
-            except TurnRefused as error:
-                with self._lock:
-                    self.report.errors[str(error)[:120]] += 1
+            except (TurnRefused, httpx.TransportError) as error:
+                self._count_failure(error)
                 return
         with self._lock:
             self.report.calls += 1

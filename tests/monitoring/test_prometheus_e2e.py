@@ -159,7 +159,7 @@ def healthy_traffic_seen(stack: Stack, traffic: Traffic) -> None:
     )
     recorded = f'model_name:tensorflow_serving_requests:rate5m{{model_name="{BOT}"}} > 0'
     wait_for("the serving rules evaluated", lambda: prometheus.query(recorded), prometheus, traffic)
-    assert traffic.failed_turns == traffic.cut_rounds == 0
+    assert traffic.failed_turns == traffic.transport_errors == 0
 
 
 def dashboard_queries() -> list[tuple[str, str, str]]:

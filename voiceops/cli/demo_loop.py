@@ -166,7 +166,7 @@ class Traffic(threading.Thread):
                 self.stopping.wait(POLL_S)
                 continue
             self.turns += report.turns
-            self.errors += sum(report.errors.values())
+            self.errors += sum(report.errors.values()) + sum(report.transport_errors.values())
             batch += 1
 
 

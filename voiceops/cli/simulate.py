@@ -146,5 +146,9 @@ def traffic(
     report = TrafficGenerator(url, plan, _root(out), date.today()).run()
     summary = report.summary()
     typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
-    if report.errors or not report.turns:
-        raise CliError(f"{sum(report.errors.values())} turns failed: {dict(report.errors)}")
+    if report.errors or report.transport_errors or not report.turns:
+        failed = sum(report.errors.values()) + sum(report.transport_errors.values())
+        raise CliError(
+            f"{failed} turns failed: {dict(report.errors)}; "
+            f"without an answer: {dict(report.transport_errors)}"
+        )
