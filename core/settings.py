@@ -151,6 +151,12 @@ class Settings(BaseSettings):
         "asks for live serving figures and firing alerts; empty = none (the status says so).",
     )
 
+    qdrant_url: str = Field(
+        default="",
+        description="Qdrant server (e.g. http://qdrant:6333) keeping the NLU utterance "
+        "embeddings; empty = Qdrant's local mode under VOICEOPS_HOME/vectors (one process).",
+    )
+
     gate_policy: Path | None = Field(
         default=None,
         description="The registry gate's thresholds file (default: the packaged "
@@ -211,6 +217,11 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> str:
         return self.mlflow_artifact_root or (self.home / "mlflow" / "artifacts").as_uri()
+
+    @property
+    def vectors_path(self) -> Path:
+        """The embedded vector index (Qdrant local mode) when no ``qdrant_url`` is set."""
+        return self.home / "vectors"
 
     @property
     def events_location(self) -> str:

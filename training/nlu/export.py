@@ -10,6 +10,10 @@ Serving signature ``serving_default`` (also the ``serve`` function):
 
 T is the config's ``max_tokens``; longer texts are cut. :func:`predict` turns tags into
 ``{slot: words}`` (the words as written in the text, e.g. ``{"city": "Москве"}``).
+
+The ``embed`` function (not a serving signature) maps the same texts to the utterance vector
+the intent head reads: the ``pooled`` layer, masked mean and max of the encoder's per-token
+features, ``[b, 2 * encoder_units]`` float32 (:mod:`training.nlu.embed`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class NLUServing(tf.Module):
         self.encoder = encoder
         self.intent_names = tf.constant(intents)
         self.tag_names = tf.constant(tags)
+        # shares the model's weights: saving it adds no variables
+        self.embedder = keras.Model(model.input, model.get_layer("pooled").output)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def serve(self, texts: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -47,6 +53,12 @@ class NLUServing(tf.Module):
             "tokens": tokens,
             "slot_tags": tf.where(tokens == "", tf.constant(""), tags),
         }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def embed(self, texts: tf.Tensor) -> tf.Tensor:
+        """The pooled encoder output of each text, before the intent head."""
+        _, words, chars = self.encoder(texts)
+        return self.embedder({"words": words, "chars": chars}, training=False)
 
 
 def export(serving: NLUServing, path: Path) -> Path:

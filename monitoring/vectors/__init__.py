@@ -1,0 +1,1 @@
+"""NLU utterance embeddings in a vector index: one interface, Qdrant local or server."""
