@@ -1,5 +1,6 @@
 # ruff: noqa: RUF001 (Russian text uses Cyrillic letters on purpose)
-"""Personal data planted as in real life: names, phones, card numbers, emails, passports.
+"""Personal data planted as in real life: names, phones, card numbers, emails, passports,
+SNILS, INN and home addresses (the last three from :mod:`core.pii_ids`).
 
 Generators draw from a seeded ``random.Random``; :func:`pii_kinds` finds which kinds of
 personal data a text holds (the same formats the generators write), so redaction can be
@@ -17,8 +18,19 @@ from typing import Any
 
 import yaml
 
+from core import pii_ids
+
 #: The kinds of personal data the simulator plants.
-PII_KINDS: tuple[str, ...] = ("person_name", "phone", "card_number", "email", "passport")
+PII_KINDS: tuple[str, ...] = (
+    "person_name",
+    "phone",
+    "card_number",
+    "email",
+    "passport",
+    "snils",
+    "inn",
+    "address",
+)
 
 LEXICON = Path(__file__).with_name("phrasebook") / "lexicon.yaml"
 
@@ -257,6 +269,11 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
 }
 _CARD = re.compile(r"(?<!\d)(?<!\d )(?:\d{4} ){3}\d{4}(?!\d)|(?<!\d)\d{16}(?!\d)")
+_CHECKED: dict[str, tuple[re.Pattern[str], Any]] = {
+    "snils": (re.compile(r"(?<!\d)\d{3}-\d{3}-\d{3} \d{2}(?!\d)"), pii_ids.snils_valid),
+    "inn": (re.compile(r"(?<!\d)\d{12}(?!\d)"), pii_ids.inn_valid),
+}
+_FLAT = re.compile(r"(?:кв\.|квартира|flat|apt\.|apartment) \d+")
 
 
 def pii_kinds(text: str) -> list[str]:
@@ -264,6 +281,11 @@ def pii_kinds(text: str) -> list[str]:
     found = {kind for kind, pattern in _PATTERNS.items() if pattern.search(text)}
     if any(luhn_valid(m.group()) for m in _CARD.finditer(text)):
         found.add("card_number")
+    for kind, (pattern, valid) in _CHECKED.items():
+        if any(valid(m.group()) for m in pattern.finditer(text)):
+            found.add(kind)
+    if _FLAT.search(text):
+        found.add("address")
     if _name_pattern().search(text):
         found.add("person_name")
     return sorted(found)
@@ -278,6 +300,9 @@ _SAY = {
         "email": ("моя почта {v}", "пришлите ответ на почту {v}", "электронная почта {v}"),
         "card_number": ("номер карты {v}", "карта {v}", "номер моей карты {v}"),
         "passport": ("паспорт {v}", "мои паспортные данные {v}", "серия и номер паспорта {v}"),
+        "snils": ("мой СНИЛС {v}", "СНИЛС {v}", "номер СНИЛС {v}"),
+        "inn": ("мой ИНН {v}", "ИНН {v}", "идентификационный номер налогоплательщика {v}"),
+        "address": ("мой адрес {v}", "я живу по адресу {v}", "адрес регистрации {v}"),
     },
     "en": {
         "person_name": ("my name is {v}", "this is {v}", "it's {v} speaking"),
@@ -285,6 +310,9 @@ _SAY = {
         "email": ("my email is {v}", "send it to {v}", "my email address is {v}"),
         "card_number": ("my card number is {v}", "the card is {v}", "card number {v}"),
         "passport": ("my passport number is {v}", "passport {v}", "my passport is {v}"),
+        "snils": ("my SNILS is {v}", "my pension insurance number is {v}", "SNILS {v}"),
+        "inn": ("my INN is {v}", "my taxpayer number is {v}", "tax number {v}"),
+        "address": ("my address is {v}", "I live at {v}", "you can send it to {v}"),
     },
 }
 
@@ -297,6 +325,18 @@ class Identity:
     phone: str
     email: str
     passport: str
+    snils: str = ""
+    inn: str = ""
+    address: str = ""
+
+
+def russian_numbers(key: str, language: str, city: str) -> tuple[str, str, str]:
+    """(SNILS, INN, home address) of a customer, drawn from ``key`` (their id) so that the
+    CRM need not store them; ``city`` is a canonical city of the lexicon."""
+    rng = random.Random(f"russian-numbers:{key}")
+    forms = lexicon()["cities"].get(city, {"ru": city, "en": [city]})
+    place = forms["ru"] if language == "ru" else forms["en"][0]
+    return pii_ids.snils(rng), pii_ids.inn_person(rng), pii_ids.home_address(rng, language, place)
 
 
 def spoken_value(rng: random.Random, kind: str, who: Identity) -> str:
@@ -308,7 +348,8 @@ def spoken_value(rng: random.Random, kind: str, who: Identity) -> str:
         return p.name()
     if kind == "card_number":
         return card_number(rng)
-    return {"phone": who.phone, "email": who.email, "passport": who.passport}[kind]
+    values = {"phone": who.phone, "email": who.email, "passport": who.passport}
+    return (values | {"snils": who.snils, "inn": who.inn, "address": who.address})[kind]
 
 
 def pii_sentence(rng: random.Random, kind: str, value: str, language: str) -> str:

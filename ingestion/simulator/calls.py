@@ -32,7 +32,16 @@ REAL_SPEECH_RATE = 0.05
 OPEN_S, CLOSE_S = 8 * 3600, 22 * 3600
 NO_PII_INTENTS = frozenset({"greeting", "goodbye", "out_of_scope"})
 CARD_INTENTS = frozenset({"block_card", "activate_card", "change_pin", "report_fraud"})
-PII_WEIGHTS = {"person_name": 35, "phone": 30, "card_number": 15, "email": 10, "passport": 10}
+PII_WEIGHTS = {
+    "person_name": 35,
+    "phone": 30,
+    "card_number": 15,
+    "email": 10,
+    "passport": 10,
+    "snils": 5,
+    "inn": 5,
+    "address": 5,
+}
 
 RealUtterance = tuple[str, Path, Speaker]
 

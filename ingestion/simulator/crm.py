@@ -65,7 +65,10 @@ class Customer:
     @property
     def identity(self) -> pii.Identity:
         person = pii.person_from_full_name(self.row["full_name"], self.language)
-        return pii.Identity(person, self.row["phone"], self.row["email"], self.row["passport"])
+        row = self.row
+        # SNILS, INN and address are drawn from the id: the CRM's schema does not hold them
+        numbers = pii.russian_numbers(row["customer_id"], self.language, row.get("city") or "")
+        return pii.Identity(person, row["phone"], row["email"], row["passport"], *numbers)
 
 
 def new_customer_count(day: int, calls: int) -> int:

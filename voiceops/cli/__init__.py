@@ -67,6 +67,11 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Monitoring: the pipeline metrics (Prometheus text, textfile or Pushgateway) and "
         "the status of the champions (drift, live figures, alerts).",
     ),
+    "privacy": (
+        "voiceops.cli.privacy",
+        "privacy_app",
+        "Personal data: how well the detector finds it (precision / recall per kind).",
+    ),
     "serve": (
         "voiceops.cli.serve",
         "serve_cmd",
