@@ -1,8 +1,14 @@
-"""Set-up shared by every test module."""
+"""Set-up shared by every test module, and the fixture of the pipeline tests' scratch home."""
 
+import os
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import absl.logging
+import pytest
+
+from core.settings import Settings, get_settings
 
 # absl (imported by TensorFlow) binds its logging handler to the stderr of the moment it is
 # imported, which under pytest is a capture stream. When a Dagster job starts it runs
@@ -10,3 +16,31 @@ import absl.logging
 # closed and each following test fails with "I/O operation on closed file". Bound to the
 # process's real stderr, absl leaves it open (it never closes sys.__stderr__).
 absl.logging.get_absl_handler().python_handler.stream = sys.__stderr__
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: Point at servers or other stores: unset, the embedded engines under the scratch home serve.
+SERVER_VARIABLES = (
+    "DAGSTER_HOME",
+    "DBT_TARGET",
+    "MLFLOW_TRACKING_URI",
+    "VOICEOPS_EVENTS_URL",
+    "VOICEOPS_PROMETHEUS_URL",
+)
+
+
+@pytest.fixture
+def pipeline_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings of a scratch ``VOICEOPS_HOME`` with the embedded engines (Dagster, DuckDB,
+    MLflow, the event store), no CRM server, and the Airbyte connectors shared between tests;
+    set in the environment too, for the code that reads it (Dagster runs, the CLI)."""
+    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("VOICEOPS_LAKE_FSYNC", "false")
+    monkeypatch.setenv("VOICEOPS_CRM_API_URL", "http://127.0.0.1:9")
+    for name in SERVER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    shared = os.environ.get("VOICEOPS_TEST_AIRBYTE_INSTALL_DIR")
+    install = Path(shared) if shared else REPO_ROOT / ".voiceops" / "airbyte-test"
+    monkeypatch.setenv("AIRBYTE_INSTALL_DIR", str(install))
+    get_settings.cache_clear()
+    yield Settings()
+    get_settings.cache_clear()

@@ -9,16 +9,14 @@ The champion version is registered without a model artifact: drift reads only it
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from dagster import AssetMaterialization, SensorResult, build_sensor_context, materialize
 from typer.testing import CliRunner
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from experiments.event_store import EventStore
 from experiments.events import Event, utc_timestamp
 from ingestion.simulator.day import write_day
@@ -26,24 +24,12 @@ from versioning.lake import open_lake
 
 pytestmark = pytest.mark.slow
 LAKE_REPO = "contact-center"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("VOICEOPS_LAKE_FSYNC", "false")
-    monkeypatch.setenv("VOICEOPS_CRM_API_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("VOICEOPS_TRAINING_SIZE", "tiny")
-    for name in ("DAGSTER_HOME", "DBT_TARGET", "MLFLOW_TRACKING_URI", "VOICEOPS_EVENTS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("VOICEOPS_PROMETHEUS_URL", raising=False)
-    shared = os.environ.get("VOICEOPS_TEST_AIRBYTE_INSTALL_DIR")
-    install = Path(shared) if shared else REPO_ROOT / ".voiceops" / "airbyte-test"
-    monkeypatch.setenv("AIRBYTE_INSTALL_DIR", str(install))
-    get_settings.cache_clear()
-    yield Settings()
-    get_settings.cache_clear()
+def settings(pipeline_settings: Settings) -> Settings:
+    """``pipeline_settings`` (tests/conftest.py): a scratch home with the embedded engines."""
+    return pipeline_settings
 
 
 def publish_day(settings: Settings) -> str:
