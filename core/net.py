@@ -1,7 +1,8 @@
-"""A free TCP port to listen on (for a service started here: the API, the bank, tests)."""
+"""Listening addresses: a free TCP port (the API, the bank, tests), loopback or not."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 
@@ -10,3 +11,13 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable only from this machine (``localhost``, 127.x, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False

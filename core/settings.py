@@ -184,6 +184,36 @@ class Settings(BaseSettings):
         "X-VoiceOps-Hook-Secret); the hook server refuses requests without it.",
     )
 
+    auth: Literal["off", "required"] = Field(
+        default="off",
+        description="'required': the serving API and the pre-merge hook accept only callers "
+        "with an API key or bearer token whose role holds the endpoint's scope; 'off': no "
+        "check, and `voiceops serve` then listens on loopback only.",
+    )
+    access_url: str = Field(
+        default="",
+        description="Where the hashed API keys live: empty = SQLite under "
+        "VOICEOPS_HOME/access; postgresql://user@host/db = Postgres (shared by replicas).",
+    )
+    api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The API key (or bearer token) `voiceops turn`, the traffic simulator and "
+        "the demo send to the serving API when it requires auth.",
+    )
+    auth_jwks_url: str = Field(
+        default="",
+        description="The identity provider's JWKS URL (OIDC); bearer JWTs are checked against "
+        "its public keys. Empty with no public key = only API keys are accepted.",
+    )
+    auth_jwt_public_key: str = Field(
+        default="", description="A PEM public key checking bearer JWTs, instead of a JWKS URL."
+    )
+    auth_jwt_issuer: str = Field(default="", description="Required `iss` of bearer JWTs.")
+    auth_jwt_audience: str = Field(default="", description="Required `aud` of bearer JWTs.")
+    auth_roles_claim: str = Field(
+        default="roles", description="The JWT claim listing the caller's VoiceOps roles."
+    )
+
     trail_url: str = Field(
         default="",
         description="The trail of who did what: empty = SQLite under VOICEOPS_HOME/trail; "
@@ -227,6 +257,11 @@ class Settings(BaseSettings):
     def events_location(self) -> str:
         """The experiment event store: ``VOICEOPS_EVENTS_URL`` or the embedded SQLite file."""
         return self.events_url or str(self.home / "experiments" / "events.sqlite3")
+
+    @property
+    def access_location(self) -> str:
+        """The API key store: ``VOICEOPS_ACCESS_URL`` or the embedded SQLite database."""
+        return self.access_url or f"sqlite:///{self.home / 'access' / 'keys.sqlite3'}"
 
     @property
     def trail_location(self) -> str:

@@ -12,6 +12,10 @@
                              also at TF Serving's /monitoring/prometheus/metrics
     GET  /docs               OpenAPI
 
+With ``VOICEOPS_AUTH=required`` every endpoint but the health probes and the docs needs
+``Authorization: Bearer <API key or token>`` whose role holds the endpoint's scope
+(:mod:`core.access.roles`): 401 without a valid credential, 403 without the scope.
+
 Bad input gets a 4xx with a one-line ``{"error": ...}``; a full batch queue 429 and a worker
 at its in-flight limit 503, both with ``Retry-After``. Models load in a background thread at
 start-up, so ``/healthz`` answers at once and ``/readyz`` says when turns can be served.
@@ -27,11 +31,13 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.access import Forbidden, Gatekeeper, Principal, Unauthorized
+from core.access.roles import METRICS_READ, MODELS_READ, TURN
 from core.errors import InputError
 from core.net import free_port
 from core.settings import Settings
@@ -123,6 +129,20 @@ def create_app(
     """The API; ``state`` (tests) replaces the one built from the registry at start-up."""
     settings = settings or Settings()
     options = options or ServingOptions()
+    gatekeeper = Gatekeeper.from_settings(settings)
+
+    def require(scope: str) -> Any:
+        """A route dependency admitting callers whose role holds ``scope``."""
+
+        def check(request: Request) -> Principal:
+            try:
+                return gatekeeper.authorize(request.headers.get("authorization"), scope)
+            except Unauthorized as error:
+                raise ApiError(401, str(error), {"WWW-Authenticate": "Bearer"}) from None
+            except Forbidden as error:
+                raise ApiError(403, str(error)) from None
+
+        return Depends(check)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -135,6 +155,7 @@ def create_app(
             yield
         finally:
             state.close()
+            gatekeeper.close()
 
     app = FastAPI(
         title="VoiceOps voice bot",
@@ -165,12 +186,12 @@ def create_app(
         report = serving(request).readiness()
         return JSONResponse(report, 200 if report["ready"] else 503)
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", dependencies=[require(MODELS_READ)])
     async def models(request: Request) -> dict[str, Any]:
         """Loaded versions, champions and versions that could not be loaded."""
         return serving(request).models_report()
 
-    @app.post("/v1/turn", openapi_extra=TURN_BODY)
+    @app.post("/v1/turn", openapi_extra=TURN_BODY, dependencies=[require(TURN)])
     async def turn(request: Request, inline_audio: bool = False) -> JSONResponse:
         """One turn of a call: the bot's answer, and the versions and arm that served it."""
         state = serving(request)
@@ -187,8 +208,12 @@ def create_app(
         finally:
             state.metrics.api_turn(status, time.perf_counter() - started)
 
-    @app.get("/metrics", include_in_schema=False)
-    @app.get("/monitoring/prometheus/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[require(METRICS_READ)])
+    @app.get(
+        "/monitoring/prometheus/metrics",
+        include_in_schema=False,
+        dependencies=[require(METRICS_READ)],
+    )
     def metrics(request: Request) -> Response:
         """Prometheus metrics under TF Serving's names (and its path), summed over workers."""
         text = serving(request).metrics_text()
@@ -196,12 +221,12 @@ def create_app(
             raise ApiError(404, "metrics are off (VOICEOPS_SERVING_METRICS=0)")
         return Response(text, media_type=CONTENT_TYPE)
 
-    @app.post("/v1/outcome")
+    @app.post("/v1/outcome", dependencies=[require(TURN)])
     async def outcome(request: Request, body: Outcome) -> dict[str, Any]:
         """Record how a call ended (the experiments' resolution metric)."""
         return serving(request).record_outcome(body.user_id, body.session_id, body.resolved)
 
-    @app.get("/v1/audio/{name}")
+    @app.get("/v1/audio/{name}", dependencies=[require(TURN)])
     async def audio(request: Request, name: str) -> FileResponse:
         """A turn's response audio (kept for the last ``audio_keep`` turns)."""
         path = serving(request).audio_store.find(name)

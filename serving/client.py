@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from core.errors import VoiceOpsError
+from core.settings import Settings
 
 
 class TurnRefused(VoiceOpsError):
@@ -31,9 +32,15 @@ def _refusal(response: httpx.Response) -> TurnRefused:
 class TurnClient:
     """Turns, outcomes and readiness over HTTP."""
 
-    def __init__(self, base_url: str, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, base_url: str, timeout_s: float = 60.0, credential: str | None = None
+    ) -> None:
+        """``credential``: the API key or token sent as a bearer (default VOICEOPS_API_KEY)."""
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+        if credential is None:
+            credential = Settings().api_key.get_secret_value()
+        headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s, headers=headers)
 
     def __enter__(self) -> TurnClient:
         return self

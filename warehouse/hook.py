@@ -14,7 +14,9 @@ strict audit recorded for the source commit:
 * 412: refused; the JSON body lists every problem (lakeFS shows the status, the body is in
   the action run's log);
 * 401: the request lacks the shared secret (header ``X-VoiceOps-Hook-Secret``, which the
-  action file fills from the lakeFS server's environment).
+  action file fills from the lakeFS server's environment); with ``VOICEOPS_AUTH=required``
+  a bearer API key or token whose role holds ``lake:pre-merge`` is accepted instead (403
+  when its role lacks the scope).
 
 The lakeFS action file that calls this hook is rendered by :func:`action_yaml`.
 """
@@ -32,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.access import Forbidden, Gatekeeper, Unauthorized
+from core.access.roles import LAKE_PRE_MERGE
 from core.settings import Settings
 from versioning.lake import Lake, MergeRequest, NotFoundError
 from warehouse.audits import AuditLog
@@ -125,18 +129,38 @@ def _malformed(event: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _handler(verifier: PreMergeVerifier, secret: str) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    verifier: PreMergeVerifier, secret: str, gatekeeper: Gatekeeper | None
+) -> type[BaseHTTPRequestHandler]:
     expected = secret.encode()
+
+    def refusal(headers: Mapping[str, str]) -> tuple[int, str] | None:
+        """Why the caller may not ask (status, reason), or None when it may."""
+        bearer = headers.get("Authorization")
+        if bearer is not None and gatekeeper is not None and gatekeeper.required:
+            try:
+                gatekeeper.authorize(bearer, LAKE_PRE_MERGE)
+            except Unauthorized as error:
+                return 401, str(error)
+            except Forbidden as error:
+                return 403, str(error)
+            return None
+        given = headers.get(SECRET_HEADER)
+        if not expected:
+            return 401, "missing Authorization: Bearer <API key or token>"
+        if given is None:
+            return 401, f"missing {SECRET_HEADER}"
+        if not hmac.compare_digest(given.encode(), expected):
+            return 401, f"wrong {SECRET_HEADER}"
+        return None
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             if urlsplit(self.path).path != PATH:
                 return self._send(404, {"error": f"no such endpoint {self.path}"})
-            given = self.headers.get(SECRET_HEADER)
-            if given is None:
-                return self._send(401, {"ok": False, "error": f"missing {SECRET_HEADER}"})
-            if not hmac.compare_digest(given.encode(), expected):
-                return self._send(401, {"ok": False, "error": f"wrong {SECRET_HEADER}"})
+            refused = refusal(self.headers)
+            if refused is not None:
+                return self._send(refused[0], {"ok": False, "error": refused[1]})
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_EVENT_BYTES:
                 return self._send(413, {"ok": False, "error": "event too large"})
@@ -172,9 +196,10 @@ def _handler(verifier: PreMergeVerifier, secret: str) -> type[BaseHTTPRequestHan
     return Handler
 
 
-def require_secret(secret: str) -> str:
-    """``secret``, which must not be empty: an open hook would let anyone approve merges."""
-    if not secret:
+def require_secret(secret: str, bearer_accepted: bool = False) -> str:
+    """``secret``, which must not be empty unless bearer credentials are checked instead:
+    an open hook would let anyone approve merges."""
+    if not secret and not bearer_accepted:
         raise HookConfigError(
             f"no hook secret: set VOICEOPS_HOOK_SECRET here and the same value as {SECRET_ENV} "
             "on the lakeFS server"
@@ -183,18 +208,27 @@ def require_secret(secret: str) -> str:
 
 
 def make_server(
-    verifier: PreMergeVerifier, secret: str, host: str = "127.0.0.1", port: int = 8766
+    verifier: PreMergeVerifier,
+    secret: str,
+    host: str = "127.0.0.1",
+    port: int = 8766,
+    gatekeeper: Gatekeeper | None = None,
 ) -> ThreadingHTTPServer:
-    """The hook's HTTP server; refuses to exist without a secret to check requests against."""
-    server = ThreadingHTTPServer((host, port), _handler(verifier, require_secret(secret)))
+    """The hook's HTTP server; refuses to exist without a secret or a required gatekeeper
+    to check requests against."""
+    bearer = gatekeeper is not None and gatekeeper.required
+    handler = _handler(verifier, require_secret(secret, bearer), gatekeeper)
+    server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
 
 @contextlib.contextmanager
-def running_hook_server(verifier: PreMergeVerifier, secret: str, port: int = 0) -> Iterator[str]:
+def running_hook_server(
+    verifier: PreMergeVerifier, secret: str, port: int = 0, gatekeeper: Gatekeeper | None = None
+) -> Iterator[str]:
     """The webhook on 127.0.0.1 in a thread; yields its base URL."""
-    server = make_server(verifier, secret, port=port)
+    server = make_server(verifier, secret, port=port, gatekeeper=gatekeeper)
     thread = threading.Thread(target=server.serve_forever, name="pre-merge-hook", daemon=True)
     thread.start()
     try:

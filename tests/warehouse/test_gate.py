@@ -84,3 +84,49 @@ def test_pre_merge_webhook_verifies_the_recorded_audit_and_runs_none(
         assert _post(url, event, secret="wrong")[0] == 401
         status, body = _post(url, {"event_type": "pre-commit", "repository_id": REPO})
         assert status == 400
+
+
+def test_pre_merge_webhook_takes_a_service_key_and_refuses_other_roles(
+    lake: LocalLake, tmp_path: Path
+) -> None:
+    from core.access import Gatekeeper
+
+    settings = Settings(home=tmp_path / "home", auth="required")
+    gatekeeper = Gatekeeper.from_settings(settings)
+    _, service = gatekeeper.keys.create("lakefs", "service")
+    _, analyst = gatekeeper.keys.create("dana", "analyst")
+    source = lake.resolve_ref(REPO, BRANCH)
+    event = {
+        "event_type": "pre-merge",
+        "repository_id": REPO,
+        "branch_id": "main",
+        "source_ref": source,
+        "merge_source": BRANCH,
+        "commit_metadata": {"voiceops.kind": "publish", "voiceops.audited_commit": source},
+    }
+    audit_log(settings).save(_audit(lake, "pass", "pass"))
+    verifier = PreMergeVerifier(lake, audit_log(settings), lambda: "m1")
+
+    def post(key: str | None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            url + "/lakefs/pre-merge",
+            data=json.dumps(event).encode(),
+            headers={"Authorization": f"Bearer {key}"} if key else {},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    with running_hook_server(verifier, "", gatekeeper=gatekeeper) as url:
+        assert post(service)[0] == 200
+        status, body = post(analyst)
+        assert status == 403 and "lacks the scope 'lake:pre-merge'" in body["error"]
+        status, body = post(None)
+        assert status == 401 and "missing Authorization" in body["error"]
+        assert _post(url, event, secret="anything")[0] == 401  # no secret configured
+    gatekeeper.close()
+    with pytest.raises(ValueError, match="no hook secret"), running_hook_server(verifier, ""):
+        pass

@@ -41,6 +41,18 @@ def _start_bank(sources: Path) -> tuple[subprocess.Popen, str]:
     raise CliError(f"the simulated bank did not start on {url}")
 
 
+def _check_exposure(host: str, auth: str) -> None:
+    """Refuse to listen beyond loopback without access control."""
+    from core.net import is_loopback
+
+    if auth != "required" and not is_loopback(host):
+        raise CliError(
+            f"--host {host} would expose the API without access control: set "
+            "VOICEOPS_AUTH=required and create keys (`voiceops access create-key`), or "
+            "listen on 127.0.0.1"
+        )
+
+
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (default 8700).")] = 8700,
@@ -67,6 +79,7 @@ def serve_cmd(
     from serving.options import ServingOptions
 
     settings = get_settings()
+    _check_exposure(host, settings.auth)
     bank = None
     if not bank_url:  # one bank service for every worker, in its own process
         if not (settings.sources_root / "crm").is_dir():
