@@ -3,9 +3,11 @@ and the metric names and label matchers a PromQL expression uses."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "monitoring"
 RULES = sorted((MONITORING / "prometheus" / "rules").glob("*.yml"))
 RULE_TESTS = sorted((MONITORING / "prometheus" / "tests").glob("*.yml"))
+DASHBOARDS = MONITORING / "grafana" / "dashboards"
 #: labels every scraped or pushed series may carry besides its own
 TARGET_LABELS = {"job", "instance"}
 #: Grafana's interval variables, as Prometheus durations for parsing
@@ -108,6 +111,22 @@ def grafana_to_promql(expr: str) -> str:
     for variable, duration in GRAFANA_INTERVALS.items():
         expr = expr.replace(variable, duration)
     return expr
+
+
+def dashboard_queries(names: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``(dashboard uid, panel title, PromQL)`` of every target of the dashboards ``names``
+    (file names under ``grafana/dashboards``), with Grafana's variables at "All"."""
+    found = []
+    for name in names:
+        dashboard = json.loads((DASHBOARDS / name).read_text(encoding="utf-8"))
+        every = {f"${v['name']}": v["allValue"] for v in dashboard["templating"]["list"]}
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                expr = grafana_to_promql(target["expr"])
+                for variable, value in every.items():
+                    expr = expr.replace(variable, value)
+                found.append((dashboard["uid"], panel["title"], expr))
+    return found
 
 
 def unknown_names(expr: str) -> set[str]:

@@ -39,10 +39,22 @@ def fast_rules(directory: Path) -> list[Path]:
     return copies
 
 
-def config(target: str | None, rule_files: Sequence[Path]) -> dict[str, Any]:
+def config(
+    target: str | None, rule_files: Sequence[Path], pushgateway: str | None = None
+) -> dict[str, Any]:
     """A prometheus.yml scraping ``target`` (host:port; None: nothing) as job
-    ``voiceops_serving``."""
+    ``voiceops_serving`` and, if given, the ``pushgateway`` (host:port) as production's
+    ``prometheus.yml`` does: pushed series keep their own job and instance (honor_labels)."""
     targets = [{"targets": [target]}] if target else []
+    jobs: list[dict[str, Any]] = [{"job_name": "voiceops_serving", "static_configs": targets}]
+    if pushgateway:
+        jobs.append(
+            {
+                "job_name": "pushgateway",
+                "honor_labels": True,
+                "static_configs": [{"targets": [pushgateway]}],
+            }
+        )
     return {
         "global": {
             "scrape_interval": INTERVAL,
@@ -50,23 +62,31 @@ def config(target: str | None, rule_files: Sequence[Path]) -> dict[str, Any]:
             "evaluation_interval": INTERVAL,
         },
         "rule_files": [str(path) for path in rule_files],
-        "scrape_configs": [{"job_name": "voiceops_serving", "static_configs": targets}],
+        "scrape_configs": jobs,
     }
 
 
 class Prometheus:
-    """``prometheus`` scraping ``target`` from a fresh TSDB under ``workdir``, with the
-    project's rules (``rules``) or none; a context manager (stopped at exit) with the
-    queries the test asks."""
+    """``prometheus`` scraping ``target`` (and a ``pushgateway``) from a fresh TSDB under
+    ``workdir``, with the project's rules (``rules``) or none; a context manager (stopped at
+    exit) with the queries the test asks."""
 
-    def __init__(self, target: str | None, workdir: Path, *, rules: bool = True) -> None:
+    def __init__(
+        self,
+        target: str | None,
+        workdir: Path,
+        *,
+        rules: bool = True,
+        pushgateway: str | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config_path = self.workdir / "prometheus.yml"
         rule_files = fast_rules(self.workdir / "rules") if rules else []
-        config_path.write_text(yaml.safe_dump(config(target, rule_files)), encoding="utf-8")
+        settings = config(target, rule_files, pushgateway)
+        config_path.write_text(yaml.safe_dump(settings), encoding="utf-8")
         self.log_path = self.workdir / "prometheus.log"
         self.command = [
             tool("prometheus"),

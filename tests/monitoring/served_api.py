@@ -20,12 +20,14 @@ EXPERIMENT, UNSERVABLE_NLU = "e2e", 9
 
 class PlantedFault:
     """A loaded model that answers like ``model`` until the test plants a fault in it:
-    from then on every call sleeps ``delay_s`` first, or raises ``error``."""
+    from then on every call sleeps ``delay_s`` first, or raises ``error``, or answers
+    ``outputs`` (output name -> the value every item of a batch gets) instead of its own."""
 
     def __init__(self, model: Any) -> None:
         self._model = model
         self.delay_s = 0.0
         self.error: Exception | None = None
+        self.outputs: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._model, name)
@@ -36,7 +38,13 @@ class PlantedFault:
             if self.error is not None:
                 raise self.error
             time.sleep(self.delay_s)
-            return attribute(*args, **kwargs)
+            answer = attribute(*args, **kwargs)
+            if not self.outputs:
+                return answer
+            import tensorflow as tf
+
+            planted = {k: tf.fill(tf.shape(answer[k]), v) for k, v in self.outputs.items()}
+            return {**answer, **planted}
 
         return serve
 

@@ -13,7 +13,6 @@ production rule became active on the real scraped series; that ``pending`` turns
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -22,12 +21,12 @@ from typing import Any
 import pytest
 import yaml
 
+from serving.dialogue import HANDOFF_INTENT
 from serving.model_pool import LoadFailure
 from serving.options import ServingOptions
 from tests.monitoring.names import (
-    MONITORING,
     RULES,
-    grafana_to_promql,
+    dashboard_queries,
     metric_names,
     metrics,
     tool,
@@ -38,7 +37,6 @@ from tests.serving.conftest import VERSION, bank_url, make_state, sources, tiny_
 
 pytestmark = pytest.mark.slow
 
-DASHBOARDS = MONITORING / "grafana" / "dashboards"
 #: dashboards whose panels read what the API serves
 SCRAPED_DASHBOARDS = ("voiceops-serving.json", "voiceops-models.json")
 #: the other two (voiceops-pipeline, voiceops-training) read only what the Dagster runs and
@@ -162,25 +160,9 @@ def healthy_traffic_seen(stack: Stack, traffic: Traffic) -> None:
     assert traffic.failed_turns == traffic.transport_errors == 0
 
 
-def dashboard_queries() -> list[tuple[str, str, str]]:
-    """``(dashboard uid, panel title, PromQL)`` of every target of the scraped dashboards,
-    with Grafana's variables at "All"."""
-    found = []
-    for name in SCRAPED_DASHBOARDS:
-        dashboard = json.loads((DASHBOARDS / name).read_text(encoding="utf-8"))
-        every = {f"${v['name']}": v["allValue"] for v in dashboard["templating"]["list"]}
-        for panel in dashboard["panels"]:
-            for target in panel["targets"]:
-                expr = grafana_to_promql(target["expr"])
-                for variable, value in every.items():
-                    expr = expr.replace(variable, value)
-                found.append((dashboard["uid"], panel["title"], expr))
-    return found
-
-
 def test_the_pushed_panels_read_only_pushed_metrics():
     pushed = {m.name for m in metrics() if m.source == "pipeline"}
-    panels = {title: expr for _, title, expr in dashboard_queries()}
+    panels = {title: expr for _, title, expr in dashboard_queries(SCRAPED_DASHBOARDS)}
     for title in PUSHED_PANELS:
         assert title in panels, f"no panel {title!r} any more"
         assert metric_names(panels[title]) <= pushed, title
@@ -211,7 +193,7 @@ def test_the_dashboards_show_the_traffic_and_no_serving_alert_fires(start_stack)
     # (a model no turn used has NaN ratios and quantiles: text turns skip the STT)
     empty = [
         (uid, title, expr)
-        for uid, title, expr in dashboard_queries()
+        for uid, title, expr in dashboard_queries(SCRAPED_DASHBOARDS)
         if title not in PUSHED_PANELS
         and not any(math.isfinite(float(r["value"][1])) for r in prometheus.query(expr))
     ]
@@ -278,3 +260,32 @@ def test_a_slow_model_makes_the_latency_alerts_pending(start_stack):
     assert prometheus.alerting_rule(alerts[1])["duration"] == 300
     for alert in alerts:
         assert prometheus.query(f'ALERTS{{alertname="{alert}", alertstate="pending"}}'), alert
+
+
+def test_an_nlu_that_hands_every_caller_off_makes_the_handoff_alert_pending(start_stack):
+    # every text is read as "talk_to_operator", confidently: the dialogue hands each turn to
+    # an operator (through the bank's queue), in both arms (the candidate falls back to it)
+    stack = start_stack()
+    prometheus = stack.prometheus
+    alert = "VoiceOpsHandoffRateHigh"
+    with Traffic(stack.url, stack.sources_root) as traffic:
+        healthy_traffic_seen(stack, traffic)
+        assert_quiet(prometheus, (alert,))
+        stack.faults["nlu"].outputs = {"intent": HANDOFF_INTENT, "confidence": 0.99}
+        states = wait_for(
+            f"{alert} in both arms",
+            lambda: (
+                (found := pending(prometheus, alert, "arm"))
+                and set(found) >= {"control", "candidate"}
+                and found
+            ),
+            prometheus,
+            traffic,
+        )
+        assert traffic.failed_turns == traffic.transport_errors == 0
+    rule = prometheus.alerting_rule(alert)
+    assert rule["duration"] == 900 and set(states.values()) == {"pending"}, (rule, states)
+    ratios = {r["metric"]["arm"]: float(r["value"][1]) for r in prometheus.query(rule["query"])}
+    assert set(ratios) >= {"control", "candidate"} and min(ratios.values()) > 0.2, ratios
+    series = prometheus.query(f'ALERTS{{alertname="{alert}", alertstate="pending"}}')
+    assert {s["metric"]["severity"] for s in series} == {"warning"}
