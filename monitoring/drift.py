@@ -4,7 +4,8 @@ Pure: values in, scores out. PSI (population stability index) compares the share
 categories, or of bins of a continuous value, ``sum((p - q) * ln(p / q))`` with ``q`` the
 reference share and ``p`` the production share; KS is the two-sample Kolmogorov-Smirnov
 statistic (``scipy.stats.ks_2samp``), the largest gap between the two empirical CDFs.
-The thresholds are the ``VoiceOpsDataDrift`` alert's: PSI over 0.25, KS over 0.2.
+The thresholds are the ``VoiceOpsDataDrift`` alert's: PSI over 0.25, KS over 0.2, and the
+NLU's embedding novelty share over 0.25 (:mod:`monitoring.vectors.embedding_drift`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-Method = Literal["psi", "ks"]
+Method = Literal["psi", "ks", "novelty"]
 
 #: Drifted when the score is over this (``monitoring/prometheus/rules/pipeline.yml``).
-THRESHOLDS: dict[str, float] = {"psi": 0.25, "ks": 0.2}
+THRESHOLDS: dict[str, float] = {"psi": 0.25, "ks": 0.2, "novelty": 0.25}
 #: Share given to a category one side never saw, so that ``ln(p / q)`` stays finite.
 EMPTY_SHARE = 1e-4
 #: Fewer production values than this for a feature and language: no score (too noisy).

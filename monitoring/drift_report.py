@@ -35,6 +35,8 @@ class DriftReport:
     production_turns: int
     champions: dict[str, dict[str, Any]] = field(default_factory=dict)
     scores: list[DriftScore] = field(default_factory=list)
+    #: the NLU champion's embedding drift: new utterances, novel examples, or why none
+    embedding: dict[str, Any] = field(default_factory=dict)
 
     def family_scores(self, family: str) -> list[DriftScore]:
         return [score for score in self.scores if score.family == family]
@@ -49,6 +51,7 @@ class DriftReport:
             "production_turns": self.production_turns,
             "champions": self.champions,
             "scores": [score.to_dict() for score in self.scores],
+            "embedding": self.embedding,
         }
 
     @classmethod
@@ -59,6 +62,7 @@ class DriftReport:
             values["production_turns"],
             values.get("champions", {}),
             [DriftScore.from_dict(score) for score in values.get("scores", [])],
+            values.get("embedding", {}),
         )
 
 
@@ -109,6 +113,13 @@ def compute_drift(
         }
         rows = training_rows(settings, name, champion.lake_commit)
         report.scores += family_drift(champion, rows, recent, earlier, min_values=min_values)
+        if name == "nlu":
+            from monitoring.vectors.drift_scores import embedding_drift
+
+            scores, report.embedding = embedding_drift(
+                settings, champion.version, champion.lake_commit, min_values=min_values
+            )
+            report.scores += scores
     return report
 
 

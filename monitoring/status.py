@@ -46,6 +46,8 @@ def status(settings: Settings) -> dict[str, Any]:
     report = latest_report(settings)
     for name, row in families.items():
         row["drift"] = [s.to_dict() for s in report.family_scores(name)] if report else []
+        if name == "nlu":
+            row["embedding_drift"] = report.embedding if report else {}
         row["live"] = {}
     result: dict[str, Any] = {
         "families": families,
@@ -109,6 +111,7 @@ def status_lines(result: dict[str, Any]) -> list[str]:
                 f"  drift {score['feature']}[{score['language']}] {score['method']} "
                 f"{score['score']:.3f} (threshold {score['threshold']}){mark}"
             )
+        lines += _embedding_lines(row.get("embedding_drift") or {})
         if prometheus["error"] is None:
             lines.append(f"  live: {_live(row['live'])}")
     if result["drift_computed_at"] is None:
@@ -128,3 +131,14 @@ def status_lines(result: dict[str, Any]) -> list[str]:
             f"{alert['summary']}"
         )
     return lines
+
+
+def _embedding_lines(embedding: dict[str, Any]) -> list[str]:
+    """The NLU's embedding drift beyond its scores: why none, or the novel utterances."""
+    if embedding.get("note"):
+        return [f"  embeddings: {embedding['note']}"]
+    return [
+        f"  novel [{language}]: " + " | ".join(examples)
+        for language, examples in embedding.get("novel_examples", {}).items()
+        if examples
+    ]

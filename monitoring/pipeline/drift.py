@@ -15,7 +15,7 @@ def drift_metrics(settings: Settings) -> Iterator[Metric]:
     """One gauge per score of the latest report (none before the first)."""
     scores = GaugeMetricFamily(
         "voiceops_drift_score",
-        "Production inputs against the champion's training data (method psi or ks).",
+        "Production inputs against the champion's training data (method psi, ks or novelty).",
         labels=["family", "feature", "language", "method"],
     )
     report = latest_report(settings)

@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from monitoring.drift import THRESHOLDS
 from monitoring.vectors.index import VersionIndex
 
 RADIUS_QUANTILE = 0.95
-NOVELTY_THRESHOLD = 0.25
+NOVELTY_THRESHOLD = THRESHOLDS["novelty"]
 HELD_OUT = ("validation", "test")
 
 

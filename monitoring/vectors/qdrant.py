@@ -43,17 +43,19 @@ def _hit(point: Any) -> Hit:
 class QdrantStore(VectorStore):
     """Points in Qdrant collections; ``client`` is local (``path=``) or remote (``url=``)."""
 
-    def __init__(self, client: QdrantClient, description: str):
+    def __init__(self, client: QdrantClient, description: str, *, server: bool):
         self.client = client
         self.description = description
+        self.is_server = server
 
     @classmethod
     def local(cls, path: str) -> QdrantStore:
-        return cls(QdrantClient(path=path), f"Qdrant local mode in {path}")
+        return cls(QdrantClient(path=path), f"Qdrant local mode in {path}", server=False)
 
     @classmethod
     def server(cls, url: str, timeout_s: int = 30) -> QdrantStore:
-        return cls(QdrantClient(url=url, timeout=timeout_s), f"Qdrant server at {url}")
+        client = QdrantClient(url=url, timeout=timeout_s)
+        return cls(client, f"Qdrant server at {url}", server=True)
 
     def ensure_collection(self, name: str, dim: int) -> None:
         if self.client.collection_exists(name):
@@ -61,7 +63,9 @@ class QdrantStore(VectorStore):
         self.client.create_collection(
             name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.EUCLID)
         )
-        # indexed payload keys make filtered search fast on a server (local mode ignores them)
+        if not self.is_server:
+            return  # local mode has no payload indexes: it filters every point
+        # keyword indexes on the filtered keys keep filtered HNSW search fast on a server
         for key in ("kind", "version", "language", "split"):
             self.client.create_payload_index(name, key, models.PayloadSchemaType.KEYWORD)
 

@@ -64,8 +64,8 @@ def test_help_lists_every_sub_command_with_its_help(env: dict[str, str], tmp_pat
         first_line = root.get_command(ctx, name).get_short_help_str(200)
         assert f"{name} {first_line}" in listed
     assert set(VoiceOpsGroup.lazy) == {
-        "predict", "lake", "simulate", "warehouse", "demo", "models", "serve", "turn",
-        "experiments", "tune", "monitor", "privacy",
+        "predict", "explain", "lake", "simulate", "warehouse", "demo", "models", "serve",
+        "turn", "experiments", "tune", "monitor", "privacy",
     }  # fmt: skip
 
 

@@ -39,7 +39,21 @@ def rows(language: str, intents: dict[str, int]) -> list[dict]:
 
 
 def test_thresholds_are_the_alert_rules():
-    assert THRESHOLDS == {"psi": 0.25, "ks": 0.2}
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    rules = Path(__file__).resolve().parents[2] / "monitoring/prometheus/rules/pipeline.yml"
+    groups = yaml.safe_load(rules.read_text())["groups"]
+    expr = next(
+        rule["expr"]
+        for group in groups
+        for rule in group["rules"]
+        if rule.get("alert") == "VoiceOpsDataDrift"
+    )
+    in_rule = {m: float(v) for m, v in re.findall(r'method="(\w+)"\} > ([\d.]+)', expr)}
+    assert THRESHOLDS == in_rule == {"psi": 0.25, "ks": 0.2, "novelty": 0.25}
 
 
 def test_psi_of_a_shifted_mix_is_the_hand_computed_value():

@@ -26,6 +26,12 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
         "predict_cmd",
         "Run the versioned artifact on INPUT (no retraining) and print the result as JSON.",
     ),
+    "explain": (
+        "voiceops.cli.explain",
+        "explain_cmd",
+        "The NLU decision on TEXT (intent, confidence, slots) and the K nearest training "
+        "examples of its version, with their labels and similarity.",
+    ),
     "lake": (
         "voiceops.cli.lake",
         "lake_app",

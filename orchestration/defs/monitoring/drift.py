@@ -71,13 +71,16 @@ def family_check(report: DriftReport, family: str) -> AssetCheckResult:
         AssetCheckSpec(
             check_name(name),
             asset=DRIFT_KEY,
-            description=f"{name}: no PSI over {THRESHOLDS['psi']}, no KS over {THRESHOLDS['ks']}",
+            description=f"{name}: no PSI over {THRESHOLDS['psi']}, no KS over {THRESHOLDS['ks']}"
+            + (f", no embedding novelty over {THRESHOLDS['novelty']}" if name == "nlu" else ""),
         )
         for name in FAMILIES
     ],
     description="Production turns of the last window_hours (language mix, intents per "
     "language, NLU confidence) against each champion's training data at its lake commit: PSI "
-    "and KS per language; saved to <home>/monitoring/drift.json for voiceops_drift_score.",
+    "and KS per language; the NLU champion's utterance embeddings of newly published calls "
+    "against its training rows (novelty share, monitoring.vectors); saved to "
+    "<home>/monitoring/drift.json for voiceops_drift_score.",
 )
 def drift(context: AssetExecutionContext, config: DriftConfig, lake: LakeResource):
     settings = lake.settings()
@@ -97,6 +100,7 @@ def drift(context: AssetExecutionContext, config: DriftConfig, lake: LakeResourc
             "scores": len(report.scores),
             DRIFTED_METADATA: json.dumps(drifted, sort_keys=True),
             "champions": json.dumps(report.champions, sort_keys=True),
+            "embedding": json.dumps(report.embedding, sort_keys=True, ensure_ascii=False),
             "report": str(path),
         }
     )
