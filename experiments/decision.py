@@ -12,6 +12,7 @@ Then each family of the winning arm whose version is not already the champion is
 through :func:`registry.aliases.promote` with the experiment as ``evidence`` and the analysis
 summary as the reason (one promotion per family), and the decision is recorded in the
 experiment's state. Otherwise nothing is promoted and the result is "no decision" with why.
+Either outcome (not a dry run) is appended to the trail (:mod:`core.trail`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.settings import Settings
+from core.trail import Trail, open_trail, record
 from experiments.analysis import Analysis, analyze
 from experiments.spec import ExperimentSpec, SpecsDirs
 from experiments.state import ExperimentStateError, StateStore
@@ -88,6 +90,7 @@ def decide(
     now: datetime | None = None,
 ) -> Decision:
     """Decide experiment ``key`` (see the module); ``dry_run`` changes nothing."""
+    trail = None if dry_run else open_trail(settings)
     store = StateStore(settings, specs_dir)
     spec = store.spec(key)
     state = store.get(key)
@@ -111,14 +114,33 @@ def decide(
             "a canary that only has to hold is decided at its last stage"
         )
     if arm is None:
-        if not dry_run:
+        decision = Decision(key, NO_DECISION, None, why, analysis, dry_run=dry_run)
+        if trail is not None:
             store.note(key, NO_DECISION, why)
-        return Decision(key, NO_DECISION, None, why, analysis, dry_run=dry_run)
+            _record(trail, decision)
+        return decision
     reason = f"{why}; {analysis.summary()}"
     promotions = _promote(settings, spec, arm, reason, dry_run)
-    if not dry_run:
+    decision = Decision(key, "promote", arm, reason, analysis, promotions, dry_run)
+    if trail is not None:
         store.record_decision(key, f"promoted {arm}: {reason}")
-    return Decision(key, "promote", arm, reason, analysis, promotions, dry_run)
+        _record(trail, decision)
+    return decision
+
+
+def _record(trail: Trail, decision: Decision) -> None:
+    """The decision in the trail (its promotions are entries of their own, by the registry)."""
+    record(
+        trail,
+        "experiment.decision",
+        f"experiment:{decision.key}",
+        {
+            "outcome": decision.outcome,
+            "winner": decision.winner,
+            "reason": decision.reason,
+            "promotions": [p.__dict__ for p in decision.promotions],
+        },
+    )
 
 
 def _before_last_stage(spec: ExperimentSpec, stage: int) -> bool:

@@ -19,6 +19,8 @@ two arms, the control naming the champions and the candidate the new versions. A
   no evidence can be added, so the decision is earned while both arms share the traffic;
 - otherwise it moves to the next stage; at the last one it stays there, ``complete``, until
   ``voiceops experiments decide`` promotes the candidate (or not).
+
+A stage advanced and a canary halted are appended to the trail (:mod:`core.trail`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Literal
 
 from core.errors import VoiceOpsError
 from core.settings import Settings
+from core.trail import Trail, open_trail, record
 from experiments.analysis import Analysis, SampleRatioMismatch, analyze
 from experiments.spec import ExperimentSpec, SpecsDirs
 from experiments.state import StateStore
@@ -56,6 +59,16 @@ class RolloutStep:
 
     def describe(self) -> str:
         return f"{self.key}: {self.action} at stage {self.stage} ({self.share:.0%}): {self.reason}"
+
+
+def _record(trail: Trail, step: RolloutStep) -> RolloutStep:
+    record(
+        trail,
+        "experiment.rollout",
+        f"experiment:{step.key}",
+        {"action": step.action, "stage": step.stage, "share": step.share, "reason": step.reason},
+    )
+    return step
 
 
 def stage_events(
@@ -113,6 +126,7 @@ def advance(
     spec = store.spec(key)
     if spec.rollout is None:
         raise VoiceOpsError(f"experiment {key} has no rollout: it is not a canary")
+    trail = open_trail(settings)
     state = store.get(key)
     steps = spec.rollout.steps
     share = steps[min(state.stage, len(steps) - 1)]
@@ -133,7 +147,7 @@ def advance(
             f"rolled back: every caller is on the champion again"
         )
         store.stop(key, reason, action="rollback")
-        return RolloutStep(key, "halted", state.stage, share, reason, analysis)
+        return _record(trail, RolloutStep(key, "halted", state.stage, share, reason, analysis))
     harm = [c for c in analysis.comparisons if c.arm == candidate and c.worse]
     if harm and spec.rollout.promote_when == "holds":
         listed = "; ".join(
@@ -145,7 +159,7 @@ def advance(
             "caller is on the champion again"
         )
         store.stop(key, reason, action="rollback")
-        return RolloutStep(key, "halted", state.stage, share, reason, analysis)
+        return _record(trail, RolloutStep(key, "halted", state.stage, share, reason, analysis))
     seen = analysis.users[candidate]
     needed = spec.rollout.min_users_per_step
     if seen < needed:
@@ -168,4 +182,4 @@ def advance(
         f"({analysis.summary()})"
     )
     store.set_stage(key, stage, reason, now)
-    return RolloutStep(key, "advanced", stage, steps[stage], reason, analysis)
+    return _record(trail, RolloutStep(key, "advanced", stage, steps[stage], reason, analysis))

@@ -7,6 +7,9 @@ or whose artifact changed since the gate saw it, is never promoted. A version re
 quality alone needs ``force`` and a reason, both kept in the history with the user.
 ``rollback`` moves the champion back to the one before; which one that is comes from
 replaying the append-only history: a promotion pushes, a rollback pops.
+
+Every move is also appended to the trail (:mod:`core.trail`), opened before the move: a
+move whose trail cannot be opened is not made.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from core.settings import Settings
+from core.trail import Trail, open_trail, record
 from registry.errors import RegistryError
 from registry.history import AliasHistory, AliasMove
 from registry.lineage import lineage_problems
@@ -40,6 +44,21 @@ class Move:
 def _handles(settings: Settings, family_name: str) -> tuple[MlflowClient, AliasHistory, str]:
     model = family(family_name).model_name
     return client(settings), AliasHistory(history_url(settings)), model
+
+
+def _record(trail: Trail, action: str, move: Move, **details: str) -> None:
+    record(
+        trail,
+        action,
+        f"model:{move.model}/v{move.to_version or move.from_version}",
+        {
+            "alias": move.alias,
+            "from_version": move.from_version,
+            "to_version": move.to_version or None,
+            "reason": move.reason,
+            **details,
+        },
+    )
 
 
 def champion_stack(moves: list[AliasMove]) -> list[str]:
@@ -103,6 +122,7 @@ def promote(
     and a reason; lineage and artifact integrity are never overruled. ``evidence`` (an
     experiment's key) promotes a version that passed the gate without beating the champion
     on the test rows: live traffic showed it better; it never overrules a failed rule."""
+    trail = open_trail(settings)
     mlflow, history, model = _handles(settings, family_name)
     target = get_version(mlflow, model, version)
     verdict = trusted_verdict(settings, target)
@@ -154,11 +174,15 @@ def promote(
     if current.get(CHALLENGER) == str(target.version):
         mlflow.delete_registered_model_alias(model, CHALLENGER)
         history.record(model, CHALLENGER, "clear", str(target.version), None, "promoted")
-    return Move(model, CHAMPION, old, str(target.version), why)
+    move = Move(model, CHAMPION, old, str(target.version), why)
+    forced = bool(failed) or (unproven and not evidence)
+    _record(trail, "promote.forced" if forced else "promote", move, evidence=evidence)
+    return move
 
 
 def rollback(settings: Settings, family_name: str, *, reason: str = "") -> Move:
     """``@champion`` -> the champion before the current one."""
+    trail = open_trail(settings)
     mlflow, history, model = _handles(settings, family_name)
     current = aliases(mlflow, model).get(CHAMPION)
     if current is None:
@@ -171,7 +195,9 @@ def rollback(settings: Settings, family_name: str, *, reason: str = "") -> Move:
     why = reason or "rollback"
     mlflow.set_registered_model_alias(model, CHAMPION, previous)
     history.record(model, CHAMPION, "rollback", current, previous, why)
-    return Move(model, CHAMPION, current, previous, why)
+    move = Move(model, CHAMPION, current, previous, why)
+    _record(trail, "rollback", move)
+    return move
 
 
 def withdraw_challenger(
@@ -182,9 +208,12 @@ def withdraw_challenger(
     mlflow, history, model = _handles(settings, family_name)
     if aliases(mlflow, model).get(CHALLENGER) != str(version):
         return None
+    trail = open_trail(settings)
     mlflow.delete_registered_model_alias(model, CHALLENGER)
     history.record(model, CHALLENGER, "withdraw", str(version), None, reason)
-    return Move(model, CHALLENGER, str(version), "", reason)
+    move = Move(model, CHALLENGER, str(version), "", reason)
+    _record(trail, "challenger.withdraw", move)
+    return move
 
 
 def alias_history(settings: Settings, family_name: str) -> list[AliasMove]:

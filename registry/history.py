@@ -6,13 +6,13 @@ alias, from which version to which, and why. Rows are only ever inserted.
 
 from __future__ import annotations
 
-import getpass
-import os
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import sqlalchemy as sa
+
+from core.trail.actor import current_actor
 
 TABLE = "voiceops_alias_history"
 METADATA = sa.MetaData()
@@ -49,11 +49,9 @@ class AliasMove:
 
 
 def current_user() -> str:
-    """Who is acting: ``VOICEOPS_USER``, else the login name."""
-    try:
-        return os.environ.get("VOICEOPS_USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    """Who is acting, as the trail names them: ``VOICEOPS_ACTOR``, ``VOICEOPS_USER``, else
+    the login name."""
+    return current_actor()
 
 
 @lru_cache(maxsize=8)

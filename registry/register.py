@@ -25,6 +25,7 @@ from mlflow.entities import LoggedModel, Metric, Param
 from mlflow.entities.model_registry import ModelVersion
 
 from core.settings import Settings
+from core.trail import open_trail, record
 from registry.champion import beats, compare_with_champion
 from registry.gate import RuleResult, Scores, Verdict, evaluate_gate
 from registry.history import AliasHistory
@@ -367,8 +368,12 @@ def _alias_passing(
     """``@champion`` when there is none yet (and the policy says so), else ``@challenger``."""
     history = AliasHistory(history_url(settings))
     if champion is None and policy.promote_first_passing:
+        trail = open_trail(settings)
+        reason = "first version to pass the gate"
         mlflow.set_registered_model_alias(model, CHAMPION, version)
-        history.record(model, CHAMPION, "promote", None, version, "first version to pass the gate")
+        history.record(model, CHAMPION, "promote", None, version, reason)
+        details = {"alias": CHAMPION, "from_version": None, "to_version": version}
+        record(trail, "promote", f"model:{model}/v{version}", details | {"reason": reason})
         return
     old = aliases(mlflow, model).get(CHALLENGER)
     mlflow.set_registered_model_alias(model, CHALLENGER, version)

@@ -23,6 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from core.errors import InputError
 from core.settings import Settings, redact_url
+from core.trail import open_trail, record
 from training.families import family as get_family
 from tuning.algorithms import pruner, sampler
 from tuning.load import TuningSpec
@@ -233,5 +234,18 @@ def run_experiment(
     tracker.log_study(summary, plots)
     proposal = None
     if status.state == SUCCEEDED and best is not None:
+        trail = open_trail(settings)
         proposal = write_proposal(spec, config_class, best, pinned, tuned_dir)
+        record(
+            trail,
+            "tuning.proposed",
+            f"tuning:{spec.family}/{spec.name}",
+            {
+                "proposal": str(proposal.path),
+                "trial": best.number,
+                "value": best.value,
+                "overrides": {k: repr(v) for k, v in proposal.overrides.items()},
+                "lake_commit": pinned,
+            },
+        )
     return TuningResult(status, best, redact_url(url), pinned, plots, proposal, study)

@@ -12,13 +12,19 @@ Write-audit-publish on a lake whose ``main`` moves on while branches wait:
    (``expected_destination_head``), and checks afterwards that ``main`` holds exactly the
    audited content. A second branch forked from the same ``main`` is refused until its
    combination with the new ``main`` has been audited.
+
+Every publish and every refusal is appended to the trail (:mod:`core.trail`), which is
+opened first: a publish whose trail cannot be opened does not happen.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
+from core.settings import Settings
+from core.trail import Trail, open_trail, record
 from versioning.lake import (
     ConflictError,
     Lake,
@@ -49,8 +55,29 @@ def combined_branch(branch: str) -> str:
     return f"{COMBINED_PREFIX}{branch}"
 
 
-def publish_candidate(lake: Lake, repository: str, branch: str) -> Candidate:
-    """The commit whose audit decides whether ``branch`` may be published now."""
+def _trail(trail: Trail | None) -> Trail:
+    """``trail``, else the platform's as the environment configures it now (so that no
+    caller publishes unrecorded)."""
+    return trail if trail is not None else open_trail(Settings())
+
+
+def _record_refusal(
+    trail: Trail, repository: str, branch: str, refused: PublishRefused, **details: Any
+) -> None:
+    record(
+        trail,
+        "publish.refused",
+        f"lakefs://{repository}/{branch}",
+        {"reason": str(refused), **details},
+    )
+
+
+def publish_candidate(
+    lake: Lake, repository: str, branch: str, *, trail: Trail | None = None
+) -> Candidate:
+    """The commit whose audit decides whether ``branch`` may be published now (a conflict
+    with main is a refused publish, recorded in ``trail``)."""
+    trail = _trail(trail)
     default = lake.get_repository(repository).default_branch
     head = lake.get_branch(repository, branch).commit_id
     main = lake.get_branch(repository, default).commit_id
@@ -71,10 +98,12 @@ def publish_candidate(lake: Lake, repository: str, branch: str) -> Candidate:
         )
     except ConflictError as error:
         lake.delete_branch(repository, scratch)
-        raise PublishRefused(
+        refused = PublishRefused(
             f"publish of {branch} refused: it conflicts with {default} ({error}); "
             "the branch stays for inspection"
-        ) from None
+        )
+        _record_refusal(trail, repository, branch, refused, commit=head, main=main)
+        raise refused from None
     return Candidate(branch, scratch, merged.commit_id, combined=True)
 
 
@@ -97,13 +126,59 @@ def publish(
     *,
     branch: str,
     manifest_hash: str,
+    trail: Trail | None = None,
 ) -> MergeResult:
     """Merge the audited ``commit_id`` into main if its recorded audit allows it.
 
     ``branch`` names what is published (for messages and metadata); ``manifest_hash`` is
     the current dbt project's. Raises :class:`PublishRefused` with every reason, main
-    unchanged.
+    unchanged. The publish or the refusal is appended to ``trail`` (default: the
+    platform's).
     """
+    trail = _trail(trail)
+    try:
+        result = _merge_audited(lake, repository, commit_id, audits, branch, manifest_hash)
+    except PublishRefused as refused:
+        _record_refusal(trail, repository, branch, refused, commit=commit_id)
+        raise
+    metadata = result.metadata
+    record(
+        trail,
+        "publish",
+        f"lakefs://{repository}/{branch}@{commit_id}",
+        {
+            "into": result.destination,
+            "merge_commit": result.merge.commit_id,
+            "checks_passed": metadata["voiceops.checks_passed"],
+            "audit_schema": metadata["voiceops.audit_schema"],
+            "dbt_manifest_hash": metadata["voiceops.dbt_manifest_hash"],
+        },
+    )
+    if lake.diff(repository, commit_id, result.merge.commit_id):
+        raise RuntimeError(
+            f"{result.destination} @ {result.merge.commit_id[:12]} differs from the audited "
+            f"commit {commit_id[:12]}: unaudited data reached {result.destination}; revert it "
+            "and investigate"
+        )
+    return result.merge
+
+
+@dataclass(frozen=True)
+class _Merged:
+    merge: MergeResult
+    destination: str
+    metadata: dict[str, str]
+
+
+def _merge_audited(
+    lake: Lake,
+    repository: str,
+    commit_id: str,
+    audits: AuditLog,
+    branch: str,
+    manifest_hash: str,
+) -> _Merged:
+    """The merge of :func:`publish`, without its trail entry."""
     try:
         audit = audits.get(commit_id)
     except ValueError as error:
@@ -145,9 +220,4 @@ def publish(
         )
     except (PreconditionFailedError, MergeVetoedError) as error:
         raise PublishRefused(f"publish of {branch} refused: {error}") from None
-    if lake.diff(repository, commit_id, result.commit_id):
-        raise RuntimeError(
-            f"{default} @ {result.commit_id[:12]} differs from the audited commit "
-            f"{commit_id[:12]}: unaudited data reached {default}; revert it and investigate"
-        )
-    return result
+    return _Merged(result, default, metadata)

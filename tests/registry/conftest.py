@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
+from core.trail import open_trail
 from ingestion.lake_landing import Landing, commit_ingestion
 from registry.policy import Policy, parse_policy
 from registry.training_info import TrainingInfo
@@ -188,8 +189,15 @@ def build_world(home: Path, tracking_uri: str = "") -> World:
         manifest_hash=MANIFEST,
     )
     audits.save(good)
+    trail = open_trail(Settings(home=home))
     published = publish(
-        lake, REPO, head, audits, branch="ingest-20260101-run1", manifest_hash=MANIFEST
+        lake,
+        REPO,
+        head,
+        audits,
+        branch="ingest-20260101-run1",
+        manifest_hash=MANIFEST,
+        trail=trail,
     ).commit_id
     bad_head = _ingest(lake, "ingest-20260102-run2", "run2", date(2026, 1, 2))
     audits.save(

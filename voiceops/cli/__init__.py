@@ -78,6 +78,11 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
         "privacy_app",
         "Personal data: how well the detector finds it (precision / recall per kind).",
     ),
+    "trail": (
+        "voiceops.cli.trail",
+        "trail_app",
+        "The trail of who did what: list its entries, verify its hash chain.",
+    ),
     "serve": (
         "voiceops.cli.serve",
         "serve_cmd",

@@ -34,6 +34,7 @@ def publish_cmd(
     """Publish BRANCH: audit what would land on main (the branch, or its combination with a
     main that moved on) unless a current audit of it is recorded, and merge exactly that
     commit if every check passed."""
+    from core.trail import open_trail
     from warehouse.audit import run_audit
     from warehouse.audits import PublishRefused, audit_log
     from warehouse.guard import open_guarded_lake
@@ -44,13 +45,20 @@ def publish_cmd(
     lake, repository = open_guarded_lake(settings), settings.lake_repository
     audits = audit_log(settings)
     manifest = current_manifest_hash(settings)
+    trail = open_trail(settings)
     try:
-        candidate = publish_candidate(lake, repository, branch)
+        candidate = publish_candidate(lake, repository, branch, trail=trail)
         audit = audits.get(candidate.commit_id)
         if audit is None or audit.manifest_hash != manifest:
             audit = run_audit(lake, repository, candidate.commit_id, settings, name=candidate.ref)
         merge = publish(
-            lake, repository, candidate.commit_id, audits, branch=branch, manifest_hash=manifest
+            lake,
+            repository,
+            candidate.commit_id,
+            audits,
+            branch=branch,
+            manifest_hash=manifest,
+            trail=trail,
         )
     except PublishRefused as refused:
         raise CliError(str(refused)) from None

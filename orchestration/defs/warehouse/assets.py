@@ -25,6 +25,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from core.trail import open_trail
 from orchestration.defs.ingestion.assets import CALLS_KEY, COMMIT_KEY, CRM_KEYS, RECORDINGS_KEY
 from orchestration.defs.retries import SERVER_RETRY_POLICY, refusal
 from orchestration.resources.lake import LakeResource
@@ -107,7 +108,7 @@ def warehouse_raw(context: AssetExecutionContext, config: AuditConfig, lake: Lak
         raise refusal("no unpublished ingest-* branch to audit (run ingest_day_job first)")
     branch = candidates[0]
     try:
-        candidate = publish_candidate(client, repo, branch)
+        candidate = publish_candidate(client, repo, branch, trail=open_trail(settings))
     except PublishRefused as refused:
         raise refusal(str(refused)) from None
     schema = audit_schema(candidate.ref)
@@ -157,6 +158,7 @@ def published(context: AssetExecutionContext, lake: LakeResource) -> Materialize
             audits,
             branch=target["branch"],
             manifest_hash=current_manifest_hash(settings),
+            trail=open_trail(settings),
         )
     except PublishRefused as refused:
         failed = [c.name for c in audit.failed] if audit else []
