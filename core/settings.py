@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         "needs (embedded lake; lakeFS runs its own GC job).",
     )
 
+    retention_policy: Path | None = Field(
+        default=None,
+        description="Days each layer keeps personal data (default: the packaged "
+        "governance/retention.yaml); enforced by `voiceops privacy retention` and daily.",
+    )
+
     hook_secret: SecretStr = Field(
         default=SecretStr(""),
         description="Shared secret the lakeFS pre-merge hook sends (header "

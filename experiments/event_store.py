@@ -63,6 +63,18 @@ def select_sql(where: str) -> str:
     return f"SELECT {', '.join(COLUMNS)} FROM {TABLE} {where}ORDER BY occurred_at, event_id"
 
 
+def prune_where(before: datetime, keep_experiments: Sequence[str]) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (``?`` placeholders) of events older than ``before`` outside
+    ``keep_experiments``."""
+    where = "WHERE occurred_at < ?"
+    params: list[Any] = [utc_timestamp(before)]
+    if keep_experiments:
+        marks = ", ".join("?" for _ in keep_experiments)
+        where += f" AND (experiment IS NULL OR experiment NOT IN ({marks}))"
+        params.extend(keep_experiments)
+    return where, params
+
+
 def events_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """Rows in :data:`COLUMNS` order as a frame with the schema's dtypes (nullable ints and
     booleans, ``occurred_at`` as UTC timestamps)."""
@@ -104,6 +116,17 @@ class EventStore(ABC):
     @abstractmethod
     def count(self) -> int:
         """Number of events stored."""
+
+    @abstractmethod
+    def _delete(self, where: str, params: list[Any], dry_run: bool) -> int: ...
+
+    def prune(
+        self, before: datetime, keep_experiments: Sequence[str] = (), *, dry_run: bool = False
+    ) -> int:
+        """Delete events older than ``before`` except those of ``keep_experiments`` (the
+        retention policy); how many (would) go."""
+        where, params = prune_where(before, keep_experiments)
+        return self._delete(where, params, dry_run)
 
     def read_frame(
         self, experiment: str | None = None, since: datetime | None = None
@@ -218,6 +241,15 @@ class SQLiteEventStore(EventStore):
             self._reset()
             raise EventStoreError(f"cannot read events from {self.path}: {err}") from err
 
+    def _delete(self, where: str, params: list[Any], dry_run: bool) -> int:
+        verb = "SELECT count(*)" if dry_run else "DELETE"
+        try:
+            cursor = self._connection().execute(f"{verb} FROM {TABLE} {where}", params)
+            return int(cursor.fetchone()[0]) if dry_run else cursor.rowcount
+        except sqlite3.Error as err:
+            self._reset()
+            raise EventStoreError(f"cannot delete events from {self.path}: {err}") from err
+
     def close(self) -> None:
         self._reset()
 
@@ -315,6 +347,15 @@ class PostgresEventStore(EventStore):
             return int(cursor.fetchone()[0])
 
         return self._run("read", count)
+
+    def _delete(self, where: str, params: list[Any], dry_run: bool) -> int:
+        verb = "SELECT count(*)" if dry_run else "DELETE"
+
+        def delete(cursor: Any) -> int:
+            cursor.execute(f"{verb} FROM {TABLE} {where}".replace("?", "%s"), params)
+            return int(cursor.fetchone()[0]) if dry_run else cursor.rowcount
+
+        return self._run("delete", delete)
 
     def close(self) -> None:
         self._reset()

@@ -1,7 +1,7 @@
 """The VoiceOps Dagster code location: each stage's definitions, merged, with shared resources.
 
 Stages live in ``orchestration/defs/<stage>/`` (lake, ingestion, warehouse, training,
-registry, experiments, retraining, monitoring), each with its assets and a
+registry, experiments, retraining, monitoring, governance), each with its assets and a
 ``definitions.py`` returning a small ``Definitions``.
 """
 
@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from core.settings import Settings
 from orchestration.defs.experiments import definitions as experiments
+from orchestration.defs.governance import definitions as governance
 from orchestration.defs.ingestion import definitions as ingestion
 from orchestration.defs.lake import definitions as lake
 from orchestration.defs.monitoring import definitions as monitoring
@@ -35,6 +36,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         experiments.defs(settings),
         retraining.defs(settings),
         monitoring.defs(settings),
+        governance.defs(settings),
         Definitions(
             resources=resources,
             # Multiprocess execution re-imports the code location per step (~12 s each here).

@@ -20,7 +20,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "storage": ("versioning",),
     "data": ("ingestion", "warehouse"),
     "models": ("training", "registry"),
-    "loop": ("experiments", "tuning", "monitoring"),
+    "loop": ("experiments", "tuning", "monitoring", "governance"),
     "entry": ("orchestration", "voiceops", "serving"),
 }
 RANK = {package: rank for rank, packages in enumerate(LAYERS.values()) for package in packages}

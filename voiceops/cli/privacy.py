@@ -1,6 +1,7 @@
 """``voiceops privacy``: personal data in the platform's text.
 
 voiceops privacy eval [--n N] [--seed S]   # precision / recall of PII detection per kind, language
+voiceops privacy retention [--dry-run] [--json]   # remove what each layer kept too long
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Annotated
 import typer
 
 privacy_app = typer.Typer(
-    help="Personal data: how well the detector finds it (precision / recall per kind).",
+    help="Personal data: how well the detector finds it (precision / recall per kind), "
+    "and how long each layer keeps it (retention).",
     no_args_is_help=True,
 )
 
@@ -34,3 +36,30 @@ def eval_cmd(
             f"| {row.kind} | {row.language} | {row.gold} | {row.found} "
             f"| {row.precision:.3f} | {row.recall:.3f} |"
         )
+
+
+@privacy_app.command("retention")
+def retention_cmd(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what is past its days; remove nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+) -> None:
+    """Remove what each layer has kept longer than the retention policy allows (audit
+    schemas, ingest branches, experiment events, connector logs)."""
+    import json
+
+    from core.settings import Settings
+    from governance.retention import enforce
+
+    report = enforce(Settings(), dry_run=dry_run)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    verb = "would remove" if dry_run else "removed"
+    for layer, count in report.counts().items():
+        print(f"{layer:<16} {verb} {count:>4}  (policy: {report.policy[layer]:g} days)")
+    for item in report.removed:
+        print(f"  - {item.layer}: {item.name} ({item.age_days:g} days old) {item.detail}")
+    for item in report.kept:
+        print(f"  kept {item.layer}: {item.name} ({item.detail})")

@@ -1,0 +1,1 @@
+"""Governance: how long each layer keeps personal data, and enforcing it."""
