@@ -95,7 +95,7 @@ def test_load_events_and_build_the_experiment_models(settings: Settings, tmp_pat
     with EventStore.from_settings(settings) as store:
         store.write(
             [
-                turn("u1", "a", 100.0),
+                turn("u1", "a", 100.0, audio_duration_s=2.5, audio_sample_rate=16000),
                 turn("u1", "a", 300.0, error="tts failed", handoff=True),
                 turn("u2", "b", 50.0, transcript_empty=True, fallback=True),
                 turn("u2", "b", 70.0),
@@ -123,6 +123,12 @@ def test_load_events_and_build_the_experiment_models(settings: Settings, tmp_pat
     )
     assert exposures == [("stack-ab/a/u1", 2), ("stack-ab/b/u2", 2)]
     assert _rows(settings, f"select count(*) from {RAW_SCHEMA}.turn_events") == [(7,)]
+    audio = _rows(
+        settings,
+        "select audio_duration_s, audio_sample_rate from main_experiments.stg_experiment_events "
+        "where audio_sample_rate is not null",
+    )
+    assert audio == [(2.5, 16000)]
 
 
 def test_a_raw_table_loaded_by_an_older_version_gets_the_new_columns(settings: Settings) -> None:

@@ -37,7 +37,10 @@ with source as (
             cast(null as double precision) as nlg_ms,
             cast(null as double precision) as tts_ms,
             cast(null as boolean) as resolved,
-            cast(null as text) as worker
+            cast(null as text) as worker,
+            cast(null as double precision) as audio_duration_s,
+            cast(null as bigint) as audio_sample_rate,
+            cast(null as bigint) as transcript_length
         where false
     {%- endif %}
 ),
@@ -68,7 +71,10 @@ renamed as (
         cast(nlg_ms as double precision) as nlg_ms,
         cast(tts_ms as double precision) as tts_ms,
         resolved,
-        worker
+        worker,
+        cast(audio_duration_s as double precision) as audio_duration_s,
+        cast(audio_sample_rate as bigint) as audio_sample_rate,
+        cast(transcript_length as bigint) as transcript_length
     from source
 ),
 
@@ -104,6 +110,9 @@ select
     nlg_ms,
     tts_ms,
     resolved,
-    worker
+    worker,
+    audio_duration_s,
+    audio_sample_rate,
+    transcript_length
 from deduplicated
 where delivery_rank = 1
