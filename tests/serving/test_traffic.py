@@ -16,7 +16,9 @@ def crm(root: Path, customers: int) -> Path:
     (root / "crm").mkdir(parents=True)
     with closing(sqlite3.connect(root / "crm" / "crm.sqlite3")) as db, db:
         db.execute("CREATE TABLE customers (customer_id TEXT PRIMARY KEY)")
-        db.executemany("INSERT INTO customers VALUES (?)", [(f"c{i:03d}",) for i in range(customers)])
+        db.executemany(
+            "INSERT INTO customers VALUES (?)", [(f"c{i:03d}",) for i in range(customers)]
+        )
     return root
 
 
