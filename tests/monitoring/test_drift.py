@@ -196,3 +196,34 @@ def test_stt_compares_duration_sample_rate_and_transcript_length_per_language():
     assert scores["sample_rate", "ru", "psi"].drifted
     assert scores["sample_rate", "en", "psi"].score == 0.0
     assert ("sample_rate", "ru", "ks") not in scores  # categorical: PSI only
+
+
+def test_production_turns_read_the_stt_inputs_of_audio_turns_from_the_event_store(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from core.settings import Settings
+    from experiments.event_store import EventStore
+    from experiments.events import Event
+    from monitoring.drift_inputs import production_turns
+
+    settings = Settings(home=tmp_path)
+    common = {"user_id": "u", "session_id": "s", "language": "ru", "intent": "block_card"}
+    audio = Event(
+        **common,
+        input_kind="audio",
+        audio_duration_s=2.5,
+        audio_sample_rate=16000,
+        transcript_length=17,
+    )
+    typed = Event(**common, input_kind="text", transcript_length=12)
+    failed = Event(**common, input_kind="audio", audio_duration_s=1.0, error="boom")
+    with EventStore.from_settings(settings) as store:
+        store.write([audio, typed, failed])
+    rows = production_turns(settings, datetime.now(UTC) - timedelta(hours=1))
+    stt = sorted(
+        ((row["duration_s"], row["sample_rate"], row["transcript_length"]) for row in rows),
+        key=str,
+    )
+    # the failed turn is left out; the typed one went through no STT
+    assert stt == [(2.5, 16000, 17), (None, None, None)]
+    assert {type(row["sample_rate"]) for row in rows} == {int, type(None)}
