@@ -8,8 +8,11 @@ from core.trail.verify import Problem, verify
 
 
 def pending_count(trail: Trail) -> int:
+    """Entries a failed write left for the next append to write."""
     path = pending_path(trail)
-    return len(path.read_text(encoding="utf-8").splitlines()) if path.is_file() else 0
+    files = (path, path.with_suffix(".flushing"))
+    lines = [line for f in files if f.is_file() for line in f.read_text("utf-8").splitlines()]
+    return sum(1 for line in lines if line.strip())
 
 
 def check(trail: Trail) -> tuple[int, Problem | None]:

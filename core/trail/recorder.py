@@ -34,20 +34,23 @@ def pending_path(trail: Trail) -> Path:
 
 
 def flush_pending(trail: Trail) -> list[Entry]:
-    """Append the entries a failed write left pending, oldest first; remove the file."""
+    """Append the entries failed writes left pending, oldest first, then remove them.
+
+    They move to ``pending.flushing`` first, where a crash in the middle leaves them to be
+    written again: a duplicate entry rather than a lost one.
+    """
     path = pending_path(trail)
-    written: list[Entry] = []
-    if not path.is_file():
-        return written
+    flushing = path.with_suffix(".flushing")
+    if not (path.is_file() or flushing.is_file()):
+        return []
     with trail.anchor.locked():
-        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-        if not lines:
-            return written
-        path.rename(path.with_suffix(".flushing"))  # a crash now leaves it to inspect, not twice
-    for line in lines:
-        item = json.loads(line)
-        written.append(trail.append(**item))
-    path.with_suffix(".flushing").unlink()
+        if path.is_file():
+            with open(flushing, "a", encoding="utf-8") as handle:
+                handle.write(path.read_text(encoding="utf-8"))
+            path.unlink()
+        lines = flushing.read_text(encoding="utf-8").splitlines() if flushing.is_file() else []
+        written = [trail.append_locked(**json.loads(line)) for line in lines if line.strip()]
+        flushing.unlink(missing_ok=True)
     return written
 
 

@@ -58,15 +58,17 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 @lru_cache(maxsize=8)
 def trail_engine(url: str) -> sa.Engine:
-    """The engine of ``url``, its table created (once per process and URL)."""
+    """The engine of ``url`` (one per process and URL)."""
     if url.startswith("sqlite"):
-        engine = _sqlite_engine(url)
-    else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        return _sqlite_engine(url)
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def create_table(engine: sa.Engine) -> None:
+    """Create the table if it is missing (every open: it also proves the database answers)."""
     with engine.begin() as connection:
         _lock(connection)  # two processes creating the table at once would collide
         METADATA.create_all(connection, checkfirst=True)
-    return engine
 
 
 def _lock(connection: sa.Connection) -> None:
@@ -88,22 +90,29 @@ class Trail:
         self.actor = actor
         self.anchor = Anchor(anchor)
         self.engine = trail_engine(url)
+        create_table(self.engine)
 
     def append(self, actor: str, action: str, subject: str, details: str, at: str = "") -> Entry:
         """Chain one entry after the last (``details``: canonical JSON) and anchor it."""
         with self.anchor.locked():
-            with self.engine.begin() as connection:
-                _lock(connection)
-                last = connection.execute(
-                    sa.select(trail_table.c.seq, trail_table.c.hash)
-                    .order_by(trail_table.c.seq.desc())
-                    .limit(1)
-                ).first()
-                seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-                entry = Entry(seq, at or utc_now(), actor, action, subject, details, prev)
-                entry = entry.sealed(self.key)
-                connection.execute(trail_table.insert().values(**asdict(entry)))
-            self.anchor.advance(entry.seq, entry.hash)
+            return self.append_locked(actor, action, subject, details, at)
+
+    def append_locked(
+        self, actor: str, action: str, subject: str, details: str, at: str = ""
+    ) -> Entry:
+        """:meth:`append` for a caller already holding ``self.anchor.locked()``."""
+        with self.engine.begin() as connection:
+            _lock(connection)
+            last = connection.execute(
+                sa.select(trail_table.c.seq, trail_table.c.hash)
+                .order_by(trail_table.c.seq.desc())
+                .limit(1)
+            ).first()
+            seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+            entry = Entry(seq, at or utc_now(), actor, action, subject, details, prev)
+            entry = entry.sealed(self.key)
+            connection.execute(trail_table.insert().values(**asdict(entry)))
+        self.anchor.advance(entry.seq, entry.hash)
         return entry
 
     def entries(self, *, action: str | None = None, since: str | None = None) -> Iterator[Entry]:
@@ -117,9 +126,10 @@ class Trail:
             )
         if since:
             query = query.where(trail_table.c.at >= since)
-        with self.engine.connect() as connection:
-            for row in connection.execute(query).mappings():
-                yield Entry(**row)
+        with self.engine.connect() as connection:  # read all: a slow reader holds no lock
+            rows = connection.execute(query).mappings().all()
+        for row in rows:
+            yield Entry(**row)
 
 
 def open_trail(settings: Settings) -> Trail:
