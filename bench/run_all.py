@@ -37,6 +37,7 @@ BENCHMARKS = (
     "serving_api",
     "serving_metrics",
     "tuning",
+    "vector_index",
 )
 
 

@@ -95,6 +95,32 @@ def test_store_upsert_search_count_delete_by_filter(store: VectorStore) -> None:
     store.delete(f"{name}_missing", {"version": "1"})  # no collection: nothing to delete
 
 
+def test_local_search_ranks_exactly_as_the_qdrant_engine(tmp_path: Path) -> None:
+    """Local mode ranks a batch in one NumPy product; Qdrant's own search must agree."""
+    from monitoring.vectors.qdrant import KEY, LOCAL_BATCH, _filter
+
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((300, 8)).astype(np.float32)
+    where = {"language": "ru"}
+    with QdrantStore.local(str(tmp_path / "vectors")) as store:
+        store.ensure_collection("c", 8)
+        rows = [
+            Point(str(i), v, {"language": "ru" if i % 3 else "en"}) for i, v in enumerate(vectors)
+        ]
+        store.upsert("c", rows)
+        queries = rng.standard_normal((20, 8)).astype(np.float32)
+        assert len(queries) >= LOCAL_BATCH
+        ours = store.search_many("c", queries, 7, where)
+        for query, hits in zip(queries, ours, strict=True):
+            engine = store.client.query_points(
+                "c", query=query.tolist(), limit=7, query_filter=_filter(where), with_payload=True
+            ).points
+            assert [hit.id for hit in hits] == [point.payload[KEY] for point in engine]
+            expected = [point.score for point in engine]
+            assert [hit.distance for hit in hits] == pytest.approx(expected, abs=1e-4)
+            assert all(hit.payload["language"] == "ru" for hit in hits)
+
+
 # --------------------------------------------------------------------------- embeddings
 
 
