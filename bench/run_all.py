@@ -38,6 +38,7 @@ BENCHMARKS = (
     "serving_metrics",
     "tuning",
     "vector_index",
+    "embedding_drift",
 )
 
 
