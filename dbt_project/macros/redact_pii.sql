@@ -2,7 +2,8 @@
 
     redact_pii(expr, person_pattern=none)
       emails -> <EMAIL>, Luhn-valid card numbers -> <CARD>, phone numbers (Russian and
-      international) -> <PHONE>, passport numbers -> <PASSPORT>, and, when person_pattern (a SQL
+      international) -> <PHONE>, passport numbers -> <PASSPORT>, SNILS -> <SNILS>, 12-digit
+      INN -> <INN>, home addresses (street, house, flat) -> <ADDRESS>, and, when person_pattern (a SQL
       expression holding the regex of int_pii__person_patterns) is given, known person names
       -> <PERSON>. var('redact') = false turns it off (only to prove the PII tests fail).
 
@@ -34,6 +35,25 @@
     "[0-9]{2} [0-9]{7}",
     "[A-Z][0-9]{8}",
     "[0-9]{9}",
+  ]) }}
+{%- endmacro %}
+
+{#- SNILS (123-456-789 64) and a person's INN (12 digits). Shapes only: the checksums are
+    checked by core.pii_detect; redacting a look-alike costs a placeholder, missing one a leak. -#}
+{% macro pii_snils_regex() -%}
+[0-9]{3}[- ][0-9]{3}[- ][0-9]{3}[- ][0-9]{2}
+{%- endmacro %}
+
+{% macro pii_inn_regex() -%}
+[0-9]{12}
+{%- endmacro %}
+
+{#- Home addresses with a flat: "г. Казань, ул. Лесная, д. 12, кв. 34", "14 Oak Road, flat 7,
+    London" (a bank branch's address has no flat and stays). -#}
+{% macro pii_address_regexes() -%}
+  {{ return([
+    "(г\\. )?[А-ЯЁ][А-Яа-яЁё-]+( [А-ЯЁ][А-Яа-яЁё-]+)?, (ул\\.|улица|пр-т|проспект|пер\\.|переулок) [А-ЯЁ][а-яё-]+, (д\\.|дом) [0-9]+[а-я]?, (кв\\.|квартира) [0-9]+",
+    "[0-9]+[A-Za-z]? [A-Z][a-z]+ (Street|Road|Avenue|Lane), (flat|apt\\.|apartment) [0-9]+, (St\\. )?[A-Z][A-Za-z-]+( [A-Z][A-Za-z-]+)?",
   ]) }}
 {%- endmacro %}
 
@@ -77,7 +97,12 @@ regexp_replace({{ expr }}, coalesce(nullif({{ luhn_card_alternation(expr) }}, ''
 {% macro redact_pii_always(expr, person_pattern=none) -%}
     {#- a namespace: variables set inside a Jinja for loop do not outlive it -#}
     {%- set ns = namespace(t="regexp_replace(" ~ expr ~ ", '" ~ pii_email_regex() ~ "', '<EMAIL>', 'g')") -%}
+    {%- for p in pii_address_regexes() -%}
+      {%- set ns.t = "regexp_replace(" ~ ns.t ~ ", '" ~ p ~ "', '<ADDRESS>', 'g')" -%}
+    {%- endfor -%}
     {%- set ns.t = redact_cards(ns.t) -%}
+    {%- set ns.t = _replace_digits(ns.t, pii_snils_regex(), '<SNILS>') -%}
+    {%- set ns.t = _replace_digits(ns.t, pii_inn_regex(), '<INN>') -%}
     {%- for p in pii_phone_regexes() -%}
       {%- set ns.t = _replace_digits(ns.t, p, '<PHONE>') -%}
     {%- endfor -%}

@@ -530,7 +530,14 @@ def check_marts(rows: dict[str, list[dict[str, Any]]]) -> None:
     assert sum(r["rejected_records"] for r in rows["quarantine"]) == 3
 
 
-def scenario_failures(dbt: Dbt, drop_intent: Any) -> None:
+#: A customer's phone (CUST-000003's 89031234567) said in a format no redaction regex knows.
+DOTTED_PHONE_SQL = (
+    "update {raw}.call_exports_calls set transcript = transcript || ' Или 8.903.123.45.67' "
+    "where customer_id = 'CUST-000003'"
+)
+
+
+def scenario_failures(dbt: Dbt, drop_intent: Any, leak_dotted_phone: Any) -> None:
     """Planted failures fail the right tests (and only data tests of the marts run)."""
     select = ["--select", "int_calls__redacted+", "int_quarantine__redacted+"]
     leaked = dbt("build", *select, vars={"redact": False})
@@ -554,6 +561,12 @@ def scenario_failures(dbt: Dbt, drop_intent: Any) -> None:
     assert _any(failed, "min_examples_per_intent_language_in_nlu_train"), failed
     assert not _any(failed, "no_pii"), failed
     assert not _any(failed, "no_split_leakage"), failed
+
+    # the redaction keeps the dotted phone; no_pii's CRM-identifier oracle still finds it
+    leak_dotted_phone()
+    leaked = dbt("build", "--select", "stg_call_exports__calls+")
+    failed = failed_tests(leaked)
+    assert _any(failed, "no_pii_in_nlu_examples"), failed
 
 
 # --------------------------------------------------------------------------- tests
@@ -617,7 +630,11 @@ def test_dbt_build_on_duckdb(tmp_path: Path) -> None:
                 "where intent = 'complaint' and language = 'en'"
             )
 
-    scenario_failures(dbt, drop_intent)
+    def leak_dotted_phone() -> None:
+        with duckdb.connect(str(database)) as con:
+            con.execute(DOTTED_PHONE_SQL.format(raw=f"{schema}_raw"))
+
+    scenario_failures(dbt, drop_intent, leak_dotted_phone)
     docs = dbt("docs", "generate")
     assert docs.success
     assert (tmp_path / "target" / "catalog.json").is_file()
@@ -648,7 +665,10 @@ def test_dbt_build_on_postgres(tmp_path: Path) -> None:
                 "where intent = 'complaint' and language = 'en'"
             )
 
-        scenario_failures(dbt, drop_intent)
+        def leak_dotted_phone() -> None:
+            con.cursor().execute(DOTTED_PHONE_SQL.format(raw=f'"{schema}_raw"'))
+
+        scenario_failures(dbt, drop_intent, leak_dotted_phone)
     finally:
         cur = con.cursor()
         cur.execute("select nspname from pg_namespace where nspname like %s", (f"{schema}%",))

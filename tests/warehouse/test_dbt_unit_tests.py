@@ -16,6 +16,7 @@ REDACTION = {
     "int_calls__redacted::redacts_luhn_valid_cards_only",
     "int_calls__redacted::redacts_phones",
     "int_calls__redacted::redacts_passports",
+    "int_calls__redacted::redacts_snils_inn_and_home_addresses",
     "int_calls__redacted::redacts_known_person_names",
 }
 UNIT_TESTS = REDACTION | {
