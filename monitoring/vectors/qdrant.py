@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient, models
 
+from core.errors import VoiceOpsError
 from core.settings import Settings
 from monitoring.vectors.store import Filter, Hit, Point, VectorStore, point_uuid
 
@@ -200,10 +201,22 @@ class QdrantStore(VectorStore):
         self.client.close()
 
 
+class VectorStoreBusyError(VoiceOpsError):
+    """Another process has the local index open (local mode allows one at a time)."""
+
+
 def open_store(settings: Settings) -> QdrantStore:
     """The store ``settings`` name: a server by ``qdrant_url``, else local mode under home."""
     if settings.qdrant_url:
         return QdrantStore.server(settings.qdrant_url)
     path = settings.vectors_path
     path.mkdir(parents=True, exist_ok=True)
-    return QdrantStore.local(str(path))
+    try:
+        return QdrantStore.local(str(path))
+    except RuntimeError as error:
+        if "already accessed" not in str(error):
+            raise
+        raise VectorStoreBusyError(
+            f"the vector index {path} is open in another process (Qdrant local mode allows "
+            "one at a time): retry when it is done, or set VOICEOPS_QDRANT_URL to a server"
+        ) from None

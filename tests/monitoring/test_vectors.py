@@ -229,3 +229,15 @@ def test_novelty_is_low_for_new_phrasings_of_known_intents_and_high_for_gibberis
     assert drifted.radius == like_training.radius  # measured on the held-out rows alone
     assert len(drifted.novel_examples) == 3
     assert novelty(index, fresh[:10], language) is None  # under min_values
+
+
+def test_a_local_index_open_in_another_client_is_a_clear_error(tmp_path: Path) -> None:
+    from core.settings import Settings
+    from monitoring.vectors.qdrant import VectorStoreBusyError, open_store
+
+    settings = Settings(home=tmp_path / "home", qdrant_url="")
+    with open_store(settings) as first:
+        with pytest.raises(VectorStoreBusyError, match="another process"):
+            open_store(settings)
+        assert first.description.startswith("Qdrant local mode")
+    open_store(settings).close()  # released with the first
