@@ -17,6 +17,7 @@ from datetime import date
 from core import language as nl
 from core import pii, pii_ids
 from core.pii_detect import Span
+from ingestion.simulator.pii_variants import variant
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,9 @@ def _recipient(text: str, slots: dict[str, object], language: str) -> tuple[int,
     return None
 
 
-def example(seed: int, index: int) -> Labelled:
-    """Example ``index`` of the set drawn with ``seed``."""
+def example(seed: int, index: int, variants: bool = False) -> Labelled:
+    """Example ``index`` of the set drawn with ``seed``; ``variants``: the planted values in
+    renderings the call simulator does not use (:mod:`ingestion.simulator.pii_variants`)."""
     rng = random.Random(f"pii-labelled:{seed}:{index}")
     language = ("ru", "en")[index % 2]
     who = _identity(rng, language, f"L{seed}-{index}")
@@ -96,6 +98,8 @@ def example(seed: int, index: int) -> Labelled:
     if rng.random() < 0.85:
         for kind in rng.sample(pii.PII_KINDS, rng.choice((1, 1, 2))):
             value = pii.spoken_value(rng, kind, who)
+            if variants:
+                value = variant(rng, kind, value, language)
             sentence = pii.pii_sentence(rng, kind, value, language)
             start = sentence.index(value)
             pieces.append((sentence, [(start, start + len(value), kind)]))
@@ -113,6 +117,6 @@ def example(seed: int, index: int) -> Labelled:
     return Labelled(language, text, tuple(sorted(gold)))
 
 
-def labelled_set(n: int, seed: int = 0) -> list[Labelled]:
+def labelled_set(n: int, seed: int = 0, variants: bool = False) -> list[Labelled]:
     """``n`` labelled examples, half Russian, half English."""
-    return [example(seed, i) for i in range(n)]
+    return [example(seed, i, variants) for i in range(n)]

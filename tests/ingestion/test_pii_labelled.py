@@ -66,3 +66,19 @@ def test_simulator_plants_every_kind_in_both_languages_with_valid_checksums() ->
     who = customers[0].identity
     assert pii_ids.snils_valid(who.snils) and pii_ids.inn_valid(who.inn)
     assert customers[0].identity == who  # drawn from the customer id: the same every time
+
+
+@pytest.mark.parametrize("variants", [False, True])
+def test_gold_spans_point_at_the_planted_values(variants: bool) -> None:
+    examples = labelled_set(200, seed=4, variants=variants)
+    assert all(
+        e.text[g.start : g.end] == g.text and g.text.strip() for e in examples for g in e.gold
+    )
+    assert labelled_set(3, seed=4, variants=variants) == examples[:3]  # deterministic
+
+
+def test_variants_render_values_the_simulator_does_not_write() -> None:
+    plain, other = labelled_set(100, seed=8), labelled_set(100, seed=8, variants=True)
+    planted = {g.text for e in plain for g in e.gold if g.kind != "person_name"}
+    rendered = {g.text for e in other for g in e.gold if g.kind != "person_name"}
+    assert planted and not planted & rendered

@@ -1,6 +1,6 @@
 """``voiceops privacy``: personal data in the platform's text.
 
-voiceops privacy eval [--n N] [--seed S]   # precision / recall of PII detection per kind, language
+voiceops privacy eval [--n N] [--seed S] [--variants]   # PII detection: precision / recall
 voiceops privacy retention [--dry-run] [--json]   # remove what each layer kept too long
 """
 
@@ -21,14 +21,21 @@ privacy_app = typer.Typer(
 def eval_cmd(
     n: Annotated[int, typer.Option("--n", min=1, help="Examples to generate.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the labelled set.")] = 0,
+    variants: Annotated[
+        bool,
+        typer.Option(
+            "--variants", help="Plant values in formats the call simulator does not write."
+        ),
+    ] = False,
 ) -> None:
     """Precision and recall of core.pii_detect on the simulator's labelled set, per kind and
     language, as a Markdown table."""
     from core.pii_scores import score
     from ingestion.simulator.pii_labelled import labelled_set
 
-    rows = score(labelled_set(n, seed))
-    print(f"PII detection on {n} generated examples (seed {seed})\n")
+    rows = score(labelled_set(n, seed, variants))
+    formats = "other formats" if variants else "the simulator's formats"
+    print(f"PII detection on {n} generated examples (seed {seed}, {formats})\n")
     print("| kind | language | gold | found | precision | recall |")
     print("|---|---|---:|---:|---:|---:|")
     for row in rows:
