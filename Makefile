@@ -10,7 +10,8 @@ export VOICEOPS_HOME ?= $(CURDIR)/.voiceops
 export DAGSTER_HOME ?= $(VOICEOPS_HOME)/dagster
 export DO_NOT_TRACK := 1
 
-.PHONY: setup system-deps demo test lint docs ui mlflow screenshots tensorboard bench clean
+.PHONY: setup system-deps demo test lint docs ui mlflow screenshots tensorboard bench clean \
+	deploy-check
 
 setup: $(STAMP)
 
@@ -75,6 +76,13 @@ screenshots: setup  ## PNGs of the Dagster asset page and the MLflow model page 
 tensorboard: setup  ## training curves of every run: one directory per family / fingerprint
 	mkdir -p "$(VOICEOPS_HOME)/models"
 	$(BIN)/tensorboard --logdir "$(VOICEOPS_HOME)/models" --host 127.0.0.1 --port 6006
+
+# deploy/: offline validation of every deployment file, one step per line (the fast tests also
+# run in `make test`); then the images are built where a container runtime and the base image
+# are present (deploy/docker/build.sh says why it skips otherwise).
+deploy-check: setup
+	$(RUN) $(BIN)/python -m pytest -q tests/deploy
+	bash deploy/docker/build.sh
 
 bench: setup
 	$(RUN) $(BIN)/python -m bench.run_all
