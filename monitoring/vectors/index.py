@@ -104,7 +104,7 @@ class VersionIndex:
 
     def _set_center(self, train_vectors: np.ndarray) -> None:
         if not len(train_vectors):
-            raise ValueError("no train rows: the index needs them to centre the vectors")
+            raise LookupError("no train rows: the index needs them to centre the vectors")
         center = train_vectors.mean(axis=0)
         self.store.delete(self.collection, self.where("center"))
         point = Point(
