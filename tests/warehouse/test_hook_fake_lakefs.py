@@ -63,6 +63,7 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv(SECRET_ENV, SECRET)  # the (fake) lakeFS server's environment
+    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))  # publish's trail goes there
     settings = Settings(home=tmp_path / "home", hook_secret=SecretStr(SECRET))
     remember_manifest_hash(settings, project_fingerprint(), MANIFEST)  # no dbt parse needed
     with run_fake_lakefs(tmp_path / "lakefs") as endpoint:
