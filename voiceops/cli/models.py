@@ -250,3 +250,8 @@ def reproduce_cmd(
             say(esc(line))
     if not result.ok:
         raise typer.Exit(1)
+
+
+# the one-step-per-process commands (data, train, evaluate, register) add themselves to
+# models_app; imported last because they import it
+from voiceops.cli import models_steps  # noqa: E402, F401

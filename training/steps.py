@@ -1,0 +1,138 @@
+"""The training life cycle as separate steps, each one process (a Kubeflow Pipelines task):
+data at a lake commit -> train -> evaluate; registration is ``registry.register``.
+
+The steps call what the Dagster training asset calls (``published_build``,
+``Family.load_rows``, ``Family.config``, ``Family.run``, ``Family.evaluate_exported``) and
+hand over a training record with the keys of the asset's metadata, so the registry reads
+it with ``TrainingInfo.from_metadata`` as it reads a materialization.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+from core.settings import Settings
+from training.common.data import StaleDataError, published_build
+from training.common.lineage import fingerprint, rows_hash, split_counts
+from training.families import family as get_family
+
+#: The split a model is evaluated on before it is registered (the registry gate's split).
+EVALUATION_SPLIT = "test"
+#: Where every family's ``train.run`` exports the SavedModel inside its run directory.
+SAVED_MODEL = "saved_model"
+
+
+def saved_model_in(path: Path) -> Path:
+    """The SavedModel at ``path``: a run directory holding ``saved_model/``, or the SavedModel
+    itself (a pipeline hands a run directory from step to step as one artifact)."""
+    path = Path(path)
+    return path / SAVED_MODEL if (path / SAVED_MODEL).is_dir() else path
+
+
+def published_data(settings: Settings, commit: str = "") -> tuple[str, str]:
+    """The lake commit to train on and the dbt manifest hash of its marts: the published
+    build, which must be of ``commit`` when one is given (else a clear error)."""
+    try:
+        build = published_build(settings)
+    except StaleDataError as error:
+        raise InputError(f"the published marts cannot be trained on: {error}") from None
+    if build is None:
+        raise InputError("nothing published yet: run the audit-publish pipeline first")
+    if commit and not build.lake_commit.startswith(commit):
+        raise InputError(
+            f"the published marts are a build of lake commit {build.lake_commit[:12]}, "
+            f"not of {commit[:12]}: publish that commit first"
+        )
+    return build.lake_commit, build.manifest_hash
+
+
+def train(
+    settings: Settings,
+    family_name: str,
+    commit: str,
+    size: str,
+    run_dir: Path,
+    used_models: dict[str, Path] | None = None,
+) -> dict[str, Any]:
+    """Train ``family_name`` on its published mart at ``commit``; the training record."""
+    family = get_family(family_name)
+    lake_commit, manifest = published_data(settings, commit)
+    rows = family.load_rows(settings, lake_commit)
+    if not any(row.get("split") == "train" for row in rows):
+        raise InputError(f"{family.mart} has no train rows at lake commit {lake_commit}")
+    used_models = used_models or {}
+    used_models = {name: saved_model_in(path) for name, path in used_models.items()}
+    missing = sorted(set(family.uses_models) - set(used_models))
+    if missing:
+        raise InputError(f"{family.name} is scored with the {', '.join(missing)} model: pass it")
+    config = family.config(size)
+    data_hash = rows_hash(rows)
+    code = ":".join([family.code, *(str(used_models[name]) for name in family.uses_models)])
+    summary = family.run(
+        rows, config, Path(run_dir), **{f"{name}_model": used_models[name] for name in used_models}
+    )
+    return {
+        "family": family.name,
+        "model_path": str(summary.model_path),
+        "run_dir": str(summary.model_path.parent),
+        "lake_commit": lake_commit,
+        "lake_repository": settings.lake_repository,
+        "marts_manifest_hash": manifest,
+        "data_hash": data_hash,
+        "data_rows": split_counts(rows),
+        "config": config.to_dict(),
+        "config_hash": config.config_hash(),
+        "code_version": family.code,
+        "fingerprint": fingerprint(data_hash, config.config_hash(), code),
+        "scores": summary.scores,
+        "history": summary.history,
+        "train_seconds": round(summary.seconds, 1),
+        "epochs": summary.epochs,
+        "params": summary.params,
+        **{f"{name}_model_path": str(path) for name, path in used_models.items()},
+    }
+
+
+def evaluate(
+    settings: Settings, record: dict[str, Any], model_dir: Path | None = None
+) -> dict[str, Any]:
+    """Score the exported model of ``record`` on the evaluation split of its commit: the
+    scores per language and the family's training targets it missed."""
+    family = get_family(record["family"])
+    rows = family.load_rows(settings, record["lake_commit"])
+    split = [row for row in rows if row.get("split") == EVALUATION_SPLIT]
+    scores = family.evaluate_exported(saved_model_in(model_dir or record["model_path"]), split)
+    flat = {
+        f"{metric}_{language}": float(value)
+        for language, metrics in scores.items()
+        for metric, value in metrics.items()
+    }
+    return {
+        "family": family.name,
+        "split": EVALUATION_SPLIT,
+        "scores": scores,
+        "missed_targets": family.missed_targets(flat),
+    }
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A training record written by a train step (a clear error when it is not one)."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: not a training record ({error})") from None
+    missing = [
+        key for key in ("family", "model_path", "lake_commit", "scores") if key not in record
+    ]
+    if missing:
+        raise InputError(f"{path}: a training record lacks {', '.join(missing)}")
+    return record
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write ``value`` as JSON to ``path`` (a Kubeflow output path: parents may be missing)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")

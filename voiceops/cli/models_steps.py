@@ -1,0 +1,127 @@
+"""``voiceops models data|train|evaluate|register``: the training life cycle one step per
+process, as a Kubeflow pipeline runs it (``deploy/kfp/``); each step writes its result as
+JSON to a file the next step reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voiceops.cli._lakeargs import current_settings
+from voiceops.cli._output import say
+from voiceops.cli.models import FamilyArg, models_app, registry_call
+
+CommitOption = Annotated[
+    str, typer.Option("--commit", help="Lake commit (default: the published one).")
+]
+OutputOption = Annotated[Path, typer.Option("--output", help="Write the result (JSON) here.")]
+RecordOption = Annotated[
+    Path, typer.Option("--record", help="The training record a train step wrote.")
+]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="The trained model: its run directory or the SavedModel (default: the record's).",
+    ),
+]
+
+
+@models_app.command("data")
+def data_cmd(
+    commit: CommitOption = "",
+    output: OutputOption = Path("data.json"),
+    commit_output: Annotated[
+        Path | None, typer.Option("--commit-output", help="Also write the bare commit id here.")
+    ] = None,
+) -> None:
+    """Check the published marts are a build of COMMIT; write the commit and manifest hash."""
+    from training.steps import published_data, write_json
+
+    lake_commit, manifest = registry_call(lambda: published_data(current_settings(), commit))
+    write_json(output, {"lake_commit": lake_commit, "marts_manifest_hash": manifest})
+    if commit_output is not None:
+        commit_output.parent.mkdir(parents=True, exist_ok=True)
+        commit_output.write_text(lake_commit)
+    say(f"data: published marts at lake commit {lake_commit[:12]}")
+
+
+@models_app.command("train")
+def train_cmd(
+    family: FamilyArg,
+    commit: CommitOption = "",
+    size: Annotated[str, typer.Option("--size", help="tiny or demo.")] = "demo",
+    run_dir: Annotated[
+        Path, typer.Option("--run-dir", help="Where the export and logs go.")
+    ] = Path("run"),
+    stt_model: Annotated[
+        Path | None, typer.Option("--stt-model", help="The STT model (TTS is scored with it).")
+    ] = None,
+    output: OutputOption = Path("record.json"),
+) -> None:
+    """Train FAMILY on its published mart at COMMIT; write the training record."""
+    from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
+
+    import_tensorflow()
+    from training.steps import train, write_json
+
+    used = {"stt": stt_model} if stt_model is not None else {}
+    with tensorflow_notices_filtered():
+        record = registry_call(
+            lambda: train(current_settings(), family, commit, size, run_dir, used)
+        )
+    write_json(output, record)
+    say(f"train {family}: {record['epochs']} epochs, model at {record['model_path']}")
+
+
+@models_app.command("evaluate")
+def evaluate_cmd(
+    record: RecordOption, model: ModelOption = None, output: OutputOption = Path("eval.json")
+) -> None:
+    """Score a trained model on the test split of its lake commit; write the scores."""
+    from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
+
+    import_tensorflow()
+    from training.steps import evaluate, read_record, write_json
+
+    training = registry_call(lambda: read_record(record))
+    with tensorflow_notices_filtered():
+        result = registry_call(lambda: evaluate(current_settings(), training, model))
+    write_json(output, result)
+    missed = ", ".join(result["missed_targets"]) or "none"
+    say(f"evaluate {result['family']}: targets missed: {missed}")
+
+
+@models_app.command("register")
+def register_cmd(
+    record: RecordOption,
+    model: ModelOption = None,
+    stt_model: Annotated[Path | None, typer.Option("--stt-model")] = None,
+    evaluation: Annotated[
+        Path | None, typer.Option("--evaluation", help="An evaluate step's result, kept beside.")
+    ] = None,
+    output: OutputOption = Path("registration.json"),
+) -> None:
+    """Register a trained model with its lineage and run the gate; write the verdict.
+
+    A refused version stays registered, tagged refused, as the Dagster asset leaves it."""
+    from registry.register import register
+    from registry.training_info import TrainingInfo
+    from training.steps import read_record, saved_model_in, write_json
+
+    training = registry_call(lambda: read_record(record))
+    if model is not None:
+        training["model_path"] = str(saved_model_in(model))
+    if stt_model is not None:
+        training["stt_model_path"] = str(saved_model_in(stt_model))
+    info = TrainingInfo.from_metadata(training)
+    done = registry_call(lambda: register(training["family"], info, settings=current_settings()))
+    write_json(
+        output,
+        done.to_dict() | ({"evaluation": json.loads(evaluation.read_text())} if evaluation else {}),
+    )
+    verdict = "passed" if done.verdict.passed else "refused"
+    say(f"register {done.model}: version {done.version}, gate {verdict}")
