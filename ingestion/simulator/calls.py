@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core import language as nl
-from core import pii
+from core import pii_planting
 from core.language import INTENT_WEIGHTS
 from core.voices import Speaker, speakers
 from ingestion.simulator.crm import Customer
@@ -96,10 +96,10 @@ def plant_pii(
     who = customer.identity
     sentences = []
     for kind in planted:
-        value = pii.spoken_value(rng, kind, who)
+        value = pii_planting.spoken_value(rng, kind, who)
         if kind == "card_number" and intent in CARD_INTENTS:
             slots["card_last4"] = value.replace(" ", "")[-4:]
-        sentences.append(pii.pii_sentence(rng, kind, value, customer.language))
+        sentences.append(pii_planting.pii_sentence(rng, kind, value, customer.language))
     said = " ".join(sentences)
     return (f"{said} {text}" if rng.random() < 0.3 else f"{text} {said}"), sorted(planted)
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from core import pii
+from core import pii, pii_planting
 from ingestion.simulator.layout import CRM_SCHEMA, CUSTOMER_FIELDS, TICKET_FIELDS, day_date
 
 SEGMENTS = ("mass", "premium", "private", "business")
@@ -63,12 +63,14 @@ class Customer:
         return self.row["language"]
 
     @property
-    def identity(self) -> pii.Identity:
+    def identity(self) -> pii_planting.Identity:
         person = pii.person_from_full_name(self.row["full_name"], self.language)
         row = self.row
         # SNILS, INN and address are drawn from the id: the CRM's schema does not hold them
-        numbers = pii.russian_numbers(row["customer_id"], self.language, row.get("city") or "")
-        return pii.Identity(person, row["phone"], row["email"], row["passport"], *numbers)
+        numbers = pii_planting.russian_numbers(
+            row["customer_id"], self.language, row.get("city") or ""
+        )
+        return pii_planting.Identity(person, row["phone"], row["email"], row["passport"], *numbers)
 
 
 def new_customer_count(day: int, calls: int) -> int:

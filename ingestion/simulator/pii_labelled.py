@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from core import language as nl
-from core import pii, pii_ids
+from core import pii, pii_ids, pii_planting
 from core.pii_detect import Span
 from ingestion.simulator.pii_variants import variant
 
@@ -62,12 +62,12 @@ def decoy(rng: random.Random, language: str) -> str:
     return pair[0] if ru else pair[1]
 
 
-def _identity(rng: random.Random, language: str, key: str) -> pii.Identity:
+def _identity(rng: random.Random, language: str, key: str) -> pii_planting.Identity:
     person = pii.random_person(rng, language)
     passport = pii.passport_ru(rng) if language == "ru" else pii.passport_foreign(rng)
     city = rng.choice(sorted(pii.lexicon()["cities"]))
-    numbers = pii.russian_numbers(key, language, city)
-    return pii.Identity(
+    numbers = pii_planting.russian_numbers(key, language, city)
+    return pii_planting.Identity(
         person, pii.phone(rng, language), pii.email(rng, person), passport, *numbers
     )
 
@@ -97,10 +97,10 @@ def example(seed: int, index: int, variants: bool = False) -> Labelled:
     pieces.append((said.text, [(*found, "person_name")] if found else []))
     if rng.random() < 0.85:
         for kind in rng.sample(pii.PII_KINDS, rng.choice((1, 1, 2))):
-            value = pii.spoken_value(rng, kind, who)
+            value = pii_planting.spoken_value(rng, kind, who)
             if variants:
                 value = variant(rng, kind, value, language)
-            sentence = pii.pii_sentence(rng, kind, value, language)
+            sentence = pii_planting.pii_sentence(rng, kind, value, language)
             start = sentence.index(value)
             pieces.append((sentence, [(start, start + len(value), kind)]))
     if rng.random() < 0.5:
