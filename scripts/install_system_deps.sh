@@ -25,6 +25,10 @@ fi
 if command -v dpkg-query >/dev/null 2>&1; then
   installed prometheus-pushgateway || needed+=(prometheus-pushgateway)
 fi
+# docker-compose (1.29): tests/deploy runs `docker-compose config` on deploy/compose offline.
+if command -v dpkg-query >/dev/null 2>&1; then
+  installed docker-compose || needed+=(docker-compose)
+fi
 # Optional packages a make target asks for by name (make screenshots: chromium).
 for extra in "$@"; do
   installed "$extra" || needed+=("$extra")
