@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(VOICEOPS_HOME)/dagster
 export DO_NOT_TRACK := 1
 
 .PHONY: setup system-deps demo test lint docs ui mlflow screenshots tensorboard bench clean \
-	deploy-check
+	deploy-check images manifests
 
 setup: $(STAMP)
 
@@ -82,7 +82,29 @@ tensorboard: setup  ## training curves of every run: one directory per family / 
 # are present (deploy/docker/build.sh says why it skips otherwise).
 deploy-check: setup
 	$(RUN) $(BIN)/python -m pytest -q tests/deploy
+	$(BIN)/python deploy/kfp/compile.py --check
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	bash deploy/docker/build.sh
+
+# The CI stages (.github/workflows/ci.yml) beside lint and test, for any CI to run:
+# images: every image of deploy/docker (TAG=<git sha> in CI; skipped without a container runtime)
+images:
+	bash deploy/docker/build.sh
+
+# manifests: render every Kubernetes overlay, check the compiled Kubeflow pipeline is current,
+# the workflows against GitHub's schema (and actionlint where installed), then the offline
+# validation tests of deploy/ and of the Katib manifests
+manifests: setup
+	@for overlay in deploy/k8s/overlays/*/; do \
+	  if command -v kubectl >/dev/null 2>&1; then \
+	    kubectl kustomize "$$overlay" >/dev/null || exit 1; echo "manifests: $$overlay renders"; \
+	  else echo "manifests: SKIP kubectl kustomize $$overlay: kubectl is not installed"; fi; \
+	done
+	$(BIN)/python deploy/kfp/compile.py --check
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@if command -v actionlint >/dev/null 2>&1; then actionlint; \
+	else echo "manifests: SKIP actionlint: not installed (the schema check above ran)"; fi
+	$(RUN) $(BIN)/python -m pytest -q tests/deploy tests/tuning/test_render.py
 
 bench: setup
 	$(RUN) $(BIN)/python -m bench.run_all
