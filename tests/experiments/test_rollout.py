@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from core.settings import Settings
+from core.trail import check, open_trail
 from experiments.rollout import advance
 from experiments.routing import CHAMPIONS, Router
 from experiments.state import StateStore
@@ -99,6 +100,10 @@ def test_canary_halts_and_rolls_back_on_a_latency_regression(
     assert all(router.route(f"caller-{i}", T0.date()) == CHAMPIONS for i in range(300))
     again = advance(settings, "canary", events, now=T0 + timedelta(hours=3), specs_dir=specs)
     assert again.action == "not running"
+    trail = open_trail(settings)  # the stage advanced and the halt, not the no-ops
+    steps = [(e.action, e.details_dict()["action"]) for e in trail.entries()]
+    assert steps == [("experiment.rollout", "advanced"), ("experiment.rollout", "halted")]
+    assert check(trail)[1] is None
 
 
 def test_dagster_analysis_asset_advances_the_canary_and_attaches_the_report(
