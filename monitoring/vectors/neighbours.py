@@ -68,3 +68,24 @@ def near_duplicates(
         ]
         found[language] = sorted(pairs, key=lambda pair: -pair.similarity)
     return found
+
+
+def split_duplicates(
+    model: Any,
+    rows: Sequence[dict[str, Any]],
+    threshold: float = DUPLICATE_THRESHOLD,
+    held_out_split: str = "test",
+) -> tuple[dict[str, list[NearDuplicate]], dict[str, int]]:
+    """:func:`near_duplicates` of ``rows`` embedded by ``model`` in a throwaway in-memory
+    index (a model not registered yet), and the held-out rows per language."""
+    from monitoring.vectors.qdrant import QdrantStore
+
+    with QdrantStore.memory() as store:
+        index = VersionIndex(store, model, "unregistered")
+        index.add("training", rows)
+        found = near_duplicates(index, threshold, held_out_split)
+        held_out = {
+            language: index.count("training", split=held_out_split, language=language)
+            for language in found
+        }
+    return found, held_out

@@ -69,6 +69,11 @@ class QdrantStore(VectorStore):
         return cls(QdrantClient(path=path), f"Qdrant local mode in {path}", server=False)
 
     @classmethod
+    def memory(cls) -> QdrantStore:
+        """A throwaway index in this process (local mode, nothing written)."""
+        return cls(QdrantClient(location=":memory:"), "Qdrant local mode in memory", server=False)
+
+    @classmethod
     def server(cls, url: str, timeout_s: int = 30) -> QdrantStore:
         client = QdrantClient(url=url, timeout=timeout_s)
         return cls(client, f"Qdrant server at {url}", server=True)
