@@ -14,6 +14,7 @@ import pytest
 from optuna.trial import TrialState
 
 from core.settings import Settings
+from core.trail import open_trail
 from training.nlu.config import NLUConfig
 from tuning.load import parse_tuning_spec
 from tuning.runner import run_experiment
@@ -172,3 +173,6 @@ def test_the_best_config_is_proposed_and_never_applied(spec_dict, home_settings,
     # the preset training uses is unchanged: nothing reads the proposal
     assert NLUConfig.preset("tiny", []) == NLUConfig.tiny()
     assert NLUConfig.tiny().learning_rate == 0.001
+    (entry,) = open_trail(home_settings).entries(action="tuning.proposed")
+    assert entry.subject == "tuning:nlu/nlu-test"
+    assert entry.details_dict()["proposal"] == str(proposal.path)
