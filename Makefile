@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(VOICEOPS_HOME)/dagster
 export DO_NOT_TRACK := 1
 
 .PHONY: setup system-deps demo test lint docs ui mlflow screenshots tensorboard bench clean \
-	deploy-check images manifests
+	deploy-check images manifests k8s-canary
 
 setup: $(STAMP)
 
@@ -84,6 +84,7 @@ deploy-check: setup
 	$(RUN) $(BIN)/python -m pytest -q tests/deploy
 	$(BIN)/python deploy/kfp/compile.py --check
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/python deploy/k8s/render_canary.py --all-stages >/dev/null
 	bash deploy/docker/build.sh
 
 # The CI stages (.github/workflows/ci.yml) beside lint and test, for any CI to run:
@@ -105,6 +106,15 @@ manifests: setup
 	@if command -v actionlint >/dev/null 2>&1; then actionlint; \
 	else echo "manifests: SKIP actionlint: not installed (the schema check above ran)"; fi
 	$(RUN) $(BIN)/python -m pytest -q tests/deploy tests/tuning/test_render.py
+
+# The serving canary's Istio weights at rollout stage STAGE of ROLLOUT (the canary template, a
+# YAML file with a rollout, or an experiment key) into OVERLAY: commit the change, and
+# the overlay's VirtualService moves (deploy/k8s/README.md)
+OVERLAY ?= prod
+ROLLOUT ?= experiments/canary.yaml
+k8s-canary: setup
+	$(BIN)/python deploy/k8s/render_canary.py --from "$(ROLLOUT)" --stage "$(STAGE)" \
+		--out deploy/k8s/overlays/$(OVERLAY)/canary-route.yaml
 
 bench: setup
 	$(RUN) $(BIN)/python -m bench.run_all
