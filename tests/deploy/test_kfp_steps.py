@@ -1,0 +1,103 @@
+"""The Kubeflow pipeline's steps run as its pods run them: ``voiceops models data``, ``train``,
+``evaluate``, ``register``, one process each, handing JSON files and the run directory on
+(NLU, tiny preset, on a published mart of the tuning tests' fixture)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.tuning.conftest import (  # noqa: F401  (fixtures)
+    home_settings,
+    mlflow_uri,
+    nlu_rows,
+    published,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _step(settings, tracking_uri: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "VOICEOPS_HOME": str(settings.home),
+        "VOICEOPS_LAKE_FSYNC": "false",
+        "VOICEOPS_MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "VOICEOPS_PROGRESS": "0",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "voiceops.cli", "models", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow  # four processes, each importing TensorFlow; the gate's smoke test
+def test_data_train_evaluate_register_one_process_each(published, mlflow_uri, tmp_path):  # noqa: F811
+    settings, commit = published
+    out = tmp_path / "outputs"
+
+    data = _step(
+        settings, mlflow_uri, "data", "--commit", commit[:12],
+        "--output", str(out / "data.json"), "--commit-output", str(out / "commit"),
+    )  # fmt: skip
+    assert data.returncode == 0, data.stdout + data.stderr
+    assert (out / "commit").read_text() == commit
+    assert json.loads((out / "data.json").read_text())["lake_commit"] == commit
+
+    run_dir = tmp_path / "artifacts" / "model"  # a KFP output artifact's path
+    train = _step(
+        settings, mlflow_uri, "train", "nlu", "--commit", commit, "--size", "tiny",
+        "--run-dir", str(run_dir), "--output", str(out / "record.json"),
+    )  # fmt: skip
+    assert train.returncode == 0, train.stdout + train.stderr
+    record = json.loads((out / "record.json").read_text())
+    assert record["family"] == "nlu" and record["lake_commit"] == commit
+    assert (run_dir / "saved_model" / "saved_model.pb").is_file()
+    assert record["scores"]["test"] and record["data_hash"] and record["fingerprint"]
+
+    # the next pods see the run directory at another path: the steps take it as --model
+    moved = tmp_path / "elsewhere" / "model"
+    moved.parent.mkdir()
+    run_dir.rename(moved)
+    evaluate = _step(
+        settings, mlflow_uri, "evaluate", "--record", str(out / "record.json"),
+        "--model", str(moved), "--output", str(out / "evaluation.json"),
+    )  # fmt: skip
+    assert evaluate.returncode == 0, evaluate.stdout + evaluate.stderr
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["split"] == "test"
+    # the same model on the same rows scores what training recorded
+    recorded = record["scores"]["test"]["all"]["intent_accuracy"]
+    assert evaluation["scores"]["all"]["intent_accuracy"] == pytest.approx(recorded, abs=1e-6)
+    assert "unseen_phrasing_intent_accuracy_all" in evaluation["missed_targets"]
+
+    register = _step(
+        settings, mlflow_uri, "register", "--record", str(out / "record.json"),
+        "--model", str(moved), "--evaluation", str(out / "evaluation.json"),
+        "--output", str(out / "registration.json"),
+    )  # fmt: skip
+    assert register.returncode == 0, register.stdout + register.stderr
+    registration = json.loads((out / "registration.json").read_text())
+    assert registration["model"] == "voicebot-nlu" and registration["version"]
+    assert registration["evaluation"]["family"] == "nlu"
+    rules = {rule["rule"]: rule for rule in registration["verdict"]["rules"]}
+    # the fixture's commit was never audited and published: the gate says so, and the
+    # version stays registered (refused), as with the Dagster registry asset
+    assert rules["lineage"]["passed"] is False
+
+
+def test_data_refuses_a_commit_that_is_not_published(published, mlflow_uri, tmp_path):  # noqa: F811
+    settings, _ = published
+    done = _step(settings, mlflow_uri, "data", "--commit", "0" * 12, "--output", str(tmp_path))
+    assert done.returncode != 0
+    assert "publish that commit first" in done.stdout + done.stderr
