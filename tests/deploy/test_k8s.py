@@ -215,7 +215,9 @@ def test_probes_and_scrapes_are_the_apis_own_paths(overlay: str) -> None:
         assert container["startupProbe"]["httpGet"]["path"] == paths["healthz"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["http"] == DEFAULT_PORT
-        assert container["args"][container["args"].index("--port") + 1] == str(DEFAULT_PORT)
+        assert f"--port={DEFAULT_PORT}" in container["args"]
+        # without --bank-url `voiceops serve` would start the simulator's bank in the pod
+        assert "--bank-url=$(VOICEOPS_SERVING_BANK_URL)" in container["args"]
     (endpoint,) = one(docs, "ServiceMonitor", "voiceops-serving")["spec"]["endpoints"]
     assert endpoint["path"] == paths["metrics"]
     assert endpoint["authorization"]["type"] == "Bearer"  # /metrics asks for metrics:read
