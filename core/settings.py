@@ -178,6 +178,11 @@ class Settings(BaseSettings):
         "needs (embedded lake; lakeFS runs its own GC job).",
     )
 
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Key of the customers' pseudonyms (HMAC-SHA256) in the curated layers; "
+        "empty = a key made once in VOICEOPS_HOME/keys/pseudonym.key (outside the data).",
+    )
     retention_policy: Path | None = Field(
         default=None,
         description="Days each layer keeps personal data (default: the packaged "

@@ -39,6 +39,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core.errors import VoiceOpsError
+from core.pseudonym import customer_key, pseudonym_key
+from core.settings import get_settings
 from ingestion import schemas as raw_schemas
 from versioning.lake import Lake
 from versioning.lake.models import ObjectStat
@@ -76,8 +78,10 @@ def _stream_table(source: str, stream: str) -> str:
 
 
 def _record_columns(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
+    pseudonym = (("customer_key", TEXT),) if "customer_id" in schema.names else ()
     return (
         *((f.name, _sql_type(f.type)) for f in schema),
+        *pseudonym,
         ("_extra", TEXT),
         *LAKE_COLUMNS,
     )
@@ -198,8 +202,12 @@ def load_commit(
     schema: str,
     *,
     workers: int = 8,
+    key: bytes | None = None,
 ) -> LoadReport:
     """Load the commit ``ref`` resolves to into ``<schema>_raw``; return what was loaded.
+
+    Every table with a ``customer_id`` gets ``customer_key``, its pseudonym under ``key``
+    (default: :func:`core.pseudonym.pseudonym_key` of the settings).
 
     An unknown ref raises the lake's ``NotFoundError`` before the warehouse is touched; an
     object that cannot be read raises ``LoadError`` naming its path and loads nothing.
@@ -220,7 +228,8 @@ def load_commit(
             else:
                 objects.append(obj)
 
-    loader = _Loader(lake, repository, commit_id, warehouse, raw, report, workers)
+    key = key if key is not None else pseudonym_key(get_settings())
+    loader = _Loader(lake, repository, commit_id, warehouse, raw, report, workers, key)
     with warehouse.transaction():
         warehouse.lock(f"voiceops-load:{raw}")
         warehouse.create_schema(raw)
@@ -281,8 +290,10 @@ class _Loader:
         raw: str,
         report: LoadReport,
         workers: int,
+        key: bytes,
     ):
         self.lake, self.repository, self.commit_id = lake, repository, commit_id
+        self.key = key
         self.wh, self.raw, self.report, self.workers = warehouse, raw, report, max(1, workers)
         self._columns: dict[str, dict[str, str]] = {}
         self._loads: list[tuple[str, str, str, int]] = []
@@ -384,7 +395,7 @@ class _Loader:
     # ---- Parquet parts ------------------------------------------------------------------
     def load(self, parts: list[_Object]) -> None:
         for obj in parts:
-            data = self._read_part(obj)
+            data = self._with_customer_key(self._read_part(obj))
             columns = self._ensure_columns(obj.table, data)
             data = _conform(data, columns, obj.path)
             n = data.num_rows
@@ -392,6 +403,15 @@ class _Loader:
             data = data.append_column("_lake_path", pa.array([obj.path] * n, pa.string()))
             self.wh.insert_arrow(self.raw, obj.table, data)
             self._done(obj, obj.table, n)
+
+    def _with_customer_key(self, data: pa.Table) -> pa.Table:
+        """``data`` with ``customer_key`` (the pseudonym) beside its ``customer_id``."""
+        if "customer_id" not in data.column_names:
+            return data
+        ids = data.column("customer_id").to_pylist()
+        keys = [None if i is None else customer_key(str(i), self.key) for i in ids]
+        data = data.drop_columns([c for c in data.column_names if c == "customer_key"])
+        return data.append_column("customer_key", pa.array(keys, pa.string()))
 
     def _read_part(self, obj: _Object) -> pa.Table:
         raw = self.lake.read_bytes(self.repository, self.commit_id, obj.path)

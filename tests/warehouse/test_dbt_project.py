@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from core.pseudonym import customer_key
 from ingestion.simulator.layout import CALL_FIELDS, CUSTOMER_FIELDS, TICKET_FIELDS
 from tests.warehouse.dbt_runner import PROJECT, ROOT, Dbt, postgres_connection
 from warehouse.schemas import MARTS
@@ -406,9 +407,9 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
     ]
     lake = [("_lake_commit", text), ("_lake_path", text)]
     return {
-        "crm_customers": (_columns(CUSTOMER_FIELDS, text) + lake, customers),
-        "crm_tickets": (_columns(TICKET_FIELDS, text) + lake, tickets),
-        "call_exports_calls": (_columns(CALL_FIELDS, text) + lake, calls),
+        "crm_customers": _with_customer_key(_columns(CUSTOMER_FIELDS, text) + lake, customers),
+        "crm_tickets": _with_customer_key(_columns(TICKET_FIELDS, text) + lake, tickets),
+        "call_exports_calls": _with_customer_key(_columns(CALL_FIELDS, text) + lake, calls),
         "recordings": (
             [
                 ("call_id", text),
@@ -440,6 +441,19 @@ TYPED_COLUMNS = {"duration_s": "double precision", "sample_rate": "bigint"}
 def _columns(fields: tuple[str, ...], text: str) -> list[tuple[str, str]]:
     """(name, SQL type) of a record contract of ``ingestion.simulator.layout``."""
     return [(name, TYPED_COLUMNS.get(name, text)) for name in fields]
+
+
+#: The pseudonym key of these tests (the loader's is VOICEOPS_PSEUDONYM_KEY or the home's).
+PSEUDONYM_KEY = b"test-pseudonym-key"
+
+
+def _with_customer_key(
+    columns: list[tuple[str, str]], rows: list[tuple]
+) -> tuple[list[tuple[str, str]], list[tuple]]:
+    """The table with the loader's ``customer_key`` column (the pseudonym of customer_id)."""
+    at = [name for name, _ in columns].index("customer_id")
+    keyed = [(*row, customer_key(row[at], PSEUDONYM_KEY)) for row in rows]
+    return [*columns, ("customer_key", "text")], keyed
 
 
 def load_raw(cursor: Any, schema: str, placeholder: str) -> None:
@@ -528,6 +542,22 @@ def check_marts(rows: dict[str, list[dict[str, Any]]]) -> None:
     assert summary[("call_exports", "calls")]["quarantined"] == 2
     assert summary[("crm", "customers")]["loaded"] == len(CUSTOMERS) + 2
     assert sum(r["rejected_records"] for r in rows["quarantine"]) == 3
+
+
+def check_pseudonyms(cursor: Any, schema: str) -> None:
+    """Curated layers hold no CRM id, and each call's caller is the id's pseudonym."""
+    cursor.execute(
+        "select table_schema, table_name from information_schema.columns "
+        f"where table_schema in ('{schema}_intermediate', '{schema}_marts') "
+        "and column_name = 'customer_id'"
+    )
+    assert cursor.fetchall() == []
+    cursor.execute(
+        f'select c.customer_key, r.customer_id from "{schema}_intermediate".int_calls__redacted c '
+        f'join "{schema}_raw".call_exports_calls r on r.call_id = c.call_id'
+    )
+    pairs = cursor.fetchall()
+    assert pairs and all(key == customer_key(cid, PSEUDONYM_KEY) for key, cid in pairs)
 
 
 #: A customer's phone (CUST-000003's 89031234567) said in a format no redaction regex knows.
@@ -622,6 +652,7 @@ def test_dbt_build_on_duckdb(tmp_path: Path) -> None:
     with duckdb.connect(str(database)) as con:
         cur = con.cursor()
         check_marts({m: _rows(cur, f"{schema}_marts", m) for m in MARTS})
+        check_pseudonyms(cur, schema)
 
     def drop_intent() -> None:
         with duckdb.connect(str(database)) as con:
@@ -658,6 +689,7 @@ def test_dbt_build_on_postgres(tmp_path: Path) -> None:
         result = dbt("build")
         assert result.success, failed_tests(result) or result.exception
         check_marts({m: _rows(con.cursor(), f"{schema}_marts", m) for m in MARTS})
+        check_pseudonyms(con.cursor(), schema)
 
         def drop_intent() -> None:
             con.cursor().execute(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core.pseudonym import customer_key
 from core.settings import Settings
 from ingestion import lake_landing, schemas, validation
 from tests.factories import call_record, wav_bytes
@@ -216,8 +217,13 @@ def test_postgres_placeholders_skip_quoted_text() -> None:
 
 def test_load_commit(test_lake: LandedLake, warehouse: tuple[Warehouse, str]) -> None:
     wh, schema = warehouse
-    report = load_commit(test_lake.lake, REPO, BRANCH, wh, schema)
+    report = load_commit(test_lake.lake, REPO, BRANCH, wh, schema, key=b"test-key")
     print(f"\n{wh.engine}: loaded the test lake in {report.seconds:.3f}s: {report.to_dict()}")
+
+    # every customer_id gets its pseudonym under the key (what curated layers carry)
+    for table in ("crm_customers", "call_exports_calls"):
+        pairs = wh.fetchall(f"SELECT customer_id, customer_key FROM {_q(schema, table)}")
+        assert pairs and all(key == customer_key(cid, b"test-key") for cid, key in pairs)
 
     assert report.commit_id == test_lake.commit
     assert report.raw_schema == raw_schema(schema)

@@ -1,4 +1,5 @@
 -- Calls with every free text redacted (transcript, bot response, slots): the only call text marts may use.
+-- The caller is only a pseudonym (customer_key, keyed by the loader): curated layers carry no CRM id.
 {%- set person_pattern = person_pattern_literal() %}
 with calls as (
     select * from {{ ref('stg_call_exports__calls') }}
@@ -7,7 +8,7 @@ with calls as (
 redacted as (
     select
         calls.call_id,
-        calls.customer_id,
+        calls.customer_key,
         calls.started_at,
         calls.language,
         calls.channel,
@@ -27,7 +28,7 @@ redacted as (
 )
 
 select
-    call_id, customer_id, started_at, language, channel, duration_s, intent,
+    call_id, customer_key, started_at, language, channel, duration_s, intent,
     transcript, slots, bot_response,
     transcript <> original_transcript as transcript_was_redacted,
     {{ normalize_text('transcript') }} as transcript_normalized,

@@ -7,6 +7,7 @@ renamed as (
     select
         call_id,
         customer_id,
+        customer_key,
         cast(started_at as timestamp with time zone) as started_at,
         lower(language) as language,
         channel,
@@ -36,7 +37,7 @@ deduplicated as (
 )
 
 select
-    call_id, customer_id, started_at, language, channel, duration_s, transcript, intent, slots,
+    call_id, customer_id, customer_key, started_at, language, channel, duration_s, transcript, intent, slots,
     slot_account_type, slot_card_last4, slot_amount, slot_currency, slot_recipient, slot_date,
     slot_period, slot_city, bot_response, recording, speaker, sample_rate,
     speaker like '{{ var("real_speech_speaker_prefix") }}%' as is_real_speech,

@@ -6,6 +6,7 @@ with source as (
 renamed as (
     select
         cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+        customer_key,
         trim(full_name) as full_name,
         phone,
         email,
@@ -31,6 +32,7 @@ deduplicated as (
 
 select
     customer_id,
+    customer_key,
     full_name,
     phone,
     email,

@@ -7,6 +7,7 @@ renamed as (
     select
         ticket_id,
         customer_id,
+        customer_key,
         nullif(call_id, '') as call_id,
         status,
         subject,
@@ -30,6 +31,7 @@ deduplicated as (
 select
     ticket_id,
     customer_id,
+    customer_key,
     call_id,
     status,
     subject,
