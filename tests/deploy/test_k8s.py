@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 import yaml
-from pydantic import AliasChoices
+from pydantic import AliasChoices, SecretStr
 from pydantic_settings import BaseSettings
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -35,6 +35,7 @@ from experiments.istio_routes import (
 )
 from experiments.spec import SPECS_DIR, Rollout, load_specs
 from serving.api import create_app
+from serving.metrics_names import BOT_MODEL_NAME, REQUEST_COUNT
 from serving.options import DEFAULT_PORT, ServingOptions
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
@@ -94,19 +95,23 @@ def one(docs: tuple[dict[str, Any], ...], kind: str, name: str) -> dict[str, Any
     return found[0]
 
 
+def env_names_of(settings_class: type[BaseSettings], field_name: str) -> set[str]:
+    """The environment variables one setting is read from (aliases included)."""
+    alias = settings_class.model_fields[field_name].validation_alias
+    if isinstance(alias, str):
+        return {alias}
+    if isinstance(alias, AliasChoices):
+        return {c for c in alias.choices if isinstance(c, str) and c.isupper()}
+    return {f"{settings_class.model_config.get('env_prefix', '')}{field_name}".upper()}
+
+
 def env_names(settings_class: type[BaseSettings]) -> set[str]:
-    """The environment variables a settings class reads (aliases included)."""
-    prefix = settings_class.model_config.get("env_prefix", "")
-    names = set()
-    for field_name, field in settings_class.model_fields.items():
-        alias = field.validation_alias
-        if isinstance(alias, str):
-            names.add(alias)
-        elif isinstance(alias, AliasChoices):
-            names |= {c for c in alias.choices if isinstance(c, str) and c.isupper()}
-        else:
-            names.add(f"{prefix}{field_name}".upper())
-    return names
+    """The environment variables a settings class reads."""
+    return {
+        name
+        for field in settings_class.model_fields
+        for name in env_names_of(settings_class, field)
+    }
 
 
 def strict(schema: Any) -> Any:
@@ -249,6 +254,33 @@ def test_every_variable_is_one_the_platform_reads(overlay: str, monkeypatch) -> 
     settings, options = Settings(), ServingOptions()
     assert settings.lake_backend == "lakefs" and settings.dbt_target == "postgres"
     assert options.bank_url
+
+
+def test_no_secret_setting_in_the_config_map() -> None:
+    """A ``SecretStr`` setting (password, keys) goes to the Secret, never the ConfigMap."""
+    config = one(render("prod"), "ConfigMap", "voiceops-config")["data"]
+    secret_fields = [
+        name for name, field in Settings.model_fields.items() if field.annotation is SecretStr
+    ]
+    assert secret_fields
+    for name in secret_fields:
+        exposed = env_names_of(Settings, name) & set(config)
+        assert not exposed, f"{exposed} are secrets: put them in voiceops-secrets"
+    for name, value in config.items():
+        assert urlsplit(value).password is None, f"{name} holds a password"
+
+
+def test_the_turns_metric_is_the_apis_counter() -> None:
+    """The HPA's per-pod turns/s is what prometheus-adapter derives from the API's counter."""
+    hpa = one(render("prod"), "HorizontalPodAutoscaler", "voiceops-serving-stable")
+    (pods,) = [m["pods"] for m in hpa["spec"]["metrics"] if m["type"] == "Pods"]
+    adapter = yaml.safe_load(
+        (REPO / "deploy" / "helm" / "prometheus-adapter" / "values.yaml").read_text()
+    )
+    (rule,) = adapter["rules"]["custom"]
+    assert rule["name"]["as"] == pods["metric"]["name"]
+    assert f'__name__="{REQUEST_COUNT}"' in rule["seriesQuery"]
+    assert f'model_name="{BOT_MODEL_NAME}"' in rule["metricsQuery"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
