@@ -23,6 +23,8 @@ from training.families import family as get_family
 EVALUATION_SPLIT = "test"
 #: Where every family's ``train.run`` exports the SavedModel inside its run directory.
 SAVED_MODEL = "saved_model"
+#: The training record's copy inside the run directory (read by steps that get only the model).
+RECORD = "training_record.json"
 
 
 def saved_model_in(path: Path) -> Path:
@@ -49,6 +51,15 @@ def published_data(settings: Settings, commit: str = "") -> tuple[str, str]:
     return build.lake_commit, build.manifest_hash
 
 
+def _fingerprint_of(model: Path) -> str:
+    """The fingerprint of the run that exported ``model`` (its record beside the SavedModel),
+    as the Dagster asset chains the STT model's fingerprint into TTS's; else the path."""
+    record = Path(model).parent / RECORD
+    if record.is_file():
+        return str(json.loads(record.read_text()).get("fingerprint") or model)
+    return str(model)
+
+
 def train(
     settings: Settings,
     family_name: str,
@@ -70,11 +81,11 @@ def train(
         raise InputError(f"{family.name} is scored with the {', '.join(missing)} model: pass it")
     config = family.config(size)
     data_hash = rows_hash(rows)
-    code = ":".join([family.code, *(str(used_models[name]) for name in family.uses_models)])
+    code = ":".join([family.code, *(_fingerprint_of(used_models[n]) for n in family.uses_models)])
     summary = family.run(
         rows, config, Path(run_dir), **{f"{name}_model": used_models[name] for name in used_models}
     )
-    return {
+    record = {
         "family": family.name,
         "model_path": str(summary.model_path),
         "run_dir": str(summary.model_path.parent),
@@ -94,6 +105,8 @@ def train(
         "params": summary.params,
         **{f"{name}_model_path": str(path) for name, path in used_models.items()},
     }
+    write_json(Path(run_dir) / RECORD, record)  # travels with the run directory
+    return record
 
 
 def evaluate(

@@ -63,6 +63,7 @@ def test_data_train_evaluate_register_one_process_each(published, mlflow_uri, tm
     record = json.loads((out / "record.json").read_text())
     assert record["family"] == "nlu" and record["lake_commit"] == commit
     assert (run_dir / "saved_model" / "saved_model.pb").is_file()
+    assert json.loads((run_dir / "training_record.json").read_text()) == record
     assert record["scores"]["test"] and record["data_hash"] and record["fingerprint"]
 
     # the next pods see the run directory at another path: the steps take it as --model
@@ -101,3 +102,36 @@ def test_data_refuses_a_commit_that_is_not_published(published, mlflow_uri, tmp_
     done = _step(settings, mlflow_uri, "data", "--commit", "0" * 12, "--output", str(tmp_path))
     assert done.returncode != 0
     assert "publish that commit first" in done.stdout + done.stderr
+
+
+def test_a_step_takes_a_run_directory_or_the_savedmodel_itself(tmp_path: Path) -> None:
+    from training.steps import saved_model_in
+
+    (tmp_path / "run" / "saved_model").mkdir(parents=True)
+    assert saved_model_in(tmp_path / "run") == tmp_path / "run" / "saved_model"
+    assert saved_model_in(tmp_path / "run" / "saved_model") == tmp_path / "run" / "saved_model"
+
+
+def test_tts_chains_the_stt_runs_fingerprint_not_its_path(tmp_path: Path) -> None:
+    """As the Dagster asset does: the same STT model at another artifact path is the same
+    input, so TTS's fingerprint (and the registry's already-registered check) holds."""
+    from training.steps import RECORD, _fingerprint_of, write_json
+
+    for place in ("a", "b"):
+        (tmp_path / place / "saved_model").mkdir(parents=True)
+        write_json(tmp_path / place / RECORD, {"fingerprint": "stt-fp"})
+    assert _fingerprint_of(tmp_path / "a" / "saved_model") == "stt-fp"
+    assert _fingerprint_of(tmp_path / "b" / "saved_model") == "stt-fp"
+
+
+def test_a_record_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
+    from core.errors import InputError
+    from training.steps import read_record
+
+    path = tmp_path / "record.json"
+    path.write_text('{"family": "nlu"}')
+    with pytest.raises(InputError, match="lacks model_path, lake_commit, scores"):
+        read_record(path)
+    path.write_text("not json")
+    with pytest.raises(InputError, match="not a training record"):
+        read_record(path)

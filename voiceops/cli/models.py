@@ -252,6 +252,12 @@ def reproduce_cmd(
         raise typer.Exit(1)
 
 
-# the one-step-per-process commands (data, train, evaluate, register) add themselves to
-# models_app; imported last because they import it
-from voiceops.cli import models_steps  # noqa: E402, F401
+def _add_step_commands() -> None:
+    """The one-step-per-process commands (data, train, evaluate, register)."""
+    from voiceops.cli.models_steps import COMMANDS
+
+    for name, command in COMMANDS.items():
+        models_app.command(name)(command)
+
+
+_add_step_commands()

@@ -1,18 +1,22 @@
 """``voiceops models data|train|evaluate|register``: the training life cycle one step per
 process, as a Kubeflow pipeline runs it (``deploy/kfp/``); each step writes its result as
-JSON to a file the next step reads."""
+JSON to a file the next step reads. :data:`COMMANDS` are added to ``voiceops models`` by
+:mod:`voiceops.cli.models` (this module does not import it: no cycle)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from voiceops.cli._lakeargs import current_settings
-from voiceops.cli._output import say
-from voiceops.cli.models import FamilyArg, models_app, registry_call
+from voiceops.cli._output import CliError, say
+
+T = TypeVar("T")
+FamilyArg = Annotated[str, typer.Argument(help="stt, nlu, nlg or tts.")]
 
 CommitOption = Annotated[
     str, typer.Option("--commit", help="Lake commit (default: the published one).")
@@ -30,7 +34,16 @@ ModelOption = Annotated[
 ]
 
 
-@models_app.command("data")
+def registry_call(fn: Callable[[], T]) -> T:
+    """Run a step; its expected errors become one-line CLI errors."""
+    from core.errors import VoiceOpsError
+
+    try:
+        return fn()
+    except VoiceOpsError as error:
+        raise CliError(str(error)) from None
+
+
 def data_cmd(
     commit: CommitOption = "",
     output: OutputOption = Path("data.json"),
@@ -49,7 +62,6 @@ def data_cmd(
     say(f"data: published marts at lake commit {lake_commit[:12]}")
 
 
-@models_app.command("train")
 def train_cmd(
     family: FamilyArg,
     commit: CommitOption = "",
@@ -77,7 +89,6 @@ def train_cmd(
     say(f"train {family}: {record['epochs']} epochs, model at {record['model_path']}")
 
 
-@models_app.command("evaluate")
 def evaluate_cmd(
     record: RecordOption, model: ModelOption = None, output: OutputOption = Path("eval.json")
 ) -> None:
@@ -95,7 +106,6 @@ def evaluate_cmd(
     say(f"evaluate {result['family']}: targets missed: {missed}")
 
 
-@models_app.command("register")
 def register_cmd(
     record: RecordOption,
     model: ModelOption = None,
@@ -125,3 +135,12 @@ def register_cmd(
     )
     verdict = "passed" if done.verdict.passed else "refused"
     say(f"register {done.model}: version {done.version}, gate {verdict}")
+
+
+#: ``voiceops models <name>``: added to the models app by :mod:`voiceops.cli.models`
+COMMANDS = {
+    "data": data_cmd,
+    "train": train_cmd,
+    "evaluate": evaluate_cmd,
+    "register": register_cmd,
+}
