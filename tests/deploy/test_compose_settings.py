@@ -214,3 +214,14 @@ def test_every_postgres_url_names_a_created_database():
     named |= {environment(services["dagster-code-location"])["DAGSTER_PG_DB"]}
     named |= {environment(services["serving"])["VOICEOPS_PG_DATABASE"]}
     assert named <= created, sorted(named - created)
+
+
+def test_env_example_values_validate_as_settings(monkeypatch):
+    """Copied to .env as it is, every active line parses as its setting's type."""
+    for key in settings_env_names():
+        monkeypatch.delenv(key, raising=False)
+    for name, value in env_example().items():
+        if value is not None and name in settings_env_names():
+            monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.lake_repository == "contact-center"

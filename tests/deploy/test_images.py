@@ -157,3 +157,18 @@ def test_build_script_skips_without_the_base_image(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "SKIP image build: base image python:3.11" in result.stdout
+
+
+def test_the_deploy_extra_matches_the_dagster_pins():
+    """The images install the `deploy` extra: its Dagster integrations at the constraints' pins."""
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    deploy = project["optional-dependencies"]["deploy"]
+    assert "optional-dependencies']['deploy']" in DOCKERFILE.read_text()
+    constraints = (REPO_ROOT / "constraints.txt").read_text()
+    integrations = re.search(r"(?m)^dagster-dbt==(\S+)$", constraints)[1]
+    for requirement in deploy:
+        if requirement.startswith("dagster-"):
+            assert requirement.endswith(f"=={integrations}"), requirement
+    assert any(requirement.startswith("dagster-postgres==") for requirement in deploy)
