@@ -244,10 +244,17 @@ def test_every_variable_is_one_the_platform_reads(overlay: str, monkeypatch) -> 
     # the API listens beyond loopback only with access control
     assert config["VOICEOPS_AUTH"] == "required"
     # and the values parse: a typo in a choice fails here, not in a crash-looping pod
-    for name, value in config.items():
+    lines = (K8S / "base" / "secrets.example.env").read_text(encoding="utf-8").splitlines()
+    example_secrets = dict(line.split("=", 1) for line in lines if line and line[0] != "#")
+    for name, value in (config | example_secrets).items():
         monkeypatch.setenv(name, value)
     settings, options = Settings(), ServingOptions()
+    # every store several pods share is a server, never a file in one pod's VOICEOPS_HOME
     assert settings.lake_backend == "lakefs" and settings.dbt_target == "postgres"
+    for url in (settings.events_url, settings.access_url, settings.trail_url):
+        assert url.startswith("postgresql://")
+    assert settings.mlflow_tracking_uri.startswith("http")
+    assert settings.qdrant_url.startswith("http")
     assert options.bank_url
 
 
