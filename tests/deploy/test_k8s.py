@@ -496,6 +496,8 @@ def test_dagster_runs_each_in_a_pod_on_postgres_with_the_code_location_image() -
     dockerfile = (REPO / "deploy" / "docker" / "Dockerfile").read_text()
     assert '"-m", "orchestration.definitions", "-a", "defs"' in dockerfile
     assert location["codeServerArgs"] == ["-m", "orchestration.definitions", "-a", "defs"]
+    # the chart's template fails codeServerArgs with replicaCount > 1
+    assert location["replicaCount"] == 1
     # runs and the code location read the same settings as the other pods
     base = render("prod")
     launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
