@@ -3,7 +3,10 @@ a planted near-duplicate test row (the check's verdict, counts and examples)."""
 
 from __future__ import annotations
 
+import pytest
+
 from orchestration.defs.training.duplicates import CHECK_NAME, duplicates_result, not_checked
+from tests.monitoring.test_drift_asset import settings  # noqa: F401 (fixture)
 from tests.registry.conftest import nlu_good, nlu_rows  # noqa: F401 (fixtures)
 
 
@@ -36,3 +39,29 @@ def test_a_planted_near_duplicate_fails_the_check_and_is_shown(nlu_good) -> None
 def test_no_model_is_reported_as_not_checked() -> None:
     result = not_checked("no trained NLU model with a lake commit")
     assert not result.passed and result.description.startswith("not checked: no trained")
+
+
+@pytest.mark.slow
+def test_the_check_runs_after_nlu_training_in_the_training_job(settings) -> None:  # noqa: F811
+    """A published day (real dbt build), ``train_models_job`` for the NLU at tiny size: the
+    check runs in the same run and reports per language."""
+    from orchestration.definitions import definitions_for
+    from orchestration.defs.training.assets import model_key
+    from orchestration.runs import dagster_instance, quiet_run_config
+    from tests.monitoring.test_drift_asset import publish_day
+
+    publish_day(settings)
+    job = definitions_for(settings).resolve_job_def("train_models_job")
+    result = job.execute_in_process(
+        instance=dagster_instance(),
+        run_config=quiet_run_config(ops={"models__nlu": {"config": {"size": "tiny"}}}),
+        asset_selection=[model_key("nlu")],
+    )
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    check = checks[CHECK_NAME]
+    assert not check.description.startswith("not checked"), check.description
+    counts = check.metadata["near_duplicates"].value
+    tests = check.metadata["test_rows"].value
+    assert set(counts) == set(tests) == {"ru", "en"} and all(tests.values())
+    assert check.passed == (not any(counts.values()))
