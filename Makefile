@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(VOICEOPS_HOME)/dagster
 export DO_NOT_TRACK := 1
 
 .PHONY: setup system-deps demo test lint docs ui mlflow screenshots tensorboard bench clean \
-	deploy-check images manifests k8s-canary
+	deploy-check images manifests k8s-canary k8s-rules
 
 setup: $(STAMP)
 
@@ -115,6 +115,10 @@ ROLLOUT ?= experiments/canary.yaml
 k8s-canary: setup
 	$(BIN)/python deploy/k8s/render_canary.py --from "$(ROLLOUT)" --stage "$(STAGE)" \
 		--out deploy/k8s/overlays/$(OVERLAY)/canary-route.yaml
+
+# The alert rules as PrometheusRule objects for prometheus-operator (deploy/k8s/base)
+k8s-rules: setup
+	$(BIN)/python deploy/k8s/render_rules.py > deploy/k8s/base/prometheus-rules.yaml
 
 bench: setup
 	$(RUN) $(BIN)/python -m bench.run_all

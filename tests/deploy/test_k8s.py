@@ -51,6 +51,7 @@ CRD_SCHEMAS = {
     ("networking.istio.io/v1", "VirtualService"): "networking.istio.io_v1_virtualservice.json",
     ("networking.istio.io/v1", "DestinationRule"): "networking.istio.io_v1_destinationrule.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com_v1_servicemonitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring.coreos.com_v1_prometheusrule.json",
 }
 #: Variables of other programs a VoiceOps pod may get: the lakeFS SDK (lakectl's names),
 #: MLflow's S3 client (boto3), and dbt/Dagster's telemetry switch.
@@ -154,6 +155,7 @@ def test_every_overlay_renders_the_platform(overlay: str) -> None:
         ("HorizontalPodAutoscaler", "voiceops-serving-stable"),
         ("PodDisruptionBudget", "voiceops-serving-stable"),
         ("ServiceMonitor", "voiceops-serving"),
+        ("PrometheusRule", "voiceops-serving"),
         ("VirtualService", "voiceops-serving"),
         ("DestinationRule", "voiceops-serving"),
         ("Deployment", "voiceops-hook"),
@@ -422,6 +424,20 @@ def test_the_render_script_writes_a_patch(tmp_path: Path) -> None:
     weights = route_of(document)
     assert weights == {STABLE: 99, CANARY: 1}
     assert main(["--stage", "7"]) == 1
+
+
+def test_the_alert_rules_are_the_monitoring_rule_files() -> None:
+    """base/prometheus-rules.yaml is the render of monitoring/prometheus/rules/*.yml: a rule
+    changed there without `make k8s-rules` fails here."""
+    from deploy.k8s.render_rules import RULES
+    from deploy.k8s.render_rules import render as render_rules
+
+    checked_in = (K8S / "base" / "prometheus-rules.yaml").read_text(encoding="utf-8")
+    assert checked_in == render_rules(), "stale: run `make k8s-rules`"
+    rendered = find(render("prod"), "PrometheusRule")
+    assert {doc["metadata"]["name"] for doc in rendered} == {
+        f"voiceops-{path.stem}" for path in RULES.glob("*.yml")
+    }
 
 
 def test_the_hook_service_is_where_lakefs_calls() -> None:
