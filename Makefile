@@ -85,6 +85,7 @@ deploy-check: setup
 	$(BIN)/python deploy/kfp/compile.py --check
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/python deploy/k8s/render_canary.py --all-stages >/dev/null
+	bash deploy/docker/resolve.sh
 	bash deploy/docker/build.sh
 
 # The CI stages (.github/workflows/ci.yml) beside lint and test, for any CI to run:
