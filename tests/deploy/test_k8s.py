@@ -382,13 +382,21 @@ def test_overlay_weights_are_rendered_from_the_rollout(overlay: str) -> None:
 
 
 def test_every_stage_of_the_canary_sums_to_100_and_is_its_step() -> None:
+    from deploy.k8s.render_canary import DEFAULT_SOURCE
+    from deploy.k8s.render_canary import render as render_patch
+
     rollout = load_rollout(str(REPO / "experiments" / "canary.yaml"))
     template = yaml.safe_load((REPO / "experiments" / "canary.yaml").read_text())
     assert rollout.steps == template["rollout"]["steps"]
+    validator = crd_validator(CRD_SCHEMAS[("networking.istio.io/v1", "VirtualService")])
     for stage, step in enumerate(rollout.steps):
         weights = route_weights(rollout, stage)
         assert sum(weights.values()) == 100
         assert weights[CANARY] == round(step * 100)
+        # every stage's patch is a valid VirtualService (the last one gives stable 0)
+        patch = yaml.safe_load(render_patch(DEFAULT_SOURCE, stage))
+        assert route_of(patch) == weights
+        assert not list(validator.iter_errors(patch))
 
 
 def test_spec_rollouts_render_the_routers_weights() -> None:
