@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,8 @@ def _step(settings, tracking_uri: str, *args: str) -> subprocess.CompletedProces
         "MLFLOW_TRACKING_URI": tracking_uri,
         "VOICEOPS_PROGRESS": "0",
     }
-    return subprocess.run(
+    started = time.monotonic()
+    done = subprocess.run(
         [sys.executable, "-m", "voiceops.cli", "models", *args],
         capture_output=True,
         text=True,
@@ -39,6 +41,8 @@ def _step(settings, tracking_uri: str, *args: str) -> subprocess.CompletedProces
         env=env,
         timeout=600,
     )
+    print(f"voiceops models {args[0]}: {time.monotonic() - started:.1f} s")
+    return done
 
 
 @pytest.mark.slow  # four processes, each importing TensorFlow; the gate's smoke test
