@@ -4,8 +4,9 @@ family -> evaluate -> register (MLflow + the registry gate).
 Every task is a container component on the training image whose command is a
 ``voiceops models`` step (``voiceops/cli/models_steps.py``, over ``training.steps`` and
 ``registry.register``): the functions the Dagster training and registry assets call. The
-platform's settings reach the pods as environment variables (from the ``voiceops-settings``
-secret, as the Katib trials get them), so the steps read the same lake, warehouse and MLflow.
+steps read the platform's settings from the environment: the pods need the
+``voiceops-settings`` secret the Katib trials get (deploy/kfp/README.md says how), so they
+read the same lake, warehouse and MLflow.
 """
 
 # no `from __future__ import annotations`: kfp reads the components' annotations as types
