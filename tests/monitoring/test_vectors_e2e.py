@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from core.settings import Settings
 from ingestion.simulator.day import write_day
-from tests.monitoring.test_drift_asset import LAKE_REPO, publish_day, settings  # noqa: F401
+from tests.monitoring.test_drift_asset import LAKE_REPO, publish_day
 from versioning.lake import open_lake
 
 pytestmark = pytest.mark.slow
@@ -68,9 +68,9 @@ def invoke(*args: str) -> str:
 
 
 def test_explain_duplicates_and_embedding_drift_of_a_registered_champion(
-    settings: Settings,  # noqa: F811 (the fixture imported above)
-    tmp_path: Path,
+    pipeline_settings: Settings, tmp_path: Path
 ) -> None:
+    settings = pipeline_settings
     from monitoring.drift_report import compute_drift, save_report
     from orchestration.runs import audit_and_publish, ingest_day
     from training.common.data import read_mart

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from orchestration.defs.training.duplicates import CHECK_NAME, duplicates_result, not_checked
-from tests.monitoring.test_drift_asset import settings  # noqa: F401 (fixture)
 from tests.registry.conftest import nlu_good, nlu_rows  # noqa: F401 (fixtures)
 
 
@@ -42,7 +41,7 @@ def test_no_model_is_reported_as_not_checked() -> None:
 
 
 @pytest.mark.slow
-def test_the_check_runs_after_nlu_training_in_the_training_job(settings) -> None:  # noqa: F811
+def test_the_check_runs_after_nlu_training_in_the_training_job(pipeline_settings) -> None:
     """A published day (real dbt build), ``train_models_job`` for the NLU at tiny size: the
     check runs in the same run and reports per language."""
     from orchestration.definitions import definitions_for
@@ -50,8 +49,8 @@ def test_the_check_runs_after_nlu_training_in_the_training_job(settings) -> None
     from orchestration.runs import dagster_instance, quiet_run_config
     from tests.monitoring.test_drift_asset import publish_day
 
-    publish_day(settings)
-    job = definitions_for(settings).resolve_job_def("train_models_job")
+    publish_day(pipeline_settings)
+    job = definitions_for(pipeline_settings).resolve_job_def("train_models_job")
     result = job.execute_in_process(
         instance=dagster_instance(),
         run_config=quiet_run_config(ops={"models__nlu": {"config": {"size": "tiny"}}}),
