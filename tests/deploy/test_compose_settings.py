@@ -227,3 +227,13 @@ def test_env_example_values_validate_as_settings(monkeypatch):
             monkeypatch.setenv(name, value)
     settings = Settings()
     assert settings.lake_repository == "contact-center"
+
+
+def test_lakefs_sends_the_hook_its_secret():
+    """The action file reads the secret from lakeFS's environment (warehouse.hook.SECRET_ENV)."""
+    from warehouse.hook import SECRET_ENV
+
+    services = compose()["services"]
+    lakefs = environment(services["lakefs"])
+    hook = environment(services["voiceops-hook"])
+    assert lakefs[SECRET_ENV] == hook["VOICEOPS_HOOK_SECRET"] != ""
