@@ -112,3 +112,16 @@ def test_serve_refuses_to_listen_beyond_loopback_without_auth(monkeypatch, tmp_p
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code != 0
     assert "would expose the API without access control" in result.output
+
+
+def test_serve_takes_its_options_from_the_environment(monkeypatch, tmp_path) -> None:
+    """A container sets VOICEOPS_SERVING_BANK_URL instead of passing --bank-url."""
+    from voiceops.cli import app
+
+    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path))
+    monkeypatch.setenv("VOICEOPS_SERVING_BANK_URL", "http://bank.internal:8790")
+    monkeypatch.setenv("VOICEOPS_SERVING_MAX_INFLIGHT", "0")  # refused: the env was read
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code != 0
+    assert "no simulated CRM" not in result.output  # the bank from the environment is used
+    assert "max-inflight" in result.output or "MAX_INFLIGHT" in result.output

@@ -61,13 +61,25 @@ def serve_cmd(
     ] = 1,
     bank_url: Annotated[
         str,
-        typer.Option(help="The bank's back end; default: the simulator's, started here."),
+        typer.Option(
+            envvar="VOICEOPS_SERVING_BANK_URL",
+            help="The bank's back end; default: the simulator's, started here.",
+        ),
     ] = "",
     max_inflight: Annotated[
-        int, typer.Option(min=1, help="Turns in progress per worker before 503.")
+        int,
+        typer.Option(
+            min=1,
+            envvar="VOICEOPS_SERVING_MAX_INFLIGHT",
+            help="Turns in progress per worker before 503.",
+        ),
     ] = 64,
     allow_ungated: Annotated[
-        bool, typer.Option(help="Serve versions the gate refused (debugging only).")
+        bool,
+        typer.Option(
+            envvar="VOICEOPS_SERVING_ALLOW_UNGATED",
+            help="Serve versions the gate refused (debugging only).",
+        ),
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
