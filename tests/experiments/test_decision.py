@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core.trail import check, open_trail
 from experiments.decision import decide
 from experiments.state import StateStore
 from registry.aliases import alias_history, promote
@@ -112,6 +113,13 @@ def test_planted_better_arm_is_promoted(registry_world, tmp_path: Path) -> None:
     assert move.reason.startswith("experiment better: ")
     assert "treatment beats control on resolution_rate" in move.reason
     assert store.get("better").status == "decided"
+    trail = open_trail(world.settings)
+    *_, promoted, decided = trail.entries()
+    assert (promoted.action, promoted.subject) == ("promote", f"model:{MODEL}/v{v2}")
+    assert promoted.details_dict()["evidence"] == "better"
+    assert (decided.action, decided.subject) == ("experiment.decision", "experiment:better")
+    assert decided.details_dict()["winner"] == "treatment"
+    assert check(trail)[1] is None
 
 
 def test_experiment_evidence_never_overrules_a_failed_gate_rule(registry_world) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from core.trail import check, open_trail
 from ingestion.simulator.day import write_day
 from versioning.lake import Lake, open_lake
 from warehouse.audit import run_audit
@@ -84,6 +85,13 @@ def test_a_clean_day_is_published_and_a_bad_day_is_refused(settings: Settings) -
     assert "quarantined_share" in refused.failure
     assert lake.get_branch(LAKE_REPO, "main").commit_id == main.id  # main unchanged
     assert lake.get_branch(LAKE_REPO, second.branch).commit_id == second.commit.id  # kept
+    trail = open_trail(settings)
+    publishes = [(e.action, e.subject) for e in trail.entries() if e.action.startswith("pub")]
+    assert publishes == [
+        ("publish", f"lakefs://{LAKE_REPO}/{first.branch}@{first.commit.id}"),
+        ("publish.refused", f"lakefs://{LAKE_REPO}/{second.branch}"),
+    ]
+    assert check(trail)[1] is None
 
     # With redaction switched off the audit finds the personal data (no_pii fails); an audit
     # run with such overridden dbt vars is kept apart and never lets a commit be published.
