@@ -65,7 +65,7 @@ def test_help_lists_every_sub_command_with_its_help(env: dict[str, str], tmp_pat
         assert f"{name} {first_line}" in listed
     assert set(VoiceOpsGroup.lazy) == {
         "predict", "explain", "lake", "simulate", "warehouse", "demo", "models", "serve",
-        "turn", "experiments", "tune", "monitor", "privacy",
+        "turn", "experiments", "tune", "monitor", "privacy", "trail", "access",
     }  # fmt: skip
 
 

@@ -76,12 +76,18 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
     "privacy": (
         "voiceops.cli.privacy",
         "privacy_app",
-        "Personal data: how well the detector finds it (precision / recall per kind).",
+        "Personal data: how well the detector finds it (precision / recall per kind), "
+        "and how long each layer keeps it (retention).",
     ),
     "trail": (
         "voiceops.cli.trail",
         "trail_app",
         "The trail of who did what: list its entries, verify its hash chain.",
+    ),
+    "access": (
+        "voiceops.cli.access",
+        "access_app",
+        "Access control: API keys (hashed at rest) and the roles of the network surfaces.",
     ),
     "serve": (
         "voiceops.cli.serve",

@@ -74,20 +74,24 @@ def serve_hook_cmd(
     """Serve the lakeFS pre-merge webhook (POST /lakefs/pre-merge) until interrupted.
 
     It only verifies a merge against the audit log (no audit runs in it) and answers only
-    requests carrying VOICEOPS_HOOK_SECRET in the X-VoiceOps-Hook-Secret header.
+    requests carrying VOICEOPS_HOOK_SECRET in the X-VoiceOps-Hook-Secret header or, with
+    VOICEOPS_AUTH=required, a bearer key or token whose role holds lake:pre-merge.
     """
     import threading
 
+    from core.access import Gatekeeper
     from versioning.lake import open_lake
-    from warehouse.hook import PATH, HookConfigError, hook_verifier, make_server, require_secret
+    from warehouse.hook import PATH, HookConfigError, hook_verifier, make_server
 
     settings = current_settings()
+    verifier = hook_verifier(settings, open_lake(settings))
+    gatekeeper = Gatekeeper.from_settings(settings)
     try:
-        secret = require_secret(settings.hook_secret.get_secret_value())
+        server = make_server(
+            verifier, settings.hook_secret.get_secret_value(), host, port, gatekeeper
+        )
     except HookConfigError as error:
         raise CliError(str(error)) from None
-    verifier = hook_verifier(settings, open_lake(settings))
-    server = make_server(verifier, secret, host, port)
     # A dbt parse, if one is due, now rather than while lakeFS waits on the first merge.
     threading.Thread(target=verifier.manifest_hash, name="manifest-hash", daemon=True).start()
     say(f"lakeFS pre-merge hook on http://{host}:{server.server_address[1]}{PATH}")
