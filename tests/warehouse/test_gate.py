@@ -39,10 +39,14 @@ def _audit(lake: LocalLake, *statuses: str) -> Audit:
 HOOK_SECRET = "test-hook-secret"
 
 
-def _post(url: str, event: dict, secret: str | None = HOOK_SECRET) -> tuple[int, dict]:
+def _post(
+    url: str, event: dict, secret: str | None = HOOK_SECRET, bearer: str | None = None
+) -> tuple[int, dict]:
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers[SECRET_HEADER] = secret
+    if bearer is not None:
+        headers["Authorization"] = f"Bearer {bearer}"
     request = urllib.request.Request(
         url + "/lakefs/pre-merge", data=json.dumps(event).encode(), headers=headers, method="POST"
     )
@@ -108,17 +112,7 @@ def test_pre_merge_webhook_takes_a_service_key_and_refuses_other_roles(
     verifier = PreMergeVerifier(lake, audit_log(settings), lambda: "m1")
 
     def post(key: str | None) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            url + "/lakefs/pre-merge",
-            data=json.dumps(event).encode(),
-            headers={"Authorization": f"Bearer {key}"} if key else {},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read())
+        return _post(url, event, secret=None, bearer=key)
 
     with running_hook_server(verifier, "", gatekeeper=gatekeeper) as url:
         assert post(service)[0] == 200
