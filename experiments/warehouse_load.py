@@ -8,6 +8,9 @@ replayed from a dead worker's spool, carry old timestamps, so there is no safe w
 append from); the table exists after the first load even when there are no events yet, so the
 dbt models build on an empty experiment.
 
+The callers are pseudonymised on the way: ``user_id`` holds :func:`core.pseudonym.customer_key`
+of the CRM id (the same key the call marts carry), so the experiment marts hold no CRM id.
+
 The experiment schema is not an audit schema: nothing here touches what the publish gate
 tests, and the experiment models are excluded from its dbt build (``warehouse.dbt_build``).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from core.pseudonym import customer_key, pseudonym_key
 from core.settings import Settings
 from experiments.event_store import TABLE, EventStore
 from experiments.events import COLUMN_TYPES
@@ -48,6 +52,8 @@ def load_events(
     finally:
         if own_store:
             store.close()
+    key = pseudonym_key(settings)
+    frame["user_id"] = [customer_key(str(user), key) for user in frame["user_id"]]
     data = pa.Table.from_pandas(frame, preserve_index=False)
     table = qualified(schema, TABLE)
     with Warehouse.from_settings(settings) as warehouse, warehouse.transaction():

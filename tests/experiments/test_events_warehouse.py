@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core.pseudonym import customer_key, pseudonym_key
 from core.settings import Settings
 from experiments.event_spool import spool_dir
 from experiments.event_store import EventStore
@@ -113,7 +114,9 @@ def test_load_events_and_build_the_experiment_models(settings: Settings, tmp_pat
     assert all(status in {"pass", "success"} for status in statuses.values()), statuses
 
     metrics = _metrics(settings)
-    u1, u2 = metrics["u1"], metrics["u2"]
+    key = pseudonym_key(settings)
+    assert not {"u1", "u2", "u3"} & set(metrics)  # the warehouse holds pseudonyms only
+    u1, u2 = metrics[customer_key("u1", key)], metrics[customer_key("u2", key)]
     assert u1[:7] == ("a", 2, 1, 0.5, 0.5, 0.0, 0)
     assert u1[7] == pytest.approx(200.0) and u1[8] == pytest.approx(298.0)
     assert u1[9:] == (1, 1)
@@ -121,7 +124,9 @@ def test_load_events_and_build_the_experiment_models(settings: Settings, tmp_pat
     exposures = _rows(
         settings, "select exposure_id, turns from main_experiments.experiment_exposures order by 1"
     )
-    assert exposures == [("stack-ab/a/u1", 2), ("stack-ab/b/u2", 2)]
+    assert sorted(exposures) == sorted(
+        [(f"stack-ab/a/{customer_key('u1', key)}", 2), (f"stack-ab/b/{customer_key('u2', key)}", 2)]
+    )
     assert _rows(settings, f"select count(*) from {RAW_SCHEMA}.turn_events") == [(7,)]
     audio = _rows(
         settings,
@@ -225,7 +230,9 @@ def test_the_experiment_events_job_replays_spools_loads_and_builds(
     assert AssetKey(["warehouse", "experiments", "experiment_user_metrics"]) in materialized
     loaded = materialized[EVENTS_KEY]
     assert loaded["events"].value == 5 and loaded["replayed_from_spools"].value == 3
-    assert sorted(_metrics(settings)) == ["u1", "u2", "u3"] and not orphan.exists()
+    key = pseudonym_key(settings)
+    users = sorted(customer_key(user, key) for user in ("u1", "u2", "u3"))
+    assert sorted(_metrics(settings)) == users and not orphan.exists()
 
 
 def _dead_pid() -> int:
