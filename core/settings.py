@@ -21,7 +21,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Platform configuration; each field is also an environment variable (``VOICEOPS_*``)."""
 
-    model_config = SettingsConfigDict(env_prefix="VOICEOPS_", extra="ignore", populate_by_name=True)
+    # An empty variable counts as unset: `VOICEOPS_GATE_POLICY=` keeps the packaged policy
+    # (not the path "."), and an empty VOICEOPS_AIRBYTE_LAKE_ACCESS_KEY_ID the lakectl key.
+    model_config = SettingsConfigDict(
+        env_prefix="VOICEOPS_", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     home: Path = Field(
         default=Path("~/.voiceops").expanduser(),

@@ -110,20 +110,6 @@ def test_each_environment_validates_as_settings(name, monkeypatch):
     assert settings.home == Path("/var/lib/voiceops")
 
 
-def test_no_variable_set_empty_where_empty_means_something_else():
-    """An empty path reads as "." and an empty first alias wins over its fallback
-    (VOICEOPS_AIRBYTE_LAKE_ACCESS_KEY_ID over LAKECTL_CREDENTIALS_ACCESS_KEY_ID)."""
-    risky = {
-        names[0]
-        for field_name, names in field_env_names(Settings).items()
-        if len(names) > 1 or "Path" in str(Settings.model_fields[field_name].annotation)
-    }
-    for name, service in voiceops_services().items():
-        env = environment(service)
-        empty = sorted(key for key in risky & set(env) if not env[key])
-        assert not empty, f"{name} sets {empty} empty"
-
-
 def test_servers_beyond_loopback_require_auth():
     """`voiceops serve` refuses a non-loopback host without VOICEOPS_AUTH=required."""
     for name in ("serving", "voiceops-hook"):
