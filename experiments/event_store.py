@@ -128,6 +128,13 @@ class EventStore(ABC):
         where, params = prune_where(before, keep_experiments)
         return self._delete(where, params, dry_run)
 
+    def count_of_users(self, user_ids: Sequence[str]) -> int:
+        """Number of events whose ``user_id`` is one of ``user_ids`` (a data subject's)."""
+        if not user_ids:
+            return 0
+        marks = ", ".join("?" for _ in user_ids)
+        return len(self._select(f"WHERE user_id IN ({marks}) ", list(user_ids)))
+
     def read_frame(
         self, experiment: str | None = None, since: datetime | None = None
     ) -> pd.DataFrame:

@@ -1,0 +1,160 @@
+"""A data subject's identifiers and how to recognise them in text and in Arrow columns.
+
+``identify`` gathers the CRM id, its ``customer_key`` (``core.pseudonym``) and, from the CRM
+record (the simulator's CRM database under the sources root, else the lake's raw CRM
+customers at ``main``), the full name, phone, email and passport. A value matches when:
+
+* ``customer_id``, ``customer_key``, ``passport``: it occurs as a whole token (``CUST-001002``
+  does not match ``CUST-0010021``);
+* ``full_name``, ``email``: it occurs, ignoring case;
+* ``phone``: its last ``PHONE_DIGITS`` digits (the number without the country or trunk
+  prefix) occur in the text's digits (``+7 (912) 345-67-89`` matches ``8 912 3456789``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.pseudonym import customer_key, pseudonym_key
+from core.settings import Settings
+
+#: Identifier kinds, in report order.
+KINDS = ("customer_id", "customer_key", "full_name", "phone", "email", "passport")
+_TOKEN_KINDS = ("customer_id", "customer_key", "passport")
+_CASELESS_KINDS = ("full_name", "email")
+#: Fewer digits than this would match unrelated numbers.
+MIN_PHONE_DIGITS = 7
+#: The national number of the simulator's phones (+7 and +44 numbers): callers say it with
+#: +7, 8 or 0 in front, so the prefix is not searched.
+PHONE_DIGITS = 10
+_CALL_ID = re.compile(r'"call_id":\s*"([^"]+)"')
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+@dataclass
+class Subject:
+    """The identifiers of one customer (values keyed by kind) and their calls' ids."""
+
+    customer_id: str
+    values: dict[str, str]
+    call_ids: set[str] = field(default_factory=set)
+    #: where the CRM record came from ("sources", "lake", or "" when unknown)
+    record_from: str = ""
+
+    def patterns(self) -> dict[str, str]:
+        """One RE2/Python regex per kind, applied to the text (phone: to its digits)."""
+        found: dict[str, str] = {}
+        for kind, value in self.values.items():
+            escaped = re.escape(value)
+            if kind in _TOKEN_KINDS:
+                found[kind] = f"(?:^|[^0-9A-Za-z_-]){escaped}(?:$|[^0-9A-Za-z_])"
+            elif kind in _CASELESS_KINDS:
+                found[kind] = f"(?i){escaped}"
+            else:
+                found[kind] = escaped
+        return found
+
+    def text_hits(self, lines: list[str]) -> Counter[str]:
+        """How many of ``lines`` hold each kind."""
+        compiled = {kind: re.compile(p) for kind, p in self.patterns().items()}
+        hits: Counter[str] = Counter()
+        for line in lines:
+            line_digits = digits(line) if "phone" in compiled else ""
+            for kind, pattern in compiled.items():
+                if pattern.search(line_digits if kind == "phone" else line):
+                    hits[kind] += 1
+        return hits
+
+    def add_calls_from_lines(self, lines: list[str]) -> None:
+        """Add the ``"call_id"`` of every JSON line that names the subject's id or key."""
+        own = [re.compile(self.patterns()[k]) for k in ("customer_id", "customer_key")]
+        for line in lines:
+            if any(pattern.search(line) for pattern in own):
+                self.call_ids.update(_CALL_ID.findall(line))
+
+    def table_hits(self, table: pa.Table) -> tuple[Counter[str], pa.Array | None]:
+        """Rows of ``table`` whose string columns hold each kind, and the mask of rows that
+        hold the CRM id or key (to find the subject's call ids)."""
+        patterns = self.patterns()
+        masks: dict[str, Any] = {}
+        for name in table.column_names:
+            column = table.column(name)
+            if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                continue
+            column = pc.fill_null(column, "")
+            for kind, pattern in patterns.items():
+                text = pc.replace_substring_regex(column, r"\D", "") if kind == "phone" else column
+                mask = pc.match_substring_regex(text, pattern)
+                masks[kind] = mask if kind not in masks else pc.or_(masks[kind], mask)
+        hits = Counter({k: pc.sum(m).as_py() or 0 for k, m in masks.items()})
+        own = [masks[k] for k in ("customer_id", "customer_key") if k in masks]
+        subject_rows = pc.or_(*own) if len(own) == 2 else (own[0] if own else None)
+        return +hits, subject_rows
+
+
+def identify(settings: Settings, customer_id: str) -> Subject:
+    """The subject's identifiers: the id, its key, and the CRM record's personal fields."""
+    values = {"customer_id": customer_id, "customer_key": customer_key(
+        customer_id, pseudonym_key(settings))}  # fmt: skip
+    record, record_from = _crm_record_from_sources(settings, customer_id), "sources"
+    if record is None:
+        record, record_from = _crm_record_from_lake(settings, customer_id), "lake"
+    if record is None:
+        return Subject(customer_id, values)
+    for kind in ("full_name", "email", "passport"):
+        if record.get(kind):
+            values[kind] = str(record[kind])
+    phone = digits(str(record.get("phone") or ""))
+    if len(phone) >= MIN_PHONE_DIGITS:
+        values["phone"] = phone[-PHONE_DIGITS:]
+    return Subject(customer_id, values, record_from=record_from)
+
+
+def _crm_record_from_sources(settings: Settings, customer_id: str) -> dict[str, Any] | None:
+    from ingestion.simulator.layout import crm_database
+
+    path = crm_database(settings.sources_root)
+    if not path.exists():
+        return None
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection.row_factory = sqlite3.Row
+    try:
+        row = connection.execute(
+            "SELECT * FROM customers WHERE customer_id = ?", (customer_id,)
+        ).fetchone()
+    finally:
+        connection.close()
+    return dict(row) if row else None
+
+
+def _crm_record_from_lake(settings: Settings, customer_id: str) -> dict[str, Any] | None:
+    """The newest raw CRM row of the customer at ``main`` (parts are read in path order)."""
+    import pyarrow.parquet as pq
+
+    from versioning.lake import open_lake
+    from versioning.lake.models import ObjectStat
+
+    lake, repository = open_lake(settings), settings.lake_repository
+    if repository not in {repo.id for repo in lake.list_repositories()}:
+        return None
+    found = None
+    for item in lake.list_objects(repository, "main", "raw/crm/customers/"):
+        if not isinstance(item, ObjectStat) or not item.path.endswith(".parquet"):
+            continue
+        table = pq.read_table(io.BytesIO(lake.read_bytes(repository, "main", item.path)))
+        if "customer_id" not in table.column_names:
+            continue
+        rows = table.filter(pc.equal(table.column("customer_id"), customer_id)).to_pylist()
+        found = rows[-1] if rows else found
+    return found

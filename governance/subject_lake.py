@@ -1,0 +1,121 @@
+"""Search the lake for a data subject: every branch and tag, and every commit of their history.
+
+The commits are gathered by walking ``log`` from every branch and tag; each commit's objects
+are listed, and each distinct object (by checksum) is read once, however many commits hold
+it, then its hits are reported with the refs and the number of commits that hold it:
+
+* Parquet parts: rows whose string columns hold an identifier;
+* JSONL (quarantine rejects and reasons): lines that hold one;
+* recordings ``raw/recordings/dt=*/<call id>.wav`` (and quarantined WAVs): the call id is one
+  of the subject's calls, found in the call exports (the sources' and the lake's own parts).
+
+Cost: one listing per commit plus one read per distinct object, so a lake with C commits
+and O objects per commit lists C x O entries and reads at most the distinct objects.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from core.settings import Settings
+from governance.subject import Subject
+from versioning.lake import Lake, open_lake
+from versioning.lake.models import ObjectStat
+
+LAYER = "lake"
+_WAV = re.compile(r"(?:^|/)([^/]+)\.wav$", re.IGNORECASE)
+
+
+@dataclass
+class LakeHit:
+    """One object holding the subject: its path, hits per kind, and who holds it."""
+
+    path: str
+    checksum: str
+    hits: dict[str, int]
+    refs: set[str] = field(default_factory=set)
+    commits: set[str] = field(default_factory=set)
+
+
+@dataclass
+class LakeScan:
+    """What the walk covered."""
+
+    refs: int = 0
+    commits: int = 0
+    objects_listed: int = 0
+    objects_read: int = 0
+
+
+def commits_by_ref(lake: Lake, repository: str) -> dict[str, set[str]]:
+    """Every commit reachable from a branch or tag, with the refs that reach it."""
+    holders: dict[str, set[str]] = defaultdict(set)
+    named = [(b.id, b) for b in lake.list_branches(repository)]
+    named += [(f"tag:{t.id}", t) for t in lake.list_tags(repository)]
+    for name, ref in named:
+        for commit in lake.log(repository, ref.commit_id):
+            holders[commit.id].add(name)
+    return holders
+
+
+def search_lake(settings: Settings, subject: Subject) -> tuple[list[LakeHit], LakeScan]:
+    """Hits of ``subject`` in every object any ref's history holds."""
+    lake, repository = open_lake(settings), settings.lake_repository
+    scan = LakeScan()
+    if repository not in {repo.id for repo in lake.list_repositories()}:
+        return [], scan
+    holders = commits_by_ref(lake, repository)
+    scan.refs = len(set().union(*holders.values())) if holders else 0
+    scan.commits = len(holders)
+    # distinct objects (checksum, path) -> the commits that hold them; the first commit
+    # seen is the one read from
+    objects: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for commit_id in holders:
+        for item in lake.list_objects(repository, commit_id):
+            if isinstance(item, ObjectStat):
+                objects[(item.checksum, item.path)].add(commit_id)
+                scan.objects_listed += 1
+    hits_by_checksum: dict[str, dict[str, int]] = {}
+    wavs: set[tuple[str, str]] = set()
+    for checksum, path in sorted(objects, key=lambda key: key[1]):
+        if _WAV.search(path):
+            wavs.add((checksum, path))
+            continue
+        if checksum not in hits_by_checksum:
+            commit_id = next(iter(objects[(checksum, path)]))
+            data = lake.read_bytes(repository, commit_id, path)
+            scan.objects_read += 1
+            hits_by_checksum[checksum] = _object_hits(path, data, subject)
+    found: list[LakeHit] = []
+    for (checksum, path), commits in sorted(objects.items(), key=lambda item: item[0][1]):
+        if (checksum, path) in wavs:
+            match = _WAV.search(path)
+            hits = {"call_recording": 1} if match and match.group(1) in subject.call_ids else {}
+        else:
+            hits = hits_by_checksum[checksum]
+        if hits:
+            refs = set().union(*(holders[c] for c in commits))
+            found.append(LakeHit(path, checksum, hits, refs, set(commits)))
+    return found, scan
+
+
+def _object_hits(path: str, data: bytes, subject: Subject) -> dict[str, int]:
+    """Hits in one object; a Parquet part also adds the subject's call ids it names."""
+    if path.endswith(".parquet"):
+        table = pq.read_table(io.BytesIO(data))
+        hits, rows = subject.table_hits(table)
+        if rows is not None and "call_id" in table.column_names:
+            calls = table.filter(rows).column("call_id")
+            subject.call_ids.update(v for v in pc.unique(calls).to_pylist() if v)
+        return dict(hits)
+    if path.endswith((".jsonl", ".json", ".csv", ".log", ".txt")):
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        subject.add_calls_from_lines(lines)
+        return dict(subject.text_hits(lines))
+    return {}

@@ -1,0 +1,248 @@
+"""Find a data subject in every layer: the search an erasure runs to prove itself.
+
+``search(settings, customer_id)`` looks for the subject's identifiers (``governance.subject``)
+with one function per layer and returns a :class:`SearchReport` of where each occurs and how
+often:
+
+* ``lake``: every object of every commit reachable from a branch or tag
+  (``governance.subject_lake``);
+* ``warehouse``: every schema; tables with a ``customer_id``, ``customer_key`` or ``user_id``
+  column (rows equal to the id or key, and their text columns containing any identifier),
+  and every ``quarantine`` table's text columns (they hold raw records as JSON);
+* ``events``: experiment events whose ``user_id`` is the id or the key;
+* ``sources``: the simulator's CRM database, call exports, manifests and recordings;
+* ``connector_logs``: the embedded Airbyte logs.
+
+The serving response audio (``$VOICEOPS_HOME/serving/audio``) holds synthesized speech and
+no text, so it cannot be searched by identifier: the report lists it under
+``not_searchable``. ``voiceops privacy find --expect-none`` exits 1 when anything is found:
+the check a future ``voiceops privacy erase`` runs after erasing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.settings import Settings
+from governance.subject import Subject, identify
+
+LAYERS = ("lake", "warehouse", "events", "sources", "connector_logs")
+ID_COLUMNS = ("customer_id", "customer_key", "user_id")
+TEXT_TYPES = ("VARCHAR", "TEXT", "CHARACTER VARYING")
+_TEXT_FILES = (".jsonl", ".json", ".csv", ".log", ".txt")
+NOT_SEARCHABLE = (
+    "serving response audio ($VOICEOPS_HOME/serving/audio): synthesized speech, no text "
+    "or customer id to search; kept for the last VOICEOPS_SERVING_AUDIO_KEEP turns only",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """``count`` rows, lines or files at ``where`` in ``layer`` hold identifier ``kind``;
+    in the lake, also the refs and the commits (ids) that hold the object."""
+
+    layer: str
+    where: str
+    kind: str
+    count: int
+    refs: tuple[str, ...] = ()
+    commits: tuple[str, ...] = ()
+
+
+@dataclass
+class SearchReport:
+    """Where a subject's identifiers occur; ``total() == 0`` proves them gone."""
+
+    customer_id: str
+    kinds: list[str]
+    record_from: str
+    findings: list[Finding] = field(default_factory=list)
+    scanned: dict[str, str] = field(default_factory=dict)
+    not_searchable: list[str] = field(default_factory=lambda: list(NOT_SEARCHABLE))
+    seconds: float = 0.0
+
+    def total(self) -> int:
+        return sum(finding.count for finding in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        found = dict.fromkeys(LAYERS, 0)
+        for finding in self.findings:
+            found[finding.layer] += finding.count
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "identifiers": self.kinds,
+            "record_from": self.record_from,
+            "total": self.total(),
+            "counts": self.counts(),
+            "findings": [
+                asdict(f) | {"refs": list(f.refs), "commits": list(f.commits)}
+                for f in self.findings
+            ],
+            "scanned": self.scanned,
+            "not_searchable": self.not_searchable,
+            "seconds": self.seconds,
+        }
+
+
+def search(settings: Settings, customer_id: str) -> SearchReport:
+    """Every layer's findings of ``customer_id`` (its key, name, phone, email, passport)."""
+    started = time.perf_counter()
+    subject = identify(settings, customer_id)
+    add_source_calls(settings, subject)
+    report = SearchReport(customer_id, sorted(subject.values), subject.record_from)
+    lake(settings, subject, report)  # first: its call-export parts name the calls
+    warehouse(settings, subject, report)
+    events(settings, subject, report)
+    sources(settings, subject, report)
+    connector_logs(settings, subject, report)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def lake(settings: Settings, subject: Subject, report: SearchReport) -> None:
+    from governance.subject_lake import search_lake
+
+    hits, scan = search_lake(settings, subject)
+    for hit in hits:
+        for kind, count in sorted(hit.hits.items()):
+            refs, commits = tuple(sorted(hit.refs)), tuple(sorted(hit.commits))
+            report.findings.append(Finding("lake", hit.path, kind, count, refs, commits))
+    report.scanned["lake"] = (
+        f"{scan.refs} refs, {scan.commits} commits, {scan.objects_listed} object versions "
+        f"listed, {scan.objects_read} distinct objects read"
+    )
+
+
+def warehouse(settings: Settings, subject: Subject, report: SearchReport) -> None:
+    from warehouse.connection import connect, qualified, quote
+
+    columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    with connect(settings) as db:
+        for schema, table, column, data_type in db.fetchall(
+            "SELECT table_schema, table_name, column_name, data_type "
+            "FROM information_schema.columns ORDER BY table_schema, table_name, ordinal_position"
+        ):
+            if schema == "information_schema" or schema.startswith("pg_"):
+                continue
+            columns.setdefault((schema, table), []).append((column, str(data_type).upper()))
+        scanned = 0
+        for (schema, table), described in columns.items():
+            names = [name for name, _ in described]
+            if not set(ID_COLUMNS) & set(names) and table != "quarantine":
+                continue
+            scanned += 1
+            tests: list[tuple[str, str, str, list[Any]]] = []  # column, kind, SQL, params
+            for name, data_type in described:
+                column = quote(name)
+                if name in ID_COLUMNS:
+                    for kind in ("customer_id", "customer_key"):
+                        tests.append((name, kind, f"{column} = ?", [subject.values[kind]]))
+                elif data_type.startswith(TEXT_TYPES):
+                    tests.extend((name, kind, *_like(column, kind, value))
+                                 for kind, value in subject.values.items())  # fmt: skip
+            if not tests:
+                continue
+            sums = ", ".join(f"sum(CASE WHEN {sql} THEN 1 ELSE 0 END)" for *_, sql, _ in tests)
+            params = [p for *_, params in tests for p in params]
+            row = db.fetchone(f"SELECT {sums} FROM {qualified(schema, table)}", params) or ()
+            for (name, kind, _, _), count in zip(tests, row, strict=True):
+                if count:
+                    where = f"{schema}.{table}.{name}"
+                    report.findings.append(Finding("warehouse", where, kind, int(count)))
+    report.scanned["warehouse"] = (
+        f"{scanned} tables with a customer column or named quarantine, of {len(columns)}"
+    )
+
+
+def _like(column: str, kind: str, value: str) -> tuple[str, list[Any]]:
+    """A portable (DuckDB and Postgres) test of a text column containing ``value``."""
+    if kind == "phone":
+        return f"regexp_replace({column}, '[^0-9]', '', 'g') LIKE ?", [f"%{value}%"]
+    if kind in ("full_name", "email"):
+        return f"lower({column}) LIKE ?", [f"%{value.lower()}%"]
+    return f"{column} LIKE ?", [f"%{value}%"]
+
+
+def events(settings: Settings, subject: Subject, report: SearchReport) -> None:
+    from experiments.event_store import TABLE, EventStore
+
+    with EventStore.from_settings(settings) as store:
+        for kind in ("customer_id", "customer_key"):
+            count = store.count_of_users([subject.values[kind]])
+            if count:
+                where = f"{store.description}:{TABLE}.user_id"
+                report.findings.append(Finding("events", where, kind, count))
+    report.scanned["events"] = "turn_events.user_id"
+
+
+def add_source_calls(settings: Settings, subject: Subject) -> None:
+    """Add the subject's calls named in the sources' call exports (before any recording
+    is matched, in the lake or in the sources)."""
+    root = settings.sources_root
+    if root.is_dir():
+        for path in sorted(root.glob("call_exports/*/calls.jsonl")):
+            subject.add_calls_from_lines(_lines(path))
+
+
+def sources(settings: Settings, subject: Subject, report: SearchReport) -> None:
+    root = settings.sources_root
+    if not root.is_dir():
+        report.scanned["sources"] = f"{root}: absent"
+        return
+    files = sorted(path for path in root.rglob("*") if path.is_file())
+    for path in files:
+        where = path.relative_to(root).as_posix()
+        if path.suffix == ".wav":
+            hits = Counter({"call_recording": 1} if path.stem in subject.call_ids else {})
+        elif path.suffix in _TEXT_FILES:
+            hits = subject.text_hits(_lines(path))
+        elif path.name.endswith(".sqlite3"):
+            for table, table_hits in _sqlite_hits(path, subject).items():
+                _add("sources", f"{where}:{table}", table_hits, report)
+            continue
+        else:
+            continue
+        _add("sources", where, hits, report)
+    report.scanned["sources"] = f"{len(files)} files under {root}"
+
+
+def connector_logs(settings: Settings, subject: Subject, report: SearchReport) -> None:
+    root: Path = settings.home / "airbyte" / "logs"
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    for path in files:
+        hits = subject.text_hits(_lines(path))
+        _add("connector_logs", path.relative_to(root).as_posix(), hits, report)
+    report.scanned["connector_logs"] = f"{len(files)} files under {root}"
+
+
+def _add(layer: str, where: str, hits: Counter[str], report: SearchReport) -> None:
+    for kind, count in sorted(hits.items()):
+        if count:
+            report.findings.append(Finding(layer, where, kind, count))
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def _sqlite_hits(path: Path, subject: Subject) -> dict[str, Counter[str]]:
+    """Per table, rows whose values (joined as text) hold each identifier."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]  # fmt: skip
+        found = {}
+        for table in tables:
+            rows = connection.execute(f'SELECT * FROM "{table}"').fetchall()
+            found[table] = subject.text_hits(["\t".join(map(str, row)) for row in rows])
+        return found
+    finally:
+        connection.close()
