@@ -1,3 +1,4 @@
+# ruff: noqa: RUF002 (the docstring quotes Russian names in Cyrillic on purpose)
 """A data subject's identifiers and how to recognise them in text and in Arrow columns.
 
 ``identify`` gathers the CRM id, its ``customer_key`` (``core.pseudonym``) and, from the CRM
@@ -6,7 +7,9 @@ customers at ``main``), the full name, phone, email and passport. A value matche
 
 * ``customer_id``, ``customer_key``, ``passport``: it occurs as a whole token (``CUST-001002``
   does not match ``CUST-0010021``);
-* ``full_name``, ``email``: it occurs, ignoring case;
+* ``full_name``, ``email``: it occurs, ignoring case; a name also in the forms callers
+  and agents say it (``name_forms``: "Елена Кузьмина", "Елену Кузьмину", "Елена
+  Дмитриевна", "Кузьмина Е. Д.");
 * ``phone``: its last ``PHONE_DIGITS`` digits (the number without the country or trunk
   prefix) occur in the text's digits (``+7 (912) 345-67-89`` matches ``8 912 3456789``).
 """
@@ -49,6 +52,8 @@ class Subject:
     customer_id: str
     values: dict[str, str]
     call_ids: set[str] = field(default_factory=set)
+    #: every form of the full name searched (the CRM's first)
+    name_forms: list[str] = field(default_factory=list)
     #: where the CRM record came from ("sources", "lake", or "" when unknown)
     record_from: str = ""
 
@@ -57,7 +62,10 @@ class Subject:
         found: dict[str, str] = {}
         for kind, value in self.values.items():
             escaped = re.escape(value)
-            if kind in _TOKEN_KINDS:
+            if kind == "full_name" and self.name_forms:
+                escaped = "|".join(re.escape(form) for form in self.name_forms)
+                found[kind] = f"(?i)(?:{escaped})"
+            elif kind in _TOKEN_KINDS:
                 found[kind] = f"(?:^|[^0-9A-Za-z_-]){escaped}(?:$|[^0-9A-Za-z_])"
             elif kind in _CASELESS_KINDS:
                 found[kind] = f"(?i){escaped}"
@@ -118,7 +126,21 @@ def identify(settings: Settings, customer_id: str) -> Subject:
     phone = digits(str(record.get("phone") or ""))
     if len(phone) >= MIN_PHONE_DIGITS:
         values["phone"] = phone[-PHONE_DIGITS:]
-    return Subject(customer_id, values, record_from=record_from)
+    forms = name_forms(values["full_name"], str(record.get("language") or "")) if (
+        "full_name" in values) else []  # fmt: skip
+    return Subject(customer_id, values, record_from=record_from, name_forms=forms)
+
+
+def name_forms(full_name: str, language: str) -> list[str]:
+    """The CRM's full name and the forms the simulator's callers and agents say it in:
+    first and last name in three cases, first name and patronymic, the agent's short form."""
+    from core.pii import person_from_full_name
+
+    person = person_from_full_name(full_name, language)
+    forms = [full_name, *(person.name(case) for case in range(3))]
+    if person.language == "ru" and person.patronymic:
+        forms += [f"{person.first[0]} {person.patronymic}", person.short_name]
+    return list(dict.fromkeys(form for form in forms if form.strip()))
 
 
 def _crm_record_from_sources(settings: Settings, customer_id: str) -> dict[str, Any] | None:

@@ -146,8 +146,8 @@ def warehouse(settings: Settings, subject: Subject, report: SearchReport) -> Non
                     for kind in ("customer_id", "customer_key"):
                         tests.append((name, kind, f"{column} = ?", [subject.values[kind]]))
                 elif data_type.startswith(TEXT_TYPES):
-                    tests.extend((name, kind, *_like(column, kind, value))
-                                 for kind, value in subject.values.items())  # fmt: skip
+                    tests.extend((name, kind, *_like(column, kind, subject))
+                                 for kind in subject.values)  # fmt: skip
             if not tests:
                 continue
             sums = ", ".join(f"sum(CASE WHEN {sql} THEN 1 ELSE 0 END)" for *_, sql, _ in tests)
@@ -162,11 +162,17 @@ def warehouse(settings: Settings, subject: Subject, report: SearchReport) -> Non
     )
 
 
-def _like(column: str, kind: str, value: str) -> tuple[str, list[Any]]:
-    """A portable (DuckDB and Postgres) test of a text column containing ``value``."""
+def _like(column: str, kind: str, subject: Subject) -> tuple[str, list[Any]]:
+    """A portable (DuckDB and Postgres) test of a text column containing the subject's
+    ``kind`` (a name: any of its forms)."""
+    value = subject.values[kind]
     if kind == "phone":
         return f"regexp_replace({column}, '[^0-9]', '', 'g') LIKE ?", [f"%{value}%"]
-    if kind in ("full_name", "email"):
+    if kind == "full_name":
+        forms = subject.name_forms or [value]
+        tests = " OR ".join(f"lower({column}) LIKE ?" for _ in forms)
+        return f"({tests})", [f"%{form.lower()}%" for form in forms]
+    if kind == "email":
         return f"lower({column}) LIKE ?", [f"%{value.lower()}%"]
     return f"{column} LIKE ?", [f"%{value}%"]
 

@@ -30,14 +30,15 @@ ALICE = {
     "email": "alice.walker@example.com", "passport": "X1234567",
 }  # fmt: skip
 BORIS = {
-    "customer_id": "CUST-001002", "full_name": "Борис Иванов", "phone": "+7 (912) 345-67-89",
+    "customer_id": "CUST-001002", "full_name": "Иванов Борис Петрович", "language": "ru",
+    "phone": "+7 (912) 345-67-89",
     "email": "b.ivanov@example.ru", "passport": "4510 987654",
 }  # fmt: skip
 DT = "dt=2026-01-01"
 
 
 def _customer(person: dict[str, str]) -> dict[str, str]:
-    extra = {"language": "en", "segment": "mass", "city": "London"}
+    extra = {"language": "en", "segment": "mass", "city": "London"} | person
     stamps = {"created_at": "2026-01-01T09:00:00+00:00", "updated_at": "2026-01-01T09:00:00+00:00"}
     return person | extra | stamps
 
@@ -58,7 +59,7 @@ def _parquet(rows: list[dict[str, object]], schema: pa.Schema) -> bytes:
 
 CALLS = [
     _call("C1", ALICE, "my number is 07700 900123 thanks"),
-    _call("C2", BORIS, "перезвоните мне"),
+    _call("C2", BORIS, "перезвоните мне, это Борис Иванов"),
 ]
 
 
@@ -204,6 +205,9 @@ def test_another_customer_s_data_does_not_show_up(world) -> None:
     assert wavs == {"C2.wav"}  # in the lake and the sources; never C1 or C3
     rejects = f"quarantine/call_exports/calls/{DT}/rejects.jsonl"
     assert found["lake", rejects, "customer_id"][0] == 1
+    calls = f"raw/call_exports/calls/{DT}/part-0.parquet"
+    assert found["lake", calls, "full_name"][0] == 1  # said as first and last name
+    assert ("lake", calls, "phone") not in found
     table = "audit_ingest_2_raw.call_exports_calls"
     assert found["warehouse", f"{table}.customer_id", "customer_id"][0] == 1
     assert ("warehouse", f"{table}.transcript", "phone") not in found
