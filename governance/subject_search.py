@@ -8,7 +8,8 @@ often:
   (``governance.subject_lake``);
 * ``warehouse``: every schema; tables with a ``customer_id``, ``customer_key`` or ``user_id``
   column (rows equal to the id or key, and their text columns containing any identifier),
-  and every ``quarantine`` table's text columns (they hold raw records as JSON);
+  tables with a ``call_id`` and no customer column (rows of the subject's calls, e.g. the
+  recordings), and every ``quarantine`` table's text columns (raw records as JSON);
 * ``events``: experiment events whose ``user_id`` is the id or the key;
 * ``sources``: the simulator's CRM database, call exports, manifests and recordings;
 * ``connector_logs``: the embedded Airbyte logs.
@@ -122,34 +123,16 @@ def lake(settings: Settings, subject: Subject, report: SearchReport) -> None:
 
 
 def warehouse(settings: Settings, subject: Subject, report: SearchReport) -> None:
-    from warehouse.connection import connect, qualified, quote
+    from warehouse.connection import connect, qualified
 
-    columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
     with connect(settings) as db:
-        for schema, table, column, data_type in db.fetchall(
-            "SELECT table_schema, table_name, column_name, data_type "
-            "FROM information_schema.columns ORDER BY table_schema, table_name, ordinal_position"
-        ):
-            if schema == "information_schema" or schema.startswith("pg_"):
-                continue
-            columns.setdefault((schema, table), []).append((column, str(data_type).upper()))
+        tables = _tables(db)
         scanned = 0
-        for (schema, table), described in columns.items():
-            names = [name for name, _ in described]
-            if not set(ID_COLUMNS) & set(names) and table != "quarantine":
-                continue
-            scanned += 1
-            tests: list[tuple[str, str, str, list[Any]]] = []  # column, kind, SQL, params
-            for name, data_type in described:
-                column = quote(name)
-                if name in ID_COLUMNS:
-                    for kind in ("customer_id", "customer_key"):
-                        tests.append((name, kind, f"{column} = ?", [subject.values[kind]]))
-                elif data_type.startswith(TEXT_TYPES):
-                    tests.extend((name, kind, *_like(column, kind, subject))
-                                 for kind in subject.values)  # fmt: skip
+        for (schema, table), described in tables.items():
+            tests = _tests(table, described, subject)
             if not tests:
                 continue
+            scanned += 1
             sums = ", ".join(f"sum(CASE WHEN {sql} THEN 1 ELSE 0 END)" for *_, sql, _ in tests)
             params = [p for *_, params in tests for p in params]
             row = db.fetchone(f"SELECT {sums} FROM {qualified(schema, table)}", params) or ()
@@ -158,8 +141,42 @@ def warehouse(settings: Settings, subject: Subject, report: SearchReport) -> Non
                     where = f"{schema}.{table}.{name}"
                     report.findings.append(Finding("warehouse", where, kind, int(count)))
     report.scanned["warehouse"] = (
-        f"{scanned} tables with a customer column or named quarantine, of {len(columns)}"
+        f"{scanned} of {len(tables)} tables: with a customer column (ids and text columns), "
+        "with a call_id and no customer column (the subject's calls), named quarantine (text)"
     )
+
+
+def _tables(db: Any) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(schema, table) -> [(column, upper-cased type)] of every table outside the catalogs."""
+    tables: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, data_type in db.fetchall(
+        "SELECT table_schema, table_name, column_name, data_type "
+        "FROM information_schema.columns ORDER BY table_schema, table_name, ordinal_position"
+    ):
+        if schema != "information_schema" and not schema.startswith("pg_"):
+            tables.setdefault((schema, table), []).append((column, str(data_type).upper()))
+    return tables
+
+
+def _tests(
+    table: str, described: list[tuple[str, str]], subject: Subject
+) -> list[tuple[str, str, str, list[Any]]]:
+    """(column, kind, SQL condition, params) of everything to count in one table."""
+    from warehouse.connection import quote
+
+    has_customer = bool({name for name, _ in described} & set(ID_COLUMNS))
+    calls = sorted(subject.call_ids)
+    tests: list[tuple[str, str, str, list[Any]]] = []
+    for name, data_type in described:
+        column = quote(name)
+        if name in ID_COLUMNS:
+            for kind in ("customer_id", "customer_key"):
+                tests.append((name, kind, f"{column} = ?", [subject.values[kind]]))
+        elif name == "call_id" and not has_customer and calls:
+            tests.append((name, "call_id", f"{column} IN ({', '.join('?' * len(calls))})", calls))
+        elif (has_customer or table == "quarantine") and data_type.startswith(TEXT_TYPES):
+            tests.extend((name, kind, *_like(column, kind, subject)) for kind in subject.values)
+    return tests
 
 
 def _like(column: str, kind: str, subject: Subject) -> tuple[str, list[Any]]:

@@ -110,6 +110,8 @@ def _warehouse(settings: Settings, key: bytes) -> None:
         ):
             row = (call_id, person["customer_id"], customer_key(person["customer_id"], key), text)
             db.execute("INSERT INTO audit_ingest_2_raw.call_exports_calls VALUES (?, ?, ?, ?)", row)
+        db.execute("CREATE TABLE audit_ingest_2_raw.recordings (call_id TEXT, lake_path TEXT)")
+        db.execute("INSERT INTO audit_ingest_2_raw.recordings VALUES ('C1', 'x'), ('C2', 'y')")
         db.execute("CREATE TABLE published_marts.nlu_examples (customer_key TEXT, text TEXT)")
         db.execute("INSERT INTO published_marts.nlu_examples VALUES (?, 'hi')",
                    (customer_key(ALICE["customer_id"], key),))  # fmt: skip
@@ -188,6 +190,7 @@ def test_a_customer_is_found_in_every_layer_and_at_every_ref(world) -> None:
     assert found["warehouse", f"{table}.transcript", "phone"] == (1, (), 0)
     assert found["warehouse", f"{table}.transcript", "full_name"] == (1, (), 0)  # Boris's call
     assert found["warehouse", "published_marts.nlu_examples.customer_key", "customer_key"][0] == 1
+    assert found["warehouse", "audit_ingest_2_raw.recordings.call_id", "call_id"][0] == 1  # C1
     assert found["warehouse", "experiments.turn_events.user_id", "customer_key"][0] == 2
     assert not [key for key in found if key[1].startswith("published_marts.dates")]
     events = [v[0] for k, v in found.items() if k[0] == "events" and k[2] == "customer_id"]
@@ -211,6 +214,7 @@ def test_another_customer_s_data_does_not_show_up(world) -> None:
     table = "audit_ingest_2_raw.call_exports_calls"
     assert found["warehouse", f"{table}.customer_id", "customer_id"][0] == 1
     assert ("warehouse", f"{table}.transcript", "phone") not in found
+    assert found["warehouse", "audit_ingest_2_raw.recordings.call_id", "call_id"][0] == 1  # C2
     assert ("warehouse", "published_marts.nlu_examples.customer_key", "customer_key") not in found
     assert [v[0] for k, v in found.items() if k[0] == "events"] == [1]
     assert found["connector_logs", "sync-1.log", "email"][0] == 1
