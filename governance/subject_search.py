@@ -93,10 +93,13 @@ class SearchReport:
         }
 
 
-def search(settings: Settings, customer_id: str) -> SearchReport:
-    """Every layer's findings of ``customer_id`` (its key, name, phone, email, passport)."""
+def search(settings: Settings, customer_id: str, subject: Subject | None = None) -> SearchReport:
+    """Every layer's findings of ``customer_id`` (its key, name, phone, email, passport).
+
+    ``subject``: identifiers gathered earlier; an erasure passes those it gathered before
+    erasing, since afterwards no CRM record is left to read the name or phone from."""
     started = time.perf_counter()
-    subject = identify(settings, customer_id)
+    subject = subject or identify(settings, customer_id)
     add_source_calls(settings, subject)
     report = SearchReport(customer_id, sorted(subject.values), subject.record_from)
     lake(settings, subject, report)  # first: its call-export parts name the calls

@@ -15,6 +15,7 @@ from core.pseudonym import customer_key, pseudonym_key
 from core.settings import Settings
 from experiments.event_store import EventStore
 from experiments.events import Event
+from governance.subject import Subject
 from governance.subject_search import search
 from ingestion import schemas
 from ingestion.simulator import crm
@@ -261,3 +262,12 @@ def test_the_warehouse_and_events_are_searched_on_postgres_too(tmp_path) -> None
     assert [v[0] for k, v in found.items() if k[0] == "events"] == [1]
     # the events table shares the database here, so the warehouse search sees it too
     assert found["warehouse", "public.turn_events.user_id", "customer_id"][0] == 1
+
+
+def test_identifiers_gathered_before_an_erasure_are_searched_as_given(world) -> None:
+    settings, _ = world
+    key = customer_key("CUST-000000", pseudonym_key(settings))
+    values = {"customer_id": "CUST-000000", "customer_key": key, "email": ALICE["email"]}
+    report = search(settings, "CUST-000000", Subject("CUST-000000", values))
+    assert {f.kind for f in report.findings} == {"email"}
+    assert ("connector_logs", "sync-1.log") in {(f.layer, f.where) for f in report.findings}
