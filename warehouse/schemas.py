@@ -3,7 +3,8 @@
 Write-audit-publish: an ingestion branch ``ingest-20260101-2b84072b-ce4`` is loaded and
 tested in ``audit_ingest_20260101_2b84072b_ce4``; what passes is published to ``published``.
 Each base schema has layers, as dbt names custom schemas: ``<schema>_raw`` (the loader's
-tables, dbt's sources), ``<schema>_staging``, ``<schema>_intermediate``, ``<schema>_marts``.
+tables, dbt's sources), ``<schema>_seeds``, ``<schema>_staging``, ``<schema>_intermediate``,
+``<schema>_marts``.
 
 Names are ``[a-z0-9_]`` (no quoting surprises in either engine) and a layer schema fits the
 63-byte identifier limit of Postgres, which would otherwise truncate it silently.
@@ -18,7 +19,8 @@ import re
 MAX_IDENTIFIER = 63
 PUBLISHED = "published"
 AUDIT_PREFIX = "audit_"
-LAYERS = ("raw", "staging", "intermediate", "marts", "snapshots")
+#: dbt writes seeds to ``<schema>_seeds`` (``+schema: seeds`` in dbt_project.yml).
+LAYERS = ("raw", "seeds", "staging", "intermediate", "marts", "snapshots")
 #: The dbt project's marts: one per model family, the quarantine and the quality summary.
 MARTS = (
     "nlu_examples",

@@ -43,7 +43,7 @@ def home(tmp_path: Path, monkeypatch) -> Settings:
     lake.upload(settings.lake_repository, "ingest-20260101-run1", "raw/x.parquet", b"x")
     head = lake.commit(settings.lake_repository, "ingest-20260101-run1", "day 1").id
     warehouse = connect(settings)
-    for schema in ("audit_old", "audit_old_raw", "audit_loading", "published"):
+    for schema in ("audit_old", "audit_old_raw", "audit_old_seeds", "audit_loading", "published"):
         warehouse.create_schema(schema)
     warehouse.close()
     old = Audit(settings.lake_repository, "ingest-20260101-run1", head, "audit_old",
