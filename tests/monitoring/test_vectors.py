@@ -5,7 +5,6 @@ server when ``VOICEOPS_QDRANT_URL`` names one that answers (none can run here)."
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench.embedding_drift import gibberish
 from monitoring.vectors.embedding_drift import NOVELTY_THRESHOLD, novelty
 from monitoring.vectors.index import VersionIndex
 from monitoring.vectors.neighbours import near_duplicates, nearest_training
@@ -198,19 +198,6 @@ def test_near_duplicates_between_train_and_test_are_found(nlu_good, tmp_path: Pa
 
 def held_out_count(rows: list[dict[str, Any]], language: str) -> int:
     return sum(1 for row in rows if row["split"] == "test" and row["language"] == language)
-
-
-def gibberish(language: str, count: int, seed: int = 0) -> list[dict[str, str]]:
-    rng = random.Random(seed)
-    letters = "абвгдежзиклмнопрстуфхцчшщэюя" if language == "ru" else "abcdefghijklmnopqrstuvwxyz"
-
-    def word() -> str:
-        return "".join(rng.choice(letters) for _ in range(rng.randint(3, 9)))
-
-    return [
-        {"text": " ".join(word() for _ in range(rng.randint(2, 7))), "language": language}
-        for _ in range(count)
-    ]
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])
