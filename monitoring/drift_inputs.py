@@ -30,6 +30,7 @@ from monitoring.drift import Feature
 from registry.tracking import client
 from registry.versions import CHAMPION, by_alias
 from training.families import FAMILIES
+from warehouse.schemas import PUBLISHED
 
 LANGUAGE_MIX = Feature("language", "categorical", per_language=False)
 INTENTS = Feature("intent", "categorical")
@@ -78,7 +79,9 @@ def champions(settings: Settings) -> dict[str, Champion]:
 def training_rows(settings: Settings, family: str, commit: str) -> list[dict[str, Any]]:
     """The ``train`` split of the family's mart at lake ``commit``, with the transcript's
     length where the mart has a transcript."""
-    return with_transcript_length(_train_split(settings, FAMILIES[family].mart, commit))
+    return with_transcript_length(
+        mart_at_commit(settings, FAMILIES[family].mart, commit, ("train",))
+    )
 
 
 def with_transcript_length(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -89,23 +92,22 @@ def with_transcript_length(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _train_split(settings: Settings, mart: str, commit: str) -> list[dict[str, Any]]:
+def mart_at_commit(
+    settings: Settings, mart: str, commit: str, splits: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """``splits`` of ``mart`` at lake ``commit``: from ``published`` while it is that build,
+    else from ``repro_<commit>`` (built by :func:`registry.reproduce.rebuild_commit` the
+    first time)."""
     from registry.reproduce import rebuild_commit
     from training.common.data import StaleDataError, read_mart
 
-    try:
-        return read_mart(settings, mart, commit=commit, splits=("train",))
-    except StaleDataError:
-        pass
-    try:
-        return read_mart(settings, mart, commit=commit, splits=("train",), schema=_repro(commit))
-    except StaleDataError:
-        schema = rebuild_commit(settings, commit)
-        return read_mart(settings, mart, commit=commit, splits=("train",), schema=schema)
-
-
-def _repro(commit: str) -> str:
-    return f"repro_{commit[:12]}"
+    for schema in (PUBLISHED, f"repro_{commit[:12]}"):
+        try:
+            return read_mart(settings, mart, commit=commit, splits=splits, schema=schema)
+        except StaleDataError:
+            continue
+    schema = rebuild_commit(settings, commit)
+    return read_mart(settings, mart, commit=commit, splits=splits, schema=schema)
 
 
 def production_turns(settings: Settings, since: datetime) -> list[dict[str, Any]]:

@@ -12,10 +12,10 @@ from typing import Any
 
 from core.errors import InputError
 from core.settings import Settings
+from monitoring.drift_inputs import mart_at_commit
 from monitoring.vectors.index import VersionIndex
 from monitoring.vectors.store import VectorStore
 from training.common.data import SPLITS
-from warehouse.schemas import PUBLISHED
 
 MART = "nlu_examples"
 
@@ -24,16 +24,7 @@ def mart_rows(
     settings: Settings, commit: str, splits: tuple[str, ...] = SPLITS
 ) -> list[dict[str, Any]]:
     """``splits`` of the NLU mart at lake ``commit``."""
-    from registry.reproduce import rebuild_commit
-    from training.common.data import StaleDataError, read_mart
-
-    for schema in (PUBLISHED, f"repro_{commit[:12]}"):
-        try:
-            return read_mart(settings, MART, commit=commit, splits=splits, schema=schema)
-        except StaleDataError:
-            continue
-    schema = rebuild_commit(settings, commit)
-    return read_mart(settings, MART, commit=commit, splits=splits, schema=schema)
+    return mart_at_commit(settings, MART, commit, splits)
 
 
 def version_index(
