@@ -187,6 +187,12 @@ class Settings(BaseSettings):
         description="Key of the customers' pseudonyms (HMAC-SHA256) in the curated layers; "
         "empty = a key made once in VOICEOPS_HOME/keys/pseudonym.key (outside the data).",
     )
+    subject_keys_url: str = Field(
+        default="",
+        description="Where the per-subject keys sealing personal data in the lake live (erasure "
+        "destroys one): empty = SQLite under VOICEOPS_HOME/keys; postgresql://user@host/db = "
+        "Postgres. Back it up; never put it in the lake.",
+    )
     retention_policy: Path | None = Field(
         default=None,
         description="Days each layer keeps personal data (default: the packaged "
@@ -277,6 +283,11 @@ class Settings(BaseSettings):
     def access_location(self) -> str:
         """The API key store: ``VOICEOPS_ACCESS_URL`` or the embedded SQLite database."""
         return self.access_url or f"sqlite:///{self.home / 'access' / 'keys.sqlite3'}"
+
+    @property
+    def subject_keys_location(self) -> str:
+        """The subject key store: ``VOICEOPS_SUBJECT_KEYS_URL`` or the embedded SQLite file."""
+        return self.subject_keys_url or f"sqlite:///{self.home / 'keys' / 'subjects.sqlite3'}"
 
     @property
     def trail_location(self) -> str:
