@@ -19,27 +19,15 @@ from typer.testing import CliRunner
 from core.settings import Settings
 from experiments.event_store import EventStore
 from experiments.events import Event, utc_timestamp
-from ingestion.simulator.day import write_day
-from versioning.lake import open_lake
+from tests.pipeline_days import publish_day
 
 pytestmark = pytest.mark.slow
-LAKE_REPO = "contact-center"
 
 
 @pytest.fixture
 def settings(pipeline_settings: Settings) -> Settings:
     """``pipeline_settings`` (tests/conftest.py): a scratch home with the embedded engines."""
     return pipeline_settings
-
-
-def publish_day(settings: Settings) -> str:
-    from orchestration.runs import audit_and_publish, ingest_day
-
-    write_day(settings.sources_root, 1, calls=700, seed=21, bad_rate=0.0, audio=False)
-    ingest_day(1, open_lake(settings), LAKE_REPO)
-    outcome = audit_and_publish(echo_dbt_log=False)
-    assert outcome.success and outcome.published_commit, outcome.summary
-    return outcome.published_commit
 
 
 def register_champion(settings: Settings, commit: str) -> str:

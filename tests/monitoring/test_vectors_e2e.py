@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from core.settings import Settings
 from ingestion.simulator.day import write_day
-from tests.monitoring.test_drift_asset import LAKE_REPO, publish_day
+from tests.pipeline_days import LAKE_REPO, publish_day
 from versioning.lake import open_lake
 
 pytestmark = pytest.mark.slow

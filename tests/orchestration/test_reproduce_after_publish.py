@@ -11,23 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from core.settings import Settings
-from ingestion.simulator.day import write_day
+from tests.pipeline_days import publish_day
 from training.common.data import published_commit, read_mart
-from versioning.lake import open_lake
 from voiceops.cli import app
 
 pytestmark = pytest.mark.slow
-LAKE_REPO = "contact-center"
-
-
-def _publish_day(settings: Settings, day: int, calls: int) -> str:
-    from orchestration.runs import audit_and_publish, ingest_day
-
-    write_day(settings.sources_root, day, calls=calls, seed=20 + day, bad_rate=0.0, audio=False)
-    ingest_day(day, open_lake(settings), LAKE_REPO)
-    outcome = audit_and_publish()
-    assert outcome.success, outcome.summary
-    return outcome.published_commit
 
 
 def test_reproduce_rebuilds_the_recorded_commit_once_published_moved_on(
@@ -37,12 +25,12 @@ def test_reproduce_rebuilds_the_recorded_commit_once_published_moved_on(
     from voiceops.cli.models import register_trained_models
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    first = _publish_day(settings, 1, calls=700)
+    first = publish_day(settings, 1, calls=700)
     trained = train_models("tiny", families=("nlu",))["nlu"]
     assert trained["lake_commit"] == first
     register_trained_models()
 
-    second = _publish_day(settings, 2, calls=150)
+    second = publish_day(settings, 2, calls=150)
     assert second != first and published_commit(settings) == second
 
     result = CliRunner().invoke(app, ["models", "reproduce", "nlu", "1", "--json"])

@@ -14,11 +14,9 @@ import pytest
 from dagster import SensorResult, SkipReason, build_sensor_context
 
 from core.settings import Settings, get_settings
-from ingestion.simulator.day import write_day
-from versioning.lake import open_lake
+from tests.pipeline_days import publish_day
 
 pytestmark = pytest.mark.slow
-LAKE_REPO = "contact-center"
 GATE = Path(__file__).parent / "data" / "permissive_gate.yaml"
 
 
@@ -38,16 +36,6 @@ def evaluate(instance, cursor: str | None) -> SensorResult | SkipReason:
         instance=instance, cursor=cursor, resources={"lake": LakeResource()}
     ) as context:
         return retrain_on_publish_sensor(context)
-
-
-def publish_day(settings: Settings, day: int, **kwargs: object) -> str:
-    from orchestration.runs import audit_and_publish, ingest_day
-
-    write_day(settings.sources_root, day, seed=10 + day, bad_rate=0.01, **kwargs)
-    ingest_day(day, open_lake(settings), LAKE_REPO)
-    outcome = audit_and_publish(echo_dbt_log=False)
-    assert outcome.success and outcome.published_commit, outcome.summary
-    return outcome.published_commit
 
 
 def run_request(settings: Settings, request) -> object:
@@ -80,7 +68,7 @@ def test_publishes_retrain_what_changed_and_canary_the_challengers(
 
     settings = loop_settings
     instance = dagster_instance()
-    first = publish_day(settings, 1, calls=700, audio=True)
+    first = publish_day(settings, 1, calls=700, audio=True, seed=11, bad_rate=0.01)
 
     # Nothing trained yet: every family, tagged with the publish commit.
     tick = evaluate(instance, None)
@@ -107,7 +95,7 @@ def test_publishes_retrain_what_changed_and_canary_the_challengers(
     assert "no family's training data changed" in again.skip_reason.skip_message
 
     # A day without recordings changes the text marts only: STT and TTS are not retrained.
-    second = publish_day(settings, 2, calls=300, audio=False)
+    second = publish_day(settings, 2, calls=300, audio=False, seed=12, bad_rate=0.01)
     tick = evaluate(instance, first)
     assert isinstance(tick, SensorResult) and tick.cursor == second
     [request] = tick.run_requests

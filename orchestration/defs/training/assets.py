@@ -58,7 +58,7 @@ def _latest_entries(instance: Any, key: AssetKey) -> dict[str, MetadataValue] | 
     return dict(event.asset_materialization.metadata)
 
 
-def _latest_metadata(instance: Any, key: AssetKey) -> dict[str, Any] | None:
+def latest_metadata(instance: Any, key: AssetKey) -> dict[str, Any] | None:
     """The latest materialization's metadata as plain values, or None."""
     entries = _latest_entries(instance, key)
     return None if entries is None else {k: v.value for k, v in entries.items()}
@@ -124,7 +124,7 @@ def _used_models(instance: Any, family: Family) -> dict[str, dict[str, Any]]:
     """Latest metadata of each model ``family`` uses; a clear error when one is missing."""
     used = {}
     for name in family.uses_models:
-        metadata = _latest_metadata(instance, model_key(name))
+        metadata = latest_metadata(instance, model_key(name))
         if not metadata or not Path(str(metadata.get("model_path", ""))).is_dir():
             raise ValueError(
                 f"{family.name} is scored with the {name} model, which is not trained yet: "
@@ -198,7 +198,7 @@ def build_training_asset(family: Family) -> AssetsDefinition:
 
 def _meets(instance: Any, family: Family) -> AssetCheckResult:
     """Pass when the latest materialization reached every target (WARN otherwise)."""
-    missed = family.missed_targets(_latest_metadata(instance, model_key(family.name)) or {})
+    missed = family.missed_targets(latest_metadata(instance, model_key(family.name)) or {})
     return AssetCheckResult(
         passed=not missed,
         severity=AssetCheckSeverity.WARN,

@@ -16,7 +16,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_c
 
 from core.errors import VoiceOpsError
 from monitoring.vectors.neighbours import DUPLICATE_THRESHOLD, NearDuplicate, split_duplicates
-from orchestration.defs.training.assets import _latest_metadata, model_key
+from orchestration.defs.training.assets import latest_metadata, model_key
 from orchestration.resources.lake import LakeResource
 from training.families import FAMILIES
 
@@ -75,7 +75,7 @@ def not_checked(reason: str) -> AssetCheckResult:
 def nlu_duplicates_check(context, lake: LakeResource) -> AssetCheckResult:
     from training.nlu.export import load
 
-    metadata: dict[str, Any] = _latest_metadata(context.instance, model_key("nlu")) or {}
+    metadata: dict[str, Any] = latest_metadata(context.instance, model_key("nlu")) or {}
     path, commit = Path(str(metadata.get("model_path", ""))), metadata.get("lake_commit")
     if not path.is_dir() or not commit:
         return not_checked("no trained NLU model with a lake commit")
