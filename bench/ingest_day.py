@@ -5,6 +5,10 @@ pages flushed between stages, outside the timing): simulate the day (``write_day
 import airbyte + the CDK, sync both CRM streams through the CRM REST service, sync the call
 export (JSONL preflight + Airbyte source-file), validate, land the records (3 Parquet streams)
 and the recordings on an ``ingest-*`` branch of a ``LocalLake(fsync=True)``, and commit.
+Landing seals personal fields and recordings (``core.sealing``, keys in a SQLite key store
+under the scratch home); the same landings are then repeated on a second branch with no
+sealing (records as they are, WAVs streamed plain: the landing before sealing) as the
+baseline of the sealing cost, printed as a ratio.
 
 Part 2 ingests the same day through the production path, ``orchestration.runs.ingest_day`` (the
 real Dagster job, in-process, persistent instance under a scratch ``DAGSTER_HOME``), twice, each
@@ -74,6 +78,10 @@ AIRBYTE_MODULES = (
 DAY_SECONDS_TARGET = 60.0
 SCALING_TARGET = 5.0
 DAGSTER_OVERHEAD_TARGET = 1.5
+SEALED_RECORDS = "lake upload: records, sealed (land_records x3)"
+SEALED_WAVS = "lake upload: recordings, sealed (land_recordings)"
+PLAIN_RECORDS = "baseline: records, no sealing"
+PLAIN_WAVS = "baseline: recordings, no sealing (streamed)"
 
 T = TypeVar("T")
 
@@ -197,8 +205,23 @@ def _one_line_export(source: Path, target: Path) -> Path:
     raise RuntimeError(f"no JSON object line in {source}")
 
 
+class _PlainSealer:
+    """The sealing baseline: lands records and rejects as they are."""
+
+    def seal_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        return record
+
+    def seal_reject(self, reject: dict[str, Any]) -> dict[str, Any]:
+        return reject
+
+    def seal_blob(self, customer_id: str, data: bytes) -> bytes:
+        return data
+
+
 def direct_stages(home: Path, calls: int) -> dict[str, Any]:
     """Part 1: the pieces called directly, stage by stage."""
+    from core.sealing import Sealer
+    from core.settings import get_settings
     from ingestion import lake_landing, schemas, validation
     from ingestion.simulator import layout
     from ingestion.simulator.crm_service import running_crm_service
@@ -267,8 +290,10 @@ def direct_stages(home: Path, calls: int) -> dict[str, Any]:
         lambda: lake_landing.ensure_ingest_branch(lake, REPOSITORY, branch),
     )
     sync_of = {("crm", s.stream): s for s in crm_syncs} | {("call_exports", "calls"): calls_sync}
+    sealer = Sealer.from_settings(get_settings())
+    owners = lake_landing.call_owners(export)
 
-    def land_all_records() -> list:
+    def land_all_records(branch: str = branch, sealer: Any = sealer) -> list:
         return [
             lake_landing.land_records(
                 lake,
@@ -283,28 +308,50 @@ def direct_stages(home: Path, calls: int) -> dict[str, Any]:
                 connector=sync.connector,
                 connector_version=sync.connector_version,
                 state=sync.state,
+                sealer=sealer,
             )
             for (source, stream), sync in sync_of.items()
         ]
 
-    record_landings = stages.run(
-        "lake upload: records (land_records x3)",
-        land_all_records,
-        records=lambda ls: sum(x.records + x.quarantined for x in ls),
-        nbytes=lambda ls: sum(x.bytes for x in ls),
-    )
-    wav_landing = stages.run(
-        "lake upload: recordings (land_recordings)",
-        lambda: lake_landing.land_recordings(
+    def land_wavs(branch: str = branch, sealer: Any = sealer, owners: Any = owners) -> Any:
+        return lake_landing.land_recordings(
             lake,
             REPOSITORY,
             branch,
             run_id=run_id,
             day=day,
             directory=layout.recordings_dir(sources, DAY),
-        ),
+            sealer=sealer,
+            owners=owners,
+        )
+
+    record_landings = stages.run(
+        SEALED_RECORDS,
+        land_all_records,
+        records=lambda ls: sum(x.records + x.quarantined for x in ls),
+        nbytes=lambda ls: sum(x.bytes for x in ls),
+    )
+    wav_landing = stages.run(
+        SEALED_WAVS,
+        land_wavs,
         records=lambda x: x.records + x.quarantined,
         nbytes=lambda x: x.bytes,
+    )
+    plain_branch = f"{branch}-plain"
+    lake.create_branch(REPOSITORY, plain_branch, branch)
+    stages.run(
+        PLAIN_RECORDS,
+        lambda: land_all_records(plain_branch, _PlainSealer()),
+        records=lambda ls: sum(x.records + x.quarantined for x in ls),
+        nbytes=lambda ls: sum(x.bytes for x in ls),
+        ingest=False,
+    )
+    stages.run(
+        PLAIN_WAVS,
+        lambda: land_wavs(plain_branch, _PlainSealer(), {}),
+        records=lambda x: x.records + x.quarantined,
+        nbytes=lambda x: x.bytes,
+        ingest=False,
     )
     landings = [*record_landings, wav_landing]
     commit = stages.run(
@@ -443,6 +490,14 @@ def copy_baseline(files: Sequence[Path], tmp: Path) -> dict[str, float]:
 
 def _per_s(amount: float | None, seconds: float, scale: float = 1.0) -> float | str:
     return amount / scale / seconds if amount and seconds else ""
+
+
+def _sealing_rows(stages: Stages) -> list[list[Any]]:
+    """(landing, sealed seconds, plain seconds, ratio) for records, recordings and both."""
+    pairs = [("records", SEALED_RECORDS, PLAIN_RECORDS), ("recordings", SEALED_WAVS, PLAIN_WAVS)]
+    rows = [[name, stages.seconds(sealed), stages.seconds(plain)] for name, sealed, plain in pairs]
+    rows.append(["both", rows[0][1] + rows[1][1], rows[0][2] + rows[1][2]])
+    return [[*row, ratio(row[1], row[2])] for row in rows]
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -585,7 +640,13 @@ def run(quick: bool = False) -> dict[str, Any]:
         f"without the airbyte import ({overhead:.2f}x)"
     )
 
+    # ---- table 4: the cost of sealing (same landings, on a second branch, without it)
+    sealing = _sealing_rows(stages)
+    print("\nSealing at landing against the same landing without it\n")
+    print(format_table(["landing", "sealed s", "plain s", "x plain"], sealing))
+
     figures = [Figure(NAME, f"stage: {r['stage']}", r["seconds"], "s") for r in stages.rows]
+    figures += [Figure(NAME, f"sealing / plain: {row[0]}", row[3], "x") for row in sealing]
     figures += [
         Figure(
             NAME,

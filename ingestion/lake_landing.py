@@ -11,6 +11,15 @@ repository::
 
 and then commits once, with the counts, connector versions and sync state as commit metadata.
 The branch is not merged here: the warehouse audits it and publishes it (write-audit-publish).
+
+Personal data is sealed before it is written (``core.sealing``, crypto-shredding): every
+field of a record naming a ``customer_id`` except the structural ones (ids, times, language,
+intent...) is an AES-GCM token under that customer's key, a quarantined record is sealed
+whole, and the WAV of a call whose customer is known (from the day's call export) is a
+sealed blob. Erasure destroys the key, so the committed objects never change. Records,
+rejects and recordings of an erased customer (the suppression list) are not landed: they
+are counted in ``Landing.erased``; WAVs with no known owner are landed plain and counted in
+``Landing.unattributed``.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,6 +36,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.sealing import Sealer
 from ingestion.validation import Checked, recording_problem
 from versioning.lake import Commit, Lake, NotFoundError
 from versioning.lake.repositories import ensure_repository
@@ -66,6 +76,8 @@ class Landing:
     connector: str = ""
     connector_version: str = ""
     state: dict[str, Any] | None = None
+    erased: int = 0
+    unattributed: int = 0
 
     @property
     def key(self) -> str:
@@ -75,8 +87,11 @@ class Landing:
         return asdict(self)
 
 
-def _records_table(records: list[dict[str, Any]], schema: pa.Schema | None) -> pa.Table:
-    """Records as an Arrow table; nested values become JSON text so the schema stays flat."""
+def _flat_rows(
+    records: list[dict[str, Any]], schema: pa.Schema | None
+) -> tuple[list[dict[str, Any]], pa.Schema | None]:
+    """Records with nested values as JSON text (the schema stays flat) and fields the schema
+    lacks gathered in an ``_extra`` JSON text column (added to the schema)."""
     rows = [
         {
             k: json.dumps(v, ensure_ascii=False, sort_keys=True)
@@ -87,12 +102,19 @@ def _records_table(records: list[dict[str, Any]], schema: pa.Schema | None) -> p
         for record in records
     ]
     if schema is None:
-        return pa.Table.from_pylist(rows)
+        return rows, None
     extra = sorted({k for row in rows for k in row} - set(schema.names))
     if extra:
         schema = schema.append(pa.field("_extra", pa.string()))
         for row in rows:
             row["_extra"] = json.dumps({k: row.pop(k) for k in extra if k in row}, default=str)
+    return rows, schema
+
+
+def _records_table(rows: list[dict[str, Any]], schema: pa.Schema | None) -> pa.Table:
+    """Flat rows (see ``_flat_rows``) as an Arrow table."""
+    if schema is None:
+        return pa.Table.from_pylist(rows)
     return pa.Table.from_pylist(rows, schema=schema)
 
 
@@ -120,29 +142,35 @@ def land_records(
     connector: str = "",
     connector_version: str = "",
     state: dict[str, Any] | None = None,
+    sealer: Sealer,
 ) -> Landing:
-    """Write valid records as Parquet parts and rejects to quarantine (uncommitted)."""
+    """Write valid records (sealed) as Parquet parts and rejects (sealed) to quarantine
+    (uncommitted); an erased customer's records and rejects are counted, not written."""
     partition = f"dt={day.isoformat()}"
+    flat, schema = _flat_rows(checked.valid, schema)
+    valid = _sealed(flat, sealer.seal_record)  # after flattening: _extra is one sealed value
+    rejects = _sealed(checked.rejects, sealer.seal_reject)
     landing = Landing(
         source,
         stream,
         day.isoformat(),
-        len(checked.valid),
-        len(checked.rejects),
+        len(valid),
+        len(rejects),
         0,
         connector=connector,
         connector_version=connector_version,
         state=state,
+        erased=len(checked.valid) - len(valid) + len(checked.rejects) - len(rejects),
     )
     uploads: list[tuple[str, bytes]] = []
-    for part, start in enumerate(range(0, len(checked.valid), PART_ROWS)):
-        rows = checked.valid[start : start + PART_ROWS]
+    for part, start in enumerate(range(0, len(valid), PART_ROWS)):
+        rows = valid[start : start + PART_ROWS]
         path = f"raw/{source}/{stream}/{partition}/part-{part:05d}.parquet"
         uploads.append((path, _parquet_bytes(_records_table(rows, schema))))
         landing.paths.append(path)
-    if checked.rejects:
+    if rejects:
         path = f"quarantine/{source}/{stream}/{partition}/rejects.jsonl"
-        rows = [{"run_id": run_id, "source": source, "stream": stream} | r for r in checked.rejects]
+        rows = [{"run_id": run_id, "source": source, "stream": stream} | r for r in rejects]
         uploads.append((path, _jsonl(rows)))
         landing.quarantine_paths.append(path)
     landing.bytes = sum(len(data) for _, data in uploads)
@@ -152,17 +180,72 @@ def land_records(
     return landing
 
 
+def _sealed(
+    rows: list[dict[str, Any]], seal: Callable[[dict[str, Any]], dict[str, Any] | None]
+) -> list[dict[str, Any]]:
+    """``rows`` sealed; rows of an erased subject (``seal`` returns None) left out."""
+    return [sealed for sealed in map(seal, rows) if sealed is not None]
+
+
+def _recording_upload(
+    wav: Path, data: bytes, owner: str | None, sealer: Sealer
+) -> Path | bytes | None:
+    """What to upload for ``wav``: the file itself (no owner: streamed from disk), its
+    sealed bytes, or None (its owner was erased)."""
+    if owner is None:
+        return wav
+    return sealer.seal_blob(owner, data)
+
+
+def call_owners(export: Path) -> dict[str, str]:
+    """Call id -> customer id from a day's call export (JSON lines); lines that do not parse
+    or lack either id are skipped (their WAVs land unattributed, and are counted)."""
+    owners: dict[str, str] = {}
+    if not export.is_file():
+        return owners
+    with export.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                call = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(call, dict):
+                continue
+            call_id, customer = call.get("call_id"), call.get("customer_id")
+            if isinstance(call_id, str) and isinstance(customer, str) and call_id and customer:
+                owners[call_id] = customer
+    return owners
+
+
 def land_recordings(
-    lake: Lake, repository: str, branch: str, *, run_id: str, day: date, directory: Path
+    lake: Lake,
+    repository: str,
+    branch: str,
+    *,
+    run_id: str,
+    day: date,
+    directory: Path,
+    sealer: Sealer,
+    owners: Mapping[str, str],
 ) -> Landing:
-    """Upload a day's WAV files; ones that break the telephone-band contract go to quarantine."""
+    """Upload a day's WAV files, sealed under the customer of their call (``owners``: call
+    id -> customer id); ones that break the telephone-band contract go to quarantine (sealed
+    too). An erased customer's WAVs are counted in ``erased``, not uploaded; WAVs of calls
+    with no known customer are uploaded plain and counted in ``unattributed``."""
     partition = f"dt={day.isoformat()}"
     landing = Landing("recordings", "wav", day.isoformat(), 0, 0, 0)
-    uploads: list[tuple[str, Path | bytes]] = []  # files stream from disk: a day can be GBs
+    uploads: list[tuple[str, Path | bytes]] = []  # plain files stream from disk: GBs a day
     reasons: list[dict[str, Any]] = []
     files = sorted(directory.glob("*.wav")) if directory.is_dir() else []
     for wav in files:
-        problem = recording_problem(wav.read_bytes())
+        data = wav.read_bytes()
+        owner = owners.get(wav.stem)
+        upload = _recording_upload(wav, data, owner, sealer)
+        if upload is None:
+            landing.erased += 1
+            continue
+        landing.unattributed += owner is None
+        problem = recording_problem(data)
         if problem is None:
             path = f"raw/recordings/{partition}/{wav.name}"
             landing.records += 1
@@ -172,8 +255,8 @@ def land_recordings(
             reasons.append({"run_id": run_id, "file": wav.name, "path": path, "reason": problem})
             landing.quarantined += 1
             landing.quarantine_paths.append(path)
-        landing.bytes += wav.stat().st_size
-        uploads.append((path, wav))
+        landing.bytes += len(upload) if isinstance(upload, bytes) else len(data)
+        uploads.append((path, upload))
     if reasons:
         uploads.append((f"quarantine/recordings/{partition}/reasons.jsonl", _jsonl(reasons)))
     summary = {k: v for k, v in landing.to_dict().items() if k not in {"paths"}}
@@ -202,6 +285,10 @@ def commit_ingestion(
     for x in landings:
         metadata[f"records.{x.key}"] = str(x.records)
         metadata[f"quarantined.{x.key}"] = str(x.quarantined)
+        if x.erased:
+            metadata[f"erased.{x.key}"] = str(x.erased)
+        if x.unattributed:
+            metadata[f"unattributed.{x.key}"] = str(x.unattributed)
         if x.connector:
             metadata[f"connector.{x.source}"] = f"{x.connector}=={x.connector_version}"
         if x.state is not None:

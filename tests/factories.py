@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import wave
+from pathlib import Path
+
+from core.sealing import Sealer, SubjectKeyStore
 
 
 def call_record(call_id: str, day: str = "2026-01-02", **overrides: object) -> dict:
@@ -34,3 +37,9 @@ def wav_bytes(rate: int = 8000, channels: int = 1, frames: int = 800) -> bytes:
         wav.setframerate(rate)
         wav.writeframes(b"\x01\x00" * frames * channels)
     return out.getvalue()
+
+
+def sealer_in(directory: Path) -> Sealer:
+    """A Sealer whose subject key store is a SQLite file in ``directory`` (fixed pseudonym)."""
+    store = SubjectKeyStore(f"sqlite:///{directory / 'subject-keys.sqlite3'}", b"k" * 32)
+    return Sealer(store)

@@ -15,6 +15,12 @@ _loads                 bookkeeping: which object (path, checksum) is loaded, int
 _load_runs             one row per ``load_commit`` that changed something or was asked for
 =====================  =========================================================================
 
+Personal data in the lake is sealed (``core.sealing``): every part, sealed recording and
+quarantine entry is opened with the subject key store on the way in. Rows (recordings,
+quarantine entries) whose key was destroyed are erased subjects: they are not loaded, and are
+counted per table in ``LoadReport.erased`` and ``_load_runs.rows_erased``. Sealed data naming a
+key the store never held (the wrong key store) raises ``LoadError``.
+
 Every data row carries ``_lake_commit`` (the commit it was loaded from) and ``_lake_path``
 (the object it came from). Loads are incremental: an object whose (path, checksum) is in
 ``_loads`` is skipped, a changed one has its rows replaced, and one that is gone from the
@@ -24,9 +30,11 @@ is one transaction: it lands completely or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
+import threading
 import time
 import wave
 from collections.abc import Iterable, Iterator
@@ -40,6 +48,8 @@ import pyarrow.parquet as pq
 
 from core.errors import VoiceOpsError
 from core.pseudonym import customer_key, pseudonym_key
+from core.sealing import BLOB_MAGIC, KeyUnknownError, Sealer, codec
+from core.sealing.codec import SealedDataError
 from core.settings import get_settings
 from ingestion import schemas as raw_schemas
 from versioning.lake import Lake
@@ -124,9 +134,12 @@ BOOKKEEPING: dict[str, str] = {
     LOAD_RUNS: (
         "lake_commit TEXT NOT NULL, repository TEXT, ref TEXT, objects_loaded BIGINT, "
         "objects_skipped BIGINT, objects_removed BIGINT, rows_loaded BIGINT, "
-        f"seconds DOUBLE PRECISION, loaded_at {TIMESTAMP} DEFAULT CURRENT_TIMESTAMP"
+        f"seconds DOUBLE PRECISION, loaded_at {TIMESTAMP} DEFAULT CURRENT_TIMESTAMP, "
+        "rows_erased BIGINT"
     ),
 }
+#: Bookkeeping columns added after the first release: added to existing warehouses.
+ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {LOAD_RUNS: (("rows_erased", BIGINT),)}
 
 _PART = re.compile(r"^raw/([^/]+)/([^/]+)/dt=([^/]+)/[^/]+\.parquet$", re.IGNORECASE)
 _WAV = re.compile(r"^raw/recordings/dt=([^/]+)/([^/]+)\.wav$", re.IGNORECASE)
@@ -146,6 +159,7 @@ class LoadReport:
     schema: str
     raw_schema: str
     rows: dict[str, int] = field(default_factory=dict)
+    erased: dict[str, int] = field(default_factory=dict)
     objects_loaded: int = 0
     objects_skipped: int = 0
     objects_removed: int = 0
@@ -156,8 +170,13 @@ class LoadReport:
     def rows_loaded(self) -> int:
         return sum(self.rows.values())
 
+    @property
+    def rows_erased(self) -> int:
+        """Rows of erased subjects (key destroyed) left out of the load."""
+        return sum(self.erased.values())
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"rows_loaded": self.rows_loaded}
+        return asdict(self) | {"rows_loaded": self.rows_loaded, "rows_erased": self.rows_erased}
 
 
 @dataclass(frozen=True)
@@ -203,11 +222,13 @@ def load_commit(
     *,
     workers: int = 8,
     key: bytes | None = None,
+    sealer: Sealer | None = None,
 ) -> LoadReport:
     """Load the commit ``ref`` resolves to into ``<schema>_raw``; return what was loaded.
 
     Every table with a ``customer_id`` gets ``customer_key``, its pseudonym under ``key``
-    (default: :func:`core.pseudonym.pseudonym_key` of the settings).
+    (default: :func:`core.pseudonym.pseudonym_key` of the settings). Sealed values open with
+    ``sealer`` (default: the settings' subject key store); erased rows are counted, not loaded.
 
     An unknown ref raises the lake's ``NotFoundError`` before the warehouse is touched; an
     object that cannot be read raises ``LoadError`` naming its path and loads nothing.
@@ -229,7 +250,8 @@ def load_commit(
                 objects.append(obj)
 
     key = key if key is not None else pseudonym_key(get_settings())
-    loader = _Loader(lake, repository, commit_id, warehouse, raw, report, workers, key)
+    sealer = sealer if sealer is not None else Sealer.from_settings(get_settings())
+    loader = _Loader(lake, repository, commit_id, warehouse, raw, report, workers, key, sealer)
     with warehouse.transaction():
         warehouse.lock(f"voiceops-load:{raw}")
         warehouse.create_schema(raw)
@@ -252,8 +274,8 @@ def load_commit(
         report.seconds = time.perf_counter() - started
         warehouse.execute(
             f"INSERT INTO {qualified(raw, LOAD_RUNS)} (lake_commit, repository, ref, "
-            "objects_loaded, objects_skipped, objects_removed, rows_loaded, seconds) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "objects_loaded, objects_skipped, objects_removed, rows_loaded, seconds, rows_erased) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 commit_id,
                 repository,
@@ -263,6 +285,7 @@ def load_commit(
                 report.objects_removed,
                 report.rows_loaded,
                 report.seconds,
+                report.rows_erased,
             ),
         )
     report.seconds = time.perf_counter() - started
@@ -291,9 +314,11 @@ class _Loader:
         report: LoadReport,
         workers: int,
         key: bytes,
+        sealer: Sealer,
     ):
         self.lake, self.repository, self.commit_id = lake, repository, commit_id
-        self.key = key
+        self.key, self.sealer = key, sealer
+        self._key_lock = threading.Lock()  # recordings open in threads; the store is shared
         self.wh, self.raw, self.report, self.workers = warehouse, raw, report, max(1, workers)
         self._columns: dict[str, dict[str, str]] = {}
         self._loads: list[tuple[str, str, str, int]] = []
@@ -302,12 +327,32 @@ class _Loader:
     def ensure_tables(self) -> None:
         for table, ddl in BOOKKEEPING.items():
             self.wh.execute(f"CREATE TABLE IF NOT EXISTS {qualified(self.raw, table)} ({ddl})")
+        for table, added in ADDED_COLUMNS.items():
+            self._add_missing(table, added)
         for table, columns in TABLES.items():
             self._create(table, columns)
 
     def _create(self, table: str, columns: Iterable[tuple[str, str]]) -> None:
         body = ", ".join(f"{quote(name)} {sql_type}" for name, sql_type in columns)
         self.wh.execute(f"CREATE TABLE IF NOT EXISTS {qualified(self.raw, table)} ({body})")
+
+    def _add_missing(self, table: str, columns: Iterable[tuple[str, str]]) -> None:
+        """Add the columns an existing table (made by an older release) lacks."""
+        present = self._table_columns(table)
+        for name, sql_type in columns:
+            if name not in present:
+                self.wh.execute(
+                    f"ALTER TABLE {qualified(self.raw, table)} ADD COLUMN {quote(name)} {sql_type}"
+                )
+        self._columns.pop(table, None)
+
+    def _erased(self, table: str, rows: int) -> None:
+        if rows:
+            self.report.erased[table] = self.report.erased.get(table, 0) + rows
+
+    def _lookup(self, key_id: str) -> bytes | None:
+        with self._key_lock:
+            return self.sealer.lookup(key_id)
 
     def _table_columns(self, table: str) -> dict[str, str]:
         """Column -> TEXT/DOUBLE/BIGINT of an existing table (cached)."""
@@ -414,11 +459,16 @@ class _Loader:
         return data.append_column("customer_key", pa.array(keys, pa.string()))
 
     def _read_part(self, obj: _Object) -> pa.Table:
+        """The part's rows, opened; rows of erased subjects counted and left out."""
         raw = self.lake.read_bytes(self.repository, self.commit_id, obj.path)
         try:
             data = pq.read_table(pa.BufferReader(raw))
         except (pa.ArrowException, OSError, ValueError) as err:
             raise LoadError(f"{obj.path}: unreadable Parquet part ({err})") from err
+        with _opening_errors(obj.path):
+            opened = self.sealer.open_table(data)
+        self._erased(obj.table, opened.erased_rows)
+        data = opened.table
         drop = [c for c in data.column_names if c in {"_lake_commit", "_lake_path"}]
         return data.drop_columns(drop) if drop else data
 
@@ -429,12 +479,17 @@ class _Loader:
         with ThreadPoolExecutor(max_workers=min(self.workers, len(wavs))) as pool:
             headers = list(pool.map(self._wav_header, wavs))
         rows = []
-        for obj, (rate, channels, width, frames) in zip(wavs, headers, strict=True):
+        for obj, header in zip(wavs, headers, strict=True):
+            if header is None:  # sealed under a destroyed key: an erased subject's call
+                self._erased(RECORDINGS, 1)
+                self._done(obj, RECORDINGS, 0)
+                continue
+            rate, channels, width, frames, size = header
             rows.append(
                 {
                     "call_id": obj.path.rsplit("/", 1)[-1].rsplit(".", 1)[0],
                     "lake_path": obj.path,
-                    "size_bytes": obj.stat.size_bytes,
+                    "size_bytes": size,
                     "sample_rate": rate,
                     "channels": channels,
                     "sample_width": width,
@@ -447,10 +502,18 @@ class _Loader:
             self._done(obj, RECORDINGS, 1)
         self._insert(RECORDINGS, rows)
 
-    def _wav_header(self, obj: _Object) -> tuple[int, int, int, int]:
-        """(sample rate, channels, sample width, frames) from the first bytes of the object."""
+    def _wav_header(self, obj: _Object) -> tuple[int, int, int, int, int] | None:
+        """(sample rate, channels, sample width, frames, plain size) from the first bytes of
+        the object (a sealed one is read whole and opened); None when its key was destroyed."""
         with self.lake.open(self.repository, self.commit_id, obj.path) as stream:
             head = _read_at_least(stream, WAV_HEADER_BYTES)
+            size = obj.stat.size_bytes
+            if head.startswith(BLOB_MAGIC):
+                with _opening_errors(obj.path):
+                    plain = codec.open_blob(head + stream.read(), self._lookup)
+                if plain is None:
+                    return None
+                head, size, stream = plain, len(plain), io.BytesIO(b"")
             while True:
                 try:
                     with wave.open(io.BytesIO(head)) as wav:
@@ -459,6 +522,7 @@ class _Loader:
                             wav.getnchannels(),
                             wav.getsampwidth(),
                             wav.getnframes(),
+                            size,
                         )
                 except (wave.Error, EOFError) as err:
                     # the data chunk may come after a long LIST chunk: read on, up to a limit
@@ -472,7 +536,8 @@ class _Loader:
     # ---- quarantine ---------------------------------------------------------------------
     def load_quarantine(self, files: list[_Object]) -> None:
         for obj in files:
-            rows = list(self._quarantine_rows(obj))
+            with _opening_errors(obj.path):
+                rows = list(self._quarantine_rows(obj))
             self._insert(QUARANTINE, rows)
             self._done(obj, QUARANTINE, len(rows))
 
@@ -492,6 +557,10 @@ class _Loader:
                 raise LoadError(f"{obj.path}: line {number} is not JSON ({err})") from err
             if not isinstance(entry, dict):
                 raise LoadError(f"{obj.path}: line {number} is not a JSON object")
+            entry = self.sealer.open_entry(entry)
+            if entry is None:  # sealed under a destroyed key: an erased subject's reject
+                self._erased(QUARANTINE, 1)
+                continue
             row = {
                 "dt": obj.dt,
                 "reason": _text(entry.get("reason")),
@@ -521,6 +590,18 @@ class _Loader:
 
 
 # ---- helpers ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _opening_errors(path: str) -> Iterator[None]:
+    """Sealed data that names a key the store never held, or does not open: ``LoadError``."""
+    try:
+        yield
+    except KeyUnknownError as err:
+        raise LoadError(f"{path}: {err}") from err
+    except SealedDataError as err:
+        raise LoadError(f"{path}: {err}") from err
+
 
 _ARROW = {TEXT: pa.string(), DOUBLE: pa.float64(), BIGINT: pa.int64()}
 

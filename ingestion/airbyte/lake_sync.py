@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from core.sealing import Sealer
 from core.settings import Settings
 from ingestion import lake_landing, schemas, validation
 from ingestion.airbyte.lake_destination import (
@@ -105,8 +106,10 @@ def land_staged_stream(
     connector: str,
     connector_version: str,
     state: dict[str, Any] | None,
+    sealer: Sealer,
 ) -> lake_landing.Landing:
-    """Validate what Airbyte staged for one stream and land it like embedded mode (uncommitted).
+    """Validate what Airbyte staged for one stream and land it like embedded mode (uncommitted,
+    personal fields sealed with ``sealer``).
 
     ``records_committed``: the job's count for the stream; a different number of staged lines
     means records are missing (or extra) on the branch, and nothing is landed.
@@ -132,4 +135,5 @@ def land_staged_stream(
         connector=connector,
         connector_version=connector_version,
         state=state,
+        sealer=sealer,
     )

@@ -27,6 +27,7 @@ from ingestion.airbyte.server import build_airbyte_workspace
 from ingestion.airbyte.server_api import AirbyteServerApi
 from ingestion.airbyte.staged import StagingMismatch, clear_staging, read_staged_stream
 from ingestion.lake_landing import ensure_ingest_branch
+from tests.factories import sealer_in
 from tests.fakes.fake_airbyte import FakeAirbyte, running_fake_airbyte
 from tests.fakes.fake_s3_destination import s3_client
 from tests.fakes.fake_s3_gateway import FakeS3Gateway, running_fake_s3_gateway
@@ -239,7 +240,9 @@ def test_lines_of_another_sync_are_refused(lake: LocalLake) -> None:
         read_staged_stream(lake, REPO, BRANCH, "crm", "customers", sync_id=7)
 
 
-def test_landing_a_staged_stream_checks_counts_validates_and_quarantines(lake: LocalLake) -> None:
+def test_landing_a_staged_stream_checks_counts_validates_and_quarantines(
+    lake: LocalLake, tmp_path: Path
+) -> None:
     bad = {"customer_id": "", "updated_at": "yesterday"}
     stage(lake, "customers", [meta() | customer(1), meta() | bad])
     common = {
@@ -251,6 +254,7 @@ def test_landing_a_staged_stream_checks_counts_validates_and_quarantines(lake: L
         "connector": "airbyte-server:voiceops-crm",
         "connector_version": "job-7",
         "state": None,
+        "sealer": sealer_in(tmp_path),
     }
     with pytest.raises(StagingMismatch, match="committed 3 crm/customers records"):
         land_staged_stream(lake, REPO, BRANCH, records_committed=3, **common)

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingestion import lake_landing, schemas, validation
-from tests.factories import call_record, wav_bytes
+from tests.factories import call_record, sealer_in, wav_bytes
 from versioning.lake.local import LocalLake
 
 DAY = date(2026, 1, 2)
@@ -62,6 +62,7 @@ def test_landing_writes_parquet_quarantine_and_one_commit_with_metadata(
     checked = validation.check_calls(
         [call_record("C1"), call_record("C9")] + [b for b, _ in BAD_CALLS]
     )
+    sealer = sealer_in(tmp_path)
     calls = lake_landing.land_records(
         lake,
         REPO,
@@ -75,14 +76,17 @@ def test_landing_writes_parquet_quarantine_and_one_commit_with_metadata(
         connector="source-file",
         connector_version="0.5.39",
         state={"files": {"calls.jsonl": "abc"}},
+        sealer=sealer,
     )
     wavs = tmp_path / "wavs"
     wavs.mkdir()
     (wavs / "C1.wav").write_bytes(wav_bytes())
     (wavs / "C9.wav").write_bytes(wav_bytes(rate=44100))
     (wavs / "C10.wav").write_bytes(b"")
+    (wavs / "C11.wav").write_bytes(wav_bytes())  # no call names it: lands plain
+    owners = {"C1": "CUST-1", "C9": "CUST-9", "C10": "CUST-10"}
     recordings = lake_landing.land_recordings(
-        lake, REPO, branch, run_id="run-1", day=DAY, directory=wavs
+        lake, REPO, branch, run_id="run-1", day=DAY, directory=wavs, sealer=sealer, owners=owners
     )
     commit = lake_landing.commit_ingestion(
         lake, REPO, branch, run_id="run-1", day=DAY, landings=[calls, recordings]
@@ -90,8 +94,10 @@ def test_landing_writes_parquet_quarantine_and_one_commit_with_metadata(
     meta = commit.metadata
     assert meta["records.call_exports.calls"] == "2"
     assert meta["quarantined.call_exports.calls"] == str(len(BAD_CALLS))
-    assert meta["records.recordings.wav"] == "1"
+    assert meta["records.recordings.wav"] == "2"
     assert meta["quarantined.recordings.wav"] == "2"
+    assert meta["unattributed.recordings.wav"] == "1"
+    assert "erased.recordings.wav" not in meta
     assert meta["connector.call_exports"] == "source-file==0.5.39"
     assert json.loads(meta["state.call_exports.calls"]) == {"files": {"calls.jsonl": "abc"}}
     assert meta["voiceops.run_id"] == "run-1" and meta["voiceops.date"] == "2026-01-02"
@@ -99,16 +105,18 @@ def test_landing_writes_parquet_quarantine_and_one_commit_with_metadata(
     part = lake.read_bytes(
         REPO, commit.id, "raw/call_exports/calls/dt=2026-01-02/part-00000.parquet"
     )
-    table = pq.read_table(io.BytesIO(part))
+    table = sealer.open_table(pq.read_table(io.BytesIO(part))).table
     assert table.schema.field("duration_s").type == "double"
     assert sorted(table.column("call_id").to_pylist()) == ["C1", "C9"]
     assert json.loads(table.column("slots")[0].as_py()) == {"card_last4": "1234"}
     rejects = lake.read_bytes(
         REPO, commit.id, "quarantine/call_exports/calls/dt=2026-01-02/rejects.jsonl"
     )
-    lines = [json.loads(line) for line in rejects.decode().splitlines()]
+    lines = [sealer.open_entry(json.loads(line)) for line in rejects.decode().splitlines()]
     assert len(lines) == len(BAD_CALLS) and all(line["reason"] for line in lines)
-    assert lake.exists(REPO, commit.id, "raw/recordings/dt=2026-01-02/C1.wav")
+    wav = lake.read_bytes(REPO, commit.id, "raw/recordings/dt=2026-01-02/C1.wav")
+    assert sealer.open_blob(wav) == wav_bytes() != wav
+    assert lake.read_bytes(REPO, commit.id, "raw/recordings/dt=2026-01-02/C11.wav") == wav_bytes()
     assert lake.exists(REPO, commit.id, "quarantine/recordings/dt=2026-01-02/C9.wav")
     reasons = lake.read_bytes(REPO, commit.id, "quarantine/recordings/dt=2026-01-02/reasons.jsonl")
     assert "44100" in reasons.decode() and "empty" in reasons.decode()

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance
 
+from core.sealing import Sealer
 from core.settings import Settings
 from ingestion import lake_landing, schemas, validation
 from ingestion.airbyte.preflight import preflight_jsonl
@@ -42,14 +43,17 @@ def run_land_day(day: int):
 
 def parquet_rows(world: LakeWorld, ref: str, source: str, stream: str, day: int) -> list[dict]:
     path = f"raw/{source}/{stream}/dt={layout.day_date(day).isoformat()}/part-00000.parquet"
-    return pq.read_table(io.BytesIO(world.lake.read_bytes(REPO, ref, path))).to_pylist()
+    table = pq.read_table(io.BytesIO(world.lake.read_bytes(REPO, ref, path)))
+    return Sealer.from_settings(world.settings).open_table(table).table.to_pylist()
 
 
 def rejects(world: LakeWorld, ref: str, source: str, stream: str, day: int) -> list[dict]:
     path = f"quarantine/{source}/{stream}/dt={layout.day_date(day).isoformat()}/rejects.jsonl"
     if not world.lake.exists(REPO, ref, path):
         return []
-    return [json.loads(line) for line in world.lake.read_bytes(REPO, ref, path).splitlines()]
+    sealer = Sealer.from_settings(world.settings)
+    lines = world.lake.read_bytes(REPO, ref, path).splitlines()
+    return [sealer.open_entry(json.loads(line)) for line in lines]
 
 
 def land_like_embedded_mode(world: LakeWorld, day: int, branch: str) -> dict[str, int]:
@@ -82,6 +86,7 @@ def land_like_embedded_mode(world: LakeWorld, day: int, branch: str) -> dict[str
             day=the_day,
             checked=checked,
             schema=schemas.BY_STREAM[(source, stream)],
+            sealer=Sealer.from_settings(world.settings),
         )
         quarantined[f"{source}.{stream}"] = len(checked.rejects)
     return quarantined

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.pseudonym import customer_key
-from core.settings import Settings
+from core.sealing import Sealer
+from core.settings import Settings, get_settings
 from ingestion import lake_landing, schemas, validation
 from tests.factories import call_record, wav_bytes
 from versioning.lake import NotFoundError
@@ -41,6 +42,20 @@ FIVE = ("call_exports_calls", "crm_customers", "crm_tickets", "quarantine", "rec
 
 
 # ---- the test lake ------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _scratch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A scratch ``VOICEOPS_HOME``: the subject key store landing seals with and the loader
+    opens with (by default, from the settings) lives there."""
+    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _sealer() -> Sealer:
+    return Sealer.from_settings(get_settings())
 
 
 def _call(call_id: str, **overrides: object) -> dict:
@@ -90,7 +105,7 @@ class LandedLake:
         checked = validation.check_calls(calls)
         landing = lake_landing.land_records(
             self.lake, REPO, BRANCH, run_id=run, source="call_exports", stream="calls",
-            day=day, checked=checked, schema=schemas.CALLS,
+            day=day, checked=checked, schema=schemas.CALLS, sealer=_sealer(),
         )  # fmt: skip
         return lake_landing.commit_ingestion(
             self.lake, REPO, BRANCH, run_id=run, day=day, landings=[landing]
@@ -124,15 +139,17 @@ def _build_lake(root: Path) -> LandedLake:
     _wav(wavs / "C1.wav", frames=16000)  # 2 s
     _wav(wavs / "C2.wav", frames=10000)  # 1.25 s
     _wav(wavs / "C3.wav", rate=44100, frames=4410)  # breaks the contract -> quarantine
-    land = lake_landing.land_records
+    land, sealer = lake_landing.land_records, _sealer()
+    owners = {"C1": "CUST-000001", "C3": "CUST-000002"}  # C2's WAV lands unattributed (plain)
     landings = [
         land(lake, REPO, BRANCH, run_id=RUN, source="call_exports", stream="calls", day=DAY,
-             checked=calls, schema=schemas.CALLS),
+             checked=calls, schema=schemas.CALLS, sealer=sealer),
         land(lake, REPO, BRANCH, run_id=RUN, source="crm", stream="customers", day=DAY,
-             checked=customers, schema=schemas.CUSTOMERS),
+             checked=customers, schema=schemas.CUSTOMERS, sealer=sealer),
         land(lake, REPO, BRANCH, run_id=RUN, source="crm", stream="tickets", day=DAY,
-             checked=tickets, schema=schemas.TICKETS),
-        lake_landing.land_recordings(lake, REPO, BRANCH, run_id=RUN, day=DAY, directory=wavs),
+             checked=tickets, schema=schemas.TICKETS, sealer=sealer),
+        lake_landing.land_recordings(lake, REPO, BRANCH, run_id=RUN, day=DAY, directory=wavs,
+                                     sealer=sealer, owners=owners),
     ]  # fmt: skip
     commit = lake_landing.commit_ingestion(
         lake, REPO, BRANCH, run_id=RUN, day=DAY, landings=landings
@@ -436,10 +453,10 @@ def test_wav_headers_are_read_without_downloading_the_files(
 
     monkeypatch.setattr(lake, "open", spy_open)
     load_commit(lake, REPO, BRANCH, wh, schema)
-    for name in ("C1", "C2"):
-        path = f"raw/recordings/dt=2026-01-01/{name}.wav"
-        size = (test_lake.root / "wavs" / f"{name}.wav").stat().st_size
-        assert 0 < read[path] < size
+    plain = "raw/recordings/dt=2026-01-01/C2.wav"  # no owner: landed plain, header read only
+    assert 0 < read[plain] < (test_lake.root / "wavs" / "C2.wav").stat().st_size
+    sealed = "raw/recordings/dt=2026-01-01/C1.wav"  # sealed: read whole to open it
+    assert read[sealed] == lake.stat(REPO, BRANCH, sealed).size_bytes
     assert "quarantine/recordings/dt=2026-01-01/C3.wav" not in read
 
 

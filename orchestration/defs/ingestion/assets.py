@@ -32,6 +32,7 @@ from dagster import (
     multi_asset,
 )
 
+from core.sealing import Sealer
 from core.settings import Settings
 from ingestion import lake_landing, schemas, validation
 from ingestion.airbyte.server import VoiceOpsAirbyteWorkspace, sanitize_name
@@ -66,6 +67,8 @@ def _landing_metadata(landing: lake_landing.Landing, branch: str) -> dict:
     return {
         "records": landing.records,
         "quarantined": landing.quarantined,
+        "erased": landing.erased,
+        "unattributed": landing.unattributed,
         "bytes": landing.bytes,
         "branch": branch,
         "paths": MetadataValue.json(landing.paths[:50]),
@@ -101,6 +104,7 @@ def crm_streams(context: AssetExecutionContext, lake: LakeResource):
     }
     with crm_endpoint(settings) as base_url:
         syncs = sync_crm(base_url, list(CRM_KEYS), states)
+    sealer = Sealer.from_settings(settings)
     for sync in syncs:
         checked = validation.check_crm(sync.stream, sync.records)
         landing = lake_landing.land_records(
@@ -116,6 +120,7 @@ def crm_streams(context: AssetExecutionContext, lake: LakeResource):
             connector=sync.connector,
             connector_version=sync.connector_version,
             state=sync.state,
+            sealer=sealer,
         )
         yield MaterializeResult(
             asset_key=CRM_KEYS[sync.stream], metadata=_landing_metadata(landing, branch)
@@ -172,6 +177,7 @@ def call_exports_calls(context: AssetExecutionContext, lake: LakeResource) -> Ma
         connector=sync.connector,
         connector_version=sync.connector_version,
         state=sync.state,
+        sealer=Sealer.from_settings(settings),
     )
     return MaterializeResult(metadata=_landing_metadata(landing, branch))
 
@@ -185,9 +191,11 @@ def call_exports_calls(context: AssetExecutionContext, lake: LakeResource) -> Ma
     description="The day's call recordings (binary, straight to the lake; keyed by call id).",
 )
 def call_recordings(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
-    """Upload the day's WAVs; ones that break the 8 kHz mono contract go to quarantine."""
+    """Upload the day's WAVs, sealed under their caller's key (from the day's call export);
+    ones that break the 8 kHz mono contract go to quarantine."""
     settings = lake.settings()
     day = _day(context)
+    day_number = (day - layout.EPOCH).days + 1
     branch = _branch(context, lake)
     landing = lake_landing.land_recordings(
         lake.get_lake(),
@@ -195,7 +203,9 @@ def call_recordings(context: AssetExecutionContext, lake: LakeResource) -> Mater
         branch,
         run_id=context.run_id,
         day=day,
-        directory=layout.recordings_dir(settings.sources_root, (day - layout.EPOCH).days + 1),
+        directory=layout.recordings_dir(settings.sources_root, day_number),
+        sealer=Sealer.from_settings(settings),
+        owners=lake_landing.call_owners(layout.calls_jsonl(settings.sources_root, day_number)),
     )
     return MaterializeResult(metadata=_landing_metadata(landing, branch))
 
@@ -230,6 +240,7 @@ def contact_center_ingestion(
             "lake_uri": f"lakefs://{repo}/{commit.id}/",
             "records": MetadataValue.json({x.key: x.records for x in landings}),
             "quarantined": MetadataValue.json({x.key: x.quarantined for x in landings}),
+            "erased": MetadataValue.json({x.key: x.erased for x in landings}),
             "message": commit.message,
         },
         data_version=DataVersion(commit.id),
@@ -316,6 +327,7 @@ def _sync_into_branch(
     point_connection_at_branch(api, settings, connection_id, source, repo, branch)
     clear_staging(client, repo, branch, source)  # a retried step starts from nothing staged
     streams = lake_connection(source).streams
+    sealer = Sealer.from_settings(settings)
     incremental = [name for name, stream in streams.items() if stream.sync_mode == "incremental"]
     restore_stream_states(api, connection_id, _lake_states(lake, source, incremental))
     # A failed sync raises here: nothing is landed, and the commit step never runs.
@@ -345,6 +357,7 @@ def _sync_into_branch(
             connector=f"airbyte-server:{connection_name}",
             connector_version=f"job-{job_id}",
             state=states.get(stream) or _full_refresh_state(streams[stream].sync_mode, job_id),
+            sealer=sealer,
         )
         landed.append(
             MaterializeResult(
