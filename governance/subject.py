@@ -164,17 +164,20 @@ def _crm_record_from_lake(settings: Settings, customer_id: str) -> dict[str, Any
     """The newest raw CRM row of the customer at ``main`` (parts are read in path order)."""
     import pyarrow.parquet as pq
 
+    from core.sealing import Sealer
     from versioning.lake import open_lake
     from versioning.lake.models import ObjectStat
 
     lake, repository = open_lake(settings), settings.lake_repository
     if repository not in {repo.id for repo in lake.list_repositories()}:
         return None
+    sealer = Sealer.from_settings(settings)
     found = None
     for item in lake.list_objects(repository, "main", "raw/crm/customers/"):
         if not isinstance(item, ObjectStat) or not item.path.endswith(".parquet"):
             continue
-        table = pq.read_table(io.BytesIO(lake.read_bytes(repository, "main", item.path)))
+        data = pq.read_table(io.BytesIO(lake.read_bytes(repository, "main", item.path)))
+        table = sealer.open_table(data).table  # rows under destroyed keys are dropped
         if "customer_id" not in table.column_names:
             continue
         rows = table.filter(pc.equal(table.column("customer_id"), customer_id)).to_pylist()

@@ -7,7 +7,12 @@ it, then its hits are reported with the refs and the number of commits that hold
 * Parquet parts: rows whose string columns hold an identifier;
 * JSONL (quarantine rejects and reasons): lines that hold one;
 * recordings ``raw/recordings/dt=*/<call id>.wav`` (and quarantined WAVs): the call id is one
-  of the subject's calls, found in the call exports (the sources' and the lake's own parts).
+  of the subject's calls, found in the call exports (the sources' and the lake's own parts),
+  and the bytes are plain or open under a live key.
+
+Sealed personal data (``core.sealing``) is opened first: parts with ``open_table``, JSONL
+lines with ``open_entry``, WAVs with ``open_blob``. What is sealed under a destroyed key is
+noise (the subject was erased), never a hit.
 
 Cost: one listing per commit plus one read per distinct object, so a lake with C commits
 and O objects per commit lists C x O entries and reads at most the distinct objects.
@@ -16,6 +21,7 @@ and O objects per commit lists C x O entries and reads at most the distinct obje
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +29,7 @@ from dataclasses import dataclass, field
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core.sealing import Sealer
 from core.settings import Settings
 from governance.subject import Subject
 from versioning.lake import Lake, open_lake
@@ -70,6 +77,7 @@ def search_lake(settings: Settings, subject: Subject) -> tuple[list[LakeHit], La
     scan = LakeScan()
     if repository not in {repo.id for repo in lake.list_repositories()}:
         return [], scan
+    sealer = Sealer.from_settings(settings)
     holders = commits_by_ref(lake, repository)
     scan.refs = len(set().union(*holders.values())) if holders else 0
     scan.commits = len(holders)
@@ -91,12 +99,20 @@ def search_lake(settings: Settings, subject: Subject) -> tuple[list[LakeHit], La
             commit_id = next(iter(objects[(checksum, path)]))
             data = lake.read_bytes(repository, commit_id, path)
             scan.objects_read += 1
-            hits_by_checksum[checksum] = _object_hits(path, data, subject)
+            hits_by_checksum[checksum] = _object_hits(path, data, subject, sealer)
+    for checksum, path in sorted(wavs, key=lambda key: key[1]):
+        match = _WAV.search(path)
+        if checksum in hits_by_checksum or not (match and match.group(1) in subject.call_ids):
+            continue
+        commit_id = next(iter(objects[(checksum, path)]))
+        data = lake.read_bytes(repository, commit_id, path)
+        scan.objects_read += 1
+        readable = sealer.open_blob(data) is not None  # under a destroyed key: noise
+        hits_by_checksum[checksum] = {"call_recording": 1} if readable else {}
     found: list[LakeHit] = []
     for (checksum, path), commits in sorted(objects.items(), key=lambda item: item[0][1]):
         if (checksum, path) in wavs:
-            match = _WAV.search(path)
-            hits = {"call_recording": 1} if match and match.group(1) in subject.call_ids else {}
+            hits = hits_by_checksum.get(checksum, {})
         else:
             hits = hits_by_checksum[checksum]
         if hits:
@@ -105,17 +121,36 @@ def search_lake(settings: Settings, subject: Subject) -> tuple[list[LakeHit], La
     return found, scan
 
 
-def _object_hits(path: str, data: bytes, subject: Subject) -> dict[str, int]:
-    """Hits in one object; a Parquet part also adds the subject's call ids it names."""
+def _object_hits(path: str, data: bytes, subject: Subject, sealer: Sealer) -> dict[str, int]:
+    """Hits in one object, opened; a Parquet part also adds the subject's call ids it names."""
     if path.endswith(".parquet"):
-        table = pq.read_table(io.BytesIO(data))
+        table = sealer.open_table(pq.read_table(io.BytesIO(data))).table
         hits, rows = subject.table_hits(table)
         if rows is not None and "call_id" in table.column_names:
             calls = table.filter(rows).column("call_id")
             subject.call_ids.update(v for v in pc.unique(calls).to_pylist() if v)
         return dict(hits)
     if path.endswith((".jsonl", ".json", ".csv", ".log", ".txt")):
-        lines = data.decode("utf-8", errors="replace").splitlines()
+        lines = _opened_lines(data.decode("utf-8", errors="replace").splitlines(), sealer)
         subject.add_calls_from_lines(lines)
         return dict(subject.text_hits(lines))
     return {}
+
+
+def _opened_lines(lines: list[str], sealer: Sealer) -> list[str]:
+    """JSON object lines with their sealed values opened (lines under a destroyed key left
+    out); other lines as they are."""
+    opened = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            opened.append(line)
+            continue
+        if not isinstance(entry, dict):
+            opened.append(line)
+            continue
+        plain = sealer.open_entry(entry)
+        if plain is not None:
+            opened.append(json.dumps(plain, ensure_ascii=False, default=str))
+    return opened

@@ -1,6 +1,8 @@
 """Rows of the ``stt_examples`` mart with their audio, and the rules for which rows are used.
 
-Audio is read from the lake at each row's ``audio_lake_commit`` + ``audio_path``.
+Audio is read from the lake at each row's ``audio_lake_commit`` + ``audio_path`` and opened
+with the subject key store (``core.sealing``); a recording sealed under a destroyed key (an
+erased customer's call) is noise: its row is dropped, counted and logged.
 
 Which rows: a row whose transcript was redacted (``transcript_was_redacted``) is left out of
 *every* split, because its placeholder (``<PHONE>``, ``<PERSON>``...) stands for words the
@@ -11,12 +13,14 @@ out too. :func:`prepare` applies both rules the same way to training and test sp
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from core.sealing import Sealer
 from core.settings import Settings
 from training.common.audio import decode_wav
 from training.common.data import read_mart
@@ -26,21 +30,32 @@ from training.stt.text import encode, normalize
 from warehouse.schemas import PUBLISHED
 
 MART = "stt_examples"
+log = logging.getLogger(__name__)
 
 
 def attach_audio(rows: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
-    """Set ``audio`` (float32) and ``audio_rate`` on rows lacking them, read from the lake."""
+    """Set ``audio`` (float32) and ``audio_rate`` on rows lacking them, read from the lake.
+
+    Rows whose recording was erased (sealed under a destroyed key) are removed from ``rows``
+    (in place, so callers holding the list see it) and logged."""
     missing = [row for row in rows if "audio" not in row]
     if not missing:
         return rows
     from versioning.lake import open_lake
 
-    lake = open_lake(settings)
+    lake, sealer = open_lake(settings), Sealer.from_settings(settings)
+    erased = set()
     for row in missing:
-        data = lake.read_bytes(
-            settings.lake_repository, row["audio_lake_commit"], row["audio_path"]
+        data = sealer.open_blob(
+            lake.read_bytes(settings.lake_repository, row["audio_lake_commit"], row["audio_path"])
         )
+        if data is None:
+            erased.add(id(row))
+            continue
         row["audio"], row["audio_rate"] = decode_wav(data)
+    if erased:
+        rows[:] = [row for row in rows if id(row) not in erased]
+        log.warning("%d row(s) of %s left out: their recordings were erased", len(erased), MART)
     return rows
 
 
@@ -86,11 +101,14 @@ class Prepared:
 
 def prepare(rows: list[dict[str, Any]]) -> Prepared:
     """Apply the selection rule and normalize; reads audio from the lake when missing."""
+    data = Prepared()
     if any("audio" not in row for row in rows):
         from core.settings import get_settings
 
+        before = len(rows)
         attach_audio(rows, get_settings())
-    data = Prepared()
+        if len(rows) < before:
+            data.excluded["erased"] += before - len(rows)
     for row, key in zip(rows, row_keys(rows, "call_id"), strict=True):
         if row.get("transcript_was_redacted"):
             data.excluded["redacted"] += 1

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.signal import resample_poly
 
+from core.sealing import Sealer
 from core.settings import Settings
 from core.voices import parse_espeak_id
 from training.common.audio import decode_wav
@@ -60,25 +61,48 @@ def resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
     return resample_poly(waveform, target // g, rate // g).astype(np.float32)
 
 
-def read_audio(row: dict[str, Any], lake: Any = None, repository: str = "") -> bytes:
-    """The recording's bytes: a local ``wav_file`` or the lake object at its commit."""
+def read_audio(
+    row: dict[str, Any], lake: Any = None, repository: str = "", sealer: Sealer | None = None
+) -> bytes | None:
+    """The recording's bytes: a local ``wav_file`` or the lake object at its commit, opened
+    with ``sealer`` when it is sealed; None when it was erased (sealed under a destroyed key)."""
     if row.get("wav_file"):
         return Path(row["wav_file"]).read_bytes()
     if lake is None:
         raise ValueError(f"row {row.get('call_id')} needs the lake to read {row['audio_path']}")
-    return lake.read_bytes(repository, row["audio_lake_commit"], row["audio_path"])
+    data = lake.read_bytes(repository, row["audio_lake_commit"], row["audio_path"])
+    if sealer is None:
+        from core.sealing.codec import is_sealed_blob
+
+        if is_sealed_blob(data):
+            raise ValueError(f"{row['audio_path']} is sealed: pass the sealer to open it")
+        return data
+    return sealer.open_blob(data)
 
 
 def attach_audio(rows: list[dict[str, Any]], settings: Settings | None = None) -> list[np.ndarray]:
-    """Waveform and rate of every row (the lake is opened only when a row needs it)."""
-    lake, repository = None, ""
+    """Waveform and rate of every row (the lake is opened only when a row needs it).
+
+    Rows whose recording was erased are removed from ``rows`` (in place, so the list stays
+    aligned with the waveforms returned) and logged."""
+    lake, repository, sealer = None, "", None
     if any(not row.get("wav_file") for row in rows):
         from core.settings import get_settings
         from versioning.lake.factory import open_lake
 
         settings = settings or get_settings()
         lake, repository = open_lake(settings), settings.lake_repository
-    return [decode_wav(read_audio(row, lake, repository)) for row in rows]
+        sealer = Sealer.from_settings(settings)
+    audio, kept = [], []
+    for row in rows:
+        data = read_audio(row, lake, repository, sealer)
+        if data is not None:
+            kept.append(row)
+            audio.append(decode_wav(data))
+    if len(kept) < len(rows):
+        log.warning("%d row(s) left out: their recordings were erased", len(rows) - len(kept))
+        rows[:] = kept
+    return audio
 
 
 @dataclass
