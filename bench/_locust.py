@@ -72,7 +72,7 @@ def _machine_cpu_seconds() -> float:
 
 def _reaped_children_cpu_seconds() -> float:
     """CPU seconds of this process's children that have exited and been waited for (the
-    Locust run, once ``communicate`` has reaped it; the server is still running)."""
+    Locust run, once ``wait`` has reaped it; the server is still running)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -95,7 +95,6 @@ def run_locust(
             "locust",
             "--headless",
             "--only-summary",
-            "--skip-log-setup",
             "-f",
             str(LOCUSTFILE),
             "--host",
@@ -117,28 +116,25 @@ def run_locust(
         reaped_before = _reaped_children_cpu_seconds()
         bank_before = tree_cpu_seconds(bank_pid) if bank_pid else 0.0
         started = time.perf_counter()
-        process = subprocess.Popen(
-            command,
-            env=os.environ | env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            _, stderr = process.communicate(timeout=run_time_s + GRACE_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise RuntimeError(f"locust ran past {run_time_s + GRACE_S} s and was killed") from None
+        log = prefix.with_name("locust.log")
+        with log.open("w") as out:
+            process = subprocess.Popen(command, env=os.environ | env, stdout=out, stderr=out)
+            try:
+                process.wait(timeout=run_time_s + GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise RuntimeError(f"locust ran past {run_time_s + GRACE_S} s, killed") from None
         wall = time.perf_counter() - started
         locust_cpu = _reaped_children_cpu_seconds() - reaped_before
         server_cpu = tree_cpu_seconds(server_pid) - server_before
         bank_cpu = tree_cpu_seconds(bank_pid) - bank_before if bank_pid else 0.0
         machine_cpu = _machine_cpu_seconds() - machine_before
         stats = prefix.with_name("run_stats.csv")
-        if process.returncode != 0 or not stats.exists():
-            raise RuntimeError(f"locust failed ({process.returncode}): {stderr[-2000:]}")
-        row = _aggregated(stats)
+        row = _aggregated(stats) if stats.exists() else {}
+        if process.returncode != 0 or not int(row.get("Request Count", 0)):
+            tail = log.read_text()[-2000:]
+            raise RuntimeError(f"locust exited {process.returncode}, no turns recorded: {tail}")
     return LocustRun(
         turns=int(row["Request Count"]),
         failures=int(row["Failure Count"]),
