@@ -225,7 +225,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     from serving.traffic import customers
 
     if not locust_installed():
-        raise SystemExit("bench capacity: locust is not installed (pip install -e '.[bench]')")
+        raise RuntimeError("bench capacity: locust is not installed (pip install -e '.[bench]')")
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="voiceops-bench-capacity-") as tmp:

@@ -36,6 +36,7 @@ BENCHMARKS = (
     "assignment",
     "serving_api",
     "serving_metrics",
+    "capacity",
     "tuning",
     "vector_index",
     "embedding_drift",
