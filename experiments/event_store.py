@@ -128,6 +128,14 @@ class EventStore(ABC):
         where, params = prune_where(before, keep_experiments)
         return self._delete(where, params, dry_run)
 
+    def delete_users(self, user_ids: Sequence[str], *, dry_run: bool = False) -> int:
+        """Delete every event whose ``user_id`` is one of ``user_ids`` (a data subject's
+        erasure); how many (would) go."""
+        if not user_ids:
+            return 0
+        marks = ", ".join("?" for _ in user_ids)
+        return self._delete(f"WHERE user_id IN ({marks})", list(user_ids), dry_run)
+
     def count_of_users(self, user_ids: Sequence[str]) -> int:
         """Number of events whose ``user_id`` is one of ``user_ids`` (a data subject's)."""
         if not user_ids:

@@ -77,7 +77,7 @@ SUB_COMMANDS: dict[str, tuple[str, str, str]] = {
         "voiceops.cli.privacy",
         "privacy_app",
         "Personal data: how well the detector finds it (precision / recall per kind), "
-        "and how long each layer keeps it (retention).",
+        "how long each layer keeps it (retention), where a customer is, and their erasure.",
     ),
     "trail": (
         "voiceops.cli.trail",

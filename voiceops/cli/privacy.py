@@ -3,6 +3,7 @@
 voiceops privacy eval [--n N] [--seed S] [--variants]   # PII detection: precision / recall
 voiceops privacy retention [--dry-run] [--json]   # remove what each layer kept too long
 voiceops privacy find --customer ID [--json] [--expect-none]   # a data subject in every layer
+voiceops privacy erase --customer ID [--dry-run] [--json]   # erase a data subject, prove it
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:  # the CLI imports a command's modules only when it runs
+    from governance.erasure import ErasureReport
     from governance.subject_search import SearchReport
 
 privacy_app = typer.Typer(
     help="Personal data: how well the detector finds it (precision / recall per kind), "
-    "and how long each layer keeps it (retention).",
+    "how long each layer keeps it (retention), where a customer is, and their erasure.",
     no_args_is_help=True,
 )
 
@@ -121,3 +123,71 @@ def _print_search(report: SearchReport) -> None:
         print(f"| {item.layer} | {item.where} | {item.kind} | {item.count} | {refs} | {commits} |")
     for note in report.not_searchable:
         print(f"not searchable: {note}")
+
+
+@privacy_app.command("erase")
+def erase_cmd(
+    customer: Annotated[str, typer.Option("--customer", help="The CRM customer id.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what each layer would lose; change nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+) -> None:
+    """Erase a customer from every layer (crypto-shredding: their lake key is destroyed;
+    warehouse rows, events, source records and log lines are deleted), then search for them
+    again. Exits 0 only when that proof search finds nothing."""
+    import json
+
+    from core.settings import Settings
+    from governance.erasure import erase
+
+    report = erase(Settings(), customer, dry_run=dry_run)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_erasure(report)
+    if not dry_run and not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_erasure(report: ErasureReport) -> None:
+    from governance.erasure import LEGACY_HELP
+
+    lake = report.lake_summary()
+    verb = "would delete" if report.dry_run else "deleted"
+    head = "plan of the erasure of" if report.dry_run else f"erasure {report.erasure_id} of"
+    print(f"{head} customer {report.customer_id} (identifiers: {', '.join(report.identifiers)})")
+    if report.already_erased:
+        print("already erased before (on the suppression list)")
+    key = (
+        "would be destroyed"
+        if report.dry_run
+        else ("destroyed" if report.key_destroyed else "none left to destroy")
+    )
+    print(
+        f"{'lake':<16} key {key}: {lake['sealed_objects']} objects hold "
+        f"{lake['sealed_values']} values sealed under it; 0 objects rewritten"
+    )
+    for layer, count in report.counts().items():
+        print(f"{layer:<16} {verb} {count:>6}")
+    for item in report.deletions:
+        print(f"  - {item.layer}: {item.where} ({item.count} {item.unit})")
+    if lake["plain_objects"]:
+        print(f"\nlake objects holding the subject in PLAIN text ({len(lake['plain_objects'])}):")
+        for item in lake["plain_objects"]:
+            refs = ", ".join(item["refs"])
+            kinds = ", ".join(item["identifiers"])
+            print(f"  - {item['path']} ({kinds}) at {refs} ({item['commits']} commits)")
+        print(LEGACY_HELP)
+    for note in report.not_searched:
+        print(f"not searched: {note}")
+    if report.dry_run:
+        return
+    proof = report.proof
+    if proof is None:
+        return
+    if report.ok:
+        print(f"erased: proof: nothing found ({proof.seconds:g} s; record {report.erasure_id})")
+        return
+    print(f"\nerasure incomplete: proof: {proof.total()} findings left")
+    _print_search(proof)
