@@ -148,6 +148,7 @@ def land_records(
     (uncommitted); an erased customer's records and rejects are counted, not written."""
     partition = f"dt={day.isoformat()}"
     flat, schema = _flat_rows(checked.valid, schema)
+    sealer.preload(row.get("customer_id") for row in flat)
     valid = _sealed(flat, sealer.seal_record)  # after flattening: _extra is one sealed value
     rejects = _sealed(checked.rejects, sealer.seal_reject)
     landing = Landing(
@@ -237,6 +238,7 @@ def land_recordings(
     uploads: list[tuple[str, Path | bytes]] = []  # plain files stream from disk: GBs a day
     reasons: list[dict[str, Any]] = []
     files = sorted(directory.glob("*.wav")) if directory.is_dir() else []
+    sealer.preload(owners[wav.stem] for wav in files if wav.stem in owners)
     for wav in files:
         data = wav.read_bytes()
         owner = owners.get(wav.stem)

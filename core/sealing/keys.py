@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,6 +31,7 @@ from core.settings import Settings
 from core.trail.store import trail_engine
 
 KEY_BYTES = 32
+_CHUNK = 500  # ids per IN (...) query
 METADATA = sa.MetaData()
 keys_table = sa.Table(
     "voiceops_subject_keys",
@@ -129,6 +131,41 @@ class SubjectKeyStore:
                 row = (key_id, secret)
         return row[0], bytes.fromhex(row[1])
 
+    def keys_for(self, customer_ids: Iterable[str]) -> dict[str, tuple[str, bytes] | None]:
+        """``key_for`` of many subjects in one transaction (one commit, however many keys
+        are made); ``None`` for an erased subject instead of raising."""
+        refs = {customer_id: self._subject_ref(customer_id) for customer_id in set(customer_ids)}
+        erased_refs = {self._erased_ref(customer_id): customer_id for customer_id in refs}
+        found: dict[str, tuple[str, bytes] | None] = {}
+        with self.engine.begin() as connection:
+            for chunk in _chunks(list(erased_refs)):
+                query = sa.select(erased_table.c.erased_ref).where(
+                    erased_table.c.erased_ref.in_(chunk)
+                )
+                found |= {erased_refs[ref]: None for ref in connection.execute(query).scalars()}
+            by_ref = {ref: customer_id for customer_id, ref in refs.items()}
+            for chunk in _chunks([ref for ref, c in by_ref.items() if c not in found]):
+                query = sa.select(
+                    keys_table.c.subject_ref, keys_table.c.key_id, keys_table.c.secret
+                ).where(keys_table.c.subject_ref.in_(chunk))
+                for ref, key_id, secret in connection.execute(query):
+                    found[by_ref[ref]] = (key_id, bytes.fromhex(secret))
+            made = [
+                {
+                    "subject_ref": refs[customer_id],
+                    "key_id": secrets.token_hex(16),
+                    "secret": secrets.token_hex(KEY_BYTES),
+                    "created_at": _now(),
+                }
+                for customer_id in refs
+                if customer_id not in found
+            ]
+            if made:
+                connection.execute(keys_table.insert(), made)
+            for row in made:
+                found[by_ref[row["subject_ref"]]] = (row["key_id"], bytes.fromhex(row["secret"]))
+        return found
+
     def lookup(self, key_id: str) -> bytes | None:
         """The key of ``key_id``; ``None`` when it was destroyed."""
         with self.engine.connect() as connection:
@@ -188,6 +225,10 @@ class SubjectKeyStore:
 
     def where(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[start : start + _CHUNK] for start in range(0, len(values), _CHUNK)]
 
 
 def _private_directory(path: str) -> None:

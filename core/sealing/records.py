@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,13 @@ class Sealer:
             except SubjectErasedError:
                 self._keys[customer_id] = None
         return self._keys[customer_id]
+
+    def preload(self, customer_ids: Iterable[str]) -> None:
+        """Fetch (or make) the keys of many subjects in one store transaction, so sealing a
+        day's records does not commit once per new customer."""
+        missing = {c for c in customer_ids if isinstance(c, str) and c and c not in self._keys}
+        if missing:
+            self._keys |= self.store.keys_for(missing)
 
     def is_erased(self, customer_id: str) -> bool:
         return self.key(customer_id) is None

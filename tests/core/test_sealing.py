@@ -124,3 +124,19 @@ def test_a_key_the_store_never_held_is_an_error_not_an_erasure(
     other = SubjectKeyStore(f"sqlite:///{tmp_path / 'other' / 'keys.sqlite3'}", PSEUDONYM)
     with pytest.raises(KeyUnknownError, match="VOICEOPS_SUBJECT_KEYS_URL"):
         Sealer(other).open_table(pa.Table.from_pylist([sealed]))
+
+
+def test_keys_of_many_subjects_come_in_one_go_and_agree_with_key_for(
+    store: SubjectKeyStore,
+) -> None:
+    before = store.key_for("CUST-1")
+    store.destroy("CUST-2")
+    ids = ["CUST-1", "CUST-2"] + [f"NEW-{n}" for n in range(600)]  # more than one IN chunk
+    keys = store.keys_for(ids)
+    assert keys["CUST-1"] == before and keys["CUST-2"] is None
+    assert all(keys[f"NEW-{n}"] == store.key_for(f"NEW-{n}") for n in (0, 599))
+    assert store.counts()["keys"] == 601
+    sealer = Sealer(store)
+    sealer.preload(["CUST-2", "NEW-5", ""])
+    assert sealer.seal_record(ALICE | {"customer_id": "CUST-2"}) is None
+    assert sealer.key("NEW-5") == keys["NEW-5"]
