@@ -42,6 +42,8 @@ from versioning.lake import Commit, Lake, NotFoundError
 from versioning.lake.repositories import ensure_repository
 
 PART_ROWS = 50_000
+#: Sealed recordings are bytes in memory: uploaded whenever this many are pending.
+SEALED_BATCH_BYTES = 64 << 20
 META_PREFIX = "voiceops."
 
 
@@ -236,6 +238,7 @@ def land_recordings(
     partition = f"dt={day.isoformat()}"
     landing = Landing("recordings", "wav", day.isoformat(), 0, 0, 0)
     uploads: list[tuple[str, Path | bytes]] = []  # plain files stream from disk: GBs a day
+    pending = 0  # bytes of sealed recordings held in ``uploads``
     reasons: list[dict[str, Any]] = []
     files = sorted(directory.glob("*.wav")) if directory.is_dir() else []
     sealer.preload(owners[wav.stem] for wav in files if wav.stem in owners)
@@ -259,6 +262,10 @@ def land_recordings(
             landing.quarantine_paths.append(path)
         landing.bytes += len(upload) if isinstance(upload, bytes) else len(data)
         uploads.append((path, upload))
+        pending += len(upload) if isinstance(upload, bytes) else 0
+        if pending >= SEALED_BATCH_BYTES:
+            lake.upload_many(repository, branch, uploads)
+            uploads, pending = [], 0
     if reasons:
         uploads.append((f"quarantine/recordings/{partition}/reasons.jsonl", _jsonl(reasons)))
     summary = {k: v for k, v in landing.to_dict().items() if k not in {"paths"}}

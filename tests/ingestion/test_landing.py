@@ -175,3 +175,27 @@ def test_refused_by_gate_reads_the_audit_log(tmp_path, monkeypatch) -> None:
     refused = _refused_by_gate(settings)
     assert refused(bad)
     assert not refused(good) and not refused(never)
+
+
+def test_sealed_recordings_are_uploaded_in_batches(
+    lake: LocalLake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    branch = lake_landing.ingest_branch_name("run-b", DAY)
+    lake_landing.ensure_ingest_branch(lake, REPO, branch)
+    wavs = tmp_path / "wavs"
+    wavs.mkdir()
+    for n in range(3):
+        (wavs / f"C{n}.wav").write_bytes(wav_bytes())
+    calls: list[int] = []
+    real = lake.upload_many
+    monkeypatch.setattr(lake_landing, "SEALED_BATCH_BYTES", 1)
+    monkeypatch.setattr(lake, "upload_many", lambda *a, **k: calls.append(1) or real(*a, **k))
+    sealer = sealer_in(tmp_path)
+    landing = lake_landing.land_recordings(
+        lake, REPO, branch, run_id="run-b", day=DAY, directory=wavs, sealer=sealer,
+        owners={f"C{n}": f"CUST-{n}" for n in range(3)},
+    )  # fmt: skip
+    assert landing.records == 3 and len(calls) == 4  # one per sealed WAV, then the summary
+    for n in range(3):
+        data = lake.read_bytes(REPO, branch, f"raw/recordings/dt=2026-01-02/C{n}.wav")
+        assert sealer.open_blob(data) == wav_bytes()
