@@ -213,3 +213,19 @@ def test_a_key_store_that_never_held_the_keys_fails_the_load_naming_the_path(
 
     with pytest.raises(LoadError, match=r"raw/.*never held"):
         _load(world, duckdb, "sealed-wrong-store", sealer_in(tmp_path / "elsewhere"))
+
+
+def test_a_warehouse_of_an_older_release_gets_the_rows_erased_column(
+    world: World, duckdb: Warehouse
+) -> None:
+    schema = audit_schema("sealed-old-release")
+    raw = raw_schema(schema)
+    duckdb.create_schema(raw)
+    duckdb.execute(
+        f'CREATE TABLE "{raw}"."_load_runs" (lake_commit TEXT NOT NULL, repository TEXT, '
+        "ref TEXT, objects_loaded BIGINT, objects_skipped BIGINT, objects_removed BIGINT, "
+        "rows_loaded BIGINT, seconds DOUBLE PRECISION, loaded_at TIMESTAMP WITH TIME ZONE "
+        "DEFAULT CURRENT_TIMESTAMP)"
+    )
+    load_commit(world.lake, REPO, world.commit, duckdb, schema, key=KEY, sealer=world.sealer)
+    assert _column(duckdb, schema, "_load_runs", "rows_erased") == [0]
