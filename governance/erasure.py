@@ -179,13 +179,13 @@ def erase(settings: Settings, customer_id: str, *, dry_run: bool = False) -> Era
     subject = identify(settings, customer_id)
     add_source_calls(settings, subject)
     report.identifiers = sorted(subject.values)
+    trail = None if dry_run else open_trail(settings)  # unreachable: stop before acting
     store = SubjectKeyStore.from_settings(settings)
     key_id = store.key_id_of(customer_id)
     report.already_erased = store.is_erased(customer_id)
     clock.lap("identify")
     report.lake = scan(settings, subject, key_id)  # adds the calls the lake names
     clock.lap("lake_scan")
-    trail = None if dry_run else open_trail(settings)  # unreachable: stop before acting
     if not dry_run:
         destroyed = store.destroy(customer_id)
         report.key_destroyed = destroyed.key_id is not None
