@@ -53,7 +53,7 @@ def test_erasing_two_customers_of_an_ingested_day(pipeline_settings: Settings) -
     from orchestration.runs import ingest_day
 
     settings = pipeline_settings
-    write_day(settings.sources_root, 1, calls=60, seed=7, bad_rate=0.05, audio=True)
+    write_day(settings.sources_root, 1, calls=40, seed=7, bad_rate=0.05, audio=True)
     commit = ingest_day(1, open_lake(settings), LAKE_REPO).commit.id
     assert _load(settings, commit, "audit_day1").rows_erased == 0
     callers = _callers(settings)
