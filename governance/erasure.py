@@ -43,7 +43,10 @@ NOT_SEARCHED = (
     "MLflow artifacts of models already trained (weights, metrics, lineage): never touched, "
     "so the models keep working; they hold no rows, but a model may have learnt from the "
     "subject's data",
-    "vector store points (embeddings of turns): not searched by identifier",
+    "vector store points (monitoring/vectors): embeddings and the redacted mart text of a "
+    "version's training and production rows, with no customer column: not searched by "
+    "identifier; an erased subject's redacted utterances stay there until that version's "
+    "index is rebuilt",
 )
 LEGACY_HELP = (
     "these lake objects hold the subject in plain text (landed before sealing existed, or "
