@@ -17,7 +17,7 @@ often:
 The serving response audio (``$VOICEOPS_HOME/serving/audio``) holds synthesized speech and
 no text, so it cannot be searched by identifier: the report lists it under
 ``not_searchable``. ``voiceops privacy find --expect-none`` exits 1 when anything is found:
-the check a future ``voiceops privacy erase`` runs after erasing.
+the check ``voiceops privacy erase`` (``governance.erasure``) runs after erasing.
 """
 
 from __future__ import annotations
