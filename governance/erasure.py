@@ -14,7 +14,9 @@
    must find nothing in any layer and at any ref;
 6. records the erasure: a trail entry (action ``erasure``) and
    ``$VOICEOPS_HOME/governance/erasures/<erasure id>.json``, both with counts only: no
-   customer id, name, phone, email, passport or key.
+   customer id, name, phone, email, passport or key. A step failing after the key was
+   destroyed is recorded too (``failed``: the phase and the error's type), then raised;
+   running the erasure again finishes it.
 
 Plain lake data cannot be shredded: it is reported with its paths and refs and the proof
 fails (the lake has to be rewritten, or the refs holding it retired and the lake GC run).
@@ -29,13 +31,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
 from governance import erasure_layers
 from governance.erasure_lake import LakeState, scan
 from governance.erasure_layers import Deletion
+from governance.subject import Subject
 from governance.subject_search import NOT_SEARCHABLE, SearchReport
+
+if TYPE_CHECKING:
+    from core.trail import Trail
 
 #: What the proof search does not cover, beside the serving audio of ``NOT_SEARCHABLE``.
 NOT_SEARCHED = (
@@ -72,6 +78,8 @@ class ErasureReport:
     deletions: list[Deletion] = field(default_factory=list)
     proof: SearchReport | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    #: "<phase>: <error type>" when a step after the key destruction failed ("" otherwise)
+    failed: str = ""
     not_searched: list[str] = field(default_factory=lambda: list(NOT_SEARCHED))
 
     @property
@@ -115,6 +123,7 @@ class ErasureReport:
             "at": self.at,
             "dry_run": self.dry_run,
             "already_erased": self.already_erased,
+            "failed": self.failed,
             "lake": self.lake_summary(),
             "deleted": self.counts(),
             "deleted_from": [
@@ -163,6 +172,7 @@ class _Clock:
     def __init__(self, seconds: dict[str, float]):
         self.seconds = seconds
         self.started = time.perf_counter()
+        self.phase = ""
 
     def lap(self, phase: str) -> None:
         now = time.perf_counter()
@@ -173,7 +183,7 @@ class _Clock:
 def erase(settings: Settings, customer_id: str, *, dry_run: bool = False) -> ErasureReport:
     """Erase ``customer_id`` from every layer and prove it (``dry_run``: only the plan)."""
     from core.sealing import SubjectKeyStore
-    from core.trail import open_trail, record
+    from core.trail import open_trail
     from governance.subject import identify
     from governance.subject_search import add_source_calls, search
 
@@ -193,19 +203,40 @@ def erase(settings: Settings, customer_id: str, *, dry_run: bool = False) -> Era
         destroyed = store.destroy(customer_id)
         report.key_destroyed = destroyed.key_id is not None
     clock.lap("key_destruction")
+    if trail is None:
+        _delete(settings, subject, report, clock, dry_run=True)
+        return report
+    try:
+        _delete(settings, subject, report, clock, dry_run=False)
+        report.proof = search(settings, customer_id, subject=subject)
+        clock.lap("proof")
+    except BaseException as error:  # the key is gone already: the record says where it stopped
+        report.failed = f"{clock.phase}: {type(error).__name__}"
+        raise
+    finally:
+        _record(settings, trail, report)
+    return report
+
+
+def _delete(
+    settings: Settings, subject: Subject, report: ErasureReport, clock: _Clock, *, dry_run: bool
+) -> None:
     for layer in ("warehouse", "events", "sources", "connector_logs"):
+        clock.phase = layer
         report.deletions += getattr(erasure_layers, layer)(settings, subject, dry_run)
         clock.lap(layer)
-    if trail is None:
-        return report
-    report.proof = search(settings, customer_id, subject=subject)
-    clock.lap("proof")
+    clock.phase = "proof"
+
+
+def _record(settings: Settings, trail: Trail, report: ErasureReport) -> None:
+    """The JSON record and the trail entry (no identifier in either)."""
+    from core.trail import record
+
     directory = records_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{report.erasure_id}.json"
     path.write_text(json.dumps(report.record(), indent=2, ensure_ascii=False) + "\n")
     record(trail, "erasure", f"erasure:{report.erasure_id}", _trail_details(report))
-    return report
 
 
 def _trail_details(report: ErasureReport) -> dict[str, Any]:
@@ -219,4 +250,5 @@ def _trail_details(report: ErasureReport) -> dict[str, Any]:
         "deleted": report.counts(),
         "proof_total": report.proof_total,
         "proof_counts": report.proof.counts() if report.proof else {},
+        "failed": report.failed,
     }

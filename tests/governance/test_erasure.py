@@ -328,3 +328,27 @@ def test_the_warehouse_and_events_are_erased_on_postgres_too(tmp_path) -> None:
         assert left == [("C6",)] and quarantined == 1  # Boris's row named Alice
         with EventStore.from_settings(settings) as store:
             assert store.count() == 2
+
+
+def test_a_step_failing_after_the_key_destruction_is_recorded_and_a_rerun_finishes(
+    world, monkeypatch
+) -> None:
+    from governance import erasure_layers
+
+    def broken(*_: object) -> list:
+        raise RuntimeError(f"events store down for {ALICE['customer_id']}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(erasure_layers, "events", broken)
+        with pytest.raises(RuntimeError):
+            erase(world, ALICE["customer_id"])
+    (record,) = (world.home / "governance" / "erasures").glob("*.json")
+    failed = json.loads(record.read_text())
+    assert failed["failed"] == "events: RuntimeError" and failed["proof"] is None
+    assert failed["lake"]["key_destroyed"] is True
+    assert ALICE["customer_id"] not in record.read_text()  # not even from the error message
+    entry = next(open_trail(world).entries(action="erasure"))
+    assert json.loads(entry.details)["failed"] == "events: RuntimeError"
+    again = erase(world, ALICE["customer_id"])
+    assert again.ok and again.already_erased and not again.key_destroyed
+    assert again.counts()["events"] == 3 and again.counts()["warehouse"] == 0
