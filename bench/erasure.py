@@ -2,10 +2,10 @@
 
 A local lake of N commits (each: one sealed 200-row calls part over 20 customers, 5 sealed
 recordings; a tag every 10 commits), a warehouse table of the same rows and 1,000 events;
-one customer is erased. Printed per size: the erasure's phases (lake scan, key destruction,
-warehouse deletes, proof search), the ratio of each to the first size (the baseline run in
-the same command), and the lake's cost: objects rewritten, keys destroyed, bytes of the
-object store changed.
+one customer is erased. Printed per size: the erasure's phases (search before, lake scan,
+key destruction, warehouse deletes, proof search), the ratio of each to the first size (the
+baseline run in the same command), and the lake's cost: objects rewritten, keys destroyed,
+bytes of the object store changed.
 
     python -m bench.erasure [--commits 20 200]
 """
@@ -35,7 +35,7 @@ from warehouse.connection import connect
 
 ROWS, CUSTOMERS, RECORDINGS, EVENTS = 200, 20, 5, 1000
 ERASED = "CUST-001000"
-PHASES = ("lake_scan", "key_destruction", "warehouse", "proof")
+PHASES = ("search_before", "lake_scan", "key_destruction", "warehouse", "proof")
 
 
 def _customer(n: int) -> str:

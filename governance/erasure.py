@@ -3,7 +3,8 @@
 ``erase(settings, customer_id)``:
 
 1. identifies the subject first (id, pseudonym key, name forms, phone, email, passport from
-   the CRM record, and their calls), since the CRM record goes with the erasure;
+   the CRM record, and their calls), since the CRM record goes with the erasure, and
+   searches every layer for them (what is where before anything changes);
 2. scans the lake (``governance.erasure_lake``): objects holding values sealed under the
    subject's key, and objects holding them in plain text (landed before sealing existed);
 3. destroys the subject's key and puts them on the suppression list
@@ -76,6 +77,8 @@ class ErasureReport:
     already_erased: bool = False
     lake: LakeState = field(default_factory=lambda: LakeState(None))
     deletions: list[Deletion] = field(default_factory=list)
+    #: the search before anything changed (what is where), and the proof search after
+    before: SearchReport | None = None
     proof: SearchReport | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     #: "<phase>: <error type>" when a step after the key destruction failed ("" otherwise)
@@ -125,6 +128,9 @@ class ErasureReport:
             "already_erased": self.already_erased,
             "failed": self.failed,
             "lake": self.lake_summary(),
+            "found_before": None
+            if self.before is None
+            else {"total": self.before.total(), "counts": self.before.counts()},
             "deleted": self.counts(),
             "deleted_from": [
                 {"layer": d.layer, "where": _place(d), "count": d.count, "unit": d.unit}
@@ -197,6 +203,8 @@ def erase(settings: Settings, customer_id: str, *, dry_run: bool = False) -> Era
     key_id = store.key_id_of(customer_id)
     report.already_erased = store.is_erased(customer_id)
     clock.lap("identify")
+    report.before = search(settings, customer_id, subject=subject)
+    clock.lap("search_before")
     report.lake = scan(settings, subject, key_id)  # adds the calls the lake names
     clock.lap("lake_scan")
     if not dry_run:
@@ -244,6 +252,7 @@ def _trail_details(report: ErasureReport) -> dict[str, Any]:
     return {
         "key_destroyed": report.key_destroyed,
         "already_erased": report.already_erased,
+        "found_before_total": report.before.total() if report.before else None,
         "lake_sealed_objects": lake["sealed_objects"],
         "lake_plain_objects": len(lake["plain_objects"]),
         "lake_objects_rewritten": 0,

@@ -196,6 +196,7 @@ def test_two_customers_erased_from_every_layer_and_ref_and_a_third_kept(world) -
         assert len(report.lake.sealed) == (5 if report.customer_id == ALICE["customer_id"] else 4)
         assert report.lake.plain == []
         assert report.ok and report.proof.total() == 0, report.proof.findings
+        assert report.before.counts()["lake"] > 0 and report.before.counts()["warehouse"] > 0
     alice = reports[0].counts()
     assert alice == {"warehouse": 8, "events": 3, "sources": 6, "connector_logs": 1}
     # nothing of either customer left anywhere, at any ref (tags, refused ingest-2 included)
@@ -230,6 +231,7 @@ def test_two_customers_erased_from_every_layer_and_ref_and_a_third_kept(world) -
     details = json.loads(entries[0].details)
     assert details["key_destroyed"] is True and details["lake_objects_rewritten"] == 0
     assert details["deleted"] == alice
+    assert details["found_before_total"] == reports[0].before.total() > 0
     for report in reports:
         record = settings.home / "governance" / "erasures" / f"{report.erasure_id}.json"
         text = record.read_text() + "".join(e.subject + e.details for e in entries)
@@ -269,6 +271,7 @@ def test_the_cli_erases_then_a_second_erasure_is_idempotent(world) -> None:
     plan = runner.invoke(app, [*command, "--dry-run"])
     assert plan.exit_code == 0, plan.output
     assert "would delete" in plan.output and "key would be destroyed" in plan.output
+    assert "found before: " in plan.output
     first = runner.invoke(app, [*command, "--json"])
     report = json.loads(first.output)
     assert report["lake"]["key_destroyed"] is True

@@ -159,6 +159,9 @@ def _print_erasure(report: ErasureReport) -> None:
     print(f"{head} customer {report.customer_id} (identifiers: {', '.join(report.identifiers)})")
     if report.already_erased:
         print("already erased before (on the suppression list)")
+    if report.before is not None:
+        where = ", ".join(f"{k} {v}" for k, v in report.before.counts().items())
+        print(f"found before: {report.before.total()} ({where})")
     key = (
         "would be destroyed"
         if report.dry_run
