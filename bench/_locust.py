@@ -34,6 +34,13 @@ class LocustRun:
     server_cpu_s: float  # the server's process tree
     locust_cpu_s: float  # the Locust process
     bank_cpu_s: float  # the bank's process (the API's back end), when one was given
+    errors: dict[str, int]  # Locust's failure messages -> occurrences
+
+    @property
+    def answered_per_s(self) -> float:
+        """Turns answered (not failed) per second: Locust's rate counts failures too."""
+        return self.turns_per_s * (self.turns - self.failures) / self.turns if self.turns else 0.0
+
     machine_cpu_s: float  # every process on the machine
 
 
@@ -132,6 +139,7 @@ def run_locust(
         machine_cpu = _machine_cpu_seconds() - machine_before
         stats = prefix.with_name("run_stats.csv")
         row = _aggregated(stats) if stats.exists() else {}
+        errors = _errors(prefix.with_name("run_failures.csv"))
         if process.returncode != 0 or not int(row.get("Request Count", 0)):
             tail = log.read_text()[-2000:]
             raise RuntimeError(f"locust exited {process.returncode}, no turns recorded: {tail}")
@@ -146,6 +154,7 @@ def run_locust(
         locust_cpu_s=locust_cpu,
         bank_cpu_s=bank_cpu,
         machine_cpu_s=machine_cpu,
+        errors=errors,
     )
 
 
@@ -155,3 +164,10 @@ def _aggregated(stats: Path) -> dict[str, str]:
             if row["Name"] == "Aggregated":
                 return row
     raise RuntimeError(f"no Aggregated row in {stats}")
+
+
+def _errors(failures: Path) -> dict[str, int]:
+    if not failures.exists():
+        return {}
+    with failures.open(newline="") as rows:
+        return {row["Error"][:200]: int(row["Occurrences"]) for row in csv.DictReader(rows)}

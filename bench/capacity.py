@@ -67,21 +67,31 @@ def _api(
                 continue
 
 
-def _warm(url: str, user: str, speech: list, workers: int) -> None:
-    """A few turns per worker, concurrently, so every worker has run each model once."""
+def _warm(url: str, user: str, speech: list, workers: int, timeout_s: float = 300) -> None:
+    """Rounds of a few concurrent turns per worker until one round is answered in full:
+    ``/readyz`` answers once the first worker is ready, while the others may still be
+    loading their models (their turns get 503)."""
     from bench.serving_api import _clients
 
-    _clients(url, user, speech, 2 * workers, 2)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = _clients(url, user, speech, 2 * workers, 2)
+        if not result["refused"] and not result["errors"]:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{workers} workers not all answering after {timeout_s:g} s")
+        time.sleep(2)
 
 
 def _step(workers: int, run: LocustRun) -> Step:
+    """The step as the model sees it: answered turns only (failures counted apart)."""
     return Step(
         workers=workers,
-        turns_per_s=run.turns_per_s,
+        turns_per_s=run.answered_per_s,
         p50_ms=run.p50_ms,
         p99_ms=run.p99_ms,
         cpu_seconds=run.server_cpu_s,
-        turns=run.turns,
+        turns=run.turns - run.failures,
         failures=run.failures,
     )
 
@@ -100,7 +110,7 @@ def _row(label: str, run: LocustRun, step: Step, base: Step | None) -> list:
     others = max(run.machine_cpu_s - ours, 0) / run.wall_s
     return [
         label,
-        round(run.turns_per_s, 2),
+        round(step.turns_per_s, 2),
         round(run.p50_ms),
         round(run.p99_ms),
         run.failures,
@@ -116,7 +126,7 @@ def _row(label: str, run: LocustRun, step: Step, base: Step | None) -> list:
 
 HEADERS = [
     "step",
-    "turns/s",
+    "turns/s",  # answered (failed turns are counted apart)
     "p50 ms",
     "p99 ms",
     "failures",
@@ -137,7 +147,7 @@ def _load_steps(
     user: str,
     speech: list,
     quick: bool,
-) -> tuple[list[Step], LocustRun, list[list], list[int]]:
+) -> tuple[list[Step], LocustRun, list[list], list[int], dict[int, dict[str, int]]]:
     """The unloaded run and the 1/2/4-worker steps, within the total cap; the simulated
     bank in its own process for all of them (deployed, the API's back end is elsewhere)."""
     from voiceops.cli.serve import _start_bank
@@ -159,7 +169,7 @@ def _steps_on(
     quick: bool,
     bank_pid: int,
     bank_url: str,
-) -> tuple[list[Step], LocustRun, list[list], list[int]]:
+) -> tuple[list[Step], LocustRun, list[list], list[int], dict[int, dict[str, int]]]:
     users = QUICK_USERS if quick else USERS
     step_s = QUICK_STEP_S if quick else STEP_S
     deadline = time.monotonic() + (QUICK_TOTAL_CAP_S if quick else TOTAL_CAP_S)
@@ -167,6 +177,7 @@ def _steps_on(
     rows: list[list] = []
     skipped: list[int] = []
     unloaded: LocustRun | None = None
+    errors: dict[int, dict[str, int]] = {}
     for workers in WORKERS:
         if time.monotonic() > deadline:
             skipped.append(workers)
@@ -184,8 +195,11 @@ def _steps_on(
         steps.append(step)
         rows.append(_row(f"{workers} worker(s), {users} users", run, step, steps[0]))
         print(format_table(HEADERS, rows[-1:]), flush=True)
+        for error, count in run.errors.items():
+            print(f"  {count} x {error}", flush=True)
+        errors[workers] = run.errors
     assert unloaded is not None  # the 1-worker step runs first, before any cap
-    return steps, unloaded, rows, skipped
+    return steps, unloaded, rows, skipped, errors
 
 
 def _figures(steps: list[Step], targets: HpaTargets | None) -> list[Figure]:
@@ -239,7 +253,9 @@ def run(quick: bool = False) -> dict[str, Any]:
         user = customers(settings.sources_root, 1)[0]
         env = {"VOICEOPS_LOCUST_SPEECH": str(_write_speech(work, speech))}
         env["VOICEOPS_LOCUST_USER"] = user
-        steps, unloaded, rows, skipped = _load_steps(settings, paths, env, user, speech, quick)
+        steps, unloaded, rows, skipped, errors = _load_steps(
+            settings, paths, env, user, speech, quick
+        )
     load_after = os.getloadavg()
     targets = hpa_targets(
         steps, unloaded.p99_ms, objective_ms=OBJECTIVE_MS, request_cores=REQUEST_CORES
@@ -271,6 +287,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "steps": [asdict(step) for step in steps],
         "unloaded_p99_ms": unloaded.p99_ms,
         "skipped_workers": skipped,
+        "errors_by_workers": errors,
         "targets": asdict(targets),
         "objective_ms": OBJECTIVE_MS,
         "figures": _figures(steps, targets),
