@@ -40,11 +40,12 @@ def test_requests_of_two_cores_double_the_turns_per_pod() -> None:
     assert targets.turns_per_pod == 32
 
 
-def test_steps_with_failures_do_not_count_and_impossible_objectives_are_refused() -> None:
-    targets = hpa_targets([step(1, 200, 10.0), step(4, 400, 10.0, failures=3)], 100)
+def test_steps_failing_over_1_percent_do_not_count_and_impossible_objectives_fail() -> None:
+    targets = hpa_targets([step(1, 200, 10.0), step(4, 400, 10.0, failures=5)], 100)
     assert targets.per_core == 20
-    with pytest.raises(ValueError, match="without failures"):
-        hpa_targets([step(4, 400, 10.0, failures=3)], 100)
+    assert hpa_targets([step(4, 400, 10.0, failures=4)], 100).per_core == 40  # 4 of 404
+    with pytest.raises(ValueError, match="few enough failures"):
+        hpa_targets([step(4, 400, 10.0, failures=5)], 100)
     with pytest.raises(ValueError, match="objective"):
         hpa_targets([step(1, 200, 10.0)], unloaded_p99_ms=1200, objective_ms=1000)
 
