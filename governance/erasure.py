@@ -197,7 +197,7 @@ def erase(settings: Settings, customer_id: str, *, dry_run: bool = False) -> Era
     clock = _Clock(report.seconds)
     subject = identify(settings, customer_id)
     add_source_calls(settings, subject)
-    report.identifiers = sorted(subject.values)
+    report.identifiers = subject.kinds()
     trail = None if dry_run else open_trail(settings)  # unreachable: stop before acting
     store = SubjectKeyStore.from_settings(settings)
     key_id = store.key_id_of(customer_id)

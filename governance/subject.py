@@ -3,7 +3,8 @@
 
 ``identify`` gathers the CRM id, its ``customer_key`` (``core.pseudonym``) and, from the CRM
 record (the simulator's CRM database under the sources root, else the lake's raw CRM
-customers at ``main``), the full name, phone, email and passport. A value matches when:
+customers at ``main``), the full name, phone, email and passport; the card numbers come
+from the subject's own calls. A value matches when:
 
 * ``customer_id``, ``customer_key``, ``passport``: it occurs as a whole token (``CUST-001002``
   does not match ``CUST-0010021``);
@@ -11,7 +12,10 @@ customers at ``main``), the full name, phone, email and passport. A value matche
   and agents say it (``name_forms``: "Елена Кузьмина", "Елену Кузьмину", "Елена
   Дмитриевна", "Кузьмина Е. Д.");
 * ``phone``: its last ``PHONE_DIGITS`` digits (the number without the country or trunk
-  prefix) occur in the text's digits (``+7 (912) 345-67-89`` matches ``8 912 3456789``).
+  prefix) occur in the text's digits (``+7 (912) 345-67-89`` matches ``8 912 3456789``);
+* ``card_number``: a card number (Luhn-valid, ``core.pii_detect``) the subject said in one of
+  their own calls occurs in the text's digits. The CRM holds no card numbers, so these are
+  gathered from the subject's calls as the search reads them (sources first).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from core.settings import Settings
 KINDS = ("customer_id", "customer_key", "full_name", "phone", "email", "passport")
 _TOKEN_KINDS = ("customer_id", "customer_key", "passport")
 _CASELESS_KINDS = ("full_name", "email")
+#: Kinds matched against the text's digits only.
+_DIGIT_KINDS = ("phone", "card_number")
 #: Fewer digits than this would match unrelated numbers.
 MIN_PHONE_DIGITS = 7
 #: The national number of the simulator's phones (+7 and +44 numbers): callers say it with
@@ -56,6 +62,12 @@ class Subject:
     name_forms: list[str] = field(default_factory=list)
     #: where the CRM record came from ("sources", "lake", or "" when unknown)
     record_from: str = ""
+    #: card numbers (digits) said in the subject's own calls
+    cards: set[str] = field(default_factory=set)
+
+    def kinds(self) -> list[str]:
+        """The identifier kinds searched: the CRM record's, and cards once any is known."""
+        return sorted([*self.values, *(["card_number"] if self.cards else [])])
 
     def patterns(self) -> dict[str, str]:
         """One RE2/Python regex per kind, applied to the text (phone: to its digits)."""
@@ -71,25 +83,37 @@ class Subject:
                 found[kind] = f"(?i){escaped}"
             else:
                 found[kind] = escaped
+        if self.cards:
+            found["card_number"] = "|".join(sorted(self.cards))
         return found
+
+    def add_cards(self, texts: list[str]) -> None:
+        """Add the card numbers found in ``texts`` (the subject's own calls)."""
+        from core.pii_detect import detect
+
+        for text in texts:
+            for span in detect(text, kinds=("card_number",)):
+                self.cards.add(digits(span.text))
 
     def text_hits(self, lines: list[str]) -> Counter[str]:
         """How many of ``lines`` hold each kind."""
         compiled = {kind: re.compile(p) for kind, p in self.patterns().items()}
         hits: Counter[str] = Counter()
         for line in lines:
-            line_digits = digits(line) if "phone" in compiled else ""
+            line_digits = digits(line) if set(_DIGIT_KINDS) & set(compiled) else ""
             for kind, pattern in compiled.items():
-                if pattern.search(line_digits if kind == "phone" else line):
+                if pattern.search(line_digits if kind in _DIGIT_KINDS else line):
                     hits[kind] += 1
         return hits
 
     def add_calls_from_lines(self, lines: list[str]) -> None:
-        """Add the ``"call_id"`` of every JSON line that names the subject's id or key."""
+        """Add the ``"call_id"`` (and card numbers) of every JSON line that names the
+        subject's id or key."""
         own = [re.compile(self.patterns()[k]) for k in ("customer_id", "customer_key")]
         for line in lines:
             if any(pattern.search(line) for pattern in own):
                 self.call_ids.update(_CALL_ID.findall(line))
+                self.add_cards([line])
 
     def table_hits(self, table: pa.Table) -> tuple[Counter[str], pa.Array | None]:
         """Rows of ``table`` whose string columns hold each kind, and the mask of rows that
@@ -102,7 +126,8 @@ class Subject:
                 continue
             column = pc.fill_null(column, "")
             for kind, pattern in patterns.items():
-                text = pc.replace_substring_regex(column, r"\D", "") if kind == "phone" else column
+                digit_kind = kind in _DIGIT_KINDS
+                text = pc.replace_substring_regex(column, r"\D", "") if digit_kind else column
                 mask = pc.match_substring_regex(text, pattern)
                 masks[kind] = mask if kind not in masks else pc.or_(masks[kind], mask)
         hits = Counter({k: pc.sum(m).as_py() or 0 for k, m in masks.items()})

@@ -127,8 +127,10 @@ def _object_hits(path: str, data: bytes, subject: Subject, sealer: Sealer) -> di
         table = sealer.open_table(pq.read_table(io.BytesIO(data))).table
         hits, rows = subject.table_hits(table)
         if rows is not None and "call_id" in table.column_names:
-            calls = table.filter(rows).column("call_id")
-            subject.call_ids.update(v for v in pc.unique(calls).to_pylist() if v)
+            own = table.filter(rows)
+            subject.call_ids.update(v for v in pc.unique(own.column("call_id")).to_pylist() if v)
+            if "transcript" in own.column_names:
+                subject.add_cards([t for t in own.column("transcript").to_pylist() if t])
         return dict(hits)
     if path.endswith((".jsonl", ".json", ".csv", ".log", ".txt")):
         lines = _opened_lines(data.decode("utf-8", errors="replace").splitlines(), sealer)

@@ -94,14 +94,14 @@ class SearchReport:
 
 
 def search(settings: Settings, customer_id: str, subject: Subject | None = None) -> SearchReport:
-    """Every layer's findings of ``customer_id`` (its key, name, phone, email, passport).
+    """Every layer's findings of ``customer_id`` (its key, name, phone, email, passport, cards).
 
     ``subject``: identifiers gathered earlier; an erasure passes those it gathered before
     erasing, since afterwards no CRM record is left to read the name or phone from."""
     started = time.perf_counter()
     subject = subject or identify(settings, customer_id)
     add_source_calls(settings, subject)
-    report = SearchReport(customer_id, sorted(subject.values), subject.record_from)
+    report = SearchReport(customer_id, subject.kinds(), subject.record_from)
     lake(settings, subject, report)  # first: its call-export parts name the calls
     warehouse(settings, subject, report)
     events(settings, subject, report)
@@ -178,13 +178,17 @@ def _tests(
         elif name == "call_id" and not has_customer and calls:
             tests.append((name, "call_id", f"{column} IN ({', '.join('?' * len(calls))})", calls))
         elif (has_customer or table == "quarantine") and data_type.startswith(TEXT_TYPES):
-            tests.extend((name, kind, *_like(column, kind, subject)) for kind in subject.values)
+            tests.extend((name, kind, *_like(column, kind, subject)) for kind in subject.kinds())
     return tests
 
 
 def _like(column: str, kind: str, subject: Subject) -> tuple[str, list[Any]]:
     """A portable (DuckDB and Postgres) test of a text column containing the subject's
     ``kind`` (a name: any of its forms)."""
+    if kind == "card_number":
+        cards = sorted(subject.cards)
+        digits = f"regexp_replace({column}, '[^0-9]', '', 'g')"
+        return "(" + " OR ".join(f"{digits} LIKE ?" for _ in cards) + ")", [f"%{c}%" for c in cards]
     value = subject.values[kind]
     if kind == "phone":
         return f"regexp_replace({column}, '[^0-9]', '', 'g') LIKE ?", [f"%{value}%"]

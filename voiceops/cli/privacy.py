@@ -90,10 +90,10 @@ def find_cmd(
         ),
     ] = False,
 ) -> None:
-    """Where a customer's identifiers (CRM id, pseudonym key, name, phone, email, passport)
-    occur: every lake ref and commit, every warehouse schema, the experiment events, the
-    simulator's sources and the connector logs. Exits 0 (it is a search) unless
-    ``--expect-none`` is given and something is found."""
+    """Where a customer's identifiers (CRM id, pseudonym key, name, phone, email, passport,
+    cards said in their calls) occur: every lake ref and commit, every warehouse schema,
+    the experiment events, the simulator's sources and the connector logs. Exits 0 (it is
+    a search) unless ``--expect-none`` is given and something is found."""
     import json
 
     from core.settings import Settings
