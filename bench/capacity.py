@@ -28,7 +28,7 @@ from typing import Any
 
 import psutil
 
-from bench._common import Figure, bench_main, format_table, ratio, write_results
+from bench._common import RESULTS_DIR, Figure, bench_main, format_table, ratio, write_results
 from bench._locust import LocustRun, locust_installed, run_locust
 from bench.capacity_model import HpaTargets, Step, hpa_targets
 
@@ -46,14 +46,19 @@ REQUEST_CORES = 1.0  # the serving pod's CPU request (deploy/k8s/base/serving/de
 def _api(
     settings: Any, paths: dict[str, Path] | None, workers: int, bank_url: str
 ) -> Iterator[Any]:
-    """The API with ``workers`` processes on the bank at ``bank_url``; on the way out,
-    whatever of its tree is still alive after a graceful stop is killed."""
+    """The API with ``workers`` processes on the bank at ``bank_url``, its stderr in
+    ``bench/results/capacity-server-<workers>w.log``; on the way out, whatever of its tree
+    is still alive after a graceful stop is killed."""
     from bench.serving_api import ApiProcess
 
-    api = ApiProcess(settings, paths, workers=workers, VOICEOPS_SERVING_BANK_URL=bank_url)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    log = (RESULTS_DIR / f"{NAME}-server-{workers}w.log").open("w")
+    api = ApiProcess(
+        settings, paths, workers=workers, stderr=log, VOICEOPS_SERVING_BANK_URL=bank_url
+    )
     tree: list[psutil.Process] = []
     try:
-        with api:
+        with log, api:
             tree = psutil.Process(api.process.pid).children(recursive=True)
             yield api
     finally:

@@ -96,10 +96,16 @@ def _models(work: Path, quick: bool) -> tuple[dict[str, Any], str, dict[str, Pat
 
 class ApiProcess:
     """The API in its own process, as deployed: ``voiceops serve`` on the registry's
-    champions, or uvicorn over the tiny models (``bench._tiny_models.app_factory``)."""
+    champions, or uvicorn over the tiny models (``bench._tiny_models.app_factory``); its
+    stderr discarded unless ``stderr`` says where."""
 
     def __init__(
-        self, settings: Any, paths: dict[str, Path] | None, workers: int = 1, **options: str
+        self,
+        settings: Any,
+        paths: dict[str, Path] | None,
+        workers: int = 1,
+        stderr: Any = subprocess.DEVNULL,
+        **options: str,
     ) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
@@ -119,7 +125,7 @@ class ApiProcess:
             env["VOICEOPS_TEST_MODELS"] = json.dumps({k: str(v) for k, v in paths.items()})
             factory = "bench._tiny_models:app_factory"
             command = [sys.executable, "-m", "uvicorn", "--factory", factory, *quiet]
-        self.process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(command, env=env, stderr=stderr)
 
     def __enter__(self) -> ApiProcess:
         from serving.client import TurnClient
