@@ -50,8 +50,14 @@ class AudioStore:
         return path if AUDIO_NAME.match(name) and path.is_file() else None
 
     def _prune(self) -> None:
-        files = sorted(self.directory.glob("*.wav"), key=lambda p: p.stat().st_mtime)
-        for old in files[: max(len(files) - self.keep, 0)]:
+        """Delete all but the newest ``keep`` files; other workers prune the same directory
+        at the same time, so a file gone between listing and ``stat`` is skipped."""
+        aged = []
+        for path in self.directory.glob("*.wav"):
+            with contextlib.suppress(FileNotFoundError):
+                aged.append((path.stat().st_mtime, path))
+        aged.sort()
+        for _, old in aged[: max(len(aged) - self.keep, 0)]:
             with contextlib.suppress(FileNotFoundError):
                 old.unlink()
 
