@@ -45,6 +45,7 @@ MIN_PHONE_DIGITS = 7
 #: +7, 8 or 0 in front, so the prefix is not searched.
 PHONE_DIGITS = 10
 _CALL_ID = re.compile(r'"call_id":\s*"([^"]+)"')
+_CUSTOMER_ID = re.compile(r'"customer_id":\s*"([^"]+)"')
 
 
 def digits(text: str) -> str:
@@ -64,6 +65,14 @@ class Subject:
     record_from: str = ""
     #: card numbers (digits) said in the subject's own calls
     cards: set[str] = field(default_factory=set)
+    #: call ids that another customer's records claim too (e.g. a duplicated call id)
+    other_calls: set[str] = field(default_factory=set)
+
+    def contested_calls(self) -> set[str]:
+        """The subject's calls another customer's record claims too. Plain data of such a
+        call (a source WAV, a recordings row) counts as the subject's (erasure errs on
+        the side of the subject); a sealed recording belongs to whom its key names."""
+        return self.call_ids & self.other_calls
 
     def kinds(self) -> list[str]:
         """The identifier kinds searched: the CRM record's, and cards once any is known."""
@@ -114,6 +123,8 @@ class Subject:
             if any(pattern.search(line) for pattern in own):
                 self.call_ids.update(_CALL_ID.findall(line))
                 self.add_cards([line])
+            elif _CUSTOMER_ID.search(line):
+                self.other_calls.update(_CALL_ID.findall(line))
 
     def table_hits(self, table: pa.Table) -> tuple[Counter[str], pa.Array | None]:
         """Rows of ``table`` whose string columns hold each kind, and the mask of rows that

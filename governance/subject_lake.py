@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core.sealing import Sealer
+from core.sealing import Sealer, is_sealed_blob
+from core.sealing.codec import blob_key_id
 from core.settings import Settings
 from governance.subject import Subject
 from versioning.lake import Lake, open_lake
@@ -78,6 +79,7 @@ def search_lake(settings: Settings, subject: Subject) -> tuple[list[LakeHit], La
     if repository not in {repo.id for repo in lake.list_repositories()}:
         return [], scan
     sealer = Sealer.from_settings(settings)
+    key_id = sealer.store.key_id_of(subject.customer_id)  # None once erased
     holders = commits_by_ref(lake, repository)
     scan.refs = len(set().union(*holders.values())) if holders else 0
     scan.commits = len(holders)
@@ -107,8 +109,8 @@ def search_lake(settings: Settings, subject: Subject) -> tuple[list[LakeHit], La
         commit_id = next(iter(objects[(checksum, path)]))
         data = lake.read_bytes(repository, commit_id, path)
         scan.objects_read += 1
-        readable = sealer.open_blob(data) is not None  # under a destroyed key: noise
-        hits_by_checksum[checksum] = {"call_recording": 1} if readable else {}
+        hits_by_checksum[checksum] = {"call_recording": 1} if _subject_s_recording(
+            data, match.group(1), subject, sealer, key_id) else {}  # fmt: skip
     found: list[LakeHit] = []
     for (checksum, path), commits in sorted(objects.items(), key=lambda item: item[0][1]):
         if (checksum, path) in wavs:
@@ -121,12 +123,28 @@ def search_lake(settings: Settings, subject: Subject) -> tuple[list[LakeHit], La
     return found, scan
 
 
+def _subject_s_recording(
+    data: bytes, call_id: str, subject: Subject, sealer: Sealer, key_id: str | None
+) -> bool:
+    """A sealed WAV is the subject's when sealed under their live key: landing attributed
+    it to them (under a destroyed key it is noise; under another customer's key it is
+    theirs, even when a bad record of the subject claims the same call id). A plain one
+    when its call is one of the subject's."""
+    if is_sealed_blob(data):
+        return key_id is not None and blob_key_id(data) == key_id
+    return call_id in subject.call_ids
+
+
 def _object_hits(path: str, data: bytes, subject: Subject, sealer: Sealer) -> dict[str, int]:
     """Hits in one object, opened; a Parquet part also adds the subject's call ids it names."""
     if path.endswith(".parquet"):
         table = sealer.open_table(pq.read_table(io.BytesIO(data))).table
         hits, rows = subject.table_hits(table)
         if rows is not None and "call_id" in table.column_names:
+            if "customer_id" in table.column_names:
+                others = pc.and_(pc.invert(rows), pc.is_valid(table.column("customer_id")))
+                claimed = table.filter(others).column("call_id")
+                subject.other_calls.update(v for v in pc.unique(claimed).to_pylist() if v)
             own = table.filter(rows)
             subject.call_ids.update(v for v in pc.unique(own.column("call_id")).to_pylist() if v)
             if "transcript" in own.column_names:

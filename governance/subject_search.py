@@ -107,6 +107,12 @@ def search(settings: Settings, customer_id: str, subject: Subject | None = None)
     events(settings, subject, report)
     sources(settings, subject, report)
     connector_logs(settings, subject, report)
+    if contested := subject.contested_calls():
+        report.scanned["contested_calls"] = (
+            f"{len(contested)} of the subject's call ids are claimed by another customer's "
+            "record too: their plain data counts as the subject's, a sealed recording as "
+            "whose key it is sealed under"
+        )
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

@@ -202,7 +202,8 @@ def _recording_upload(
 
 def call_owners(export: Path) -> dict[str, str]:
     """Call id -> customer id from a day's call export (JSON lines); lines that do not parse
-    or lack either id are skipped (their WAVs land unattributed, and are counted)."""
+    or lack either id are skipped (their WAVs land unattributed, and are counted); a call id
+    claimed twice belongs to its first record (a later duplicate is a bad record)."""
     owners: dict[str, str] = {}
     if not export.is_file():
         return owners
@@ -216,7 +217,7 @@ def call_owners(export: Path) -> dict[str, str]:
                 continue
             call_id, customer = call.get("call_id"), call.get("customer_id")
             if isinstance(call_id, str) and isinstance(customer, str) and call_id and customer:
-                owners[call_id] = customer
+                owners.setdefault(call_id, customer)  # a duplicated id: the first call owns it
     return owners
 
 
