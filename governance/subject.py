@@ -9,8 +9,9 @@ from the subject's own calls. A value matches when:
 * ``customer_id``, ``customer_key``, ``passport``: it occurs as a whole token (``CUST-001002``
   does not match ``CUST-0010021``);
 * ``full_name``, ``email``: it occurs, ignoring case; a name also in the forms callers
-  and agents say it (``name_forms``: "Елена Кузьмина", "Елену Кузьмину", "Елена
-  Дмитриевна", "Кузьмина Е. Д.");
+  and agents say it (``name_forms``: "Елена Кузьмина", "Елену Кузьмину", "Кузьмина Е.
+  Д."). First name and patronymic alone ("Елена Дмитриевна") is not searched: on the
+  demo's 501 customers it matched another customer's CRM row and tickets;
 * ``phone``: its last ``PHONE_DIGITS`` digits (the number without the country or trunk
   prefix) occur in the text's digits (``+7 (912) 345-67-89`` matches ``8 912 3456789``);
 * ``card_number``: a card number (Luhn-valid, ``core.pii_detect``) the subject said in one of
@@ -168,14 +169,16 @@ def identify(settings: Settings, customer_id: str) -> Subject:
 
 
 def name_forms(full_name: str, language: str) -> list[str]:
-    """The CRM's full name and the forms the simulator's callers and agents say it in:
-    first and last name in three cases, first name and patronymic, the agent's short form."""
+    """The CRM's full name and the forms the simulator's callers and agents say it in that
+    name one person: first and last name in three cases and the agent's short form
+    (surname and initials). First name and patronymic, which agents say too, are shared by
+    many customers and are left out."""
     from core.pii import person_from_full_name
 
     person = person_from_full_name(full_name, language)
     forms = [full_name, *(person.name(case) for case in range(3))]
     if person.language == "ru" and person.patronymic:
-        forms += [f"{person.first[0]} {person.patronymic}", person.short_name]
+        forms.append(person.short_name)
     return list(dict.fromkeys(form for form in forms if form.strip()))
 
 
