@@ -68,6 +68,12 @@ class Subject:
     cards: set[str] = field(default_factory=set)
     #: call ids that another customer's records claim too (e.g. a duplicated call id)
     other_calls: set[str] = field(default_factory=set)
+    #: ids and keys of other customers with the same full name: their own rows' names are
+    #: theirs, not the subject's (two "Michael Gray"s on the demo's 501 customers)
+    namesakes: set[str] = field(default_factory=set)
+
+    def namesake_in(self, text: str) -> bool:
+        return any(token in text for token in self.namesakes)
 
     def contested_calls(self) -> set[str]:
         """The subject's calls another customer's record claims too. Plain data of such a
@@ -112,6 +118,8 @@ class Subject:
         for line in lines:
             line_digits = digits(line) if set(_DIGIT_KINDS) & set(compiled) else ""
             for kind, pattern in compiled.items():
+                if kind == "full_name" and self.namesakes and self.namesake_in(line):
+                    continue
                 if pattern.search(line_digits if kind in _DIGIT_KINDS else line):
                     hits[kind] += 1
         return hits
@@ -142,10 +150,22 @@ class Subject:
                 text = pc.replace_substring_regex(column, r"\D", "") if digit_kind else column
                 mask = pc.match_substring_regex(text, pattern)
                 masks[kind] = mask if kind not in masks else pc.or_(masks[kind], mask)
+        if "full_name" in masks and self.namesakes:
+            masks["full_name"] = pc.and_(masks["full_name"], pc.invert(self._namesake_rows(table)))
         hits = Counter({k: pc.sum(m).as_py() or 0 for k, m in masks.items()})
         own = [masks[k] for k in ("customer_id", "customer_key") if k in masks]
         subject_rows = pc.or_(*own) if len(own) == 2 else (own[0] if own else None)
         return +hits, subject_rows
+
+    def _namesake_rows(self, table: pa.Table) -> pa.Array:
+        """Rows whose customer id or key is a namesake's."""
+        rows = pa.array([False] * table.num_rows, pa.bool_())
+        names = pa.array(sorted(self.namesakes), pa.string())
+        for column in ("customer_id", "customer_key", "user_id"):
+            if column in table.column_names:
+                found = pc.fill_null(pc.is_in(table.column(column), value_set=names), False)
+                rows = pc.or_(rows, found)
+        return rows
 
 
 def identify(settings: Settings, customer_id: str) -> Subject:
@@ -165,7 +185,28 @@ def identify(settings: Settings, customer_id: str) -> Subject:
         values["phone"] = phone[-PHONE_DIGITS:]
     forms = name_forms(values["full_name"], str(record.get("language") or "")) if (
         "full_name" in values) else []  # fmt: skip
-    return Subject(customer_id, values, record_from=record_from, name_forms=forms)
+    subject = Subject(customer_id, values, record_from=record_from, name_forms=forms)
+    if "full_name" in values and record_from == "sources":
+        key = pseudonym_key(settings)
+        for other in _namesakes_in_sources(settings, customer_id, values["full_name"]):
+            subject.namesakes.update((other, customer_key(other, key)))
+    return subject
+
+
+def _namesakes_in_sources(settings: Settings, customer_id: str, full_name: str) -> list[str]:
+    """Ids of the other CRM customers with the same full name (ignoring case)."""
+    from ingestion.simulator.layout import crm_database
+
+    connection = sqlite3.connect(f"file:{crm_database(settings.sources_root)}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(
+            "SELECT customer_id FROM customers WHERE lower(full_name) = lower(?) "
+            "AND customer_id <> ?",
+            (full_name, customer_id),
+        ).fetchall()
+    finally:
+        connection.close()
+    return sorted({row[0] for row in rows})
 
 
 def name_forms(full_name: str, language: str) -> list[str]:

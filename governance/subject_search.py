@@ -185,7 +185,23 @@ def _tests(
             tests.append((name, "call_id", f"{column} IN ({', '.join('?' * len(calls))})", calls))
         elif (has_customer or table == "quarantine") and data_type.startswith(TEXT_TYPES):
             tests.extend((name, kind, *_like(column, kind, subject)) for kind in subject.kinds())
-    return tests
+    return [_without_namesakes(test, described, subject) for test in tests]
+
+
+def _without_namesakes(
+    test: tuple[str, str, str, list[Any]], described: list[tuple[str, str]], subject: Subject
+) -> tuple[str, str, str, list[Any]]:
+    """A name test that skips the rows of customers who share the subject's full name."""
+    name, kind, sql, params = test
+    ids = sorted(subject.namesakes)
+    columns = [column for column, _ in described if column in ID_COLUMNS]
+    if kind != "full_name" or not ids or not columns:
+        return test
+    from warehouse.connection import quote
+
+    marks = ", ".join("?" * len(ids))
+    others = " AND ".join(f"coalesce({quote(c)}, '') NOT IN ({marks})" for c in columns)
+    return name, kind, f"({sql} AND {others})", [*params, *(ids * len(columns))]
 
 
 def _like(column: str, kind: str, subject: Subject) -> tuple[str, list[Any]]:
