@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -29,9 +28,8 @@ import pyarrow.parquet as pq
 from core.sealing.codec import BLOB_MAGIC, KEY_ID_CHARS, TOKEN_PREFIX, blob_key_id
 from core.settings import Settings
 from governance.subject import Subject
-from governance.subject_lake import commits_by_ref
+from governance.subject_lake import commits_by_ref, objects_in_commits
 from versioning.lake import open_lake
-from versioning.lake.models import ObjectStat
 
 _WAV = re.compile(r"(?:^|/)([^/]+)\.wav$", re.IGNORECASE)
 _TEXT = (".jsonl", ".json", ".csv", ".log", ".txt")
@@ -68,11 +66,7 @@ def scan(settings: Settings, subject: Subject, key_id: str | None) -> LakeState:
         return state
     holders = commits_by_ref(lake, repository)
     state.commits = len(holders)
-    objects: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for commit_id in holders:
-        for item in lake.list_objects(repository, commit_id):
-            if isinstance(item, ObjectStat):
-                objects[(item.checksum, item.path)].add(commit_id)
+    objects = objects_in_commits(lake, repository, holders)
     found: dict[str, tuple[int, dict[str, int]]] = {}
     wavs = []
     for checksum, path in sorted(objects, key=lambda key: key[1]):

@@ -24,6 +24,7 @@ import io
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pyarrow.compute as pc
@@ -72,6 +73,18 @@ def commits_by_ref(lake: Lake, repository: str) -> dict[str, set[str]]:
     return holders
 
 
+def objects_in_commits(
+    lake: Lake, repository: str, commits: Iterable[str]
+) -> dict[tuple[str, str], set[str]]:
+    """Each distinct object (checksum, path) of ``commits`` -> the commits that hold it."""
+    objects: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for commit_id in commits:
+        for item in lake.list_objects(repository, commit_id):
+            if isinstance(item, ObjectStat):
+                objects[(item.checksum, item.path)].add(commit_id)
+    return objects
+
+
 def search_lake(settings: Settings, subject: Subject) -> tuple[list[LakeHit], LakeScan]:
     """Hits of ``subject`` in every object any ref's history holds."""
     lake, repository = open_lake(settings), settings.lake_repository
@@ -83,14 +96,8 @@ def search_lake(settings: Settings, subject: Subject) -> tuple[list[LakeHit], La
     holders = commits_by_ref(lake, repository)
     scan.refs = len(set().union(*holders.values())) if holders else 0
     scan.commits = len(holders)
-    # distinct objects (checksum, path) -> the commits that hold them; the first commit
-    # seen is the one read from
-    objects: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for commit_id in holders:
-        for item in lake.list_objects(repository, commit_id):
-            if isinstance(item, ObjectStat):
-                objects[(item.checksum, item.path)].add(commit_id)
-                scan.objects_listed += 1
+    objects = objects_in_commits(lake, repository, holders)
+    scan.objects_listed = sum(len(commits) for commits in objects.values())
     hits_by_checksum: dict[str, dict[str, int]] = {}
     wavs: set[tuple[str, str]] = set()
     for checksum, path in sorted(objects, key=lambda key: key[1]):

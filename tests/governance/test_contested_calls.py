@@ -5,7 +5,6 @@ without it, and it still opens for its owner until they are erased too."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,7 @@ from core.sealing import Sealer
 from governance.erasure import erase
 from governance.subject_search import search
 from ingestion.simulator import layout as lay
-from tests.conftest import SERVER_VARIABLES
-from tests.governance.test_erasure import CAROL, _world
+from tests.governance.test_erasure import CAROL
 from tests.governance.test_subject_search import ALICE, DT, _call
 from versioning.lake import open_lake
 
@@ -22,11 +20,8 @@ ALICE_WAV = f"raw/recordings/{DT}/C1.wav"  # sealed under Alice's key by _world
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    for name in SERVER_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))
-    settings = _world(tmp_path / "home")
+def settings(world):
+    settings = world
     duplicate = _call("C1", CAROL, "a second record with Alice's call id")
     with lay.calls_jsonl(settings.sources_root, 1).open("a") as exports:
         exports.write(json.dumps(duplicate) + "\n")

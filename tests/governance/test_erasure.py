@@ -153,15 +153,6 @@ def _world(home: Path, *, sealed: bool = True, **settings_args: object) -> Setti
     return settings
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name in SERVER_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("VOICEOPS_LAKE_FSYNC", "false")
-    return _world(tmp_path / "home")
-
-
 def _lake_objects(settings: Settings) -> dict[tuple[str, str], str]:
     """(ref, path) -> checksum of every object at every branch and tag."""
     lake, repo = open_lake(settings), settings.lake_repository

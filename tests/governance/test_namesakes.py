@@ -4,15 +4,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from governance.erasure import erase
 from ingestion.simulator import crm
 from ingestion.simulator import layout as lay
-from tests.conftest import SERVER_VARIABLES
-from tests.governance.test_erasure import _world
 from tests.governance.test_subject_search import BORIS, _customer
 
 NAMESAKE = {
@@ -22,11 +18,8 @@ NAMESAKE = {
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    for name in SERVER_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))
-    settings = _world(tmp_path / "home")
+def settings(world):
+    settings = world
     with crm.connect(lay.crm_database(settings.sources_root)) as conn:
         row = _customer(NAMESAKE)
         conn.execute(f"INSERT INTO customers ({', '.join(row)}) VALUES "
