@@ -76,7 +76,7 @@ def stub_api() -> Iterator[str]:
 
 
 @pytest.mark.skipif(not locust_installed(), reason="locust not installed (the bench extra)")
-def test_locust_users_post_wav_turns(stub_api: str, tmp_path: Path) -> None:
+def test_locust_users_post_wav_turns_to_a_stub_api(stub_api: str, tmp_path: Path) -> None:
     for name in ("0_ru", "1_en"):
         (tmp_path / f"{name}.wav").write_bytes(b"RIFF" + bytes(40))
     env = {"VOICEOPS_LOCUST_SPEECH": str(tmp_path), "VOICEOPS_LOCUST_USER": "c1"}
