@@ -24,12 +24,13 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 import keras
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,24 @@ EPOCH_METRIC = Gauge(
 EPOCH = Gauge(
     "voiceops_training_epoch", "Last finished epoch (1-based).", ["family"], registry=REGISTRY
 )
+
+
+class FamilySamples:
+    """The samples of :data:`REGISTRY` labelled with one family: what a push grouped by that
+    family may hold. A process that trains several families (``train_models``, a test
+    session) has every family's series in the registry, and the Pushgateway refuses a push
+    whose series carry another value of a grouping-key label (HTTP 400)."""
+
+    def __init__(self, family: str):
+        self.family = family
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in REGISTRY.collect():
+            samples = [s for s in metric.samples if s.labels.get("family") == self.family]
+            if samples:
+                own = Metric(metric.name, metric.documentation, metric.type, metric.unit)
+                own.samples = samples
+                yield own
 
 
 class PrometheusEpochMetrics(keras.callbacks.Callback):
@@ -67,7 +86,7 @@ class PrometheusEpochMetrics(keras.callbacks.Callback):
                 push_to_gateway(
                     self.pushgateway_url,
                     job=PUSH_JOB,
-                    registry=REGISTRY,
+                    registry=FamilySamples(self.family),  # type: ignore[arg-type]
                     grouping_key={"family": self.family},
                 )
             except OSError as error:  # monitoring must never stop a training run
