@@ -103,8 +103,10 @@ def predict_stt(model: Any, rows: Rows) -> Rows:
     for i, (_, rate) in enumerate(audio):
         by_rate[rate].append(i)
     texts = [""] * len(rows)
+    languages = [str(r["language"]) if _given(r.get("language")) else None for r in rows]
     for rate, indices in by_rate.items():
-        heard = transcribe(model, [audio[i][0] for i in indices], rate)
+        waves = [audio[i][0] for i in indices]
+        heard = transcribe(model, waves, rate, languages=[languages[i] for i in indices])
         for i, text in zip(indices, heard, strict=True):
             texts[i] = text
     return [{"text": text} for text in texts]

@@ -9,7 +9,9 @@ Every input is a table, one row per request, so ``mlflow models serve`` accepts 
   {name: text}}`` (``slots`` and ``facts`` optional) -> ``{"text": str}``.
 * **stt**  either ``{"audio_base64": str}`` (a WAV file, base64: 8/16/32-bit PCM, any rate)
   or ``{"waveform": [float, ...], "sample_rate": int}`` (mono samples in -1..1; the rate
-  defaults to 8000) -> ``{"text": str}`` (normalized transcript).
+  defaults to 8000), each with an optional ``"language": "ru"|"en"`` (the caller's choice:
+  the transcript is then written only in that language's letters) -> ``{"text": str}``
+  (normalized transcript).
 * **tts**  ``{"text": str, "language": "ru"|"en"}`` (``language`` optional: Cyrillic
   letters mean ``ru``) -> ``{"sample_rate", "seconds", "wav_base64"}`` (16-bit PCM WAV);
   with the parameter ``{"format": "waveform"}`` -> ``{"sample_rate", "seconds",
@@ -110,6 +112,7 @@ def signature(family: str) -> ModelSignature:
                 # array or integer column (and an integer rate in a double one)
                 ColSpec(AnyType(), "waveform", required=False),
                 ColSpec(AnyType(), "sample_rate", required=False),
+                ColSpec(string, "language", required=False),
             ]
         )
         return ModelSignature(inputs, Schema([ColSpec(string, "text")]))

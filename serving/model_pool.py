@@ -36,7 +36,12 @@ def _runner(name: str, model: Any):
     """``items -> results`` of a family, over its export helpers."""
     export = family(name).module("export")
     if name == "stt":
-        return lambda waves: export.transcribe(model, waves, MODEL_SAMPLE_RATE)
+
+        def hear(items: list[tuple[np.ndarray, str | None]]) -> list[str]:
+            waves, languages = [w for w, _ in items], [lang for _, lang in items]
+            return export.transcribe(model, waves, MODEL_SAMPLE_RATE, languages=languages)
+
+        return hear
     if name == "nlu":
         return lambda texts: export.predict(model, texts)
     if name == "nlg":

@@ -204,7 +204,8 @@ class BotChain:
     ) -> TurnResult:
         models = selection.models
         if request.audio is not None:
-            heard = models["stt"].batcher(request.audio.waveform)
+            # the caller's IVR choice of language, when made, masks the other script
+            heard = models["stt"].batcher((request.audio.waveform, request.language))
             transcript = str(await self._timed("stt", timings, heard)).strip()
         else:
             transcript = (request.text or "").strip()

@@ -240,6 +240,7 @@ def test_stt_flavor_hears_base64_wav_and_float_lists(stt_saved_model, tmp_path):
         "audio_base64",
         "waveform",
         "sample_rate",
+        "language",
     ]
     short, long = reference_waveforms()
     wav = wav_base64(long, 16000)  # any rate: resampled inside the model
@@ -248,12 +249,19 @@ def test_stt_flavor_hears_base64_wav_and_float_lists(stt_saved_model, tmp_path):
             [
                 {"audio_base64": wav},
                 {"waveform": [float(x) for x in short], "sample_rate": 8000},
+                {"waveform": [float(x) for x in short], "sample_rate": 8000, "language": "ru"},
             ]
         )
     )
     saved = load(stt_saved_model)
     heard_wav = transcribe(saved, [read_wav(io.BytesIO(base64.b64decode(wav)))[0]], 16000)
-    assert answers == [{"text": heard_wav[0]}, {"text": transcribe(saved, [short], 8000)[0]}]
+    in_russian = transcribe(saved, [short], 8000, languages=["ru"])[0]
+    assert answers == [
+        {"text": heard_wav[0]},
+        {"text": transcribe(saved, [short], 8000)[0]},
+        {"text": in_russian},
+    ]
+    assert not set(in_russian) & set("abcdefghijklmnopqrstuvwxyz")
     with pytest.raises(RegistryError, match="audio_base64"):
         model.predict(pd.DataFrame([{"sample_rate": 8000}]))
 

@@ -201,6 +201,6 @@ def test_evaluate_exported_returns_the_contract_shape(trained, rows):
     result = evaluate_exported(trained.model_path, test_rows)
     assert set(result) == {"all", "ru", "en"}
     for values in result.values():
-        assert set(values) == {"cer", "wer", "n"}
+        assert set(values) == {"cer", "wer", "n", "language_confusion"}
         assert all(isinstance(v, float) for v in values.values())
     assert result["all"] == pytest.approx(trained.metrics["test"]["all"])

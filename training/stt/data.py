@@ -91,6 +91,7 @@ class Prepared:
     references: list[str] = field(default_factory=list)
     labels: list[list[int]] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
+    real: list[bool] = field(default_factory=list)  # each kept row's ``is_real_speech``
     excluded: Counter[str] = field(default_factory=Counter)  # reason -> rows left out
     keys: list[str] = field(default_factory=list)  # each kept row's ``call_id``
 
@@ -121,6 +122,7 @@ def prepare(rows: list[dict[str, Any]]) -> Prepared:
         data.references.append(reference)
         data.labels.append(encode(reference))
         data.languages.append(row["language"])
+        data.real.append(bool(row.get("is_real_speech")))
         data.keys.append(key)
     return data
 

@@ -1,6 +1,7 @@
 """CER and WER (corpus level: total edits / total reference length), per language.
 
-    evaluate_exported(model_dir, rows) -> {"ru": {"cer", "wer", "n"}, "en": ..., "all": ...}
+    evaluate_exported(model_dir, rows)
+        -> {"ru": {"cer", "wer", "n", "language_confusion"}, "en": ..., "all": ...}
     example_stats(model_dir, rows) -> {"cer": ExampleStats, "wer": ExampleStats}
 
 score an exported SavedModel, loaded fresh, on mart rows of one split (audio read from the
@@ -13,9 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from training.common.example_stats import ExampleStats, corpus_metric
+from training.stt.language import confusion_rate
+
+if TYPE_CHECKING:
+    from training.stt.data import Prepared
 
 ALL = "all"
 
@@ -69,6 +74,25 @@ def scores(
     return result
 
 
+def served_scores(model: Any, data: Prepared) -> dict[str, dict[str, float]]:
+    """CER / WER of ``model`` (in-process or loaded) on prepared data, decoded with each
+    row's language as served, overall and per language, with ``language_confusion``: the
+    share of utterances the acoustic model alone (greedy, no language mask) writes mostly
+    in the other language's script."""
+    from training.stt.export import transcribe, transcribe_greedy
+    from training.stt.features import MODEL_RATE
+
+    languages = list(data.languages)
+    hypotheses = transcribe(model, data.waveforms, MODEL_RATE, languages=languages)
+    result = scores(data.references, hypotheses, languages)
+    unmasked = transcribe_greedy(model, data.waveforms, MODEL_RATE)
+    for language, score in result.items():
+        keep = [i for i, lang in enumerate(languages) if language in (ALL, lang)]
+        texts, langs = [unmasked[i] for i in keep], [languages[i] for i in keep]
+        score["language_confusion"] = confusion_rate(texts, langs)
+    return result
+
+
 def _transcribed(model_dir: Path, rows: list[dict[str, Any]]) -> tuple[Any, list[str]]:
     """The usable rows prepared (see ``data.prepare``) and the model's transcripts of them."""
     from training.stt.data import prepare
@@ -78,15 +102,19 @@ def _transcribed(model_dir: Path, rows: list[dict[str, Any]]) -> tuple[Any, list
     data = prepare(rows)
     if not data.references:
         return data, []
-    return data, transcribe(load(Path(model_dir)), data.waveforms, MODEL_RATE)
+    model = load(Path(model_dir))
+    return data, transcribe(model, data.waveforms, MODEL_RATE, languages=list(data.languages))
 
 
 def evaluate_exported(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Scores of the SavedModel at ``model_dir`` on ``rows`` (usable rows of one split)."""
-    data, hypotheses = _transcribed(model_dir, rows)
+    from training.stt.data import prepare
+    from training.stt.export import load
+
+    data = prepare(rows)
     if not data.references:
         return {ALL: {"cer": 0.0, "wer": 0.0, "n": 0.0}}
-    return scores(data.references, hypotheses, data.languages)
+    return served_scores(load(Path(model_dir)), data)
 
 
 def stats_of_transcripts(

@@ -13,7 +13,13 @@ tables are saved with the model. ``acoustic`` (same inputs) returns the CTC ``lo
 their valid ``steps``, for decoding them more than one way. ``config_json`` and
 ``decoder_json`` hold the training config and the decoder's settings.
 
-:func:`transcribe` is the Python helper (list of arrays in, list of strings out).
+Signature ``transcribe_language`` (the ``serve_language`` function) takes one more input,
+``languages`` [b] tf.string (``"ru"``, ``"en"``, ``""`` = unknown), and decodes each
+utterance with the other language's letters masked (``training.stt.language``): the caller's
+IVR choice of language, so a Russian call is never written in English letters.
+
+:func:`transcribe` is the Python helper (list of arrays in, list of strings out; with
+``languages``, masked decoding on models that have it).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from training.stt.beam import BeamSettings, LMTables, beam_search_decode
 from training.stt.config import STTConfig
 from training.stt.decode import greedy_decode
 from training.stt.features import features
+from training.stt.language import mask_logits
 from training.stt.lm import CharLM
 from training.stt.model import output_lengths
 
@@ -41,6 +48,9 @@ WAVEFORM_SIGNATURE = [
     tf.TensorSpec([None], tf.int32, name="lengths"),
     tf.TensorSpec([], tf.int32, name="sample_rate"),
 ]
+LANGUAGE_SIGNATURE = [*WAVEFORM_SIGNATURE, tf.TensorSpec([None], tf.string, name="languages")]
+#: The saved signature of masked decoding (``serving_default`` stays language-blind).
+LANGUAGE_SIGNATURE_NAME = "transcribe_language"
 
 
 class STTServing(tf.Module):
@@ -84,11 +94,19 @@ class STTServing(tf.Module):
         out = self.acoustic(waveforms, lengths, sample_rate)
         return {"texts": self.decode(out["logits"], out["steps"])}
 
+    @tf.function(input_signature=LANGUAGE_SIGNATURE)
+    def serve_language(
+        self, waveforms: tf.Tensor, lengths: tf.Tensor, sample_rate: tf.Tensor, languages: tf.Tensor
+    ) -> dict[str, tf.Tensor]:
+        out = self.acoustic(waveforms, lengths, sample_rate)
+        return {"texts": self.decode(mask_logits(out["logits"], languages), out["steps"])}
+
 
 def export(serving: STTServing, path: Path) -> Path:
-    """Write the SavedModel (with the ``serving_default`` signature) to ``path``."""
+    """Write the SavedModel (``serving_default`` and ``transcribe_language``) to ``path``."""
     path = Path(path)
-    tf.saved_model.save(serving, str(path), signatures={"serving_default": serving.serve})
+    signatures = {"serving_default": serving.serve, LANGUAGE_SIGNATURE_NAME: serving.serve_language}
+    tf.saved_model.save(serving, str(path), signatures=signatures)
     return path
 
 
@@ -98,16 +116,24 @@ def load(path: Path) -> Any:
 
 
 def acoustic_outputs(
-    model: Any, waveforms: list[np.ndarray], sample_rate: int, batch_size: int = 32
+    model: Any,
+    waveforms: list[np.ndarray],
+    sample_rate: int,
+    batch_size: int = 32,
+    languages: list[str] | None = None,
 ) -> list[tuple[list[int], tf.Tensor, tf.Tensor]]:
-    """``(indices, logits, steps)`` per length-sorted batch of ``waveforms``."""
+    """``(indices, logits, steps)`` per length-sorted batch of ``waveforms``; with
+    ``languages``, the logits are masked to each utterance's language."""
     order = sorted(range(len(waveforms)), key=lambda i: len(waveforms[i]))
     batches = []
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         batch, lengths = pad_batch([np.asarray(waveforms[i], np.float32) for i in chunk])
         out = model.acoustic(tf.constant(batch), tf.constant(lengths), tf.constant(sample_rate))
-        batches.append((chunk, out["logits"], out["steps"]))
+        logits = out["logits"]
+        if languages is not None:
+            logits = mask_logits(logits, tf.constant([languages[i] for i in chunk]))
+        batches.append((chunk, logits, out["steps"]))
     return batches
 
 
@@ -130,19 +156,39 @@ def transcribe_greedy(model: Any, waveforms: list[np.ndarray], sample_rate: int)
     return decoded_texts(batches, greedy_decode, len(waveforms))
 
 
+def knows_language(model: Any) -> bool:
+    """Whether ``model`` (in-process or loaded) decodes with a language input."""
+    return hasattr(model, "serve_language")
+
+
 def transcribe(
-    model: Any, waveforms: list[np.ndarray], sample_rate: int, batch_size: int = 32
+    model: Any,
+    waveforms: list[np.ndarray],
+    sample_rate: int,
+    batch_size: int = 32,
+    languages: list[str | None] | None = None,
 ) -> list[str]:
     """Texts of ``waveforms`` (float arrays at ``sample_rate``); in-process or loaded alike.
 
-    Utterances are batched by length, so padding stays small; the order is kept.
+    ``languages`` (one per waveform; None or "" = unknown) masks each utterance's decoding to
+    its language's letters on models saved with ``transcribe_language``; models saved before
+    it decode without. Utterances are batched by length, so padding stays small; the order
+    is kept.
     """
+    if languages is not None and len(languages) != len(waveforms):
+        raise ValueError(f"{len(languages)} languages for {len(waveforms)} waveforms")
+    masked = languages is not None and knows_language(model)
     order = sorted(range(len(waveforms)), key=lambda i: len(waveforms[i]))
     texts: list[str] = [""] * len(waveforms)
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         batch, lengths = pad_batch([np.asarray(waveforms[i], np.float32) for i in chunk])
-        out = model.serve(tf.constant(batch), tf.constant(lengths), tf.constant(sample_rate))
+        inputs = (tf.constant(batch), tf.constant(lengths), tf.constant(sample_rate))
+        if masked:
+            codes = tf.constant([languages[i] or "" for i in chunk])  # type: ignore[index]
+            out = model.serve_language(*inputs, codes)
+        else:
+            out = model.serve(*inputs)
         for i, text in zip(chunk, out["texts"].numpy(), strict=True):
             texts[i] = text.decode("utf-8")
     return texts

@@ -28,8 +28,8 @@ from training.common.optim import warmup_cosine_adamw
 from training.stt.config import STTConfig
 from training.stt.data import Prepared, prepare, split_rows
 from training.stt.dataset import FRAMES_PER_SECOND, _bucketing, make_dataset
-from training.stt.evaluate import scores
-from training.stt.export import STTServing, export, transcribe
+from training.stt.evaluate import served_scores
+from training.stt.export import STTServing, export
 from training.stt.features import MODEL_RATE
 from training.stt.lm import fit_char_lm
 from training.stt.model import CTCTrainer, build_model
@@ -59,6 +59,7 @@ class TrainResult:
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> rows left out
     train_audio_seconds: float = 0.0
     decoder_validation_cer: dict[str, float] = field(default_factory=dict)  # decoder -> CER
+    decoder_group_cer: dict[str, dict[str, float]] = field(default_factory=dict)  # by group
     lm_contexts: int = 0
     decoder_seconds: float = 0.0  # fitting the LM and choosing its weights (after training)
     model_path: Path | None = None
@@ -101,9 +102,8 @@ def _optimizer(config: STTConfig, steps: int) -> keras.optimizers.Optimizer:
 
 
 def evaluate_split(serving: STTServing, data: Prepared) -> dict[str, dict[str, float]]:
-    """CER / WER of ``serving`` on prepared data, overall and per language."""
-    hypotheses = transcribe(serving, data.waveforms, MODEL_RATE)
-    return scores(data.references, hypotheses, data.languages)
+    """Scores of ``serving`` on prepared data (``evaluate.served_scores``)."""
+    return served_scores(serving, data)
 
 
 def train(
@@ -151,12 +151,12 @@ def train(
         )
     seconds = time.perf_counter() - started
     serving = STTServing(model, config)
-    decoder_cer, lm, tuning_started = {}, None, time.perf_counter()
+    decoder_cer, group_cer, lm, tuning_started = {}, {}, None, time.perf_counter()
     if config.lm_order:
         lm = fit_char_lm(train_data.references, config.lm_order, config.lm_min_count)
         if val and val.references:
             choice = choose_decoder(serving, lm, val, config)
-            decoder_cer = choice.validation_cer
+            decoder_cer, group_cer = choice.validation_cer, choice.group_cer
             serving = STTServing(model, config, lm, choice.settings)
     decoder_seconds = time.perf_counter() - tuning_started
     excluded: Counter[str] = Counter()
@@ -179,6 +179,7 @@ def train(
         excluded=dict(excluded),
         train_audio_seconds=train_data.seconds,
         decoder_validation_cer=decoder_cer,
+        decoder_group_cer=group_cer,
         decoder_seconds=decoder_seconds,
         lm_contexts=len(lm.keys) if lm is not None else 0,
     )
@@ -214,11 +215,17 @@ def run(
 
 
 def _decoder_tables(result: TrainResult) -> dict[str, str]:
-    """Validation CER of every decoder tried, as markdown (the chosen one is the lowest)."""
+    """Validation CER of every decoder tried, overall and per group (synthetic / real
+    speech), as markdown; the chosen one is the lowest that makes no group worse than greedy."""
     if not result.decoder_validation_cer:
         return {}
-    lines = ["| decoder | validation CER |", "|---|---|"]
-    lines += [f"| {k} | {v:.4f} |" for k, v in result.decoder_validation_cer.items()]
+    groups = sorted({g for cers in result.decoder_group_cer.values() for g in cers})
+    lines = ["| decoder | validation CER | " + " | ".join(groups) + " |"]
+    lines.append("|---" * (2 + len(groups)) + "|")
+    for name, value in result.decoder_validation_cer.items():
+        by_group = result.decoder_group_cer.get(name, {})
+        cells = [f"{by_group[g]:.4f}" if g in by_group else "" for g in groups]
+        lines.append(f"| {name} | {value:.4f} | " + " | ".join(cells) + " |")
     return {"decoder": "\n".join(lines)}
 
 
@@ -269,6 +276,10 @@ def main(argv: list[str] | None = None) -> None:
                 "lm_contexts": result.lm_contexts,
                 "decoder_validation_cer": {
                     k: round(v, 4) for k, v in result.decoder_validation_cer.items()
+                },
+                "decoder_group_cer": {
+                    k: {g: round(v, 4) for g, v in groups.items()}
+                    for k, groups in result.decoder_group_cer.items()
                 },
                 "final_loss": {k: round(v[-1], 3) for k, v in result.history.items() if v},
                 "scores": _rounded(result.metrics),

@@ -1,5 +1,10 @@
 """The decoder of a trained acoustic model: the LM weight and character bonus that give the
-lowest CER on the validation split, from the config's grid (the logits are computed once)."""
+lowest CER on the validation split, from the config's grid (the logits are computed once).
+
+Decoding is masked to each utterance's language, as served. The validation split holds real
+human speech beside synthetic voices; a setting is only chosen when it makes neither group's
+CER worse than greedy decoding's, so an LM that helps the simulator's sentences cannot make
+real speech worse."""
 
 from __future__ import annotations
 
@@ -23,6 +28,31 @@ class DecoderChoice:
 
     settings: BeamSettings | None  # None: greedy decoding was best
     validation_cer: dict[str, float]  # "greedy" | "lm_weight=0.6 char_bonus=1.0" -> CER
+    group_cer: dict[str, dict[str, float]]  # decoder -> {"synthetic" | "real": CER}
+
+
+def _groups(validation: Prepared) -> dict[str, list[int]]:
+    """Row indices of the validation split's synthetic and real-speech rows (non-empty only)."""
+    groups = {"synthetic": [], "real": []}
+    for i, real in enumerate(validation.real or [False] * len(validation.references)):
+        groups["real" if real else "synthetic"].append(i)
+    return {name: rows for name, rows in groups.items() if rows}
+
+
+def best_decoder(validation_cer: dict[str, float], group_cer: dict[str, dict[str, float]]) -> str:
+    """The decoder with the lowest validation CER among those that make no group's CER worse
+    than ``"greedy"``'s (greedy itself when none does)."""
+    greedy = group_cer.get("greedy", {})
+
+    def acceptable(name: str) -> bool:
+        return all(cer <= greedy.get(group, cer) for group, cer in group_cer.get(name, {}).items())
+
+    candidates = [name for name in validation_cer if name == "greedy" or acceptable(name)]
+    return min(candidates, key=lambda name: (validation_cer[name], name != "greedy"))
+
+
+def _cer_of(refs: list[str], texts: list[str], rows: list[int]) -> float:
+    return cer([refs[i] for i in rows], [texts[i] for i in rows])
 
 
 def choose_decoder(
@@ -41,18 +71,24 @@ def choose_decoder(
         settings = BeamSettings(width, chars, lm_weight, char_bonus)
         return beam_search_decode(logits, steps, tables, settings)
 
-    batches = acoustic_outputs(serving, validation.waveforms, MODEL_RATE)
-    size, refs = len(validation.references), validation.references
-    results = {"greedy": cer(refs, decoded_texts(batches, greedy_decode, size))}
-    best: tuple[float, BeamSettings | None] = (results["greedy"], None)
+    languages = list(validation.languages)
+    batches = acoustic_outputs(serving, validation.waveforms, MODEL_RATE, languages=languages)
+    size, refs = len(validation.references), list(validation.references)
+    groups = _groups(validation)
+    greedy = decoded_texts(batches, greedy_decode, size)
+    results = {"greedy": cer(refs, greedy)}
+    by_group = {"greedy": {g: _cer_of(refs, greedy, rows) for g, rows in groups.items()}}
+    settings: dict[str, BeamSettings] = {}
     for weight in config.lm_weights:
         for bonus in config.char_bonuses:
 
             def decode(logits, steps, w=weight, b=bonus):
                 return beam(logits, steps, tf.constant(w), tf.constant(b))
 
-            score = cer(refs, decoded_texts(batches, decode, size))
-            results[f"lm_weight={weight} char_bonus={bonus}"] = score
-            if score < best[0]:
-                best = (score, BeamSettings(width, chars, weight, bonus))
-    return DecoderChoice(settings=best[1], validation_cer=results)
+            texts = decoded_texts(batches, decode, size)
+            name = f"lm_weight={weight} char_bonus={bonus}"
+            results[name] = cer(refs, texts)
+            by_group[name] = {g: _cer_of(refs, texts, rows) for g, rows in groups.items()}
+            settings[name] = BeamSettings(width, chars, weight, bonus)
+    chosen = settings.get(best_decoder(results, by_group))
+    return DecoderChoice(settings=chosen, validation_cer=results, group_cer=by_group)
