@@ -15,6 +15,7 @@ move whose trail cannot be opened is not made.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
@@ -84,7 +85,9 @@ def trusted_verdict(settings: Settings, version: ModelVersion) -> RecordedVerdic
     Raises :class:`RegistryError` when there is no verdict, the lineage fails or the artifact
     changed (no override exists for those).
     """
-    from registry.mlflow_model import stored_model
+    from registry.external import problems as external_problems
+    from registry.external import read_manifest
+    from registry.mlflow_model import saved_model_dir, stored_model
     from versioning.lake import open_lake
     from warehouse.audits import audit_log
 
@@ -92,6 +95,11 @@ def trusted_verdict(settings: Settings, version: ModelVersion) -> RecordedVerdic
     verdict = VerdictStore(history_url(settings)).latest(version.name, str(version.version))
     if verdict is None:
         raise RegistryError(f"{label} has no recorded gate verdict: register it through the gate")
+    stored = stored_model(version, settings)
+    if read_manifest(saved_model_dir(stored)) is not None:  # imported: no lake lineage
+        if problems := external_problems(saved_model_dir(stored)):
+            raise RegistryError(f"{label}: its imported files changed: {'; '.join(problems)}")
+        return _same_artifact(label, stored, verdict)
     problems = lineage_problems(
         open_lake(settings),
         verdict.lake_repository,
@@ -101,7 +109,12 @@ def trusted_verdict(settings: Settings, version: ModelVersion) -> RecordedVerdic
     )
     if problems:
         raise RegistryError(f"{label}: its data lineage does not hold: {'; '.join(problems)}")
-    if artifact_digest(stored_model(version, settings)) != verdict.artifact_sha256:
+    return _same_artifact(label, stored, verdict)
+
+
+def _same_artifact(label: str, stored: Path, verdict: RecordedVerdict) -> RecordedVerdict:
+    """``verdict`` when ``stored`` is the artifact it judged, else a :class:`RegistryError`."""
+    if artifact_digest(stored) != verdict.artifact_sha256:
         raise RegistryError(
             f"{label}: the stored artifact differs from the one the gate tested (SHA-256 "
             f"{verdict.artifact_sha256[:12]}): it was changed after registration"

@@ -6,6 +6,10 @@ language with a paired bootstrap (``registry.compare``). The rule refuses a vers
 *significantly worse* on any gated metric; "better" or "no difference" pass. The confidence
 is Bonferroni-corrected over the comparisons made, so a true tie is refused with at most the
 policy's error rate in all (e.g. 5 % over 3 metrics x 3 languages, not 9 x 2.5 %).
+
+An imported STT version (``registry.external``) may speak fewer languages: both versions are
+then compared on the test rows of the languages both speak, and the imported one is run by
+``registry.external_eval`` (its engine is not a TensorFlow SavedModel).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from registry.external import languages_of, read_manifest
+from registry.external_eval import stt_example_stats
 from registry.lineage import split_rows
 from registry.policy import Policy
 from training.families import Family
@@ -32,6 +38,13 @@ def stats_options(family: str, rows: list[dict[str, Any]], stt_model: Path | Non
     return {}
 
 
+def _example_stats(family: Family, model_dir: Path, test: list, options: dict) -> dict:
+    """Per-example stats of one version: an imported STT engine through its own loader."""
+    if family.name == "stt" and read_manifest(model_dir) is not None:
+        return stt_example_stats(model_dir, test)
+    return family.module("evaluate").example_stats(model_dir, test, **options)
+
+
 def compare_with_champion(
     family: Family,
     new_dir: Path,
@@ -44,11 +57,13 @@ def compare_with_champion(
     """The bootstrap report of every gated metric (and language) the two versions share."""
     from registry.compare import compare_models
 
-    evaluate = family.module("evaluate")
     test = split_rows(rows, policy.split)
+    if family.name == "stt":
+        spoken = set(languages_of(new_dir)) & set(languages_of(champion_dir))
+        test = [row for row in test if row.get("language") in spoken]
     options = stats_options(family.name, rows, stt_model)
-    new = evaluate.example_stats(new_dir, test, **options)
-    champion = evaluate.example_stats(champion_dir, test, **options)
+    new = _example_stats(family, new_dir, test, options)
+    champion = _example_stats(family, champion_dir, test, options)
     metrics = [m for m in policy.family(family.name).metrics if m in new and m in champion]
     comparisons = max(1, len(metrics) * len(LANGUAGES))
     confidence = 1 - (1 - policy.comparison_confidence) / comparisons

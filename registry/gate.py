@@ -2,6 +2,8 @@
 
 1. ``lineage``    its lake commit is a verified publish of data whose strict audit passed
                   every check, built into marts by the same dbt project (``registry.lineage``);
+                  an imported version's stored files hash to the SHA-256 recorded at import,
+                  with a declared source and licence (``registry.external``);
 2. ``thresholds`` its test metrics meet the floors/ceilings of ``thresholds.yaml``, per language;
 3. ``champion``   it is not significantly worse than the champion on the same test rows
                   (a paired bootstrap per metric and language, ``registry.champion``);
@@ -59,10 +61,21 @@ class Verdict:
 
 
 def rule_lineage(lineage: dict[str, Any]) -> RuleResult:
-    """Rule 1 on the lake lineage verified at registration (``registry.lineage``)."""
+    """Rule 1 on the lake lineage verified at registration (``registry.lineage``), or for an
+    imported version on its artifact: the stored files hash to the recorded SHA-256 and the
+    source and licence are declared (``registry.external``)."""
     if not lineage.get("verified"):
         problems = "; ".join(lineage.get("problems") or ["not verified"])
         return RuleResult(LINEAGE, False, problems, overridable=False)
+    if (external := lineage.get("external")) is not None:
+        return RuleResult(
+            LINEAGE,
+            True,
+            f"external artifact: {external['files']} model files sha256 "
+            f"{external['sha256'][:12]} verified; source {external['source']}; licence "
+            f"{external['licence']} (not trained from the lake)",
+            overridable=False,
+        )
     return RuleResult(
         LINEAGE,
         True,
@@ -82,7 +95,13 @@ def rule_thresholds(scores: Scores, policy: FamilyPolicy) -> RuleResult:
                 checked += 1
                 value = scores.get(language, {}).get(metric)
                 if value is None:
-                    problems.append(f"{metric}[{language}] missing")
+                    skipped = scores.get(language, {}).get("skipped")
+                    why = (
+                        f" ({language} not supported: {skipped:.0f} rows skipped)"
+                        if skipped
+                        else ""
+                    )
+                    problems.append(f"{metric}[{language}] missing{why}")
                 elif (value < limit) if bound == "minimum" else (value > limit):
                     sign = "<" if bound == "minimum" else ">"
                     problems.append(f"{metric}[{language}]={value:.4f} {sign} {limit:g}")

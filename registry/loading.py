@@ -5,7 +5,8 @@ once); the SavedModel of a version is loaded only the first time (versions are i
 Before that first load the version must be servable (``registry.aliases.require_servable``:
 its gate verdict trusted, its lineage re-verified on the lake, its artifact unchanged, and
 passed or promoted); ``allow_ungated=True`` skips that for debugging a refused version.
-Nothing is re-trained or re-preprocessed: the SavedModel carries its preprocessing.
+Nothing is re-trained or re-preprocessed: the SavedModel carries its preprocessing. An
+imported version's engine (``registry.external``) is loaded behind the family's interface.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mlflow.entities.model_registry import ModelVersion
 
 from core.settings import Settings, get_settings
 from registry.aliases import require_servable
+from registry.external import load_artifact
 from registry.register import model_dir
 from registry.tracking import client
 from registry.versions import CHAMPION, resolve_ref
@@ -71,12 +73,10 @@ def load_model(
     key = (settings.tracking_uri, found.model, found.version)
     with _lock:
         if key not in _cache:
-            import tensorflow as tf
-
             if not allow_ungated:
                 require_servable(settings, found.version_info)
             path: Path = model_dir(found.version_info, settings)
-            _cache[key] = tf.saved_model.load(str(path))
+            _cache[key] = load_artifact(path)
         return _cache[key]
 
 

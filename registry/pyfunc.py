@@ -8,7 +8,9 @@ The SavedModel is the model's artifact ``saved_model`` and is run by the family'
 (``training.<family>.export``), exactly as ``voiceops predict`` runs it. The model is stored
 as code (``registry.pyfunc_code``, MLflow's models-from-code), not as a pickle. Loading warms the
 model up on the stored input example, so the first request of a served model is not the one
-that traces the graph. The VoiceOps code must be importable where the model is loaded
+that traces the graph. An imported version's ``saved_model`` artifact holds its engine's files
+and is loaded by ``registry.external.load_artifact`` (PocketSphinx behind the STT interface).
+The VoiceOps code must be importable where the model is loaded
 (``mlflow models serve --env-manager local`` from the project's environment).
 """
 
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from registry.errors import RegistryError
+from registry.external import load_artifact
 from registry.serving import REFERENCE_SAMPLE_RATE, language_of, read_wav
 from registry.signatures import TTS_FORMATS, input_example, wav_base64
 from training.families import family
@@ -157,8 +160,7 @@ class VoiceOpsModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         self.family = family(str(context.model_config[FAMILY_KEY])).name
-        export = family(self.family).module("export")
-        self.saved_model = export.load(context.artifacts[SAVED_MODEL])
+        self.saved_model = load_artifact(context.artifacts[SAVED_MODEL])
         predict_rows(self.family, self.saved_model, input_example(self.family))
 
     def predict(

@@ -167,7 +167,14 @@ def _lineage_tags(lineage: dict[str, Any]) -> dict[str, str]:
         "lineage.config_hash": lineage["config_hash"],
         "lineage.dagster_run_id": lineage["dagster_run_id"] or "none",
         "lineage.fingerprint": lineage["fingerprint"],
-    }
+    } | _parent_tags(lineage.get("parent"))
+
+
+def _parent_tags(parent: dict[str, str] | None) -> dict[str, str]:
+    """The version a fine-tuned model started from (``--init-from``), if any."""
+    if not parent:
+        return {}
+    return {"lineage.parent_version": parent["version"], "lineage.parent_run_id": parent["run_id"]}
 
 
 def model_dir(version: ModelVersion, settings: Settings) -> Path:
@@ -189,7 +196,7 @@ def register(
     policy = policy or load_policy(settings.gate_policy)
     mlflow = client(settings)
     if (known := registered_fingerprint(mlflow, fam.model_name, info.fingerprint)) is not None:
-        return _registration(mlflow, fam, known)
+        return registration_of(mlflow, fam, known)
     if lake is None:
         from versioning.lake import open_lake
 
@@ -222,6 +229,7 @@ def register(
         "fingerprint": info.fingerprint,
         "dagster_run_id": info.dagster_run_id,
         "policy_sha256": policy.sha256,
+        "parent": _parent(fam, info.config),
     }
     if not lineage["data"]["test_hash"]:
         try:
@@ -266,7 +274,7 @@ def register(
             ),
         ),
     )
-    _record_verdict(mlflow, fam.model_name, version.version, verdict)
+    record_verdict(mlflow, fam.model_name, version.version, verdict)
     VerdictStore(history_url(settings)).record(
         new_verdict(
             fam.model_name,
@@ -286,7 +294,7 @@ def register(
     )
     mlflow.set_terminated(run.info.run_id)
     if verdict.passed:
-        _alias_passing(mlflow, settings, fam.model_name, version.version, champion, policy)
+        alias_passing(mlflow, settings, fam.model_name, version.version, champion, policy)
     return Registration(
         fam.name,
         fam.model_name,
@@ -296,6 +304,14 @@ def register(
         verdict,
         aliases(mlflow, fam.model_name),
     )
+
+
+def _parent(fam: Family, config: dict[str, Any]) -> dict[str, str] | None:
+    """The registered version the training started from (its config's ``init_from``)."""
+    if not config.get("init_from"):
+        return None
+    version, run_id = str(config["init_from"]), str(config.get("init_from_run_id", ""))
+    return {"model": fam.model_name, "version": version, "run_id": run_id}
 
 
 def gated_scores(scores: dict[str, Any], split: str = "test") -> Scores:
@@ -324,7 +340,7 @@ def registered_fingerprint(
     return found[-1] if found else None
 
 
-def _registration(mlflow: MlflowClient, fam: Family, version: ModelVersion) -> Registration:
+def registration_of(mlflow: MlflowClient, fam: Family, version: ModelVersion) -> Registration:
     """A :class:`Registration` of an existing version, from its tags."""
     rules = [RuleResult(**r) for r in tag_json(version, "gate.rules", [])]
     return Registration(
@@ -343,7 +359,7 @@ def _read_rows(fam: Family, settings: Settings, info: TrainingInfo) -> list[dict
     return fam.module("data").load_rows(settings, info.lake_commit)
 
 
-def _record_verdict(mlflow: MlflowClient, model: str, version: str, verdict: Verdict) -> None:
+def record_verdict(mlflow: MlflowClient, model: str, version: str, verdict: Verdict) -> None:
     tags = {
         "gate.verdict": "passed" if verdict.passed else "refused",
         "gate.reasons": "\n".join(verdict.reasons),
@@ -357,7 +373,7 @@ def _record_verdict(mlflow: MlflowClient, model: str, version: str, verdict: Ver
         mlflow.set_model_version_tag(model, version, key, value)
 
 
-def _alias_passing(
+def alias_passing(
     mlflow: MlflowClient,
     settings: Settings,
     model: str,

@@ -159,6 +159,12 @@ def reproduce(
     record = get_version(mlflow, fam.model_name, version)
     commit = record.tags.get("lineage.lake_commit")
     lineage = json.loads(Path(mlflow.download_artifacts(record.run_id, "lineage.json")).read_text())
+    if (external := lineage.get("external")) is not None:
+        raise RegistryError(
+            f"{fam.model_name} v{version} is an imported model, not reproducible from the lake: "
+            f"source {external['source']}, licence {external['licence']}, model files sha256 "
+            f"{external['sha256']}"
+        )
     if not commit or not lineage.get("config"):
         raise RegistryError(f"{fam.model_name} v{version} has no recorded commit or config")
     loader = rows_loader or warehouse_rows(settings)

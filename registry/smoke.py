@@ -6,7 +6,9 @@ answers reference inputs with plausible outputs, within the latency budget.
 The parent (:func:`smoke_test`) runs that on the directory downloaded from the registry's
 artifact store and checks what came back (:func:`output_problems`): NLU answers intents of
 the taxonomy, NLG non-empty texts, STT transcribes held-out espeak voices within a CER bound,
-TTS gives finite, audible audio of a plausible length. When MODEL_DIR is an MLflow model
+TTS gives finite, audible audio of a plausible length. An imported STT version hears the
+reference speech of the languages its manifest declares (``registry.external``: PocketSphinx
+only the English one); one that declares none of them fails. When MODEL_DIR is an MLflow model
 (``registry.mlflow_model``) it is loaded as MLflow serves it, with ``mlflow.pyfunc``, and its
 stored input example must come back with one answer per row; the reference inputs then run
 on the SavedModel it wraps. A bare SavedModel directory is loaded with TensorFlow.
@@ -72,6 +74,8 @@ def output_problems(family: str, outputs: Any, limits: SmokeLimits) -> list[str]
         empty = [i for i, text in enumerate(outputs) if not str(text).strip()]
         return [f"NLG gave empty responses for reference requests {empty}"] if empty else []
     if family == "stt":
+        if not outputs["references"]:
+            return ["STT speaks none of the reference speech's languages"]
         cer = float(outputs["cer"])
         if cer > limits.stt_max_cer:
             heard = "; ".join(f"{r!r} -> {h!r}" for r, h in zip(
@@ -160,9 +164,9 @@ def pyfunc_problems(pyfunc: dict[str, Any] | None) -> list[str]:
 def _load(model_dir: Path) -> tuple[Any, dict[str, Any] | None]:
     """The SavedModel to time, and (for an MLflow model) its answers to the input example."""
     if not (model_dir / "MLmodel").is_file():
-        import tensorflow as tf
+        from registry.external import load_artifact
 
-        return tf.saved_model.load(str(model_dir)), None
+        return load_artifact(model_dir), None
     import mlflow.pyfunc
     from mlflow.models import Model
 
@@ -183,6 +187,17 @@ def _stt_outputs(heard: dict[str, Any]) -> dict[str, Any]:
     return heard | {"cer": cer(refs, hyps)}
 
 
+def spoken_speech(speech: tuple, model_dir: Path) -> tuple:
+    """The reference speech in the languages the artifact's manifest declares (all of it for
+    an in-house model; ``registry.external``)."""
+    from registry.external import languages_of
+    from registry.mlflow_model import saved_model_dir
+
+    spoken = set(languages_of(saved_model_dir(model_dir)))
+    keep = [i for i, language in enumerate(speech[2]) if language in spoken]
+    return tuple([part[i] for i in keep] for part in speech)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The fresh process: load, warm up once, time ``repeats`` reference calls, print JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -195,7 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     from registry.serving import reference_speech, run_reference
 
     with tempfile.TemporaryDirectory(prefix="voiceops-smoke-") as workdir:
-        speech = reference_speech(Path(workdir)) if args.family == "stt" else None
+        speech = None
+        if args.family == "stt":
+            speech = spoken_speech(reference_speech(Path(workdir)), args.model_dir)
         started = time.perf_counter()
         model, pyfunc = _load(args.model_dir)
         load_s = time.perf_counter() - started

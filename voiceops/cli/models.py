@@ -120,6 +120,8 @@ def lineage_tree(record: dict[str, Any]) -> Tree:
     names = " ".join(f"@{a}" for a in record["aliases"])
     tree = Tree(f"{record['model']} v{record['version']} {names} gate: {record['gate']}")
     lineage = record["lineage"]
+    if (external := lineage.get("external")) is not None:
+        return _external_tree(tree, record, external)
     lake = lineage.get("lake", {})
     commit = tree.add(
         f"lake commit {lake.get('repository', '?')}@{short_id(lake.get('commit', ''))} "
@@ -143,6 +145,29 @@ def lineage_tree(record: dict[str, Any]) -> Tree:
         f"code {short_id(code.get('revision', ''))} family {code.get('family_version', '')}; "
         f"config {short_id(lineage.get('config_hash', ''))}; "
         f"dagster run {lineage.get('dagster_run_id') or 'none'}"
+    )
+    gate = tree.add(
+        f"gate {record['gate']} (vs champion {record['tags'].get('lineage.champion_compared')})"
+    )
+    for rule in record["gate_rules"]:
+        gate.add(f"{'ok ' if rule['passed'] else 'NO '} {rule['rule']}: {esc(rule['reason'])}")
+    return tree
+
+
+def _external_tree(tree: Tree, record: dict[str, Any], external: dict[str, Any]) -> Tree:
+    """An imported version: its source, licence and files instead of a lake commit."""
+    tree.add(
+        esc(
+            f"imported {external['source']} ({external['engine']}, licence "
+            f"{external['licence']}, languages {','.join(external['languages'])}); "
+            f"{external['files']} model files sha256 {external['sha256']}; not reproducible "
+            "from the lake"
+        )
+    )
+    evaluated = record["lineage"].get("evaluated_on", {})
+    tree.add(
+        f"evaluated on lake commit {short_id(evaluated.get('lake_commit', ''))}, rows "
+        f"{evaluated.get('rows')}"
     )
     gate = tree.add(
         f"gate {record['gate']} (vs champion {record['tags'].get('lineage.champion_compared')})"
@@ -253,10 +278,12 @@ def reproduce_cmd(
 
 
 def _add_step_commands() -> None:
-    """The one-step-per-process commands (data, train, evaluate, register)."""
+    """The one-step-per-process commands (data, train, evaluate, register), and import and
+    compare."""
+    from voiceops.cli.models_import import COMMANDS as IMPORT_COMMANDS
     from voiceops.cli.models_steps import COMMANDS
 
-    for name, command in COMMANDS.items():
+    for name, command in (COMMANDS | IMPORT_COMMANDS).items():
         models_app.command(name)(command)
 
 
