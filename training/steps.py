@@ -17,6 +17,7 @@ from core.errors import InputError
 from core.settings import Settings
 from training.common.data import StaleDataError, published_build
 from training.common.lineage import fingerprint, rows_hash, split_counts
+from training.families import Family
 from training.families import family as get_family
 
 #: The split a model is evaluated on before it is registered (the registry gate's split).
@@ -60,6 +61,17 @@ def _fingerprint_of(model: Path) -> str:
     return str(model)
 
 
+def with_parent(family: Family, config: Any, parent: dict[str, Any]) -> tuple[Any, dict]:
+    """``config`` naming the parent version and run, and ``{"init_model": path}`` for the
+    family's ``run``; only a family whose config has ``init_from`` can start from one."""
+    from dataclasses import fields, replace
+
+    if "init_from" not in {f.name for f in fields(config)}:
+        raise InputError(f"{family.name} training cannot start from a registered version")
+    config = replace(config, init_from=parent["version"], init_from_run_id=parent["run_id"])
+    return config, {"init_model": Path(parent["saved_model"])}
+
+
 def train(
     settings: Settings,
     family_name: str,
@@ -67,8 +79,13 @@ def train(
     size: str,
     run_dir: Path,
     used_models: dict[str, Path] | None = None,
+    parent: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train ``family_name`` on its published mart at ``commit``; the training record."""
+    """Train ``family_name`` on its published mart at ``commit``; the training record.
+
+    ``parent`` (``{"version", "run_id", "saved_model"}``: a registered version resolved by
+    the caller, ``registry.parents``) makes training start from its weights; the config
+    records its version and run id."""
     family = get_family(family_name)
     lake_commit, manifest = published_data(settings, commit)
     rows = family.load_rows(settings, lake_commit)
@@ -79,11 +96,17 @@ def train(
     missing = sorted(set(family.uses_models) - set(used_models))
     if missing:
         raise InputError(f"{family.name} is scored with the {', '.join(missing)} model: pass it")
-    config = family.config(size)
+    config, start = family.config(size), {}
+    if parent is not None:
+        config, start = with_parent(family, config, parent)
     data_hash = rows_hash(rows)
     code = ":".join([family.code, *(_fingerprint_of(used_models[n]) for n in family.uses_models)])
     summary = family.run(
-        rows, config, Path(run_dir), **{f"{name}_model": used_models[name] for name in used_models}
+        rows,
+        config,
+        Path(run_dir),
+        **{f"{name}_model": used_models[name] for name in used_models},
+        **start,
     )
     record = {
         "family": family.name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from training.common.config import TrainConfig
 
@@ -44,6 +45,16 @@ class STTConfig(TrainConfig):
     char_bonuses: tuple[float, ...] = (1.0, 2.0, 3.0)
     max_train_seconds: float = 0.0  # stop after this much training (0 = no limit)
     deterministic: bool = False  # op determinism is slow for convs on CPU
+    # fine-tuning: the registered version whose weights training starts from, and its MLflow
+    # run (``--init-from``, ``training.stt.warm_start``); empty = random initialization
+    init_from: str = ""
+    init_from_run_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields; the ``init_from*`` ones only when set (a config without a parent
+        keeps the hash it had before fine-tuning existed)."""
+        fields = super().to_dict()
+        return {k: v for k, v in fields.items() if not k.startswith("init_from") or v}
 
     @classmethod
     def tiny(cls, **overrides) -> STTConfig:

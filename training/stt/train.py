@@ -34,6 +34,7 @@ from training.stt.features import MODEL_RATE
 from training.stt.lm import fit_char_lm
 from training.stt.model import CTCTrainer, build_model
 from training.stt.tune import choose_decoder
+from training.stt.warm_start import restore_weights
 
 FAMILY = "stt"
 MODEL_DIR = "saved_model"
@@ -111,9 +112,11 @@ def train(
     config: STTConfig,
     run_dir: Path,
     on_epoch: EpochHook | None = None,
+    init_model: Path | None = None,
 ) -> TrainResult:
     """Fit on ``train`` (augmented), watch ``validation``, score the other splits, export;
-    ``on_epoch(epoch, logs)`` after each epoch."""
+    ``on_epoch(epoch, logs)`` after each epoch; ``init_model``: a SavedModel whose weights
+    training starts from (``training.stt.warm_start``)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
@@ -124,6 +127,8 @@ def train(
     if train_data is None or not train_data.references:
         raise ValueError("no usable rows in the train split")
     model = build_model(config)
+    if init_model is not None:
+        restore_weights(model, init_model)
     trainer = CTCTrainer(model, config.time_stride)
     trainer.compile(optimizer=_optimizer(config, _steps_per_epoch(train_data, config)))
     train_ds = make_dataset(
@@ -192,11 +197,12 @@ def run(
     config: STTConfig,
     run_dir: Path,
     on_epoch: EpochHook | None = None,
+    init_model: Path | None = None,
 ) -> Any:
     """Train and export, summarised as a ``training.common.run.RunSummary``."""
     from training.common.run import RunSummary, curves_table
 
-    result = train(rows, config, run_dir, on_epoch)
+    result = train(rows, config, run_dir, on_epoch, init_model)
     return RunSummary(
         model_path=result.model_path,
         scores=result.metrics,

@@ -73,6 +73,14 @@ def train_cmd(
         Path | None, typer.Option("--stt-model", help="The STT model (TTS is scored with it).")
     ] = None,
     output: OutputOption = Path("record.json"),
+    init_from: Annotated[
+        str,
+        typer.Option(
+            "--init-from",
+            metavar="VERSION",
+            help="Start from this registered version's weights (STT; a number or @alias).",
+        ),
+    ] = "",
 ) -> None:
     """Train FAMILY on its published mart at COMMIT; write the training record."""
     from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
@@ -81,10 +89,14 @@ def train_cmd(
     from training.steps import train, write_json
 
     used = {"stt": stt_model} if stt_model is not None else {}
+    settings = current_settings()
+    parent = None
+    if init_from:
+        from registry.parents import resolve_parent
+
+        parent = registry_call(lambda: resolve_parent(settings, family, init_from)).to_dict()
     with tensorflow_notices_filtered():
-        record = registry_call(
-            lambda: train(current_settings(), family, commit, size, run_dir, used)
-        )
+        record = registry_call(lambda: train(settings, family, commit, size, run_dir, used, parent))
     write_json(output, record)
     say(f"train {family}: {record['epochs']} epochs, model at {record['model_path']}")
 

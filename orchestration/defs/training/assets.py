@@ -48,6 +48,20 @@ def model_key(family: str) -> AssetKey:
 
 class TrainingConfig(Config):
     size: str = Field(default="demo", description="'demo' (minutes) or 'tiny' (seconds, tests).")
+    init_from: str = Field(
+        default="",
+        description="STT: a registered version (number or @alias) whose weights training "
+        "starts from; its version and run id are recorded in the config (lineage).",
+    )
+
+
+def _with_parent(family: Family, family_config: Any, settings: Any, ref: str) -> tuple:
+    """The config naming the parent version and run, and ``{"init_model": path}`` for the
+    family's ``run`` (``training.steps.with_parent``)."""
+    from registry.parents import resolve_parent
+    from training.steps import with_parent
+
+    return with_parent(family, family_config, resolve_parent(settings, family.name, ref).to_dict())
 
 
 def _latest_entries(instance: Any, key: AssetKey) -> dict[str, MetadataValue] | None:
@@ -160,7 +174,9 @@ def build_training_asset(family: Family) -> AssetsDefinition:
                 f"{family.mart} has no train rows at lake commit {commit}: nothing to train "
                 f"{family.name} on (were recordings ingested?)"
             )
-        family_config = family.config(config.size)
+        family_config, start = family.config(config.size), {}
+        if config.init_from:
+            family_config, start = _with_parent(family, family_config, settings, config.init_from)
         data_hash = rows_hash(rows)
         used = _used_models(context.instance, family)
         code = ":".join([family.code, *(meta["fingerprint"] for meta in used.values())])
@@ -171,7 +187,7 @@ def build_training_asset(family: Family) -> AssetsDefinition:
             return _kept(previous, print_, commit, family.data_fingerprint(settings, commit))
         run_dir = settings.home / "models" / family.name / print_
         paths = {f"{name}_model": Path(meta["model_path"]) for name, meta in used.items()}
-        summary = family.run(rows, family_config, run_dir, **paths)
+        summary = family.run(rows, family_config, run_dir, **paths, **start)
         lineage = {
             "lake_commit": commit,
             "lake_repository": settings.lake_repository,
