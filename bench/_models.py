@@ -61,11 +61,11 @@ def nlu(work: Path, epochs: int, size: str, quick: bool) -> Served:
     result = train(rows, _config("nlu", epochs, size), work / "nlu")
     loaded = load(export(result.serving, work / "nlu" / "saved_model"))
     text = "Заблокируйте, пожалуйста, карту, которая заканчивается на 4321."
-    _, words, chars = result.encoder(tf.constant([text]))
-    raw_model = tf.function(lambda w, c: result.model({"words": w, "chars": c}, training=False))
+    _, inputs = result.encoder(tf.constant([text]))
+    raw_model = tf.function(lambda x: result.model(x, training=False))
     return Served(
         "nlu",
-        raw=lambda: raw_model(words, chars),
+        raw=lambda: raw_model(inputs),
         served=lambda request: predict(loaded, [request])[0],
         request=text,
         train_examples=_train_count(rows),

@@ -23,6 +23,7 @@ from training.nlu.config import NLUConfig
 from training.nlu.data import IGNORE, dataset, intent_names, label
 from training.nlu.evaluate import accuracy, confusion_matrix, macro_f1, report, slot_f1
 from training.nlu.export import export, load, predict
+from training.nlu.human import HUMAN_SPLIT, human_rows
 from training.nlu.phrasing import UNSEEN_SPLIT, phrasing, unseen_phrasings
 from training.nlu.synthetic import synthetic_rows
 from training.nlu.text import Encoder, build_vocabularies, tf_tokenize, tokenize
@@ -149,10 +150,22 @@ def _row(text: str, slots: dict, language: str = "en") -> dict:
 def test_dataset_batches_have_the_model_shapes(rows):
     config = NLUConfig.tiny()
     words, chars = build_vocabularies([r["text"] for r in rows])
-    encoder = Encoder(words, chars, config.max_tokens, config.max_chars)
+    encoder = Encoder(
+        words,
+        chars,
+        config.max_tokens,
+        config.max_chars,
+        ngram_buckets=config.ngram_buckets,
+        max_ngrams=config.max_ngrams,
+    )
     x, y = next(iter(dataset(label(rows[:5], config.max_tokens), encoder, 4)))
     assert x["words"].shape == (4, config.max_tokens)
     assert x["chars"].shape == (4, config.max_tokens, config.max_chars)
+    assert x["ngrams"].shape == (4, config.max_tokens, config.max_ngrams)
+    ngrams = x["ngrams"].numpy()
+    assert ngrams.min() >= 0 and ngrams.max() <= config.ngram_buckets
+    # every real token has n-grams, padding has none
+    assert ((ngrams > 0).any(axis=-1) == (x["words"].numpy() > 0)).all()
     assert y["intent"].shape == (4,) and y["slots"].shape == (4, config.max_tokens)
 
 
@@ -262,7 +275,9 @@ def test_tiny_training_records_history_and_scores(trained):
     assert list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     # the core-phrasing split: no test phrasing is a training phrasing
     assert result.metrics[UNSEEN_SPLIT]["all"]["n"] == result.metrics["test"]["all"]["n"]
-    for split in ("validation", "test", UNSEEN_SPLIT):
+    human = Counter(row["language"] for row in human_rows())
+    assert {lang: result.metrics[HUMAN_SPLIT][lang]["n"] for lang in human} == dict(human)
+    for split in ("validation", "test", UNSEEN_SPLIT, HUMAN_SPLIT):
         scores = result.metrics[split]
         assert {"all", "ru", "en"} <= set(scores)
         assert 0.0 <= scores["all"]["intent_accuracy"] <= 1.0
@@ -273,8 +288,8 @@ def test_tiny_training_records_history_and_scores(trained):
 def test_model_output_shapes(trained):
     result, _ = trained
     config = result.config
-    _, words, chars = result.encoder(tf.constant(PROBES))
-    out = result.model({"words": words, "chars": chars})
+    _, inputs = result.encoder(tf.constant(PROBES))
+    out = result.model(inputs)
     assert out["intent"].shape == (len(PROBES), len(intent_names()))
     assert out["slots"].shape == (len(PROBES), config.max_tokens, len(tag_names()))
     np.testing.assert_allclose(np.sum(out["intent"], axis=-1), 1.0, rtol=1e-5)

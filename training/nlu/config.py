@@ -18,11 +18,17 @@ class NLUConfig(TrainConfig):
     char_dim: int = 24
     char_filters: int = 64
     char_kernel: int = 3
+    ngram_buckets: int = 8000  # hashed character n-gram ids per token; 0 = no n-gram input
+    ngram_widths: tuple[int, ...] = (3, 4)
+    max_ngrams: int = 24  # n-grams per token kept (the first width's first)
+    ngram_dim: int = 48
+    ngram_bag: bool = True  # also feed the utterance's mean n-gram vector to the intent head
     encoder: str = "conv"  # "conv" (fast on 2 cores) | "bigru"
     encoder_units: int = 96
     conv_layers: int = 2
     dropout: float = 0.3
     word_dropout: float = 0.1  # share of known words replaced by OOV while training
+    typo_share: float = 0.3  # share of training rows added again with misspelt words
     early_stopping_patience: int = 3  # 0 = off
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism()
 
@@ -39,6 +45,9 @@ class NLUConfig(TrainConfig):
             word_dim=16,
             char_dim=8,
             char_filters=16,
+            ngram_buckets=256,
+            max_ngrams=12,
+            ngram_dim=8,
             encoder_units=16,
             conv_layers=1,
             early_stopping_patience=0,

@@ -84,7 +84,7 @@ def dataset(
     shuffle_seed: int | None = None,
     word_dropout: float = 0.0,
 ) -> tf.data.Dataset:
-    """Batches of ``({"words", "chars"}, {"intent", "slots"})``; encoding runs in TF ops.
+    """Batches of ``(encoder inputs, {"intent", "slots"})``; encoding runs in TF ops.
 
     ``word_dropout`` (training only) replaces that share of known words by the OOV id.
     """
@@ -93,10 +93,11 @@ def dataset(
         ds = ds.shuffle(len(data.texts), seed=shuffle_seed, reshuffle_each_iteration=True)
 
     def encode(texts: tf.Tensor, intents: tf.Tensor, tags: tf.Tensor):
-        _, words, chars = encoder(texts)
+        _, inputs = encoder(texts)
         if word_dropout > 0:  # teach the model to lean on characters for unknown words
+            words = inputs["words"]
             drop = tf.random.uniform(tf.shape(words), seed=shuffle_seed) < word_dropout
-            words = tf.where(drop & (words > 1), tf.ones_like(words), words)
-        return {"words": words, "chars": chars}, {"intent": intents, "slots": tags}
+            inputs["words"] = tf.where(drop & (words > 1), tf.ones_like(words), words)
+        return inputs, {"intent": intents, "slots": tags}
 
     return ds.batch(batch_size).map(encode).prefetch(tf.data.AUTOTUNE)

@@ -43,8 +43,8 @@ class NLUServing(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def serve(self, texts: tf.Tensor) -> dict[str, tf.Tensor]:
-        tokens, words, chars = self.encoder(texts)
-        out = self.model({"words": words, "chars": chars}, training=False)
+        tokens, inputs = self.encoder(texts)
+        out = self.model(inputs, training=False)
         best = tf.argmax(out["intent"], axis=-1)
         tags = tf.gather(self.tag_names, tf.argmax(out["slots"], axis=-1))
         return {
@@ -57,8 +57,8 @@ class NLUServing(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def embed(self, texts: tf.Tensor) -> tf.Tensor:
         """The pooled encoder output of each text, before the intent head."""
-        _, words, chars = self.encoder(texts)
-        return self.embedder({"words": words, "chars": chars}, training=False)
+        _, inputs = self.encoder(texts)
+        return self.embedder(inputs, training=False)
 
 
 def export(serving: NLUServing, path: Path) -> Path:

@@ -5,6 +5,10 @@ Both sides do the same: join digit groups ("5 000", "1,500,000" -> "5000", "1500
 split off every character that is not a letter, digit, ``_``, ``<`` or ``>`` (so redaction
 placeholders such as ``<PERSON>`` stay one token), split on whitespace. Case is kept in
 tokens (slot values are returned as written); lookups lower-case words and map ё -> е.
+
+The model reads three views of each token (:class:`Encoder`): its word id, its character
+ids and the hashed ids of its character n-grams (fastText's subwords: "<ba", "bal", ...,
+"nce>" of "balance"), which a misspelt or unseen word mostly shares with known ones.
 """
 
 from __future__ import annotations
@@ -45,6 +49,26 @@ def tf_normalize(tokens: tf.Tensor) -> tf.Tensor:
     return tf.strings.regex_replace(tf.strings.lower(tokens, encoding="utf-8"), "ё", "е")
 
 
+def tf_char_ngrams(
+    tokens: tf.RaggedTensor, widths: tuple[int, ...], buckets: int
+) -> tf.RaggedTensor:
+    """[b, (t)] normalized tokens -> [b, (t), (n-grams)] hashed ids in 1..buckets.
+
+    Each token is framed by ``<`` and ``>``, so prefixes and suffixes hash apart from the
+    same letters inside a word; n-grams of the first width come first (they survive a cut to
+    a fixed count).
+    """
+    chars = tf.strings.unicode_split(tokens, "UTF-8")
+    grams = tf.concat(
+        [
+            tf.strings.ngrams(chars, n, separator="", pad_values=("<", ">"), padding_width=1)
+            for n in widths
+        ],
+        axis=-1,
+    )
+    return tf.ragged.map_flat_values(tf.strings.to_hash_bucket_fast, grams, buckets) + 1
+
+
 def build_vocabularies(
     texts: Iterable[str], min_word_count: int = 1
 ) -> tuple[list[str], list[str]]:
@@ -60,12 +84,28 @@ def build_vocabularies(
 
 
 class Encoder(tf.Module):
-    """Raw texts -> (tokens, word ids, char ids), padded to fixed sizes; saved with the model."""
+    """Raw texts -> (tokens, model inputs), padded to fixed sizes; saved with the model.
 
-    def __init__(self, words: list[str], chars: list[str], max_tokens: int, max_chars: int):
+    The inputs are ``words`` [b, T], ``chars`` [b, T, C] and, when ``ngram_buckets`` > 0,
+    ``ngrams`` [b, T, G] (hashed character n-grams of ``ngram_widths``, G = ``max_ngrams``).
+    """
+
+    def __init__(
+        self,
+        words: list[str],
+        chars: list[str],
+        max_tokens: int,
+        max_chars: int,
+        *,
+        ngram_buckets: int = 0,
+        ngram_widths: tuple[int, ...] = (3,),
+        max_ngrams: int = 16,
+    ):
         super().__init__(name="nlu_encoder")
         self.words, self.chars = list(words), list(chars)
         self.max_tokens, self.max_chars = max_tokens, max_chars
+        self.ngram_buckets, self.ngram_widths = ngram_buckets, tuple(ngram_widths)
+        self.max_ngrams = max_ngrams
         self.word_table = self._table(words)
         self.char_table = self._table(chars)
 
@@ -75,16 +115,21 @@ class Encoder(tf.Module):
         ids = tf.range(2, len(vocabulary), dtype=tf.int64)
         return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, ids), 1)
 
-    def __call__(self, texts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """[batch] strings -> tokens [b, T] (PAD ""), word ids [b, T], char ids [b, T, C]."""
+    def __call__(self, texts: tf.Tensor) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """[batch] strings -> tokens [b, T] (PAD ""), {input name: padded ids}."""
         tokens = tf_tokenize(texts)[:, : self.max_tokens]
         shape = [None, self.max_tokens]
         padded = tokens.to_tensor(default_value=PAD, shape=shape)
-        word_ids = tf.ragged.map_flat_values(self.word_table.lookup, tf_normalize(tokens))
-        chars = tf.strings.unicode_split(tf_normalize(tokens), "UTF-8")[:, :, : self.max_chars]
+        normalized = tf_normalize(tokens)
+        word_ids = tf.ragged.map_flat_values(self.word_table.lookup, normalized)
+        chars = tf.strings.unicode_split(normalized, "UTF-8")[:, :, : self.max_chars]
         char_ids = tf.ragged.map_flat_values(self.char_table.lookup, chars)
-        return (
-            padded,
-            word_ids.to_tensor(0, shape=shape),
-            char_ids.to_tensor(0, shape=[*shape, self.max_chars]),
-        )
+        inputs = {
+            "words": word_ids.to_tensor(0, shape=shape),
+            "chars": char_ids.to_tensor(0, shape=[*shape, self.max_chars]),
+        }
+        if self.ngram_buckets:
+            inputs["ngrams"] = tf_char_ngrams(
+                normalized, self.ngram_widths, self.ngram_buckets
+            ).to_tensor(0, shape=[*shape, self.max_ngrams])
+        return padded, inputs

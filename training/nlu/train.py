@@ -3,7 +3,8 @@
     python -m training.nlu.train --synthetic 150 --size demo --run-dir /tmp/nlu-demo
 
 trains on simulator phrasings (``--synthetic N`` per intent and language; held-out core
-phrasings make the test split) and prints the test report; without ``--synthetic`` it
+phrasings make the test split) and prints the report of every split, ``test_human`` (the
+hand-written utterances of :mod:`training.nlu.human`) included; without ``--synthetic`` it
 reads the published ``nlu_examples`` mart.
 """
 
@@ -28,9 +29,11 @@ from training.nlu.config import NLUConfig
 from training.nlu.data import dataset, intent_names, label, split_rows
 from training.nlu.evaluate import confusion_table, evaluate_split
 from training.nlu.export import NLUServing
+from training.nlu.human import HUMAN_SPLIT, human_rows
 from training.nlu.model import build_model, compile_model
 from training.nlu.phrasing import UNSEEN_SPLIT, unseen_phrasings
 from training.nlu.text import Encoder, build_vocabularies
+from training.nlu.typos import with_typos
 
 FAMILY = "nlu"
 
@@ -74,9 +77,23 @@ def train(
     unseen = unseen_phrasings(splits["train"], splits.get("test", []))
     if unseen:  # the NLU unseen-phrasing targets are measured on these
         splits[UNSEEN_SPLIT] = unseen
+    splits[HUMAN_SPLIT] = human_rows()  # hand-written, never in the mart or the phrasebook
+    if config.typo_share:  # after the unseen-phrasing split: typo copies are not phrasings
+        splits["train"] = [
+            *splits["train"],
+            *with_typos(splits["train"], config.typo_share, config.seed),
+        ]
     labelled = {name: label(split, config.max_tokens) for name, split in splits.items()}
     words, chars = build_vocabularies(labelled["train"].texts, config.min_word_count)
-    encoder = Encoder(words, chars, config.max_tokens, config.max_chars)
+    encoder = Encoder(
+        words,
+        chars,
+        config.max_tokens,
+        config.max_chars,
+        ngram_buckets=config.ngram_buckets,
+        ngram_widths=config.ngram_widths,
+        max_ngrams=config.max_ngrams,
+    )
     model = compile_model(
         build_model(config, len(words), len(chars), len(intent_names()), len(tag_names())),
         config,
@@ -113,7 +130,7 @@ def train(
     serving = NLUServing(model, encoder, intent_names(), tag_names())
     unlocated: dict[str, int] = {}
     for name, data in labelled.items():
-        if name == UNSEEN_SPLIT:  # its rows are test rows, counted there
+        if name in (UNSEEN_SPLIT, HUMAN_SPLIT):  # test rows counted there; not mart rows
             continue
         for slot, n in data.unlocated.items():
             unlocated[slot] = unlocated.get(slot, 0) + n
@@ -145,11 +162,12 @@ def run(
 
     result = train(rows, config, run_dir, on_epoch)
     model_path = export(result.serving, Path(run_dir) / "saved_model")
-    test = result.metrics.get("test", {}).get("all")
     tables = {"curves": curves_table(result.history)}
-    if test is not None:
-        matrix = np.array(test["confusion"])
-        tables["confusion_test"] = "```\n" + confusion_table(matrix, intent_names()) + "\n```"
+    for split in ("test", HUMAN_SPLIT):
+        scores = result.metrics.get(split, {}).get("all")
+        if scores is not None:
+            table = confusion_table(np.array(scores["confusion"]), intent_names())
+            tables[f"confusion_{split}"] = "```\n" + table + "\n```"
     return RunSummary(
         model_path=model_path,
         scores=flat_scores(result.metrics),
