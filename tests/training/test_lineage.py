@@ -62,3 +62,14 @@ def test_preset_casts_set_items_to_the_field_types_and_names_unknown_fields() ->
     assert config.size == "demo" and STTConfig.preset("tiny", ["deterministic=true"]).deterministic
     with pytest.raises(ValueError, match="STTConfig has no field 'blockz'"):
         STTConfig.preset("demo", ["blockz=6"])
+
+
+def test_presets_are_the_ones_a_family_defines() -> None:
+    from training.nlu.config import NLUConfig
+
+    large = STTConfig.preset("large", ["epochs=2"])
+    assert large.size == "large" and large.epochs == 2
+    assert (large.channels, large.blocks) > (STTConfig.demo().channels, STTConfig.demo().blocks)
+    assert large.max_train_seconds == 0.0, "a long run has no time budget"
+    with pytest.raises(ValueError, match="NLUConfig has no preset 'large'; expected one of tiny"):
+        NLUConfig.preset("large")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 from training.common.config import TrainConfig
 
@@ -11,6 +11,8 @@ from training.common.config import TrainConfig
 @dataclasses.dataclass(frozen=True)
 class STTConfig(TrainConfig):
     """Log-mel -> strided conv front-end -> separable conv blocks (+ BiGRU) -> CTC."""
+
+    PRESETS: ClassVar[tuple[str, ...]] = ("tiny", "demo", "large")
 
     n_mels: int = 48
     front_filters: int = 0  # 2-D conv front-end width; 0 = stack time_stride frames instead
@@ -82,4 +84,21 @@ class STTConfig(TrainConfig):
     def demo(cls, **overrides) -> STTConfig:
         """About five minutes on 2 CPU cores, a few thousand utterances."""
         fields = dict(size="demo", epochs=12, learning_rate=3e-3, max_train_seconds=300.0)
+        return cls(**(fields | overrides))
+
+    @classmethod
+    def large(cls, **overrides) -> STTConfig:
+        """A longer run (tens of minutes on 2 CPU cores): wider and deeper, twice the epochs,
+        speed perturbation and SpecAugment, no time budget."""
+        fields = dict(
+            size="large",
+            epochs=24,
+            learning_rate=2e-3,
+            channels=320,
+            blocks=8,
+            speed_range=0.1,
+            freq_masks=1,
+            time_masks=1,
+            max_train_seconds=0.0,
+        )
         return cls(**(fields | overrides))

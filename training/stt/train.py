@@ -244,7 +244,7 @@ def _rounded(metrics: dict[str, dict[str, dict[str, float]]]) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size", choices=("tiny", "demo"), default="demo")
+    parser.add_argument("--size", choices=STTConfig.PRESETS, default="demo")
     parser.add_argument("--synthetic", type=int, default=0, help="utterances per language")
     parser.add_argument("--real", type=int, default=60, help="test_real rows (with --synthetic)")
     parser.add_argument("--run-dir", type=Path, default=Path("runs/stt"))
