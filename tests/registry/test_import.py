@@ -120,6 +120,25 @@ def test_import_refused_by_the_project_gate_is_not_served(
         "stt", SOURCE, settings=settings, rows=stt_rows, policy=load_policy(settings.gate_policy)
     )
     assert again.version == result.version  # the same files are the same version
+    _check_cli(settings.home, result.version, monkeypatch)
+
+
+def _check_cli(home: Path, version: str, monkeypatch) -> None:
+    """``models show`` names the source, licence and hash; ``reproduce`` is one clear error."""
+    from voiceops.cli import app
+
+    monkeypatch.setenv("VOICEOPS_HOME", str(home))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("COLUMNS", "400")  # one tree node per line
+    runner = CliRunner()
+    shown = runner.invoke(app, ["models", "show", "stt", version])
+    assert shown.exit_code == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "imported pypi:pocketsphinx==5.1.1 model en-us" in text
+    assert "licence BSD-2-Clause, languages en" in text and "not reproducible" in text
+    refused = runner.invoke(app, ["models", "reproduce", "stt", version])
+    assert refused.exit_code == 1
+    assert "imported model, not reproducible from the lake" in refused.stderr
 
 
 def test_import_failing_smoke_is_refused(sqlite_world: World, stt_rows) -> None:
