@@ -1,14 +1,13 @@
-"""Audio for the simulated contact center: telephone-band speech, planted defects, real speech.
+"""Audio for the simulated contact center: phone-line speech, planted defects, real speech.
 
-* :func:`render_speech` synthesizes a customer's words with espeak-ng (one process per
-  utterance, text on stdin as UTF-8) and passes them through a telephone channel in numpy:
-  a little seeded background noise, one FFT that both band-limits to 300-3400 Hz and
-  resamples (22050 Hz -> 8000 Hz by default), peak normalisation well below full scale,
-  16-bit PCM mono written with :mod:`wave`. Same text + speaker -> byte-identical file.
+* :func:`render_speech` synthesizes a customer's words with the speaker's engine
+  (:mod:`core.synthesis`: espeak-ng, flite or Festival) and passes them through the call's
+  telephone line (:mod:`core.telephony`: ``clean`` by default, or a degraded profile), 8 kHz
+  16-bit PCM mono written with :mod:`wave`. Same text + speaker + line -> byte-identical file.
 * :func:`write_defective_wav` writes the broken recordings the simulator plants.
 * :func:`real_speech_utterances` lists real human read speech shipped by Debian's
   ``festvox-ru`` (one male speaker, 620 utterances, ~1.7 h, 16 kHz, UTF-8 transcripts);
-  :func:`telephone_copy` turns such a recording into an 8 kHz telephone-band WAV.
+  :func:`telephone_copy` turns such a recording into an 8 kHz WAV through a line.
 """
 
 from __future__ import annotations
@@ -17,22 +16,22 @@ import hashlib
 import io
 import os
 import re
-import shutil
-import struct
-import subprocess
 import wave
 from functools import lru_cache
-from math import gcd
 from pathlib import Path
 
 import numpy as np
 
-from core.voices import Speaker, parse_espeak_id, speakers
+from core.splits import real_speech_split
+from core.synthesis import SynthesisError, synthesize
+from core.telephony import CLEAN_LINE, LineProfile, apply_line
+from core.voices import Speaker, speakers
 
 __all__ = [
     "DEFECT_KINDS",
     "FESTVOX_RU_DIR",
     "Speaker",
+    "SynthesisError",
     "real_speech_utterances",
     "render_speech",
     "speakers",
@@ -40,79 +39,10 @@ __all__ = [
     "write_defective_wav",
 ]
 
-#: Telephone pass band (Hz) and the width of the raised-cosine edges of the band-pass mask.
-BAND_LOW_HZ = 300.0
-BAND_HIGH_HZ = 3400.0
-EDGE_HZ = 100.0
-#: Output peaks land in this fraction of full scale (seeded per utterance): never clipped.
-PEAK_RANGE = (0.45, 0.8)
-#: Background noise: signal-to-noise ratio range in dB (seeded per utterance).
-SNR_DB_RANGE = (30.0, 45.0)
-#: Hard ceiling on any written sample (fraction of full scale).
-MAX_PEAK = 0.8
-
-ESPEAK_TIMEOUT_S = 60.0
-MIN_SAMPLE_RATE = 8000
-
 DEFECT_KINDS: tuple[str, ...] = ("empty", "truncated", "not_wav", "wrong_sample_rate")
 
 #: Where Debian's festvox-ru installs its recordings and transcripts.
 FESTVOX_RU_DIR = Path("/usr/share/festival/voices/russian/msu_ru_nsh_clunits")
-#: One utterance in five (by a hash of its id) is held out for test splits.
-REAL_HELD_OUT_MODULUS = 5
-
-
-class SynthesisError(RuntimeError):
-    """espeak-ng is missing or failed to produce audio."""
-
-
-# --------------------------------------------------------------------------- synthesis
-
-
-def _espeak_binary() -> str:
-    path = shutil.which("espeak-ng")
-    if path is None:
-        raise SynthesisError("espeak-ng is not installed (run scripts/install_system_deps.sh)")
-    return path
-
-
-def _espeak_raw(text: str, voice: str, speed: int, pitch: int) -> tuple[np.ndarray, int]:
-    """Run espeak-ng once; return its mono int16 samples and their sample rate."""
-    cmd = [_espeak_binary(), "-v", voice, "-s", str(speed), "-p", str(pitch)]
-    cmd += ["-b", "1", "--stdin", "--stdout"]
-    proc = subprocess.run(
-        cmd,
-        input=text.encode("utf-8"),
-        capture_output=True,
-        timeout=ESPEAK_TIMEOUT_S,
-        check=False,
-    )
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        raise SynthesisError(f"espeak-ng failed for voice {voice!r}: {err}")
-    return _parse_stream_wav(proc.stdout)
-
-
-def _parse_stream_wav(data: bytes) -> tuple[np.ndarray, int]:
-    """Samples and rate of a streamed 16-bit mono WAV (its size fields may be bogus)."""
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise SynthesisError("espeak-ng did not write a WAV stream")
-    pos, rate = 12, 0
-    while pos + 8 <= len(data):
-        chunk_id, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
-        if chunk_id == b"fmt ":
-            channels, rate = struct.unpack("<HI", data[pos + 10 : pos + 16])
-            if channels != 1:
-                raise SynthesisError(f"espeak-ng wrote {channels} channels")
-        elif chunk_id == b"data":
-            body = data[pos + 8 :]
-            body = body[: len(body) // 2 * 2]
-            return np.frombuffer(body, dtype="<i2"), rate
-        pos += 8 + size
-    raise SynthesisError("espeak-ng WAV stream has no data chunk")
-
-
-# --------------------------------------------------------------------------- channel
 
 
 def _seed(*parts: str) -> int:
@@ -120,62 +50,9 @@ def _seed(*parts: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-def _smooth_size(n: int) -> int:
-    """The smallest 2^a 3^b 5^c >= n (fast FFT lengths)."""
-    best, p2 = 2 * max(n, 1), 1
-    while p2 < best:
-        p3 = p2
-        while p3 < best:
-            p5 = p3
-            while p5 < n:
-                p5 *= 5
-            best = min(best, p5)
-            p3 *= 3
-        p2 *= 2
-    return best
-
-
-def _band_mask(freqs: np.ndarray) -> np.ndarray:
-    """Gain 0..1 of the telephone band, raised-cosine edges centred on 300 and 3400 Hz."""
-    half = EDGE_HZ / 2
-    rise = np.clip((freqs - (BAND_LOW_HZ - half)) / EDGE_HZ, 0.0, 1.0)
-    fall = np.clip(((BAND_HIGH_HZ + half) - freqs) / EDGE_HZ, 0.0, 1.0)
-    return (0.5 - 0.5 * np.cos(np.pi * rise)) * (0.5 - 0.5 * np.cos(np.pi * fall))
-
-
-def _bandpass_resample(x: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
-    """Band-limit ``x`` to the telephone band and resample it, in one zero-padded FFT."""
-    g = gcd(src_rate, dst_rate)
-    up, down = dst_rate // g, src_rate // g
-    tail = int(0.05 * src_rate)  # room for the filter's ringing instead of wrapping around
-    blocks = _smooth_size(-(-(len(x) + tail) // down))
-    n_in, n_out = blocks * down, blocks * up
-    spectrum = np.fft.rfft(x, n=n_in)
-    n_bins = n_out // 2 + 1
-    if n_bins <= len(spectrum):
-        spectrum = spectrum[:n_bins]
-    else:
-        spectrum = np.concatenate([spectrum, np.zeros(n_bins - len(spectrum), complex)])
-    spectrum *= _band_mask(np.arange(n_bins) * (dst_rate / n_out))
-    y = np.fft.irfft(spectrum, n=n_out) * (n_out / n_in)
-    return y[: round(len(x) * dst_rate / src_rate)]
-
-
-def _telephone(x: np.ndarray, src_rate: int, dst_rate: int, seed: int) -> np.ndarray:
-    """Noise, band-pass + resample, peak normalisation: int16 samples at ``dst_rate``."""
-    if dst_rate < MIN_SAMPLE_RATE:
-        raise ValueError(f"sample_rate must be >= {MIN_SAMPLE_RATE} Hz, got {dst_rate}")
-    rng = np.random.default_rng(seed)
-    signal = x.astype(np.float64) / 32768.0
-    rms = float(np.sqrt(np.mean(signal**2))) if len(signal) else 0.0
-    if rms == 0.0:
-        raise SynthesisError("synthesized audio is silent")
-    snr_db = rng.uniform(*SNR_DB_RANGE)
-    signal = signal + rng.normal(0.0, rms * 10 ** (-snr_db / 20), len(signal))
-    y = _bandpass_resample(signal, src_rate, dst_rate)
-    y *= rng.uniform(*PEAK_RANGE) / float(np.max(np.abs(y)))
-    limit = MAX_PEAK * 32767
-    return np.clip(np.round(y * 32767), -limit, limit).astype("<i2")
+def _line_seed(line: LineProfile, *parts: str) -> int:
+    """The clean line keeps the seed it always had, so its recordings keep their bytes."""
+    return _seed(*parts) if line.is_clean else _seed(*parts, line.label)
 
 
 def _write_wav(out_path: Path, samples: np.ndarray, rate: int, channels: int = 1) -> None:
@@ -193,25 +70,34 @@ def _write_wav(out_path: Path, samples: np.ndarray, rate: int, channels: int = 1
         tmp.unlink(missing_ok=True)
 
 
-def render_speech(text: str, speaker: Speaker, out_path: Path, sample_rate: int = 8000) -> float:
-    """Speak ``text`` with an espeak ``speaker`` as a phone line carries it; return duration_s.
+def render_speech(
+    text: str,
+    speaker: Speaker,
+    out_path: Path,
+    sample_rate: int = 8000,
+    line: LineProfile = CLEAN_LINE,
+) -> float:
+    """Speak ``text`` with a synthetic ``speaker`` as ``line`` carries it; return duration_s.
 
-    Output: mono, ``sample_rate`` Hz, 16-bit PCM, 300-3400 Hz, peaks <= 0.8 full scale,
-    byte-identical for the same text, speaker and rate.
+    Output: mono, ``sample_rate`` Hz, 16-bit PCM, peaks <= 0.8 full scale, byte-identical
+    for the same text, speaker, rate and line.
     """
-    if not text.strip():
-        raise ValueError("text is empty")
-    voice = parse_espeak_id(speaker.id)
-    samples, src_rate = _espeak_raw(text, voice.voice, voice.speed, voice.pitch)
-    out = _telephone(samples, src_rate, sample_rate, _seed(text, speaker.id, str(sample_rate)))
+    samples, gain_db, src_rate = synthesize(text, speaker.id)
+    if not samples.any():
+        raise SynthesisError(f"{speaker.id} produced silence for {text[:40]!r}")
+    seed = _line_seed(line, text, speaker.id, str(sample_rate))
+    out = apply_line(samples, src_rate, sample_rate, line, seed, gain_db)
     _write_wav(Path(out_path), out, sample_rate)
     return len(out) / sample_rate
 
 
-def telephone_copy(src: Path, out_path: Path, sample_rate: int = 8000) -> float:
-    """Pass a recorded 16-bit WAV (e.g. festvox-ru) through the telephone channel.
+def telephone_copy(
+    src: Path, out_path: Path, sample_rate: int = 8000, line: LineProfile = CLEAN_LINE
+) -> float:
+    """Pass a recorded 16-bit WAV (e.g. festvox-ru) through ``line``.
 
-    Multi-channel input is mixed down. Deterministic per source file name; returns duration_s.
+    Multi-channel input is mixed down. Deterministic per source file name and line; returns
+    duration_s.
     """
     with wave.open(str(src), "rb") as r:
         if r.getsampwidth() != 2:
@@ -219,7 +105,7 @@ def telephone_copy(src: Path, out_path: Path, sample_rate: int = 8000) -> float:
         channels, rate = r.getnchannels(), r.getframerate()
         raw = np.frombuffer(r.readframes(r.getnframes()), dtype="<i2")
     mono = raw.reshape(-1, channels).mean(axis=1)
-    out = _telephone(mono, rate, sample_rate, _seed("recording", Path(src).name))
+    out = apply_line(mono, rate, sample_rate, line, _line_seed(line, "recording", Path(src).name))
     _write_wav(Path(out_path), out, sample_rate)
     return len(out) / sample_rate
 
@@ -287,10 +173,6 @@ def _clean_transcript(text: str) -> str:
     return " ".join(text.replace("+", "").split())
 
 
-def _real_held_out(utt_id: str) -> bool:
-    return _seed("festvox-ru", utt_id) % REAL_HELD_OUT_MODULUS == 0
-
-
 @lru_cache(maxsize=4)
 def _festvox_index(root: Path) -> tuple[tuple[str, Path, Speaker], ...]:
     done = root / "etc" / "txt.done.data"
@@ -304,7 +186,8 @@ def _festvox_index(root: Path) -> tuple[tuple[str, Path, Speaker], ...]:
         utt_id, text = match.group(1), _clean_transcript(match.group(2))
         wav_path = root / "wav" / f"{utt_id}.wav"
         if text and wav_path.is_file():
-            speaker = Speaker(f"festvox-ru:{utt_id}", "ru", _real_held_out(utt_id))
+            held_out = real_speech_split(text) != "train"
+            speaker = Speaker(f"festvox-ru:{utt_id}", "ru", held_out)
             items.append((text, wav_path, speaker))
     return tuple(items)
 
@@ -312,8 +195,9 @@ def _festvox_index(root: Path) -> tuple[tuple[str, Path, Speaker], ...]:
 def real_speech_utterances(language: str) -> list[tuple[str, Path, Speaker]]:
     """Real recorded speech: (transcript, 16 kHz wav path, speaker), [] when not installed.
 
-    Only Russian exists (Debian ``festvox-ru``, one male speaker). About 20 % of the
-    utterances, chosen by a hash of the utterance id, are ``held_out`` for test splits.
+    Only Russian exists (Debian ``festvox-ru``, one male speaker). ``held_out`` marks the
+    utterances whose sentence is not in the ``train`` split (:func:`core.splits.real_speech_split`:
+    ``test_real`` or ``validation``).
     """
     if language != "ru":
         return []

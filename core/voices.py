@@ -1,18 +1,31 @@
-"""The catalog of synthetic speakers: espeak-ng base voices x variants x speeds x pitches.
+"""The catalog of simulated speakers: espeak-ng, flite and Festival voices x prosody settings.
 
-A speaker id reads ``espeak:<voice>+<variant>:s<speed>:p<pitch>`` (e.g.
-``espeak:ru+f3:s150:p60``); :func:`parse_espeak_id` turns it back into its parts.
+Speaker ids name the engine first, so a recording's voice can always be rebuilt:
 
-Held-out voices: every speaker built on a variant of :data:`HELD_OUT_VARIANTS` (3 of the
-15 variants, i.e. 20 % of each language's catalog) is marked ``held_out=True``. Whole
-variants are held out, so a held-out voice's timbre is never heard by a model trained on
-the other voices; those speakers are reserved for test splits.
+* ``espeak:<base>+<variant>:s<speed>:p<pitch>`` (e.g. ``espeak:ru+f3:s150:p60``);
+* ``flite:<voice>:t<tempo>:p<semitones>:g<gain dB>`` (e.g. ``flite:slt:t1.05:p+1:g-3``);
+* ``festival:<voice>:t<tempo>:p<semitones>:g<gain dB>`` (e.g.
+  ``festival:msu_ru_nsh_clunits:t0.95:p-1:g0``);
+* ``festvox-ru:<utterance id>``: a real human recording (:mod:`core.audio`), not synthesized.
 
-The catalog is a pure function of the constants below: same order, same ids, every run.
+:func:`parse_speaker_id` turns a synthetic id back into its settings. flite and Festival voices
+are built from recordings of real speakers (awb, kal, rms, slt; msu_ru_nsh in Russian).
+
+Held-out voices (test splits only): espeak variants m7, f5 and klatt3, and every voice of the
+English speaker ``kal`` (flite ``kal``/``kal16``, Festival ``kal_diphone``), so a held-out
+voice's timbre, or its speaker's in another engine, is never heard in training. Russian has
+one natural voice (Festival ``msu_ru_nsh_clunits``, cut from the same speaker's recordings as
+festvox-ru, whose sentences are trained on): it stays in training, so Russian's held-out
+voices are espeak's only. :func:`held_out_patterns` is the rule as SQL ``LIKE`` patterns,
+the dbt var ``held_out_voices`` (a test checks the two agree).
+
+Everything here is a pure function of the constants below: same order, same ids, every run.
 """
 
 from __future__ import annotations
 
+import random
+import re
 from dataclasses import dataclass
 
 #: espeak-ng base voices (accents) per language, as listed by ``espeak-ng --voices=<lang>``.
@@ -40,14 +53,44 @@ PROSODIES_PER_VOICE: dict[str, int] = {"ru": 3, "en": 1}
 
 LANGUAGES: tuple[str, ...] = ("ru", "en")
 
+#: Voices of the natural engines per language (``flite -lv``; Festival's ``voice_<name>``).
+NATURAL_VOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "flite": {"en": ("awb", "kal", "kal16", "rms", "slt"), "ru": ()},
+    "festival": {"en": ("kal_diphone", "cmu_us_slt_arctic_hts"), "ru": ("msu_ru_nsh_clunits",)},
+}
+#: Natural voices reserved for test splits: all of speaker kal's voices.
+HELD_OUT_NATURAL: dict[str, frozenset[str]] = {
+    "flite": frozenset({"kal", "kal16"}),
+    "festival": frozenset({"kal_diphone"}),
+}
+#: Prosody of natural voices: sox tempo factor, pitch shift (semitones), gain (dB).
+TEMPOS: tuple[float, ...] = (0.9, 0.95, 1.0, 1.05, 1.1)
+SEMITONES: tuple[int, ...] = (-2, -1, 0, 1, 2)
+GAINS_DB: tuple[int, ...] = (-6, -3, 0)
+#: Prosody settings per natural voice: fewer for held-out voices, so about a quarter of each
+#: engine's draws are held out (flite 6 of 24, Festival English 3 of 9); a language's only
+#: voice gets 15 (every distinct setting the grid's cycles give).
+PROSODIES_TRAIN, PROSODIES_HELD_OUT, PROSODIES_ONLY_VOICE = 6, 3, 15
+
+#: How often each engine speaks a simulated call, per language (percent).
+ENGINE_WEIGHTS: dict[str, dict[str, int]] = {
+    "ru": {"espeak": 70, "festival": 30},
+    "en": {"espeak": 50, "flite": 30, "festival": 20},
+}
+ENGINES: tuple[str, ...] = ("espeak", "flite", "festival")
+
 
 @dataclass(frozen=True)
 class Speaker:
-    """One voice of the simulation: synthetic (espeak) or a real recorded speaker."""
+    """One voice of the simulation: synthetic or a real recorded speaker."""
 
-    id: str  # e.g. "espeak:ru+f3:s150:p60" or "festvox-ru:<utterance id>"
+    id: str  # e.g. "espeak:ru+f3:s150:p60", "flite:slt:t1.05:p+1:g-3", "festvox-ru:<utt id>"
     language: str  # "ru" | "en"
     held_out: bool  # True: a voice reserved for test splits (never used for training)
+
+    @property
+    def engine(self) -> str:
+        return self.id.split(":", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -63,9 +106,27 @@ class EspeakVoice:
         return self.voice.split("+", 1)[1] if "+" in self.voice else ""
 
 
+@dataclass(frozen=True)
+class NaturalVoice:
+    """A flite or Festival voice and the prosody sox gives it."""
+
+    engine: str  # "flite" | "festival"
+    voice: str  # flite's -voice name or Festival's voice_<name>
+    tempo: float  # sox tempo factor (1.0 = as synthesized)
+    semitones: int  # sox pitch shift
+    gain_db: int  # loudness relative to the channel's level
+
+
 def espeak_id(voice: str, variant: str, speed: int, pitch: int) -> str:
     """The speaker id of an espeak voice setting."""
     return f"espeak:{voice}+{variant}:s{speed}:p{pitch}"
+
+
+def natural_id(voice: NaturalVoice) -> str:
+    """The speaker id of a flite or Festival voice setting."""
+    return (
+        f"{voice.engine}:{voice.voice}:t{voice.tempo:.2f}:p{voice.semitones:+d}:g{voice.gain_db:+d}"
+    )
 
 
 def parse_espeak_id(speaker_id: str) -> EspeakVoice:
@@ -84,6 +145,31 @@ def parse_espeak_id(speaker_id: str) -> EspeakVoice:
     return EspeakVoice(voice=parts[1], speed=speed, pitch=pitch)
 
 
+_NATURAL_ID = re.compile(
+    r"^(flite|festival):([a-z0-9_]+):t(\d\.\d\d):p([+-]\d+):g([+-]\d+)$",
+)
+
+
+def parse_natural_id(speaker_id: str) -> NaturalVoice:
+    """Split ``<flite|festival>:<voice>:t<tempo>:p<semitones>:g<gain>``; ValueError if not."""
+    match = _NATURAL_ID.match(speaker_id)
+    if not match:
+        raise ValueError(f"not a flite or festival speaker id: {speaker_id!r}")
+    engine, voice, tempo, semitones, gain = match.groups()
+    if not any(voice in voices for voices in NATURAL_VOICES[engine].values()):
+        raise ValueError(f"unknown {engine} voice {voice!r} in {speaker_id!r}")
+    if not (0.5 <= float(tempo) <= 2.0 and abs(int(semitones)) <= 12 and -30 <= int(gain) <= 0):
+        raise ValueError(f"tempo, pitch or gain out of range in {speaker_id!r}")
+    return NaturalVoice(engine, voice, float(tempo), int(semitones), int(gain))
+
+
+def parse_speaker_id(speaker_id: str) -> EspeakVoice | NaturalVoice:
+    """The synthesis settings of a synthetic speaker id; ValueError for anything else."""
+    if speaker_id.startswith("espeak:"):
+        return parse_espeak_id(speaker_id)
+    return parse_natural_id(speaker_id)
+
+
 def _prosody(base_index: int, variant_index: int, k: int) -> tuple[int, int]:
     """A (speed, pitch) pair spread over the grid, fixed for a catalog position."""
     speed = SPEEDS[(base_index * 2 + variant_index + k * 2) % len(SPEEDS)]
@@ -91,10 +177,14 @@ def _prosody(base_index: int, variant_index: int, k: int) -> tuple[int, int]:
     return speed, pitch
 
 
-def speakers(language: str) -> list[Speaker]:
-    """The deterministic espeak speaker catalog of ``language`` ("ru" or "en")."""
+def _check_language(language: str) -> None:
     if language not in BASE_VOICES:
         raise ValueError(f"unsupported language {language!r}; expected one of {LANGUAGES}")
+
+
+def speakers(language: str) -> list[Speaker]:
+    """The deterministic espeak speaker catalog of ``language`` ("ru" or "en")."""
+    _check_language(language)
     catalog: list[Speaker] = []
     for b, base in enumerate(BASE_VOICES[language]):
         for v, variant in enumerate(VARIANTS):
@@ -108,3 +198,50 @@ def speakers(language: str) -> list[Speaker]:
                     )
                 )
     return catalog
+
+
+def natural_speakers(engine: str, language: str) -> list[Speaker]:
+    """The deterministic catalog of a natural engine's voices in ``language`` (maybe [])."""
+    _check_language(language)
+    voices = NATURAL_VOICES[engine][language]
+    catalog: list[Speaker] = []
+    for v, name in enumerate(voices):
+        held_out = name in HELD_OUT_NATURAL.get(engine, frozenset())
+        count = PROSODIES_HELD_OUT if held_out else PROSODIES_TRAIN
+        count = PROSODIES_ONLY_VOICE if len(voices) == 1 else count
+        for k in range(count):
+            setting = NaturalVoice(
+                engine,
+                name,
+                TEMPOS[(v + 2 * k) % len(TEMPOS)],
+                SEMITONES[(2 * v + k) % len(SEMITONES)],
+                GAINS_DB[(v + k) % len(GAINS_DB)],
+            )
+            catalog.append(Speaker(natural_id(setting), language, held_out))
+    return catalog
+
+
+def engine_speakers(engine: str, language: str) -> list[Speaker]:
+    """The catalog of one engine (espeak, flite or festival) in ``language``."""
+    return speakers(language) if engine == "espeak" else natural_speakers(engine, language)
+
+
+def catalog(language: str) -> list[Speaker]:
+    """Every synthetic speaker of ``language``, engine by engine."""
+    return [s for engine in ENGINES for s in engine_speakers(engine, language)]
+
+
+def pick_speaker(rng: random.Random, language: str) -> Speaker:
+    """A speaker for one call: an engine by :data:`ENGINE_WEIGHTS`, then one of its voices."""
+    _check_language(language)
+    weights = ENGINE_WEIGHTS[language]
+    engine = rng.choices(list(weights), list(weights.values()))[0]
+    return rng.choice(engine_speakers(engine, language))
+
+
+def held_out_patterns() -> list[str]:
+    """The held-out rule as SQL ``LIKE`` patterns on speaker ids (dbt var ``held_out_voices``)."""
+    patterns = [f"espeak:%+{variant}:%" for variant in sorted(HELD_OUT_VARIANTS)]
+    for engine in sorted(HELD_OUT_NATURAL):
+        patterns += [f"{engine}:{voice}:%" for voice in sorted(HELD_OUT_NATURAL[engine])]
+    return patterns

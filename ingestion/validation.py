@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from core.taxonomy import Taxonomy, load_taxonomy
+from core.telephony import parse_line
 
 #: The telephone-band contract of a recording.
 RECORDING_SAMPLE_RATE = 8000
@@ -73,9 +74,13 @@ def _call_problem(record: Any, taxonomy: Taxonomy) -> str | None:
     rate = record.get("sample_rate")
     if isinstance(rate, bool) or not isinstance(rate, int):
         return f"sample_rate: {rate!r} is not an integer"
-    for name in ("channel", "bot_response", "recording", "speaker"):
+    for name in ("channel", "bot_response", "recording", "speaker", "line"):
         if not isinstance(record.get(name), str):
             return f"{name}: missing or not a string"
+    try:
+        parse_line(record["line"])
+    except ValueError as error:
+        return f"line: {error}"
     return None
 
 

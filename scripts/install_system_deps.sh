@@ -21,6 +21,14 @@ fi
 if [ "${VOICEOPS_SKIP_REAL_SPEECH:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then
   installed festvox-ru || needed+=(festvox-ru)
 fi
+# Natural synthetic voices beside espeak-ng (core.voices): flite (awb, kal, kal16, rms, slt),
+# Festival's kal diphones and the HTS voice of slt (~30 MB). sox's GSM, u-law and A-law codecs
+# (core.telephony) are in libsox-fmt-base, which sox depends on.
+if command -v dpkg-query >/dev/null 2>&1; then
+  for voice in flite festival festvox-kallpc16k festvox-us-slt-hts; do
+    installed "$voice" || needed+=("$voice")
+  done
+fi
 # The pipeline-metrics push test runs a real Pushgateway (tests/monitoring).
 if command -v dpkg-query >/dev/null 2>&1; then
   installed prometheus-pushgateway || needed+=(prometheus-pushgateway)

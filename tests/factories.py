@@ -25,6 +25,7 @@ def call_record(call_id: str, day: str = "2026-01-02", **overrides: object) -> d
         "recording": f"{call_id}.wav",
         "speaker": "espeak:ru+m1:s150:p50",
         "sample_rate": 8000,
+        "line": "clean",
     } | overrides
 
 

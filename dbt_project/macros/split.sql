@@ -31,3 +31,13 @@
   {%- set validation_share = 50 if var('split_by', 'text') == 'row' else var('validation_pct') -%}
   case when {{ bucket }} < {{ validation_share }} then 'validation' else 'train' end
 {%- endmacro %}
+
+{#- Real recordings by sentence (core.splits.real_speech_split): test_real, validation, train. -#}
+{% macro assign_real_speech_split(text_expr) -%}
+  {%- set bucket = hash_bucket(normalize_text(text_expr)) -%}
+  case
+    when {{ bucket }} < {{ var('real_test_pct') }} then 'test_real'
+    when {{ bucket }} < {{ var('real_test_pct') + var('real_validation_pct') }} then 'validation'
+    else 'train'
+  end
+{%- endmacro %}

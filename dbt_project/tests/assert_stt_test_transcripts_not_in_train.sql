@@ -1,4 +1,5 @@
--- No transcript of the STT test splits (held-out voices, real speech) is trained or validated on.
+-- No transcript of the STT test splits (held-out voices on any line, real speech) is trained or
+-- validated on.
 select
     train.call_id,
     train.transcript,
@@ -8,4 +9,4 @@ inner join {{ ref('stt_examples') }} as test
     on {{ normalize_text('train.transcript') }} = {{ normalize_text('test.transcript') }}
 where
     train.split in ('train', 'validation')
-    and test.split in ('test', 'test_real')
+    and test.split in ('test', 'test_channel', 'test_real')

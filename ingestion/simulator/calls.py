@@ -2,9 +2,12 @@
 
 Each call draws from its own seeded generator (seed, day, call index), so a call's words do
 not depend on whether audio is rendered. Some customers give personal data on the phone
-("my number is ..."); where real human speech is available, a few Russian calls are real
-recordings with their real transcript (intent ``out_of_scope``: read literature, not a
-banking request).
+("my number is ..."); where real human speech is available, :data:`REAL_SPEECH_RATE` of
+Russian calls are real recordings with their real transcript (intent ``out_of_scope``: read
+literature, not a banking request), taken in a seeded rotation through the recordings so a
+day rarely repeats one. Each call is heard through its own telephone line
+(:func:`core.telephony.draw_line`): :data:`DEGRADED_LINE_SHARE` of calls on degraded lines
+(codec, band, noise, reverberation, packet loss, clipping), the rest on the clean line.
 """
 
 from __future__ import annotations
@@ -18,16 +21,20 @@ from typing import Any
 from core import language as nl
 from core import pii_planting
 from core.language import INTENT_WEIGHTS
-from core.voices import Speaker, speakers
+from core.telephony import DEGRADED_LINE_SHARE, LineProfile, draw_line
+from core.voices import Speaker, pick_speaker
 from ingestion.simulator.crm import Customer
 from ingestion.simulator.layout import CALL_FIELDS, day_date
 
 CHANNELS = ("phone", "mobile_app", "web")
 CHANNEL_WEIGHTS = (70, 20, 10)
 SAMPLE_RATE = 8000
-#: Share of calls where the customer gives personal data, and of Russian calls that are real speech.
+#: Share of calls where the customer gives personal data, and of Russian calls that are real
+#: speech (a demo's published days carry ~300 distinct festvox-ru sentences at 0.4: README).
 PII_RATE = 0.18
-REAL_SPEECH_RATE = 0.05
+REAL_SPEECH_RATE = 0.4
+#: Rotation through the real recordings: a call's recording is its index plus a day offset.
+REAL_DAY_STRIDE = 211
 #: Calls come in between 08:00 and 22:00 UTC.
 OPEN_S, CLOSE_S = 8 * 3600, 22 * 3600
 NO_PII_INTENTS = frozenset({"greeting", "goodbye", "out_of_scope"})
@@ -54,6 +61,7 @@ class CallPlan:
     record: dict[str, Any]
     customer: Customer
     speaker: Speaker
+    line: LineProfile
     real_source: Path | None = None  # a real human recording to pass through the phone line
     planted_pii: list[str] = field(default_factory=list)
 
@@ -131,12 +139,15 @@ def make_call(
     customer = rng.choice(customers.get(language) or customers["ru"] + customers["en"])
     language = customer.language
     channel = rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
-    speaker = rng.choice(speakers(language))
+    speaker = pick_speaker(rng, language)
+    line = draw_line(rng.getrandbits(64), DEGRADED_LINE_SHARE)
     real_draw = rng.random()
     real_source = None
     planted: list[str] = []
     if real.get(language) and real_draw < REAL_SPEECH_RATE:
-        transcript, real_source, speaker = rng.choice(real[language])
+        recordings = real[language]
+        position = (index + day * REAL_DAY_STRIDE + seed) % len(recordings)
+        transcript, real_source, speaker = recordings[position]
         intent, slots = "out_of_scope", {}
     else:
         intent = rng.choices(list(INTENT_WEIGHTS), list(INTENT_WEIGHTS.values()))[0]
@@ -160,9 +171,10 @@ def make_call(
         "recording": f"{call_id}.wav" if audio else "",
         "speaker": speaker.id,
         "sample_rate": SAMPLE_RATE,
+        "line": line.label,
     }
     assert tuple(record) == CALL_FIELDS
-    return CallPlan(index, record, customer, speaker, real_source, planted)
+    return CallPlan(index, record, customer, speaker, line, real_source, planted)
 
 
 def plan_calls(

@@ -62,6 +62,10 @@ class DayReport:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: calls whose intent label was shifted on purpose (``labels.mislabel``; 0 normally)
     mislabeled: int = 0
+    #: calls per synthesis engine ("espeak", "flite", "festival", "festvox-ru" for real speech)
+    engines: dict[str, int] = field(default_factory=dict)
+    #: calls per telephone line codec ("clean", "ulaw", "alaw", "gsm")
+    lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def bytes_written(self) -> int:
@@ -93,6 +97,8 @@ def _render_all(
 ) -> None:
     """One WAV per call (defective where planned); sets each record's duration_s."""
     render_speech, telephone_copy, write_defective_wav = _audio_functions()
+    from core.synthesis import close_festival_sessions
+
     folder.mkdir(parents=True, exist_ok=True)
     done, lock = [0], threading.Lock()
     for stale in folder.glob("*.wav"):
@@ -104,16 +110,20 @@ def _render_all(
         if kind in defects.AUDIO_DEFECTS:
             write_defective_wav(defects.AUDIO_DEFECTS[kind], path)
         elif plan.real_source is not None:
-            plan.record["duration_s"] = round(telephone_copy(plan.real_source, path), 3)
+            duration = telephone_copy(plan.real_source, path, line=plan.line)
+            plan.record["duration_s"] = round(duration, 3)
         else:
-            duration = render_speech(plan.record["transcript"], plan.speaker, path)
+            duration = render_speech(plan.record["transcript"], plan.speaker, path, line=plan.line)
             plan.record["duration_s"] = round(duration, 3)
         with lock:
             done[0] += 1
             progress("audio", done[0], len(plans))
 
-    with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
-        list(pool.map(render, plans))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
+            list(pool.map(render, plans))
+    finally:
+        close_festival_sessions()  # the pool's threads are gone: so are their Festival processes
 
 
 # --------------------------------------------------------------------------- exports
@@ -287,6 +297,8 @@ def write_day(
         pii=_pii_summary(records, tickets + updates.tickets, new_count),
         files=files,
         mislabeled=shifted,
+        engines=dict(sorted(Counter(p.speaker.engine for p in plans).items())),
+        lines=dict(sorted(Counter(p.record["line"].split(":", 1)[0] for p in plans).items())),
     )
     manifest = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     _write(lay.day_manifest(root, day), manifest.encode("utf-8"))

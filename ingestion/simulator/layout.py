@@ -35,8 +35,10 @@ CALL_FIELDS = (
     "slots",  # {slot name: value} (taxonomy slots of that intent)
     "bot_response",  # the response the bot gave
     "recording",  # "<call_id>.wav" in recordings/dt=<date>/ ("" when no audio)
-    "speaker",  # who spoke: "espeak:<voice>+<variant>:s<speed>:p<pitch>" or "festvox-ru:<id>"
+    "speaker",  # who spoke: a core.voices speaker id ("espeak:...", "flite:...", "festival:...")
+    # or "festvox-ru:<id>" (a real recording)
     "sample_rate",  # int, Hz, of the WAV
+    "line",  # the telephone line heard through: "clean" or a core.telephony label ("gsm:band=...")
 )
 
 #: CRM tables served by the CRM API (``updated_at`` is the incremental cursor).

@@ -93,6 +93,7 @@ def call(n: int, day: int = 1) -> dict[str, Any]:
         "recording": f"C202601{day:02d}-{n:06d}.wav",
         "speaker": "espeak:ru+f1:s150:p50",
         "sample_rate": 8000,
+        "line": "clean",
     }
     assert tuple(record) == CALL_FIELDS
     return record

@@ -32,6 +32,9 @@ BAD_CALLS = [
     (call_record("", customer_id="X"), "call_id"),
     (call_record("C7", started_at="yesterday"), "started_at"),
     (call_record("C8", language="de"), "language"),
+    (call_record("C9", line="noisy"), "line: not a line label: 'noisy'"),
+    (call_record("C10", line=None), "line: missing"),
+    (call_record("C11", line="gsm:band=250-3300:loss=0.9:snr=12"), "line: not a line label"),
     (call_record("C1"), "duplicate"),
     ("not an object", "not an object"),
 ]

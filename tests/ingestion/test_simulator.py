@@ -262,3 +262,40 @@ def test_audio_day_writes_telephone_wavs(tmp_path: Path) -> None:
                 assert w.getframerate() == 8000 and w.getnchannels() == 1
                 assert abs(w.getnframes() / 8000 - record["duration_s"]) < 0.01
     assert len(list(folder.glob("*.wav"))) == 6
+
+
+# --------------------------------------------------------------------------- voices and lines
+
+
+def test_calls_carry_their_line_and_voices_of_every_engine(tmp_path: Path) -> None:
+    from core.telephony import DEGRADED_LINE_SHARE, parse_line
+    from core.voices import parse_speaker_id
+
+    report = write_day(tmp_path, 1, 400, SEED, bad_rate=0.0, audio=False)
+    records = [json.loads(line) for line in _lines(tmp_path, 1)]
+    lines = [parse_line(r["line"]) for r in records]
+    degraded = sum(not line.is_clean for line in lines) / len(lines)
+    assert degraded == pytest.approx(DEGRADED_LINE_SHARE, abs=0.08)
+    assert {line.codec for line in lines if not line.is_clean} == {"ulaw", "alaw", "gsm"}
+    for record in records:
+        parse_speaker_id(record["speaker"])  # synthetic: every id parses back
+    assert set(report.engines) == {"espeak", "flite", "festival"}
+    assert sum(report.lines.values()) == 400 and report.lines["clean"] < 200
+    again = write_day(tmp_path / "again", 1, 400, SEED, bad_rate=0.0, audio=False)
+    assert (again.engines, again.lines) == (report.engines, report.lines)
+
+
+def test_real_speech_calls_rotate_through_the_recordings(tmp_path: Path) -> None:
+    from core.audio import real_speech_utterances
+    from ingestion.simulator.calls import REAL_SPEECH_RATE, plan_calls
+
+    real = {"ru": real_speech_utterances("ru"), "en": []}
+    if not real["ru"]:
+        pytest.skip("festvox-ru is not installed")
+    with crm.connect(layout.crm_database(tmp_path)) as conn:
+        customers = [c for c in crm.add_customers(conn, 1, 200, SEED) if c.language == "ru"]
+    plans = plan_calls(SEED, 1, 600, customers, real, audio=True)
+    spoken = [p.real_source for p in plans if p.real_source is not None]
+    assert len(spoken) / len(plans) == pytest.approx(REAL_SPEECH_RATE, abs=0.06)
+    assert len(set(spoken)) == len(spoken)  # no recording twice in a day
+    assert all(p.record["intent"] == "out_of_scope" for p in plans if p.real_source)

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from core.pseudonym import customer_key
+from core.splits import real_speech_split
 from ingestion.simulator.layout import CALL_FIELDS, CUSTOMER_FIELDS, TICKET_FIELDS
 from tests.warehouse.dbt_runner import PROJECT, ROOT, Dbt, postgres_connection
 from warehouse.schemas import MARTS
@@ -170,12 +171,15 @@ _PII_RES = [
 ]
 _CARD_RE = re.compile(r"(?<!\d)(?:\d{4}[ -]){3}\d{4}(?!\d)|(?<!\d)\d{13,19}(?!\d)")
 
-HELD_OUT = "espeak:ru+m7:s150:p50"
+HELD_OUT = {"ru": "espeak:ru+m7:s150:p50", "en": "festival:kal_diphone:t0.95:p-1:g-3"}
 TRAIN_VOICES = {
-    "ru": ["espeak:ru+m3:s160:p50", "espeak:ru+f2:s140:p60"],
-    "en": ["espeak:en+m3:s160:p50", "espeak:en-us+f2:s150:p55"],
+    "ru": ["espeak:ru+m3:s160:p50", "festival:msu_ru_nsh_clunits:t1.05:p+1:g+0"],
+    "en": ["espeak:en+m3:s160:p50", "flite:slt:t1.05:p+1:g-3"],
 }
+DEGRADED = "gsm:band=250-3300:loss=0.020:snr=12:noise=babble:reverb=0.30:clip=0.00"
 REAL = "festvox-ru:ru_0042"
+#: Real read sentences: enough that each of train / validation / test_real gets some.
+REAL_SENTENCES = [f"Мороз и солнце, день чудесный, строка {n}." for n in range(1, 31)]
 REPEATED = "Здравствуйте, я хочу узнать баланс."  # also said by a held-out voice
 REPEATED_TRAIN = "Подскажите, пожалуйста, курс доллара."  # only by training voices
 DAY = date(2026, 1, 15)
@@ -236,7 +240,7 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
     calls: list[tuple] = []
     recordings: list[tuple] = []
 
-    def add_call(lang, customer, intent, transcript, slots, bot, speaker, audio=True):
+    def add_call(lang, customer, intent, transcript, slots, bot, speaker, audio=True, line="clean"):
         n = len(calls) + 1
         call_id = f"C20260115-{n:06d}"
         path = "raw/call_exports/calls/dt=2026-01-15/part-00000.parquet"
@@ -255,6 +259,7 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
                 f"{call_id}.wav" if audio else "",
                 speaker,
                 8000,
+                line,
                 commit1,
                 path,
             )
@@ -276,7 +281,7 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
         return call_id
 
     for k, (lang, intent, said, slots, bot) in enumerate(_utterances()):
-        speaker = HELD_OUT if lang == "ru" and k % 9 == 4 else TRAIN_VOICES[lang][k % 2]
+        speaker = HELD_OUT[lang] if k % 9 == 4 else TRAIN_VOICES[lang][k % 2]
         add_call(
             lang,
             by_lang[lang][k % len(by_lang[lang])],
@@ -286,6 +291,7 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
             bot,
             speaker,
             audio=k % 7 != 3,
+            line=DEGRADED if k % 3 == 1 else "clean",
         )
     for lang, customer, intent, said, slots in PII_CALLS:
         add_call(
@@ -309,7 +315,13 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
             TRAIN_VOICES["ru"][j % 2],
         )
     add_call(
-        "ru", "CUST-000002", "check_balance", REPEATED, {}, "Ваш баланс 1000 рублей.", HELD_OUT
+        "ru",
+        "CUST-000002",
+        "check_balance",
+        REPEATED,
+        {},
+        "Ваш баланс 1000 рублей.",
+        HELD_OUT["ru"],
     )
     for j in range(8):
         add_call(
@@ -321,15 +333,17 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
             "Курс доллара 90 рублей.",
             TRAIN_VOICES["ru"][j % 2],
         )
-    add_call(
-        "ru",
-        "CUST-000002",
-        "out_of_scope",
-        "Мороз и солнце; день чудесный!",
-        {},
-        "Я могу помочь с вопросами о ваших счетах и картах.",
-        REAL,
-    )
+    for n, sentence in enumerate(REAL_SENTENCES + REAL_SENTENCES[:4]):  # 4 said twice
+        add_call(
+            "ru",
+            "CUST-000002",
+            "out_of_scope",
+            sentence,
+            {},
+            "Я могу помочь с вопросами о ваших счетах и картах.",
+            f"festvox-ru:ru_{n % len(REAL_SENTENCES) + 1:04d}",
+            line=DEGRADED if n >= len(REAL_SENTENCES) or n % 2 else "clean",
+        )
     # a call re-delivered by a later load, and a recording out of bounds (4 kHz)
     calls.append((*calls[0][:-2], commit2, "raw/call_exports/calls/dt=2026-01-16/part.parquet"))
     bad = list(recordings[1])
@@ -524,14 +538,24 @@ def check_marts(rows: dict[str, list[dict[str, Any]]]) -> None:
         leaks = {t: s for t, s in splits.items() if len(s) > 1}
         assert not leaks, (mart, leaks)
     stt = rows["stt_examples"]
-    assert {r["split"] for r in stt} >= {"train", "test", "test_real"}
-    assert all(r["split"] == "test" for r in stt if "+m7:" in r["speaker"])
-    assert all(r["split"] == "test_real" for r in stt if r["speaker"].startswith("festvox-ru:"))
-    assert [r["is_real_speech"] for r in stt if r["split"] == "test_real"] == [True]
+    assert {r["split"] for r in stt} == {"train", "validation", "test", "test_channel", "test_real"}
+    held_out = [r for r in stt if r["speaker"] in HELD_OUT.values()]
+    assert {r["speaker"] for r in held_out} == set(HELD_OUT.values())  # espeak and festival
+    for r in held_out:  # the clean line: test (today's figure); degraded lines: test_channel
+        assert r["split"] == ("test" if r["line"] == "clean" else "test_channel"), r
+    assert {r["line"] for r in stt if r["split"] == "test_channel"} == {DEGRADED}
+    real = [r for r in stt if r["speaker"].startswith("festvox-ru:")]
+    assert len(real) == len(REAL_SENTENCES) + 4 and all(r["is_real_speech"] for r in real)
+    for r in real:  # by sentence, as core.splits computes it (one rule for Python and dbt)
+        assert r["split"] == real_speech_split(r["transcript"]), r
+    assert {r["split"] for r in real} == {"train", "validation", "test_real"}
+    assert all(r["is_real_speech"] for r in stt if r["split"] == "test_real")
+    assert not any("Мороз и солнце" in r["text"] for r in rows["nlu_examples"])
     # the repeated words are in the held-out test split only: never trained on
     assert {r["split"] for r in stt if r["transcript"] == REPEATED} == {"test"}
     assert len({r["split"] for r in stt if r["transcript"] == REPEATED_TRAIN}) == 1
     assert all(r["sample_rate"] == 8000 for r in stt)
+    assert all(r["line"] in ("clean", DEGRADED) for r in stt)
     assert all(r["audio_path"].endswith(f"{r['call_id']}.wav") for r in stt)
     assert {r["split"] for r in rows["nlu_examples"]} == {"train", "validation", "test"}
     summary: dict[tuple[str, str], dict[str, int]] = {}
@@ -629,6 +653,17 @@ def test_seeds_equal_the_taxonomy() -> None:
         s for s, spec in taxonomy["slots"].items() if spec.get("pii")
     }
     assert project["vars"]["languages"] == taxonomy["languages"]
+
+
+def test_held_out_voices_and_real_splits_are_the_python_rules() -> None:
+    from core import splits, voices
+    from core.telephony import CLEAN
+
+    project = yaml.safe_load((PROJECT / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert project["vars"]["held_out_voices"] == voices.held_out_patterns()
+    assert project["vars"]["real_test_pct"] == splits.REAL_TEST_PCT
+    assert project["vars"]["real_validation_pct"] == splits.REAL_VALIDATION_PCT
+    assert project["vars"]["clean_line"] == CLEAN
 
 
 def _rows(cursor: Any, schema: str, table: str) -> list[dict[str, Any]]:

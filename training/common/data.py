@@ -18,7 +18,7 @@ from warehouse.connection import Warehouse, qualified
 from warehouse.load import loaded_commit
 from warehouse.schemas import PUBLISHED, layer_schema
 
-SPLITS = ("train", "validation", "test", "test_real")
+SPLITS = ("train", "validation", "test", "test_channel", "test_real")
 
 
 class StaleDataError(VoiceOpsError):

@@ -21,6 +21,8 @@ redacted as (
         calls.recording,
         calls.speaker,
         calls.sample_rate,
+        calls.line,
+        calls.is_clean_line,
         calls.is_real_speech,
         calls.is_held_out_voice,
         calls.lake_commit
@@ -32,5 +34,6 @@ select
     transcript, slots, bot_response,
     transcript <> original_transcript as transcript_was_redacted,
     {{ normalize_text('transcript') }} as transcript_normalized,
-    recording, speaker, sample_rate, is_real_speech, is_held_out_voice, lake_commit
+    recording, speaker, sample_rate, line, is_clean_line, is_real_speech, is_held_out_voice,
+    lake_commit
 from redacted

@@ -20,6 +20,8 @@ select
     calls.transcript_normalized,
     calls.transcript_was_redacted,
     calls.speaker,
+    calls.line,
+    calls.is_clean_line,
     calls.is_real_speech,
     calls.is_held_out_voice,
     recordings.lake_path as audio_path,

@@ -1,9 +1,12 @@
 -- TTS examples: text + language -> recording. Only calls whose transcript needed no redaction
--- (a placeholder would not match the spoken audio); real speech included, flagged.
+-- (a placeholder would not match the spoken audio) heard on the clean line (a voice is learnt
+-- from the speech, not from codec and noise); real speech included, flagged.
 -- Split by a hash of the normalized text.
 with audio as (
     select * from {{ ref('int_calls__with_audio') }}
-    where not transcript_was_redacted and transcript is not null and transcript <> ''
+    where
+        not transcript_was_redacted and transcript is not null and transcript <> ''
+        and is_clean_line
 )
 
 select

@@ -22,6 +22,7 @@ renamed as (
         nullif(recording, '') as recording,
         speaker,
         cast(sample_rate as integer) as sample_rate,
+        line,
         _lake_commit as lake_commit,
         _lake_path as lake_path
     from source
@@ -39,11 +40,12 @@ deduplicated as (
 select
     call_id, customer_id, customer_key, started_at, language, channel, duration_s, transcript, intent, slots,
     slot_account_type, slot_card_last4, slot_amount, slot_currency, slot_recipient, slot_date,
-    slot_period, slot_city, bot_response, recording, speaker, sample_rate,
+    slot_period, slot_city, bot_response, recording, speaker, sample_rate, line,
+    line = '{{ var("clean_line") }}' as is_clean_line,
     speaker like '{{ var("real_speech_speaker_prefix") }}%' as is_real_speech,
     (
         {%- for voice in var('held_out_voices') %}
-            speaker like '%+{{ voice }}:%'{% if not loop.last %} or{% endif %}
+            speaker like '{{ voice }}'{% if not loop.last %} or{% endif %}
         {%- endfor %}
     ) as is_held_out_voice,
     lake_commit, lake_path
