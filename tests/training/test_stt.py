@@ -157,7 +157,15 @@ def test_redacted_rows_are_left_out_of_every_split(rows):
         kept = len(split_rows) - sum(r["transcript_was_redacted"] for r in split_rows)
         assert len(data.references) == kept
         assert all("person" not in ref for ref in data.references)
-    assert {r["split"] for r in rows} == {"train", "validation", "test", "test_real"}
+    assert {r["split"] for r in rows} == {
+        "train",
+        "validation",
+        "test",
+        "test_channel",
+        "test_real",
+    }
+    real = [r for r in rows if r["is_real_speech"]]
+    assert {r["split"] for r in real} == {"train", "validation", "test_real"}
     train_texts = {r["transcript"] for r in rows if r["split"] == "train"}
     assert not train_texts & {r["transcript"] for r in rows if r["split"] == "test"}
 
@@ -169,7 +177,7 @@ def test_tiny_training_reports_every_split_per_language(trained):
     assert trained.history["loss"] and len(trained.history["loss"]) == trained.epochs_run
     assert min(trained.history["loss"][1:]) < trained.history["loss"][0]  # it learns
     assert trained.params > 0 and trained.seconds > 0
-    assert set(trained.metrics) == {"validation", "test", "test_real"}
+    assert set(trained.metrics) == {"validation", "test", "test_channel", "test_real"}
     for split, langs in trained.metrics.items():
         assert "all" in langs and set(langs) <= {"all", "ru", "en"}, split
         for values in langs.values():

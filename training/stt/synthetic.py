@@ -2,7 +2,9 @@
 
 Each utterance is a simulated customer phrase spoken by a voice of the catalog
 (:func:`core.voices.pick_speaker`: espeak-ng, flite or Festival) through a telephone line
-drawn as the simulator draws it (:func:`core.telephony.draw_line`, 70 % degraded). The splits
+drawn as the simulator draws it (:func:`core.telephony.draw_line`, 70 % degraded), except that
+held-out voices get the clean line and a degraded one in turn, so that even the small sets
+tests draw hold both ``test`` and ``test_channel`` rows. The splits
 follow the ``stt_examples`` mart: held-out voices make ``test`` on the clean line and
 ``test_channel`` on degraded lines; the rest is train / validation by the mart's hash of the
 normalized transcript (:mod:`core.splits`); a train or validation row whose text is also a
@@ -25,7 +27,7 @@ from core import language as nl
 from core.audio import real_speech_utterances, render_speech, telephone_copy
 from core.language import INTENT_WEIGHTS
 from core.splits import hash_bucket, normalize_text, real_speech_split
-from core.telephony import DEGRADED_LINE_SHARE, LineProfile, draw_line
+from core.telephony import CLEAN_LINE, DEGRADED_LINE_SHARE, LineProfile, draw_line
 from core.voices import pick_speaker
 from training.common.audio import read_wav
 from training.stt.text import normalize
@@ -50,11 +52,16 @@ def _plan(per_language: int, seed: int) -> list[dict[str, Any]]:
     today = date(2026, 1, 15)
     rows = []
     for language in nl.LANGUAGES:
+        held_out_rows = 0
         for i in range(per_language):
             intent = rng.choices(list(INTENT_WEIGHTS), list(INTENT_WEIGHTS.values()))[0]
             said = nl.utterance(intent, language, rng, today)
             speaker = pick_speaker(rng, language)
-            line = draw_line(rng.getrandbits(64), DEGRADED_LINE_SHARE)
+            line_seed = rng.getrandbits(64)
+            line = draw_line(line_seed, DEGRADED_LINE_SHARE)
+            if speaker.held_out:  # clean and degraded in turn: both test splits in small sets
+                line = CLEAN_LINE if held_out_rows % 2 == 0 else draw_line(line_seed, 1.0)
+                held_out_rows += 1
             transcript = said.text
             if "recipient" in said.surface:
                 transcript = transcript.replace(said.surface["recipient"], PERSON)
