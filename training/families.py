@@ -77,9 +77,10 @@ class Family:
             ) from error
 
     def config(self, size: str) -> Any:
-        """The family's preset config: ``tiny`` (seconds, tests) or ``demo`` (minutes)."""
+        """The family's preset config: ``tiny`` (seconds, tests), ``demo`` (minutes) or
+        another of its config class's ``PRESETS`` (STT: ``large``)."""
         config_class = getattr(self.module("config"), self.config_class_name)
-        return config_class.tiny() if size == "tiny" else config_class.demo()
+        return config_class.preset(size)
 
     def config_from_dict(self, values: dict[str, Any]) -> Any:
         """The family's typed config from its recorded ``to_dict()``."""
@@ -134,7 +135,13 @@ FAMILIES: dict[str, Family] = {
             "stt",
             "stt_examples",
             "Speech recognizer (waveform at any sample rate -> text) as a SavedModel.",
-            {"cer_all": (AT_MOST, 0.12), "cer_ru": (AT_MOST, 0.12), "cer_en": (AT_MOST, 0.12)},
+            {
+                "cer_all": (AT_MOST, 0.12),
+                "cer_ru": (AT_MOST, 0.12),
+                "cer_en": (AT_MOST, 0.12),
+                # held-out sentences of real human speech (festvox-ru) through the phone line
+                "real_cer_ru": (AT_MOST, 0.45),
+            },
         ),
         Family(
             "nlu",
