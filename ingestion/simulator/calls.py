@@ -4,10 +4,10 @@ Each call draws from its own seeded generator (seed, day, call index), so a call
 not depend on whether audio is rendered. Some customers give personal data on the phone
 ("my number is ..."); where real human speech is available, :data:`REAL_SPEECH_RATE` of
 Russian calls are real recordings with their real transcript (intent ``out_of_scope``: read
-literature, not a banking request), taken in a seeded rotation through the recordings so a
-day rarely repeats one. Each call is heard through its own telephone line
-(:func:`core.telephony.draw_line`): :data:`DEGRADED_LINE_SHARE` of calls on degraded lines
-(codec, band, noise, reverberation, packet loss, clipping), the rest on the clean line.
+literature, not a banking request), taken in rotation through the recordings so a day repeats
+none (up to 620 real calls) and consecutive days rarely do. Each call is heard through its
+own telephone line (:func:`core.telephony.draw_line`): :data:`DEGRADED_LINE_SHARE` of calls
+on degraded lines (codec, band, noise, reverberation, packet loss, clipping), the rest clean.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ SAMPLE_RATE = 8000
 #: speech (a demo's published days carry ~300 distinct festvox-ru sentences at 0.4: README).
 PII_RATE = 0.18
 REAL_SPEECH_RATE = 0.4
-#: Rotation through the real recordings: a call's recording is its index plus a day offset.
-REAL_DAY_STRIDE = 211
+#: Rotation through the real recordings: a day's k-th real call takes recording
+#: ``(k + day * REAL_DAY_STRIDE + seed) % count``; the stride is about a 1,500-call day's real
+#: calls, so the demo's days do not repeat each other's recordings.
+REAL_DAY_STRIDE = 311
 #: Calls come in between 08:00 and 22:00 UTC.
 OPEN_S, CLOSE_S = 8 * 3600, 22 * 3600
 NO_PII_INTENTS = frozenset({"greeting", "goodbye", "out_of_scope"})
@@ -131,8 +133,10 @@ def make_call(
     customers: dict[str, list[Customer]],
     real: dict[str, list[RealUtterance]],
     audio: bool,
+    real_ordinal: int = 0,
 ) -> CallPlan:
-    """Call number ``index`` (0-based) of day ``day``."""
+    """Call number ``index`` (0-based) of day ``day``; ``real_ordinal``: how many real speech
+    calls the day had before it (it picks the next recording of the rotation)."""
     rng = random.Random(f"{seed}:{day}:call:{index}")
     today: date = day_date(day)
     language = rng.choice(nl.LANGUAGES)
@@ -146,7 +150,7 @@ def make_call(
     planted: list[str] = []
     if real.get(language) and real_draw < REAL_SPEECH_RATE:
         recordings = real[language]
-        position = (index + day * REAL_DAY_STRIDE + seed) % len(recordings)
+        position = (real_ordinal + day * REAL_DAY_STRIDE + seed) % len(recordings)
         transcript, real_source, speaker = recordings[position]
         intent, slots = "out_of_scope", {}
     else:
@@ -190,4 +194,9 @@ def plan_calls(
     for customer in customers:
         by_language.setdefault(customer.language, []).append(customer)
     times = start_times(seed, day, calls)
-    return [make_call(seed, day, i, times[i], by_language, real, audio) for i in range(calls)]
+    plans: list[CallPlan] = []
+    real_calls = 0
+    for i in range(calls):
+        plans.append(make_call(seed, day, i, times[i], by_language, real, audio, real_calls))
+        real_calls += plans[-1].real_source is not None
+    return plans
