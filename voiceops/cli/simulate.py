@@ -88,6 +88,8 @@ def simulate(
         else "not rendered (--no-audio)"
     )
     table.add_row("Audio", audio_note)
+    table.add_row("Voices", _counts(report.engines))
+    table.add_row("Lines", _counts(report.lines))
     defects = _counts(report.defect_counts) or "none"
     table.add_row("Defects", f"{len(report.defects)} ({defects})")
     table.add_row("CRM", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.crm.items()))
