@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from core.audio import _espeak_raw
+from core.synthesis import espeak_raw
 from training.tts.config import TTSConfig
 from training.tts.diagnose import DEGRADATIONS, diagnose
 from training.tts.durations import Alignment, char_boundaries, espeak_durations, frame_durations
@@ -86,7 +86,7 @@ def test_espeak_durations_give_every_word_of_a_long_sentence_its_time():
 def test_espeak_durations_on_known_text_match_the_recording():
     text = "Привет, мир."
     durations, n = espeak_durations(text, "ru+m3", 150, 60, 8000, 80)
-    samples, rate = _espeak_raw(text, "ru+m3", 150, 60)  # what the simulator records
+    samples, rate = espeak_raw(text, "ru+m3", 150, 60)  # what the simulator records
     assert n == round(len(samples) * 8000 / rate)
     assert len(durations) == len(text) + 2
     assert durations.sum() == 1 + n // 80  # every frame of the recording is accounted for
