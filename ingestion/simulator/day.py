@@ -247,6 +247,9 @@ def write_day(
     planned = defects.plan(f"{seed}:{day}", calls, bad_rate, audio)
     real = _real_speech() if audio else {}
     with crm.connect(lay.crm_database(root)) as conn:
+        # older rows are edited first, so the day's calls and ticket notes see the customers as
+        # edited today both on the first run and on a re-run of the day (idempotent re-runs)
+        updates = crm.update_older_rows(conn, day, seed)
         new_count = crm.new_customer_count(day, calls)
         customers = crm.add_customers(conn, day, new_count, seed)
         plans = plan_calls(seed, day, calls, customers, real, audio)
@@ -258,7 +261,6 @@ def write_day(
         progress("exports", 1, 1)
         refs = [crm.CallRef(p.call_id, p.customer, p.record["intent"], p.ended_s) for p in plans]
         tickets = crm.add_tickets(conn, day, refs, seed)
-        updates = crm.update_older_rows(conn, day, seed)
         progress("crm", 1, 1)
     conn.close()
 

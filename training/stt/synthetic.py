@@ -2,7 +2,8 @@
 
 Each utterance is a simulated customer phrase spoken by a voice of the catalog
 (:func:`core.voices.pick_speaker`: espeak-ng, flite or Festival) through a telephone line
-drawn as the simulator draws it (:func:`core.telephony.draw_line`, 70 % degraded), except that
+drawn as the simulator draws it (:func:`core.telephony.draw_line`, ``DEGRADED_LINE_SHARE``
+degraded), except that
 held-out voices get the clean line and a degraded one in turn, so that even the small sets
 tests draw hold both ``test`` and ``test_channel`` rows. The splits
 follow the ``stt_examples`` mart: held-out voices make ``test`` on the clean line and
