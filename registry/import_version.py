@@ -25,7 +25,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
 from core.settings import Settings
-from registry.champion import beats, compare_with_champion
+from registry.champion import compare_with_champion
 from registry.external import Manifest, build_artifact
 from registry.external import problems as external_problems
 from registry.external_eval import evaluate_splits
@@ -35,17 +35,16 @@ from registry.mlflow_model import log_pyfunc_model, saved_model_dir, stored_mode
 from registry.policy import Policy, load_policy
 from registry.pyfunc import SAVED_MODEL
 from registry.register import (
+    Concluded,
     Registration,
-    alias_passing,
+    conclude,
     gated_scores,
     model_dir,
-    record_verdict,
     registered_fingerprint,
     registration_of,
 )
-from registry.tracking import client, experiment_id, history_url
-from registry.verdicts import VerdictStore, artifact_digest, new_verdict
-from registry.versions import CHAMPION, aliases, by_alias, ensure_registered
+from registry.tracking import client, experiment_id
+from registry.versions import CHAMPION, by_alias, ensure_registered
 from training.families import Family, family
 
 Rows = list[dict[str, Any]]
@@ -191,33 +190,11 @@ def import_version(
             ),
         ),
     )
-    record_verdict(mlflow, fam.model_name, version.version, verdict)
-    VerdictStore(history_url(settings)).record(
-        new_verdict(
-            fam.model_name,
-            version.version,
-            verdict.passed,
-            verdict.to_dict()["rules"],
-            lake_repository=settings.lake_repository,
-            lake_commit="",
-            marts_manifest_hash="",
-            artifact_sha256=artifact_digest(stored),
-            policy_sha256=policy.sha256,
-            champion_compared=champion.version if champion else None,
-            beats_champion=beats(verdict.champion_comparison)
-            if verdict.champion_comparison is not None
-            else None,
-        )
-    )
-    mlflow.set_terminated(run_id)
-    if verdict.passed:
-        alias_passing(mlflow, settings, fam.model_name, version.version, champion, policy)
-    return Registration(
-        fam.name,
-        fam.model_name,
-        str(version.version),
-        run_id,
-        version.source,
-        verdict,
-        aliases(mlflow, fam.model_name),
+    return conclude(
+        mlflow,
+        settings,
+        fam,
+        Concluded(version, stored, verdict, champion, policy, run_id),
+        lake_commit="",
+        marts_manifest_hash="",
     )

@@ -19,22 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from training.common.audio import resample_fft
+
 #: The rate the en-us acoustic model was trained at.
 DECODER_RATE = 16000
 #: Where the model files sit inside the artifact (see ``registry.external``).
 ACOUSTIC_DIR, LANGUAGE_MODEL, DICTIONARY = "en-us", "en-us.lm.bin", "cmudict-en-us.dict"
-
-
-def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """``samples`` at ``rate`` -> float32 at ``target`` (band-limited FFT resampling)."""
-    samples = np.asarray(samples, np.float32)
-    if rate == target or len(samples) == 0:
-        return samples
-    n_out = max(1, round(len(samples) * target / rate))
-    spectrum = np.fft.rfft(samples)
-    bins = n_out // 2 + 1
-    spectrum = np.concatenate([spectrum[:bins], np.zeros(max(0, bins - len(spectrum)), complex)])
-    return (np.fft.irfft(spectrum, n=n_out) * (n_out / len(samples))).astype(np.float32)
 
 
 class PocketSphinxSTT:
@@ -66,7 +56,7 @@ class PocketSphinxSTT:
         """Normalized English transcript of one mono waveform in -1..1."""
         from training.stt.text import normalize
 
-        wide = resample(samples, rate, DECODER_RATE)
+        wide = resample_fft(samples, rate, DECODER_RATE)
         pcm = (np.clip(wide, -1, 1) * 32767).astype(np.int16).tobytes()
         with self._lock:
             self.decoder.start_utt()

@@ -274,6 +274,40 @@ def register(
             ),
         ),
     )
+    return conclude(
+        mlflow,
+        settings,
+        fam,
+        Concluded(version, stored, verdict, champion, policy, run.info.run_id),
+        lake_commit=info.lake_commit,
+        marts_manifest_hash=info.marts_manifest_hash,
+    )
+
+
+@dataclass(frozen=True)
+class Concluded:
+    """A registered version and the gate's verdict on it, before they are recorded."""
+
+    version: ModelVersion
+    stored: Path
+    verdict: Verdict
+    champion: ModelVersion | None
+    policy: Policy
+    run_id: str
+
+
+def conclude(
+    mlflow: MlflowClient,
+    settings: Settings,
+    fam: Family,
+    done: Concluded,
+    *,
+    lake_commit: str,
+    marts_manifest_hash: str,
+) -> Registration:
+    """Record the verdict (version tags and the verdict history), end the run and, when it
+    passed, set the aliases: the last steps of every registration, trained or imported."""
+    version, verdict, champion = done.version, done.verdict, done.champion
     record_verdict(mlflow, fam.model_name, version.version, verdict)
     VerdictStore(history_url(settings)).record(
         new_verdict(
@@ -282,24 +316,24 @@ def register(
             verdict.passed,
             verdict.to_dict()["rules"],
             lake_repository=settings.lake_repository,
-            lake_commit=info.lake_commit,
-            marts_manifest_hash=info.marts_manifest_hash,
-            artifact_sha256=artifact_digest(stored),
-            policy_sha256=policy.sha256,
+            lake_commit=lake_commit,
+            marts_manifest_hash=marts_manifest_hash,
+            artifact_sha256=artifact_digest(done.stored),
+            policy_sha256=done.policy.sha256,
             champion_compared=champion.version if champion else None,
             beats_champion=beats(verdict.champion_comparison)
             if verdict.champion_comparison is not None
             else None,
         )
     )
-    mlflow.set_terminated(run.info.run_id)
+    mlflow.set_terminated(done.run_id)
     if verdict.passed:
-        alias_passing(mlflow, settings, fam.model_name, version.version, champion, policy)
+        alias_passing(mlflow, settings, fam.model_name, version.version, champion, done.policy)
     return Registration(
         fam.name,
         fam.model_name,
         str(version.version),
-        run.info.run_id,
+        done.run_id,
         version.source,
         verdict,
         aliases(mlflow, fam.model_name),

@@ -32,3 +32,15 @@ def pad_batch(waveforms: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     for i, w in enumerate(waveforms):
         batch[i, : len(w)] = w
     return batch, lengths
+
+
+def resample_fft(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """``samples`` at ``rate`` -> float32 at ``target`` (band-limited FFT resampling)."""
+    samples = np.asarray(samples, np.float32)
+    if rate == target or len(samples) == 0:
+        return samples
+    n_out = max(1, round(len(samples) * target / rate))
+    spectrum = np.fft.rfft(samples)
+    bins = n_out // 2 + 1
+    spectrum = np.concatenate([spectrum[:bins], np.zeros(max(0, bins - len(spectrum)), complex)])
+    return (np.fft.irfft(spectrum, n=n_out) * (n_out / len(samples))).astype(np.float32)

@@ -22,7 +22,7 @@ import numpy as np
 
 from core.sealing import Sealer
 from core.settings import Settings
-from training.common.audio import decode_wav
+from training.common.audio import decode_wav, resample_fft
 from training.common.data import read_mart
 from training.common.example_stats import row_keys
 from training.stt.features import MODEL_RATE
@@ -73,14 +73,7 @@ def load_rows(
 
 def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     """``samples`` at ``rate`` -> float32 at MODEL_RATE (band-limited FFT resampling)."""
-    samples = np.asarray(samples, np.float32)
-    if rate == MODEL_RATE or len(samples) == 0:
-        return samples
-    n_out = max(1, round(len(samples) * MODEL_RATE / rate))
-    spectrum = np.fft.rfft(samples)
-    bins = n_out // 2 + 1
-    spectrum = np.concatenate([spectrum[:bins], np.zeros(max(0, bins - len(spectrum)), complex)])
-    return (np.fft.irfft(spectrum, n=n_out) * (n_out / len(samples))).astype(np.float32)
+    return resample_fft(samples, rate, MODEL_RATE)
 
 
 @dataclass
