@@ -1,8 +1,8 @@
 {#- Fails with every taxonomy intent x language with fewer than `min_count` examples in `split`
-    (default var('min_examples_per_intent_language', 3) training examples). -#}
+    (default var('min_examples_per_intent_language', 2) training examples). -#}
 {% test min_examples_per_intent_language(model, intent_column='intent', language_column='language',
                                          split='train', split_column='split', min_count=none) %}
-{%- set minimum = min_count if min_count is not none else var('min_examples_per_intent_language', 3) %}
+{%- set minimum = min_count if min_count is not none else var('min_examples_per_intent_language', 2) %}
 with expected as (
     select intents.intent, languages.language
     from {{ ref('taxonomy_intents') }} as intents
