@@ -6,7 +6,9 @@ database (which must exist; the table is created). Not the warehouse's DuckDB fi
 file has one writing process, and every API worker writes events.
 
 SQLite runs in WAL mode with a busy timeout, so several processes append at once (readers never
-block writers); one transaction per batch. Writes are idempotent on ``event_id``
+block writers); one transaction per batch. SQLite reports some locks as busy at once, without
+waiting (a connection cleaning up the WAL files as it closes, a recovery after a crash): those
+operations are retried until the busy timeout has passed. Writes are idempotent on ``event_id``
 (``INSERT ... ON CONFLICT (event_id) DO NOTHING``): a retried or replayed batch stores each event
 once, and :meth:`EventStore.write` returns how many rows were new.
 """
@@ -16,11 +18,12 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 
@@ -33,6 +36,15 @@ TABLE = "turn_events"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_experiment ON {TABLE} (experiment, occurred_at)"
 _PANDAS_DTYPES = {"text": "string", "int": "Int64", "real": "float64", "bool": "boolean"}
+_T = TypeVar("_T")
+
+
+def sqlite_busy(err: sqlite3.Error) -> bool:
+    """Whether ``err`` is SQLite's "database is busy/locked" (another connection's lock)."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is None:
+        return "locked" in str(err) or "busy" in str(err)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class EventStoreError(VoiceOpsError):
@@ -192,22 +204,38 @@ class SQLiteEventStore(EventStore):
             return connection
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None
-            )
-            connection.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL: a committed batch survives a process crash (not an OS crash)
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute(_ddl(self._TYPES))
-            existing = [row[1] for row in connection.execute(f"PRAGMA table_info({TABLE})")]
-            for statement in add_missing_columns_ddl(self._TYPES, existing):
-                connection.execute(statement)
-            connection.execute(_INDEX)
-        except (OSError, sqlite3.Error) as err:
+        except OSError as err:
             raise EventStoreError(f"cannot open the event store {self.path}: {err}") from err
+        connection = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None
+        )
         self._local.connection = connection
+        connection.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        # WAL + NORMAL: a committed batch survives a process crash (not an OS crash)
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute(_ddl(self._TYPES))
+        existing = [row[1] for row in connection.execute(f"PRAGMA table_info({TABLE})")]
+        for statement in add_missing_columns_ddl(self._TYPES, existing):
+            connection.execute(statement)
+        connection.execute(_INDEX)
         return connection
+
+    def _retrying(self, action: str, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``operation`` on this thread's connection; a busy error SQLite raised without
+        waiting is retried (on a new connection) until the busy timeout has passed. Any
+        other error, or busy beyond the timeout, is an :class:`EventStoreError`."""
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        pause = 0.005
+        while True:
+            try:
+                return operation(self._connection())
+            except sqlite3.Error as err:
+                self._reset()
+                if not sqlite_busy(err) or time.monotonic() + pause > deadline:
+                    raise EventStoreError(f"cannot {action} {self.path}: {err}") from err
+                time.sleep(pause)
+                pause = min(0.25, pause * 2)
 
     def _reset(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -224,8 +252,8 @@ class SQLiteEventStore(EventStore):
             f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
             "ON CONFLICT (event_id) DO NOTHING"
         )
-        connection = self._connection()
-        try:
+
+        def insert(connection: sqlite3.Connection) -> int:
             before = connection.total_changes
             # IMMEDIATE takes the write lock up front: waiting happens here, under busy_timeout,
             # not as a deadlock error halfway through the batch
@@ -238,32 +266,28 @@ class SQLiteEventStore(EventStore):
                     connection.execute("ROLLBACK")
                 raise
             return connection.total_changes - before
-        except sqlite3.Error as err:
-            self._reset()
-            raise EventStoreError(f"cannot write events to {self.path}: {err}") from err
+
+        return self._retrying("write events to", insert)
 
     def _select(self, where: str, params: list[Any]) -> list[tuple]:
-        try:
-            return self._connection().execute(select_sql(where), params).fetchall()
-        except sqlite3.Error as err:
-            self._reset()
-            raise EventStoreError(f"cannot read events from {self.path}: {err}") from err
+        return self._retrying(
+            "read events from", lambda c: c.execute(select_sql(where), params).fetchall()
+        )
 
     def count(self) -> int:
-        try:
-            return int(self._connection().execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
-        except sqlite3.Error as err:
-            self._reset()
-            raise EventStoreError(f"cannot read events from {self.path}: {err}") from err
+        return self._retrying(
+            "read events from",
+            lambda c: int(c.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]),
+        )
 
     def _delete(self, where: str, params: list[Any], dry_run: bool) -> int:
         verb = "SELECT count(*)" if dry_run else "DELETE"
-        try:
-            cursor = self._connection().execute(f"{verb} FROM {TABLE} {where}", params)
+
+        def delete(connection: sqlite3.Connection) -> int:
+            cursor = connection.execute(f"{verb} FROM {TABLE} {where}", params)
             return int(cursor.fetchone()[0]) if dry_run else cursor.rowcount
-        except sqlite3.Error as err:
-            self._reset()
-            raise EventStoreError(f"cannot delete events from {self.path}: {err}") from err
+
+        return self._retrying("delete events from", delete)
 
     def close(self) -> None:
         self._reset()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,12 @@ import pytest
 from core.errors import InputError
 from core.settings import Settings
 from experiments.event_log import EventLog
-from experiments.event_store import EventStore, PostgresEventStore, SQLiteEventStore
+from experiments.event_store import (
+    EventStore,
+    EventStoreError,
+    PostgresEventStore,
+    SQLiteEventStore,
+)
 from experiments.events import COLUMN_TYPES, COLUMNS, Event
 from tests.postgres import throwaway_database
 
@@ -110,20 +116,62 @@ def _writer(database: str, spool: str, worker: int) -> None:
         assert event_log.stats().lost == 0
 
 
+def _busy_at_once() -> sqlite3.OperationalError:
+    err = sqlite3.OperationalError("database is locked")
+    err.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+    return err
+
+
+def test_a_lock_reported_without_waiting_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite answers busy at once, without the busy timeout, while another connection cleans
+    up the WAL files as it closes or recovers after a crash: the store retries, it does not
+    fail the write (a writer process died of this in CI)."""
+    store = SQLiteEventStore(tmp_path / "events.sqlite3", busy_timeout_ms=5_000)
+    real_connect, failures = sqlite3.connect, [_busy_at_once(), _busy_at_once()]
+
+    def connect(*args: object, **kwargs: object) -> sqlite3.Connection:
+        if failures:
+            raise failures.pop()
+        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    assert store.write([turn(i) for i in range(5)]) == 5
+    assert not failures and store.count() == 5
+
+
+def test_a_lock_held_past_the_busy_timeout_fails_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteEventStore(tmp_path / "events.sqlite3", busy_timeout_ms=300)
+
+    def connect(*args: object, **kwargs: object) -> sqlite3.Connection:
+        raise _busy_at_once()
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    with pytest.raises(EventStoreError, match="database is locked"):
+        store.write([turn(1)])
+
+
+def test_other_errors_are_not_retried(tmp_path: Path) -> None:
+    (tmp_path / "events.sqlite3").write_text("not a database")
+    with pytest.raises(EventStoreError, match="not a database"):
+        SQLiteEventStore(tmp_path / "events.sqlite3").write([turn(1)])
+
+
 @pytest.mark.parametrize("writers", [2, 4])
 def test_concurrent_writer_processes_lose_and_duplicate_nothing(
     tmp_path: Path, writers: int
 ) -> None:
     database, spool = tmp_path / "events.sqlite3", tmp_path / "spool"
     spawn = multiprocessing.get_context("spawn")
-    processes = [
-        spawn.Process(target=_writer, args=(str(database), str(spool), w)) for w in range(writers)
-    ]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(180)
-    assert [p.exitcode for p in processes] == [0] * writers
+    # one worker process per writer, all at once; a writer's exception comes back with its
+    # traceback (.result() raises it here)
+    with ProcessPoolExecutor(max_workers=writers, mp_context=spawn) as pool:
+        futures = [pool.submit(_writer, str(database), str(spool), w) for w in range(writers)]
+        for future in futures:
+            future.result(timeout=180)
     frame = SQLiteEventStore(database).read_frame()
     assert len(frame) == writers * PER_WRITER + SHARED
     assert frame["event_id"].is_unique
