@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from training.common.lineage import canonical_order, fingerprint, rows_hash, split_counts
+from training.common.lineage import (
+    canonical_order,
+    code_version,
+    fingerprint,
+    rows_hash,
+    split_counts,
+)
 from training.common.run import curves_table
 from training.common.scores import by_language, flat_metrics
 from training.stt.config import STTConfig
@@ -37,6 +45,36 @@ def test_split_counts_and_fingerprint() -> None:
     assert split_counts(ROWS) == {"test": 1, "train": 1}
     assert fingerprint("d", "c", "v") == fingerprint("d", "c", "v")
     assert fingerprint("d", "c", "v") != fingerprint("d", "c", "w")
+
+
+def _family_package(root: Path) -> Path:
+    """A family package with code, a hand-written YAML test set and a README."""
+    (root / "human").mkdir(parents=True)
+    (root / "train.py").write_text("EPOCHS = 3\n", encoding="utf-8")
+    (root / "human" / "en.yaml").write_text("- text: hello\n", encoding="utf-8")
+    (root / "README.md").write_text("# A family\n", encoding="utf-8")
+    return root
+
+
+def test_code_version_changes_with_data_files_not_with_docs_or_caches(tmp_path: Path) -> None:
+    package = _family_package(tmp_path / "family")
+    version = code_version(package)
+    (package / "README.md").write_text("# A family, documented\n", encoding="utf-8")
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "train.cpython-311.pyc").write_bytes(b"\x00")
+    (package / ".notes.yaml").write_text("x: 1\n", encoding="utf-8")
+    assert code_version(package) == version, "docs, caches and hidden files are not code"
+    (package / "human" / "en.yaml").write_text("- text: hi\n", encoding="utf-8")
+    assert code_version(package) != version, "an edit of the YAML test set is a new version"
+
+
+def test_code_version_is_the_same_in_any_checkout(tmp_path: Path) -> None:
+    here = code_version(_family_package(tmp_path / "one"))
+    there = _family_package(tmp_path / "elsewhere" / "two")
+    (there / "train.py").write_bytes(b"EPOCHS = 3\r\n")  # a Windows checkout
+    assert code_version(there) == here
+    (there / "human" / "en.yaml").rename(there / "human" / "ru.yaml")
+    assert code_version(there) != here, "a file's path inside the package counts"
 
 
 def test_scores_by_language_and_flattening() -> None:

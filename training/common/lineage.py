@@ -8,14 +8,42 @@ from pathlib import Path
 
 import numpy as np
 
+#: file types a family reads: its code, configs and hand-written data (e.g. ``nlu/human/*.yaml``)
+SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".json", ".txt", ".csv"})
+
+
+def _source_files(root: Path) -> list[tuple[str, Path]]:
+    """``root``'s source and data files as (relative POSIX path, path), sorted by that path.
+
+    Hidden files and folders, ``__pycache__`` and READMEs are left out.
+    """
+    files = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if (
+            not path.is_file()
+            or path.suffix.lower() not in SOURCE_SUFFIXES
+            or path.stem.upper() == "README"
+            or any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
+        ):
+            continue
+        files.append((relative.as_posix(), path))
+    return sorted(files)
+
 
 def code_version(package_dir: Path) -> str:
-    """sha256 of every ``.py`` file of a model family (and the shared training code)."""
+    """sha256 of a model family's source and data files and the shared training code's.
+
+    Each file counts by its path relative to its package and its content with LF line
+    endings, so the hash is the same in any clone, wherever it is checked out.
+    """
     digest = hashlib.sha256()
     shared = Path(__file__).resolve().parent
-    for path in sorted([*package_dir.rglob("*.py"), *shared.rglob("*.py")]):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    for label, root in (("family", package_dir), ("common", shared)):
+        for relative, path in _source_files(root):
+            content = path.read_bytes().replace(b"\r\n", b"\n")
+            digest.update(f"{label}/{relative}\0{len(content)}\0".encode())
+            digest.update(content)
     return digest.hexdigest()[:16]
 
 
