@@ -150,14 +150,8 @@ def _row(text: str, slots: dict, language: str = "en") -> dict:
 def test_dataset_batches_have_the_model_shapes(rows):
     config = NLUConfig.tiny()
     words, chars = build_vocabularies([r["text"] for r in rows])
-    encoder = Encoder(
-        words,
-        chars,
-        config.max_tokens,
-        config.max_chars,
-        ngram_buckets=config.ngram_buckets,
-        max_ngrams=config.max_ngrams,
-    )
+    encoder = Encoder.from_config(words, chars, config)
+    assert encoder.ngram_widths == config.ngram_widths  # the n-grams training uses
     x, y = next(iter(dataset(label(rows[:5], config.max_tokens), encoder, 4)))
     assert x["words"].shape == (4, config.max_tokens)
     assert x["chars"].shape == (4, config.max_tokens, config.max_chars)

@@ -16,8 +16,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
+
+if TYPE_CHECKING:
+    from training.nlu.config import NLUConfig
 
 PAD, OOV = "", "[UNK]"  # ids 0 and 1 of both vocabularies
 
@@ -108,6 +112,19 @@ class Encoder(tf.Module):
         self.max_ngrams = max_ngrams
         self.word_table = self._table(words)
         self.char_table = self._table(chars)
+
+    @classmethod
+    def from_config(cls, words: list[str], chars: list[str], config: NLUConfig) -> Encoder:
+        """The encoder of ``words`` and ``chars`` with the sizes and n-grams of ``config``."""
+        return cls(
+            words,
+            chars,
+            config.max_tokens,
+            config.max_chars,
+            ngram_buckets=config.ngram_buckets,
+            ngram_widths=config.ngram_widths,
+            max_ngrams=config.max_ngrams,
+        )
 
     @staticmethod
     def _table(vocabulary: list[str]) -> tf.lookup.StaticHashTable:

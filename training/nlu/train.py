@@ -85,15 +85,7 @@ def train(
         ]
     labelled = {name: label(split, config.max_tokens) for name, split in splits.items()}
     words, chars = build_vocabularies(labelled["train"].texts, config.min_word_count)
-    encoder = Encoder(
-        words,
-        chars,
-        config.max_tokens,
-        config.max_chars,
-        ngram_buckets=config.ngram_buckets,
-        ngram_widths=config.ngram_widths,
-        max_ngrams=config.max_ngrams,
-    )
+    encoder = Encoder.from_config(words, chars, config)
     model = compile_model(
         build_model(config, len(words), len(chars), len(intent_names()), len(tag_names())),
         config,
