@@ -112,6 +112,18 @@ class Family:
         ``on_epoch(epoch, logs)`` is called after each epoch (hyperparameter tuning)."""
         return self.module("train").run(rows, config, run_dir, on_epoch=on_epoch, **models)
 
+    def scored_splits(self, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """The rows of each split a training run scores, by split name: what the family's
+        ``data.scored_splits`` makes of the mart rows (NLU adds test sets of its own), else
+        the rows grouped by their ``split`` column."""
+        scored = getattr(self.module("data"), "scored_splits", None)
+        if scored is not None:
+            return scored(rows)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(str(row.get("split")), []).append(row)
+        return groups
+
     def evaluate_exported(self, model_dir: Path, rows: list[dict[str, Any]]) -> dict:
         """Scores of an exported model on mart rows: ``{language: {metric: float}}``."""
         return self.module("evaluate").evaluate_exported(Path(model_dir), rows)

@@ -17,11 +17,10 @@ from core.errors import InputError
 from core.settings import Settings
 from training.common.data import StaleDataError, published_build
 from training.common.lineage import fingerprint, rows_hash, split_counts
+from training.common.scores import is_test_split, target_metrics
 from training.families import Family
 from training.families import family as get_family
 
-#: The split a model is evaluated on before it is registered (the registry gate's split).
-EVALUATION_SPLIT = "test"
 #: Where every family's ``train.run`` exports the SavedModel inside its run directory.
 SAVED_MODEL = "saved_model"
 #: The training record's copy inside the run directory (read by steps that get only the model).
@@ -135,22 +134,23 @@ def train(
 def evaluate(
     settings: Settings, record: dict[str, Any], model_dir: Path | None = None
 ) -> dict[str, Any]:
-    """Score the exported model of ``record`` on the evaluation split of its commit: the
-    scores per language and the family's training targets it missed."""
+    """Score the exported model of ``record`` on the test splits of its commit that a
+    training run scores (``Family.scored_splits``: STT ``test_real`` and ``test_channel``,
+    NLU ``test_human``...): the scores per split and language and the family's training
+    targets it missed, named as the Dagster training asset names them."""
     family = get_family(record["family"])
     rows = family.load_rows(settings, record["lake_commit"])
-    split = [row for row in rows if row.get("split") == EVALUATION_SPLIT]
-    scores = family.evaluate_exported(saved_model_in(model_dir or record["model_path"]), split)
-    flat = {
-        f"{metric}_{language}": float(value)
-        for language, metrics in scores.items()
-        for metric, value in metrics.items()
+    model = saved_model_in(model_dir or record["model_path"])
+    scores = {
+        split: family.evaluate_exported(model, chosen)
+        for split, chosen in sorted(family.scored_splits(rows).items())
+        if is_test_split(split) and chosen
     }
     return {
         "family": family.name,
-        "split": EVALUATION_SPLIT,
+        "splits": list(scores),
         "scores": scores,
-        "missed_targets": family.missed_targets(flat),
+        "missed_targets": family.missed_targets(target_metrics(scores)),
     }
 
 

@@ -85,7 +85,8 @@ def train_component(image: str, family: Family) -> Any:
 
 
 def evaluate_component(image: str, family: Family) -> Any:
-    """``evaluate_<family>``: scores on the test split of the lake commit, missed targets."""
+    """``evaluate_<family>``: scores on the test splits a training run scores (STT
+    ``test_real``, NLU ``test_human``...) at the lake commit, and the missed targets."""
 
     def evaluate(
         record: dsl.Input[dsl.Artifact],

@@ -80,11 +80,16 @@ def test_data_train_evaluate_register_one_process_each(published, mlflow_uri, tm
     )  # fmt: skip
     assert evaluate.returncode == 0, evaluate.stdout + evaluate.stderr
     evaluation = json.loads((out / "evaluation.json").read_text())
-    assert evaluation["split"] == "test"
+    # the test splits training scored, test_human and the unseen phrasings included
+    assert set(evaluation["splits"]) == {s for s in record["scores"] if s.startswith("test")}
+    assert "test_human" in evaluation["splits"]
     # the same model on the same rows scores what training recorded
-    recorded = record["scores"]["test"]["all"]["intent_accuracy"]
-    assert evaluation["scores"]["all"]["intent_accuracy"] == pytest.approx(recorded, abs=1e-6)
-    assert "unseen_phrasing_intent_accuracy_all" in evaluation["missed_targets"]
+    for split in evaluation["splits"]:
+        recorded = record["scores"][split]["all"]["intent_accuracy"]
+        scored = evaluation["scores"][split]["all"]["intent_accuracy"]
+        assert scored == pytest.approx(recorded, abs=1e-6), split
+    # every target has a value now (a missed one is a number, never None: missing)
+    assert None not in evaluation["missed_targets"].values()
 
     register = _step(
         settings, mlflow_uri, "register", "--record", str(out / "record.json"),
@@ -99,6 +104,57 @@ def test_data_train_evaluate_register_one_process_each(published, mlflow_uri, tm
     # the fixture's commit was never audited and published: the gate says so, and the
     # version stays registered (refused), as with the Dagster registry asset
     assert rules["lineage"]["passed"] is False
+
+
+def _scores_of(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Stand-in scores: every language of ``rows`` and ``all``, the row count as the metric."""
+    languages = {"all", *(row["language"] for row in rows)}
+    return {lang: {"cer": 0.01 * len(rows), "intent_accuracy": 0.99} for lang in languages}
+
+
+@pytest.mark.parametrize(
+    ("family", "splits", "targets"),
+    [
+        ("stt", ["test", "test_channel", "test_real"], ["real_cer_ru", "cer_ru"]),
+        ("nlu", ["test", "test_human"], ["human_intent_accuracy_ru", "human_intent_accuracy_en"]),
+    ],
+)
+def test_evaluate_scores_the_test_splits_training_scores(
+    monkeypatch, tmp_path, family, splits, targets
+) -> None:
+    """The evaluate step scores what ``Family.scored_splits`` gives a training run (not only
+    ``test``), so targets on ``test_real`` / ``test_human`` have values, not None."""
+    from training import steps
+    from training.families import Family
+
+    rows = [
+        {"split": split, "language": lang, "text": f"{split} {lang} {i}", "slots": {}}
+        for split in ("train", "validation", "test", "test_channel", "test_real")
+        for lang in ("ru", "en")
+        for i in range(2)
+        if family == "stt" or split in ("train", "validation", "test")
+    ]
+    seen: dict[int, list[dict]] = {}
+
+    def fake_evaluate(self, model_dir, chosen):
+        seen[len(seen)] = chosen
+        return _scores_of(chosen)
+
+    monkeypatch.setattr(Family, "load_rows", lambda self, settings, commit: rows)
+    monkeypatch.setattr(Family, "evaluate_exported", fake_evaluate)
+    record = {"family": family, "lake_commit": "c0ffee", "model_path": str(tmp_path)}
+    result = steps.evaluate(None, record)
+
+    assert set(splits) <= set(result["splits"])
+    assert not {"train", "validation"} & set(result["splits"])
+    assert all(split.startswith("test") for split in result["splits"])
+    for split in splits:
+        assert result["scores"][split]["ru"]
+    for target in targets:
+        assert target not in result["missed_targets"]
+    if family == "stt":  # each split scored on its own rows
+        real = next(chosen for chosen in seen.values() if chosen[0]["split"] == "test_real")
+        assert {row["split"] for row in real} == {"test_real"}
 
 
 def test_data_refuses_a_commit_that_is_not_published(published, mlflow_uri, tmp_path):  # noqa: F811

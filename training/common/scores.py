@@ -39,3 +39,20 @@ def flat_scores(metrics: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict
         split: {lang: flat_metrics(scores) for lang, scores in languages.items()}
         for split, languages in metrics.items()
     }
+
+
+def is_test_split(split: str) -> bool:
+    """``test`` or a test subset ``test_<subset>`` (the splits targets are checked on)."""
+    return split == "test" or split.startswith("test_")
+
+
+def target_metrics(scores: dict[str, dict[str, dict[str, Any]]]) -> dict[str, float]:
+    """The test splits' scores as the names training targets use: ``test`` ->
+    ``intent_accuracy_all``, a subset ``test_<subset>`` -> ``<subset>_intent_accuracy_all``."""
+    return {
+        f"{split.removeprefix('test').lstrip('_')}_{metric}_{lang}".lstrip("_"): float(value)
+        for split, languages in scores.items()
+        if is_test_split(split)
+        for lang, metrics in languages.items()
+        for metric, value in metrics.items()
+    }

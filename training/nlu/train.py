@@ -26,12 +26,12 @@ from training.common.run import RunSummary, curves_table
 from training.common.scores import flat_scores
 from training.nlu.bio import tag_names
 from training.nlu.config import NLUConfig
-from training.nlu.data import dataset, intent_names, label, split_rows
+from training.nlu.data import dataset, intent_names, label, scored_splits
 from training.nlu.evaluate import confusion_table, evaluate_split
 from training.nlu.export import NLUServing
-from training.nlu.human import HUMAN_SPLIT, human_rows
+from training.nlu.human import HUMAN_SPLIT
 from training.nlu.model import build_model, compile_model
-from training.nlu.phrasing import UNSEEN_SPLIT, unseen_phrasings
+from training.nlu.phrasing import UNSEEN_SPLIT
 from training.nlu.text import Encoder, build_vocabularies
 from training.nlu.typos import with_typos
 
@@ -71,13 +71,9 @@ def train(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config)
-    splits = split_rows(rows)
+    splits = scored_splits(rows)
     if not splits.get("train"):
         raise ValueError("no rows in the train split")
-    unseen = unseen_phrasings(splits["train"], splits.get("test", []))
-    if unseen:  # the NLU unseen-phrasing targets are measured on these
-        splits[UNSEEN_SPLIT] = unseen
-    splits[HUMAN_SPLIT] = human_rows()  # hand-written, never in the mart or the phrasebook
     if config.typo_share:  # after the unseen-phrasing split: typo copies are not phrasings
         splits["train"] = [
             *splits["train"],

@@ -104,7 +104,7 @@ def train_cmd(
 def evaluate_cmd(
     record: RecordOption, model: ModelOption = None, output: OutputOption = Path("eval.json")
 ) -> None:
-    """Score a trained model on the test split of its lake commit; write the scores."""
+    """Score a trained model on the test splits of its lake commit; write the scores."""
     from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
 
     import_tensorflow()

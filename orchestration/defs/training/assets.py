@@ -35,6 +35,7 @@ from training.common.data import StaleDataError, published_build
 from training.common.figures import asset_figures_markdown
 from training.common.lineage import fingerprint, rows_hash, split_counts
 from training.common.run import RunSummary
+from training.common.scores import target_metrics
 from training.families import FAMILIES, Family
 
 TRAINING_GROUP = "training"
@@ -94,13 +95,7 @@ def _kept(
 def _metadata(family: Family, summary: RunSummary, rows: list[dict], config: Any) -> dict:
     """The metadata contract the registry reads (``registry.training_info``)."""
     # "test" -> intent_accuracy_all; a test subset "test_<subset>" -> <subset>_intent_accuracy_all
-    flat = {
-        f"{split.removeprefix('test').lstrip('_')}_{metric}_{lang}".lstrip("_"): float(value)
-        for split, languages in summary.scores.items()
-        if split == "test" or split.startswith("test_")
-        for lang, metrics in languages.items()
-        for metric, value in metrics.items()
-    }
+    flat = target_metrics(summary.scores)
     return {
         "model_path": str(summary.model_path),
         "run_dir": str(summary.model_path.parent),
