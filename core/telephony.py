@@ -115,6 +115,12 @@ def parse_line(label: str) -> LineProfile:
     return profile
 
 
+def line_codec(label: str) -> str:
+    """What a ``line`` label's call went through, in one word: ``clean`` or the degraded
+    line's codec (``ulaw``, ``alaw``, ``gsm``, ``pcm``)."""
+    return label.split(":", 1)[0]
+
+
 def draw_line(seed: int, degraded_share: float) -> LineProfile:
     """A call's line: clean with probability ``1 - degraded_share``, else a drawn degraded one."""
     rng = np.random.default_rng(seed)

@@ -84,6 +84,12 @@ ENGINE_WEIGHTS: dict[str, dict[str, int]] = {
 ENGINES: tuple[str, ...] = ("espeak", "flite", "festival")
 
 
+def speaker_engine(speaker_id: str) -> str:
+    """The engine a speaker id names, its prefix: ``espeak``, ``flite``, ``festival``, or
+    ``festvox-ru`` for a real human recording."""
+    return speaker_id.split(":", 1)[0]
+
+
 @dataclass(frozen=True)
 class Speaker:
     """One voice of the simulation: synthetic or a real recorded speaker."""
@@ -94,7 +100,7 @@ class Speaker:
 
     @property
     def engine(self) -> str:
-        return self.id.split(":", 1)[0]
+        return speaker_engine(self.id)
 
 
 @dataclass(frozen=True)

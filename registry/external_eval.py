@@ -30,7 +30,7 @@ def evaluation_splits(rows: list[dict[str, Any]]) -> list[str]:
     return sorted({str(r.get("split")) for r in rows if str(r.get("split")).startswith("test")})
 
 
-def _stt_transcripts(model_dir: Path, rows: list[dict[str, Any]]) -> tuple[Any, list[str]]:
+def prepared_transcripts(model_dir: Path, rows: list[dict[str, Any]]) -> tuple[Any, list[str]]:
     """The rows in the model's languages prepared (``training.stt.data.prepare``) and their
     transcripts."""
     from training.stt.data import prepare
@@ -50,7 +50,7 @@ def stt_scores(model_dir: Path, rows: list[dict[str, Any]]) -> Scores:
     from training.stt.evaluate import ALL, scores
 
     spoken = set(languages_of(model_dir))
-    data, hypotheses = _stt_transcripts(model_dir, rows)
+    data, hypotheses = prepared_transcripts(model_dir, rows)
     result: Scores = {ALL: {"cer": 0.0, "wer": 0.0, "n": 0.0}}
     if data.references:
         result = scores(data.references, hypotheses, data.languages)
@@ -65,7 +65,7 @@ def stt_example_stats(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, 
     champion comparison pairs; ``training.stt.evaluate.example_stats`` for any artifact)."""
     from training.stt.evaluate import stats_of_transcripts
 
-    data, hypotheses = _stt_transcripts(model_dir, rows)
+    data, hypotheses = prepared_transcripts(model_dir, rows)
     return stats_of_transcripts(data.references, hypotheses, data.languages, data.keys)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.pii import PII_KINDS, pii_kinds
+from core.telephony import line_codec
 from ingestion.simulator import crm, defects
 from ingestion.simulator import layout as lay
 from ingestion.simulator.calls import CallPlan, RealUtterance, plan_calls
@@ -300,7 +301,7 @@ def write_day(
         files=files,
         mislabeled=shifted,
         engines=dict(sorted(Counter(p.speaker.engine for p in plans).items())),
-        lines=dict(sorted(Counter(p.record["line"].split(":", 1)[0] for p in plans).items())),
+        lines=dict(sorted(Counter(line_codec(p.record["line"]) for p in plans).items())),
     )
     manifest = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     _write(lay.day_manifest(root, day), manifest.encode("utf-8"))

@@ -158,3 +158,13 @@ def test_render_natural_voice_on_a_degraded_line_is_deterministic(tmp_path: Path
     render_speech(TEXT["en"], speaker, clean)
     assert first.read_bytes() == second.read_bytes()
     assert first.read_bytes() != clean.read_bytes()
+
+
+def test_engine_of_every_catalog_speaker_is_its_engine() -> None:
+    from core.voices import ENGINES, engine_speakers, speaker_engine
+
+    for engine in ENGINES:
+        for language in ("en", "ru"):
+            for speaker in engine_speakers(engine, language):
+                assert speaker_engine(speaker.id) == speaker.engine == engine
+    assert speaker_engine("festvox-ru:ru_0042") == "festvox-ru"

@@ -268,7 +268,7 @@ def test_audio_day_writes_telephone_wavs(tmp_path: Path) -> None:
 
 
 def test_calls_carry_their_line_and_voices_of_every_engine(tmp_path: Path) -> None:
-    from core.telephony import DEGRADED_LINE_SHARE, parse_line
+    from core.telephony import DEGRADED_LINE_SHARE, line_codec, parse_line
     from core.voices import parse_speaker_id
 
     report = write_day(tmp_path, 1, 400, SEED, bad_rate=0.0, audio=False)
@@ -282,6 +282,8 @@ def test_calls_carry_their_line_and_voices_of_every_engine(tmp_path: Path) -> No
     assert set(report.engines) == {"espeak", "flite", "festival"}
     assert sum(report.lines.values()) == 400
     assert report.lines["clean"] == pytest.approx(400 * (1 - DEGRADED_LINE_SHARE), abs=32)
+    for record, line in zip(records, lines, strict=True):  # the label's codec, or clean
+        assert line_codec(record["line"]) == ("clean" if line.is_clean else line.codec)
     again = write_day(tmp_path / "again", 1, 400, SEED, bad_rate=0.0, audio=False)
     assert (again.engines, again.lines) == (report.engines, report.lines)
 

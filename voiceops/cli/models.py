@@ -278,12 +278,13 @@ def reproduce_cmd(
 
 
 def _add_step_commands() -> None:
-    """The one-step-per-process commands (data, train, evaluate, register), and import and
-    compare."""
+    """The one-step-per-process commands (data, train, evaluate, register), import and
+    compare, and breakdown."""
+    from voiceops.cli.models_breakdown import COMMANDS as BREAKDOWN_COMMANDS
     from voiceops.cli.models_import import COMMANDS as IMPORT_COMMANDS
     from voiceops.cli.models_steps import COMMANDS
 
-    for name, command in (COMMANDS | IMPORT_COMMANDS).items():
+    for name, command in (COMMANDS | IMPORT_COMMANDS | BREAKDOWN_COMMANDS).items():
         models_app.command(name)(command)
 
 

@@ -1,0 +1,75 @@
+"""``voiceops models breakdown``: a registered STT version's CER per group of one split's rows
+(voice engine, telephone line, language or speaker) and per language. :data:`COMMANDS` are
+added to ``voiceops models`` by :mod:`voiceops.cli.models`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from voiceops.cli._lakeargs import current_settings
+from voiceops.cli._output import JsonOption, esc, print_json, say, short_id, stdout_console
+from voiceops.cli.models_steps import registry_call
+
+
+def breakdown_table(report: dict[str, Any]) -> Table:
+    """One line per group and language (``all`` first), then the split's languages."""
+    table = Table(report["by"], "language", "rows", "CER", "WER")
+    sections = [*report["groups"].items(), ("all groups", report["languages"])]
+    for group, languages in sections:
+        for language in sorted(languages, key=lambda lang: (lang != "all", lang)):
+            metrics = languages[language]
+            table.add_row(
+                esc(group),
+                language,
+                f"{metrics['n']:g}",
+                f"{metrics['cer']:.4f}",
+                f"{metrics['wer']:.4f}",
+            )
+    return table
+
+
+def breakdown_cmd(
+    family: Annotated[str, typer.Argument(help="stt (the only family scored per group).")],
+    ref: Annotated[str, typer.Argument(help="A version number or @alias.")],
+    split: Annotated[
+        str, typer.Option("--split", help="test, test_channel or test_real.")
+    ] = "test",
+    by: Annotated[str, typer.Option("--by", help="engine, line, language or speaker.")] = "engine",
+    published: Annotated[
+        bool,
+        typer.Option(
+            "--published",
+            help="Read the published marts' rows, not the lake commit the version was trained on.",
+        ),
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """CER of a registered STT version per group of a split's rows (engine, line, language
+    or speaker) and per language, on the lake commit it was trained on."""
+    if family != "stt":
+        raise typer.BadParameter("only stt is scored per group", param_hint="FAMILY")
+    from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
+
+    import_tensorflow()
+    from registry.group_scores import group_scores
+
+    with tensorflow_notices_filtered():
+        report = registry_call(
+            lambda: group_scores(current_settings(), ref, split=split, by=by, published=published)
+        )
+    if json_out:
+        print_json(report)
+        return
+    say(
+        f"{report['model']} v{report['version']} on {report['split']} at lake commit "
+        f"{short_id(report['lake_commit'])} ({report['commit_of']}): {report['scored']} of "
+        f"{report['rows']} rows scored"
+        + "".join(f", {count} {reason}" for reason, count in report["not_scored"].items())
+    )
+    stdout_console().print(breakdown_table(report))
+
+
+COMMANDS = {"breakdown": breakdown_cmd}
