@@ -44,7 +44,10 @@ class TTSConfig(TrainConfig):
     weight_decay: float = 0.0
     max_chars: int = 300  # longer texts are cut (serving and training)
     max_char_frames: int = 60  # a predicted character never lasts longer
-    # house voices used at inference (any catalog setting; variants seen in training)
+    # learn from festvox-ru's real recordings too (durations from their phone labels)
+    real_speech: bool = False
+    # house voices used at inference (any catalog setting; variants seen in training;
+    # "festvox-ru" is the real speaker, with ``real_speech``)
     house_ru: str = "espeak:ru+m3:s160:p50"
     house_en: str = "espeak:en-us+m3:s160:p50"
     deterministic: bool = True

@@ -2,8 +2,10 @@
 
 Audio is read from the lake at each row's ``audio_lake_commit`` + ``audio_path`` (or from a
 local ``wav_file`` for synthetic rows). Durations come from re-running espeak-ng with the
-row's speaker settings (:mod:`training.tts.durations`); rows that cannot be aligned (real
-speech, which espeak did not say) are left out of training and of the mel/duration metrics.
+row's speaker settings (:mod:`training.tts.durations`); real speech (festvox-ru) is aligned
+with its shipped phone labels (:mod:`training.tts.recorded_durations`) when the config's
+``real_speech`` is on, and left out otherwise. Rows that cannot be aligned (other natural
+voices) are left out of training and of the mel/duration metrics, counted by reason.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from training.common.example_stats import row_keys
 from training.tts.config import TTSConfig
 from training.tts.durations import espeak_durations_many
 from training.tts.features import SILENCE, MelSpec, peak_normalize
+from training.tts.recorded_durations import REAL_SPEAKER_PREFIX, recorded_durations
 from training.tts.speakers import SpeakerParser
 from training.tts.text import TextEncoder, normalize
 from warehouse.schemas import PUBLISHED
@@ -124,46 +127,74 @@ class Examples:
 def prepare(
     rows: list[dict[str, Any]], config: TTSConfig, audio: list[tuple[np.ndarray, int]]
 ) -> Examples:
-    """Align each row with espeak (its own speaker) and take the log-mel of its recording."""
+    """Align each row (espeak rows with espeak, real recordings with their phone labels) and
+    take the log-mel of its recording."""
     spec = MelSpec(
         config.sample_rate, config.n_fft, config.hop, config.n_mels, config.fmin, config.fmax
     )
     out = Examples()
     keys = {id(row): key for row, key in zip(rows, row_keys(rows, "call_id"), strict=True)}
-    usable = []
+    synthesized, recorded = [], []
     for row, (waveform, rate) in zip(rows, audio, strict=True):
         text = row["text"]
-        try:
-            voice = parse_espeak_id(row["speaker"])
-        except ValueError:
-            out.skipped["not espeak speech"] += 1
-            continue
         if len(normalize(text)) != len(text) or len(text) > config.max_chars:
             out.skipped["text too long or changes length"] += 1
-            continue
-        usable.append((row, waveform, rate, (text, voice.voice, voice.speed, voice.pitch)))
-    aligned = espeak_durations_many([item[3] for item in usable], config.sample_rate, config.hop)
-    for (row, waveform, rate, _), timing in zip(usable, aligned, strict=True):
+        elif row["speaker"].startswith(REAL_SPEAKER_PREFIX):
+            if config.real_speech:
+                recorded.append((row, resample(waveform, rate, config.sample_rate)))
+            else:
+                out.skipped["real speech not enabled"] += 1
+        else:
+            try:
+                voice = parse_espeak_id(row["speaker"])
+            except ValueError:
+                out.skipped["natural voice without timings"] += 1
+                continue
+            synthesized.append((row, waveform, rate, (text, voice.voice, voice.speed, voice.pitch)))
+    aligned = espeak_durations_many(
+        [item[3] for item in synthesized], config.sample_rate, config.hop
+    )
+    for (row, waveform, rate, _), timing in zip(synthesized, aligned, strict=True):
         if timing is None:
             out.skipped["espeak-ng does not know the voice"] += 1
             continue
-        text, (durations, n) = row["text"], timing
+        durations, n = timing
         waveform = resample(waveform, rate, config.sample_rate)
         if abs(len(waveform) - n) > config.hop:
             out.skipped["recording does not match espeak's timing"] += 1
             continue
         waveform = np.pad(waveform[:n], (0, max(0, n - len(waveform))))
-        mel = spec.log_mel(tf.constant(peak_normalize(waveform)[None, :]))[0].numpy()
-        mel = np.maximum(mel, config.mel_floor)
-        out.texts.append(text)
-        out.languages.append(row["language"])
-        out.speakers.append(row["speaker"])
-        out.durations.append(durations)
-        out.mels.append(mel)
-        out.keys.append(keys[id(row)])
+        _add(out, row, keys[id(row)], durations, waveform, spec, config)
+    for row, waveform in recorded:
+        durations = recorded_durations(
+            row["text"], row["speaker"], len(waveform), config.sample_rate, config.hop
+        )
+        if durations is None:
+            out.skipped["phone labels missing or not matching the text"] += 1
+            continue
+        _add(out, row, keys[id(row)], durations, waveform, spec, config)
     if out.skipped:
         log.info("left out of alignment: %s", dict(out.skipped))
     return out
+
+
+def _add(
+    out: Examples,
+    row: dict[str, Any],
+    key: str,
+    durations: np.ndarray,
+    waveform: np.ndarray,
+    spec: MelSpec,
+    config: TTSConfig,
+) -> None:
+    """Append one aligned utterance: its durations and the floored log-mel of ``waveform``."""
+    mel = spec.log_mel(tf.constant(peak_normalize(waveform)[None, :]))[0].numpy()
+    out.texts.append(row["text"])
+    out.languages.append(row["language"])
+    out.speakers.append(row["speaker"])
+    out.durations.append(durations)
+    out.mels.append(np.maximum(mel, config.mel_floor))
+    out.keys.append(key)
 
 
 def model_inputs(
