@@ -25,11 +25,9 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
 from core.settings import Settings
-from registry.champion import compare_with_champion
 from registry.external import Manifest, build_artifact
 from registry.external import problems as external_problems
 from registry.external_eval import evaluate_splits
-from registry.gate import evaluate_gate
 from registry.lineage import code_revision, split_counts
 from registry.mlflow_model import log_pyfunc_model, saved_model_dir, stored_model
 from registry.policy import Policy, load_policy
@@ -38,8 +36,8 @@ from registry.register import (
     Concluded,
     Registration,
     conclude,
+    gate_version,
     gated_scores,
-    model_dir,
     registered_fingerprint,
     registration_of,
 )
@@ -175,20 +173,15 @@ def import_version(
         },
     )
     stored = stored_model(version, settings)
-    verdict = evaluate_gate(
-        fam.name,
+    verdict = gate_version(
+        fam,
         stored,
         gated,
         external_lineage(stored, manifest),
         policy,
-        None
-        if champion is None
-        else (
-            champion.version,
-            lambda: compare_with_champion(
-                fam, saved_model_dir(stored), model_dir(champion, settings), rows, policy
-            ),
-        ),
+        champion,
+        settings,
+        lambda: rows,
     )
     return conclude(
         mlflow,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,42 @@ def model_dir(version: ModelVersion, settings: Settings) -> Path:
     return saved_model_dir(stored_model(version, settings))
 
 
+def gate_version(
+    fam: Family,
+    stored: Path,
+    scores: Scores,
+    lineage: dict[str, Any],
+    policy: Policy,
+    champion: ModelVersion | None,
+    settings: Settings,
+    rows: Callable[[], list[dict[str, Any]]],
+    *,
+    stt_model: Path | None = None,
+) -> Verdict:
+    """The gate's verdict on the stored version; a ``champion`` is compared with it on
+    ``rows()`` (read only then)."""
+    return evaluate_gate(
+        fam.name,
+        stored,
+        scores,
+        lineage,
+        policy,
+        None
+        if champion is None
+        else (
+            champion.version,
+            lambda: compare_with_champion(
+                fam,
+                saved_model_dir(stored),
+                model_dir(champion, settings),
+                rows(),
+                policy,
+                stt_model=stt_model,
+            ),
+        ),
+    )
+
+
 def register(
     family_name: str,
     info: TrainingInfo,
@@ -254,25 +291,16 @@ def register(
         },
     )
     stored = stored_model(version, settings)  # the artifact users will get, not the export
-    verdict = evaluate_gate(
-        fam.name,
+    verdict = gate_version(
+        fam,
         stored,
         scores,
         lineage["lake"],
         policy,
-        None
-        if champion is None
-        else (
-            champion.version,
-            lambda: compare_with_champion(
-                fam,
-                saved_model_dir(stored),
-                model_dir(champion, settings),
-                all_rows(),
-                policy,
-                stt_model=info.stt_model_path,
-            ),
-        ),
+        champion,
+        settings,
+        all_rows,
+        stt_model=info.stt_model_path,
     )
     return conclude(
         mlflow,
