@@ -197,3 +197,13 @@ def test_cli_import_error_is_one_line(tmp_path, monkeypatch) -> None:
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "neither a known pretrained model" in lines[0], result.stderr
+
+
+def test_cli_compare_error_is_one_line(tmp_path, monkeypatch) -> None:
+    from voiceops.cli import app
+
+    monkeypatch.setenv("VOICEOPS_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(app, ["models", "compare", "stt", "7", "6"])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no version of voicebot-stt" in lines[0], result.stderr

@@ -3,13 +3,16 @@ by side. :data:`COMMANDS` are added to ``voiceops models`` by :mod:`voiceops.cli
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import JsonOption, esc, print_json, say
-from voiceops.cli.models_steps import FamilyArg, registry_call
+from voiceops.cli.models_steps import FamilyArg, tensorflow_call
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from registry.register import Registration
 
 
 def import_cmd(
@@ -29,15 +32,13 @@ def import_cmd(
 ) -> None:
     """Register a pretrained model as a version of FAMILY through the gate (scored on the
     published mart's test splits; lineage: the files' sha256, source and licence)."""
-    from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
 
-    import_tensorflow()
-    from registry.import_version import import_version
+    def imported(settings: Settings) -> Registration:
+        from registry.import_version import import_version
 
-    with tensorflow_notices_filtered():
-        result = registry_call(
-            lambda: import_version(family, source, settings=current_settings(), licence=licence)
-        )
+        return import_version(family, source, settings=settings, licence=licence)
+
+    result = tensorflow_call(imported)
     if json_out:
         print_json(result.to_dict())
         return
@@ -56,13 +57,13 @@ def compare_cmd(
 ) -> None:
     """NEW against OLD on the published test rows: the gate's paired bootstrap per metric
     and language (an English-only import: on the English rows)."""
-    from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
 
-    import_tensorflow()
-    from registry.compare_versions import compare_versions
+    def compared(settings: Settings) -> dict[str, Any]:
+        from registry.compare_versions import compare_versions
 
-    with tensorflow_notices_filtered():
-        report = registry_call(lambda: compare_versions(current_settings(), family, new, old))
+        return compare_versions(settings, family, new, old)
+
+    report = tensorflow_call(compared)
     if json_out:
         print_json(report)
         return

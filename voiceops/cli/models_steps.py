@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import CliError, say
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 T = TypeVar("T")
 FamilyArg = Annotated[str, typer.Argument(help="stt, nlu, nlg or tts.")]
@@ -42,6 +45,17 @@ def registry_call(fn: Callable[[], T]) -> T:
         return fn()
     except VoiceOpsError as error:
         raise CliError(str(error)) from None
+
+
+def tensorflow_call(fn: Callable[[Settings], T]) -> T:
+    """``fn(settings)`` for a command that loads models: TensorFlow imported first without its
+    start-up notices (and filtered while ``fn`` runs), settings read now, expected errors as
+    one-line CLI errors. ``fn`` imports the registry modules it needs (they load TensorFlow)."""
+    from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
+
+    import_tensorflow()
+    with tensorflow_notices_filtered():
+        return registry_call(lambda: fn(current_settings()))
 
 
 def data_cmd(
