@@ -4,14 +4,16 @@ added to ``voiceops models`` by :mod:`voiceops.cli.models`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import JsonOption, esc, print_json, say, short_id, stdout_console
-from voiceops.cli.models_steps import registry_call
+from voiceops.cli.models_steps import tensorflow_call
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 
 def breakdown_table(report: dict[str, Any]) -> Table:
@@ -51,15 +53,13 @@ def breakdown_cmd(
     or speaker) and per language, on the lake commit it was trained on."""
     if family != "stt":
         raise typer.BadParameter("only stt is scored per group", param_hint="FAMILY")
-    from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
 
-    import_tensorflow()
-    from registry.group_scores import group_scores
+    def scored(settings: Settings) -> dict[str, Any]:
+        from registry.group_scores import group_scores
 
-    with tensorflow_notices_filtered():
-        report = registry_call(
-            lambda: group_scores(current_settings(), ref, split=split, by=by, published=published)
-        )
+        return group_scores(settings, ref, split=split, by=by, published=published)
+
+    report = tensorflow_call(scored)
     if json_out:
         print_json(report)
         return
