@@ -8,18 +8,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from voiceops.cli._lakeargs import current_settings
-from voiceops.cli._output import CliError, say
+from voiceops.cli._output import say
+from voiceops.cli.models import FamilyArg, T, registry_call
 
 if TYPE_CHECKING:
     from core.settings import Settings
-
-T = TypeVar("T")
-FamilyArg = Annotated[str, typer.Argument(help="stt, nlu, nlg or tts.")]
 
 CommitOption = Annotated[
     str, typer.Option("--commit", help="Lake commit (default: the published one).")
@@ -35,16 +33,6 @@ ModelOption = Annotated[
         help="The trained model: its run directory or the SavedModel (default: the record's).",
     ),
 ]
-
-
-def registry_call(fn: Callable[[], T]) -> T:
-    """Run a step; its expected errors become one-line CLI errors."""
-    from core.errors import VoiceOpsError
-
-    try:
-        return fn()
-    except VoiceOpsError as error:
-        raise CliError(str(error)) from None
 
 
 def tensorflow_call(fn: Callable[[Settings], T]) -> T:
