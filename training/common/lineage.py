@@ -47,9 +47,10 @@ def code_version(package_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def fingerprint(lake_commit: str, config_hash: str, code: str) -> str:
-    """Same data, same config, same code -> same fingerprint -> nothing to retrain."""
-    return hashlib.sha256(f"{lake_commit}:{config_hash}:{code}".encode()).hexdigest()[:16]
+def fingerprint(data_hash: str, config_hash: str, code: str) -> str:
+    """Same data (the hash of the training rows), same config, same code -> same fingerprint
+    -> nothing to retrain."""
+    return hashlib.sha256(f"{data_hash}:{config_hash}:{code}".encode()).hexdigest()[:16]
 
 
 def _canonical(row: dict) -> str:
