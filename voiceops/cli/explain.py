@@ -13,7 +13,7 @@ import typer
 
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import CliError, JsonOption, print_json
-from voiceops.cli.models import registry_call
+from voiceops.cli._registry import registry_call
 
 
 def explain_cmd(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -21,21 +20,10 @@ from voiceops.cli._output import (
     short_id,
     stdout_console,
 )
+from voiceops.cli._registry import FamilyArg, registry_call
 
 models_app = typer.Typer(help="The model registry: versions, lineage, the gate, promotion.")
-T = TypeVar("T")
-FamilyArg = Annotated[str, typer.Argument(help="stt, nlu, nlg or tts.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the history).")]
-
-
-def registry_call(fn: Callable[[], T]) -> T:
-    """Run a registry operation; its expected errors become one-line CLI errors."""
-    from core.errors import VoiceOpsError
-
-    try:
-        return fn()
-    except VoiceOpsError as error:
-        raise CliError(str(error)) from None
 
 
 def _score(value: Any) -> str:

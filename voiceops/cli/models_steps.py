@@ -14,7 +14,7 @@ import typer
 
 from voiceops.cli._lakeargs import current_settings
 from voiceops.cli._output import say
-from voiceops.cli.models import FamilyArg, T, registry_call
+from voiceops.cli._registry import FamilyArg, T, registry_call
 
 if TYPE_CHECKING:
     from core.settings import Settings

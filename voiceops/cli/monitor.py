@@ -104,7 +104,7 @@ def duplicates_cmd(
     from monitoring.vectors.neighbours import near_duplicates
     from monitoring.vectors.qdrant import open_store
     from monitoring.vectors.versions import version_index
-    from voiceops.cli.models import registry_call
+    from voiceops.cli._registry import registry_call
 
     if split not in ("test", "validation"):
         raise CliError(f"--split {split}: test or validation")
