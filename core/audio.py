@@ -25,7 +25,7 @@ import numpy as np
 from core.splits import real_speech_split
 from core.synthesis import SynthesisError, synthesize
 from core.telephony import CLEAN_LINE, LineProfile, apply_line
-from core.voices import Speaker, speakers
+from core.voices import REAL_SPEECH_ENGINE, Speaker, speakers
 
 __all__ = [
     "DEFECT_KINDS",
@@ -187,7 +187,7 @@ def _festvox_index(root: Path) -> tuple[tuple[str, Path, Speaker], ...]:
         wav_path = root / "wav" / f"{utt_id}.wav"
         if text and wav_path.is_file():
             held_out = real_speech_split(text) != "train"
-            speaker = Speaker(f"festvox-ru:{utt_id}", "ru", held_out)
+            speaker = Speaker(f"{REAL_SPEECH_ENGINE}:{utt_id}", "ru", held_out)
             items.append((text, wav_path, speaker))
     return tuple(items)
 

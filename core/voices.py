@@ -84,6 +84,10 @@ ENGINE_WEIGHTS: dict[str, dict[str, int]] = {
 ENGINES: tuple[str, ...] = ("espeak", "flite", "festival")
 
 
+#: The engine part of a real human recording's speaker id (``festvox-ru:<utterance id>``).
+REAL_SPEECH_ENGINE = "festvox-ru"
+
+
 def speaker_engine(speaker_id: str) -> str:
     """The engine a speaker id names, its prefix: ``espeak``, ``flite``, ``festival``, or
     ``festvox-ru`` for a real human recording."""

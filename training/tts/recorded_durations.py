@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from core.audio import FESTVOX_RU_DIR
+from core.voices import REAL_SPEECH_ENGINE
 from training.tts.durations import frame_durations
 
 PAUSE = "pau"
-REAL_SPEAKER_PREFIX = "festvox-ru:"
+REAL_SPEAKER_PREFIX = f"{REAL_SPEECH_ENGINE}:"
 
 _REDUCED = ("ur",)
 #: The phones of festvox-ru (msu_ru_nsh) each Russian letter may be spoken as; doubled
