@@ -176,7 +176,7 @@ def char_ends(text: str, phones: list[Phone], total_s: float) -> tuple[np.ndarra
     ends[0] = spoken[0].start if spoken else total_s  # ^: the leading silence
     time, k = ends[0], 0
     while k < len(text):
-        if k in end_of or is_letter(text[k]):
+        if is_letter(text[k]):
             time = max(time, end_of.get(k, time))
             ends[k + 1] = time
             k += 1
