@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from training.common.lineage import (
+    SHARED_CODE,
+    TRAINING_DIR,
     canonical_order,
     code_version,
     fingerprint,
@@ -75,6 +78,42 @@ def test_code_version_is_the_same_in_any_checkout(tmp_path: Path) -> None:
     assert code_version(there) == here
     (there / "human" / "en.yaml").rename(there / "human" / "ru.yaml")
     assert code_version(there) != here, "a file's path inside the package counts"
+
+
+def _training_copy(root: Path) -> Path:
+    """A copy of ``training/``'s shared code and two family packages under ``root``."""
+    for name in (*SHARED_CODE, "stt", "nlu"):
+        source = TRAINING_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    return root
+
+
+@pytest.mark.parametrize("shared", ["families.py", "steps.py", "common/scores.py"])
+def test_an_edit_of_the_shared_training_code_is_a_new_version_of_every_family(
+    tmp_path: Path, shared: str
+) -> None:
+    training = _training_copy(tmp_path / "training")
+    before = {name: code_version(training / name, training) for name in ("stt", "nlu")}
+    assert before == {name: code_version(TRAINING_DIR / name) for name in ("stt", "nlu")}
+    with (training / shared).open("a", encoding="utf-8") as edited:
+        edited.write("\n# scored differently now\n")
+    for name, version in before.items():
+        assert code_version(training / name, training) != version, f"{shared} edit, {name}"
+
+
+def test_another_familys_edit_is_not_a_new_version(tmp_path: Path) -> None:
+    training = _training_copy(tmp_path / "training")
+    version = code_version(training / "stt", training)
+    (training / "nlu" / "train.py").write_text("EPOCHS = 1\n", encoding="utf-8")
+    assert code_version(training / "stt", training) == version
+
+
+def test_the_shared_training_code_exists_where_the_code_version_looks() -> None:
+    for name in SHARED_CODE:
+        assert (TRAINING_DIR / name).exists(), f"training/{name} (SHARED_CODE) is missing"
 
 
 def test_scores_by_language_and_flattening() -> None:

@@ -10,6 +10,11 @@ import numpy as np
 
 #: file types a family reads: its code, configs and hand-written data (e.g. ``nlu/human/*.yaml``)
 SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".json", ".txt", ".csv"})
+#: The ``training/`` package this module is part of.
+TRAINING_DIR = Path(__file__).resolve().parents[1]
+#: Shared training code in every family's code version: the helpers every family uses, the
+#: family table (targets, splits scored, models used) and the pipeline steps (train, evaluate)
+SHARED_CODE = ("common", "families.py", "steps.py")
 
 
 def _source_files(root: Path) -> list[tuple[str, Path]]:
@@ -31,19 +36,35 @@ def _source_files(root: Path) -> list[tuple[str, Path]]:
     return sorted(files)
 
 
-def code_version(package_dir: Path) -> str:
-    """sha256 of a model family's source and data files and the shared training code's.
+def shared_sources(training_dir: Path = TRAINING_DIR) -> list[tuple[str, Path]]:
+    """The shared training code's files as (path relative to ``training_dir``, path):
+    :data:`SHARED_CODE` under ``training_dir``, sorted."""
+    files = []
+    for name in SHARED_CODE:
+        path = training_dir / name
+        if path.is_dir():
+            files += [(f"{name}/{relative}", file) for relative, file in _source_files(path)]
+        elif path.is_file():
+            files.append((name, path))
+    return sorted(files)
 
-    Each file counts by its path relative to its package and its content with LF line
-    endings, so the hash is the same in any clone, wherever it is checked out.
+
+def code_version(package_dir: Path, training_dir: Path = TRAINING_DIR) -> str:
+    """sha256 of a model family's source and data files and of the shared training code
+    (:data:`SHARED_CODE`: ``training/common/``, ``families.py``, ``steps.py``), which decides
+    how every family trains and is scored: an edit of either is a new code version.
+
+    Each file counts by its path relative to its package (the shared files: to
+    ``training_dir``) and its content with LF line endings, so the hash is the same in any
+    clone, wherever it is checked out. Other families' packages do not count.
     """
     digest = hashlib.sha256()
-    shared = Path(__file__).resolve().parent
-    for label, root in (("family", package_dir), ("common", shared)):
-        for relative, path in _source_files(root):
-            content = path.read_bytes().replace(b"\r\n", b"\n")
-            digest.update(f"{label}/{relative}\0{len(content)}\0".encode())
-            digest.update(content)
+    family_files = [(f"family/{relative}", path) for relative, path in _source_files(package_dir)]
+    shared_files = [(f"shared/{relative}", path) for relative, path in shared_sources(training_dir)]
+    for label, path in family_files + shared_files:
+        content = path.read_bytes().replace(b"\r\n", b"\n")
+        digest.update(f"{label}\0{len(content)}\0".encode())
+        digest.update(content)
     return digest.hexdigest()[:16]
 
 
