@@ -3,8 +3,10 @@
     evaluate_splits("stt", artifact_dir, rows)
     # -> {"test": {"all": {...}, "en": {"cer", "wer", "n"}, "ru": {"n": 0, "skipped": 37}}, ...}
 
-Every split whose name starts with ``test`` (``test``, ``test_real``, ``test_channel``) is
-scored per language. An STT model scores only the languages its manifest declares
+Every test split a training run of the family scores (``Family.test_splits``: STT ``test``,
+``test_channel``, ``test_real``; NLU also ``test_unseen_phrasing`` and ``test_human``) is
+scored per language, as the pipeline's evaluate step (``training.steps.evaluate``) scores
+an in-house version. An STT model scores only the languages its manifest declares
 (``registry.external``): rows of another language are not transcribed, and that language
 reports ``n = 0`` with the rows ``skipped`` (so a threshold on it is *missing*, never met by
 scoring nonsense); ``all`` covers the scored rows. STT transcripts are decoded with each
@@ -23,11 +25,6 @@ from training.families import family
 SKIPPED = "skipped"
 
 Scores = dict[str, dict[str, float]]
-
-
-def evaluation_splits(rows: list[dict[str, Any]]) -> list[str]:
-    """The test splits present in ``rows``, ``test`` first."""
-    return sorted({str(r.get("split")) for r in rows if str(r.get("split")).startswith("test")})
 
 
 def prepared_transcripts(model_dir: Path, rows: list[dict[str, Any]]) -> tuple[Any, list[str]]:
@@ -70,13 +67,13 @@ def stt_example_stats(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, 
 
 
 def evaluate_splits(family_name: str, model_dir: Path, rows: list[dict[str, Any]]) -> dict:
-    """``{split: {language: metrics}}`` of the artifact on each test split of ``rows``."""
+    """``{split: {language: metrics}}`` of the artifact on each test split an in-house
+    version of the family is scored on (``Family.test_splits`` of ``rows``)."""
     fam = family(family_name)
     out = {}
-    for split in evaluation_splits(rows):
-        chosen = [r for r in rows if r.get("split") == split]
+    for split, chosen in fam.test_splits(rows).items():
         if fam.name == "stt":
             out[split] = stt_scores(model_dir, chosen)
         else:
-            out[split] = fam.module("evaluate").evaluate_exported(model_dir, chosen)
+            out[split] = fam.evaluate_exported(model_dir, chosen)
     return out

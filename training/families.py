@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import InputError
 from training.common.lineage import code_version
 from training.common.run import RunSummary
+from training.common.scores import is_test_split
 
 if TYPE_CHECKING:  # keras is imported when a family trains, not with this table
     from training.common.callbacks import EpochHook
@@ -123,6 +124,16 @@ class Family:
         for row in rows:
             groups.setdefault(str(row.get("split")), []).append(row)
         return groups
+
+    def test_splits(self, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """The test splits a training run scores, by name in order: those of
+        :meth:`scored_splits` called ``test`` or ``test_<subset>`` that have rows (what the
+        pipeline's evaluate step and an imported version are scored on)."""
+        return {
+            split: chosen
+            for split, chosen in sorted(self.scored_splits(rows).items())
+            if is_test_split(split) and chosen
+        }
 
     def evaluate_exported(self, model_dir: Path, rows: list[dict[str, Any]]) -> dict:
         """Scores of an exported model on mart rows: ``{language: {metric: float}}``."""

@@ -17,7 +17,7 @@ from core.errors import InputError
 from core.settings import Settings
 from training.common.data import StaleDataError, published_build
 from training.common.lineage import fingerprint, rows_hash, split_counts
-from training.common.scores import is_test_split, target_metrics
+from training.common.scores import target_metrics
 from training.families import Family
 from training.families import family as get_family
 
@@ -135,7 +135,7 @@ def evaluate(
     settings: Settings, record: dict[str, Any], model_dir: Path | None = None
 ) -> dict[str, Any]:
     """Score the exported model of ``record`` on the test splits of its commit that a
-    training run scores (``Family.scored_splits``: STT ``test_real`` and ``test_channel``,
+    training run scores (``Family.test_splits``: STT ``test_real`` and ``test_channel``,
     NLU ``test_human``...): the scores per split and language and the family's training
     targets it missed, named as the Dagster training asset names them."""
     family = get_family(record["family"])
@@ -143,8 +143,7 @@ def evaluate(
     model = saved_model_in(model_dir or record["model_path"])
     scores = {
         split: family.evaluate_exported(model, chosen)
-        for split, chosen in sorted(family.scored_splits(rows).items())
-        if is_test_split(split) and chosen
+        for split, chosen in family.test_splits(rows).items()
     }
     return {
         "family": family.name,
