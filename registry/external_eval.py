@@ -11,7 +11,8 @@ an in-house version. An STT model scores only the languages its manifest declare
 reports ``n = 0`` with the rows ``skipped`` (so a threshold on it is *missing*, never met by
 scoring nonsense); ``all`` covers the scored rows. STT transcripts are decoded with each
 row's language given (``transcribe(..., languages=...)``), as the served bot decodes a call.
-Other families are scored by their own ``evaluate_exported`` (every language).
+Other families are scored by their own ``evaluate_exported`` (every language) with the
+inputs a training run scores with (``Family.scoring_inputs``: NLG's pool of references).
 """
 
 from __future__ import annotations
@@ -70,10 +71,11 @@ def evaluate_splits(family_name: str, model_dir: Path, rows: list[dict[str, Any]
     """``{split: {language: metrics}}`` of the artifact on each test split an in-house
     version of the family is scored on (``Family.test_splits`` of ``rows``)."""
     fam = family(family_name)
+    inputs = fam.scoring_inputs(rows)
     out = {}
     for split, chosen in fam.test_splits(rows).items():
         if fam.name == "stt":
             out[split] = stt_scores(model_dir, chosen)
         else:
-            out[split] = fam.evaluate_exported(model_dir, chosen)
+            out[split] = fam.evaluate_exported(model_dir, chosen, **inputs)
     return out

@@ -135,9 +135,18 @@ class Family:
             if is_test_split(split) and chosen
         }
 
-    def evaluate_exported(self, model_dir: Path, rows: list[dict[str, Any]]) -> dict:
-        """Scores of an exported model on mart rows: ``{language: {metric: float}}``."""
-        return self.module("evaluate").evaluate_exported(Path(model_dir), rows)
+    def scoring_inputs(self, rows: list[dict[str, Any]], **models: Path) -> dict[str, Any]:
+        """What :meth:`evaluate_exported` needs besides one split's rows to score as a
+        training run scores: what the family's ``evaluate.scoring_inputs`` takes from all
+        the mart ``rows`` (NLG: the ``train`` rows, its pool of references) and ``models``,
+        the ``<family>_model`` SavedModel paths it uses (TTS: ``stt_model``)."""
+        inputs = getattr(self.module("evaluate"), "scoring_inputs", None)
+        return {**(inputs(rows) if inputs is not None else {}), **models}
+
+    def evaluate_exported(self, model_dir: Path, rows: list[dict[str, Any]], **inputs: Any) -> dict:
+        """Scores of an exported model on mart rows: ``{language: {metric: float}}``;
+        ``inputs`` are :meth:`scoring_inputs` (without them: what the rows alone give)."""
+        return self.module("evaluate").evaluate_exported(Path(model_dir), rows, **inputs)
 
     def missed_targets(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """Targets ``metrics`` reached not (value), or has no value for (None)."""

@@ -141,8 +141,9 @@ def evaluate(
     family = get_family(record["family"])
     rows = family.load_rows(settings, record["lake_commit"])
     model = saved_model_in(model_dir or record["model_path"])
+    inputs = family.scoring_inputs(rows)
     scores = {
-        split: family.evaluate_exported(model, chosen)
+        split: family.evaluate_exported(model, chosen, **inputs)
         for split, chosen in family.test_splits(rows).items()
     }
     return {

@@ -260,6 +260,30 @@ def test_evaluate_exported_scores_like_the_in_process_model(trained, rows) -> No
             assert scores[lang][name] == pytest.approx(recorded[lang][name], abs=1e-6)
 
 
+def test_the_pipeline_and_an_import_score_the_figures_training_recorded(
+    trained, rows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The evaluate step (``training.steps.evaluate``) and the import's evaluation
+    (``registry.external_eval``) score the exported model with training's pool of references
+    (the ``train`` rows): every figure training recorded, ``bleu_multi_ref`` included."""
+    from registry.external_eval import evaluate_splits
+    from training import steps
+    from training.families import Family
+
+    monkeypatch.setattr(Family, "load_rows", lambda self, settings, commit: rows)
+    record = {"family": "nlg", "lake_commit": "c0ffee", "model_path": str(trained.model_path)}
+    evaluated = steps.evaluate(None, record)["scores"]
+    imported = evaluate_splits("nlg", trained.model_path, rows)
+    assert list(evaluated) == list(imported) == ["test"]
+    recorded = trained.metrics["test"]
+    for scores in (evaluated["test"], imported["test"]):
+        assert scores.keys() == recorded.keys()
+        for lang, metrics in recorded.items():
+            assert scores[lang].keys() == metrics.keys()
+            for name, value in metrics.items():
+                assert scores[lang][name] == pytest.approx(value, abs=1e-6), (lang, name)
+
+
 def test_set_overrides_config_fields_like_the_other_families(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -212,15 +212,29 @@ def score_by_language(
     )
 
 
-def evaluate_exported(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Scores of an exported SavedModel (loaded fresh) on mart rows, per language."""
+def scoring_inputs(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What :func:`evaluate_exported` takes from the whole mart to score one split as
+    training does: the ``train`` rows as the pool of references (``pool_rows``)."""
+    return {"pool_rows": [row for row in rows if row.get("split") == "train"]}
+
+
+def evaluate_exported(
+    model_dir: Path,
+    rows: list[dict[str, Any]],
+    *,
+    pool_rows: list[dict[str, Any]] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Scores of an exported SavedModel (loaded fresh) on mart rows, per language;
+    ``pool_rows`` add references to ``bleu_multi_ref`` and ``template_in_references`` as
+    training's ``pool`` (the ``train`` rows, :func:`scoring_inputs`) does."""
     from training.nlg.data import prepare
     from training.nlg.export import load, templates
 
     serving = load(model_dir)
     examples = prepare(rows)
     requests = [{"language": e.language, "intent": e.intent, "slots": e.slots} for e in examples]
-    return score_by_language(templates(serving, requests), examples)
+    pool = prepare(pool_rows) if pool_rows is not None else None
+    return score_by_language(templates(serving, requests), examples, pool)
 
 
 def example_stats(
@@ -231,8 +245,7 @@ def example_stats(
 ) -> dict[str, ExampleStats]:
     """Per-example counts of the SavedModel at ``model_dir`` (loaded fresh) on ``rows``, keyed
     by ``example_id`` (see :func:`stats_of_generated`). ``pool_rows`` add references to
-    ``bleu_multi_ref`` as training's ``pool`` does; without them it is
-    :func:`evaluate_exported`'s."""
+    ``bleu_multi_ref`` as training's ``pool`` does, as in :func:`evaluate_exported`."""
     from training.nlg.data import prepare
     from training.nlg.export import load, templates
 
