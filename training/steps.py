@@ -131,17 +131,44 @@ def train(
     return record
 
 
+def scoring_models(
+    family: Family, record: dict[str, Any], used_models: dict[str, Path] | None = None
+) -> dict[str, Path]:
+    """``{"<family>_model": SavedModel}`` of each model ``family`` is scored with (TTS: the
+    STT model): the one in ``used_models`` (a pipeline hands it on as an artifact), else the
+    one its training run used, where the record says it is; a clear error when one is
+    missing or not used."""
+    given = {name: saved_model_in(path) for name, path in (used_models or {}).items()}
+    unused = sorted(set(given) - set(family.uses_models))
+    if unused:
+        raise InputError(f"{family.name} is not scored with the {', '.join(unused)} model")
+    for name in family.uses_models:
+        recorded = record.get(f"{name}_model_path")
+        if name not in given and recorded and Path(recorded).is_dir():
+            given[name] = Path(recorded)
+    missing = sorted(set(family.uses_models) - set(given))
+    if missing:
+        raise InputError(f"{family.name} is scored with the {', '.join(missing)} model: pass it")
+    return {f"{name}_model": given[name] for name in family.uses_models}
+
+
 def evaluate(
-    settings: Settings, record: dict[str, Any], model_dir: Path | None = None
+    settings: Settings,
+    record: dict[str, Any],
+    model_dir: Path | None = None,
+    used_models: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
     """Score the exported model of ``record`` on the test splits of its commit that a
     training run scores (``Family.test_splits``: STT ``test_real`` and ``test_channel``,
-    NLU ``test_human``...): the scores per split and language and the family's training
-    targets it missed, named as the Dagster training asset names them."""
+    NLU ``test_human``...) with the inputs training scores with (``Family.scoring_inputs``;
+    TTS: the STT model of :func:`scoring_models`, for its ``cer_ratio``): the scores per
+    split and language and the family's training targets it missed, named as the Dagster
+    training asset names them."""
     family = get_family(record["family"])
+    models = scoring_models(family, record, used_models)
     rows = family.load_rows(settings, record["lake_commit"])
     model = saved_model_in(model_dir or record["model_path"])
-    inputs = family.scoring_inputs(rows)
+    inputs = family.scoring_inputs(rows, **models)
     scores = {
         split: family.evaluate_exported(model, chosen, **inputs)
         for split, chosen in family.test_splits(rows).items()

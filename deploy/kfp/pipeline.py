@@ -86,19 +86,38 @@ def train_component(image: str, family: Family) -> Any:
 
 def evaluate_component(image: str, family: Family) -> Any:
     """``evaluate_<family>``: scores on the test splits a training run scores (STT
-    ``test_real``, NLU ``test_human``...) at the lake commit, and the missed targets."""
+    ``test_real``, NLU ``test_human``...) at the lake commit, and the missed targets; TTS
+    is scored with the STT model its training used (its ``cer_ratio``)."""
+    if family.uses_models == ("stt",):
 
-    def evaluate(
-        record: dsl.Input[dsl.Artifact],
-        model: dsl.Input[dsl.Model],
-        evaluation: dsl.Output[dsl.Artifact],
-    ):
-        return dsl.ContainerSpec(
-            image=image,
-            command=[*VOICEOPS, "evaluate"],
-            args=["--record", record.path, "--model", model.path, "--output", evaluation.path],
-        )
+        def evaluate(
+            record: dsl.Input[dsl.Artifact],
+            model: dsl.Input[dsl.Model],
+            stt_model: dsl.Input[dsl.Model],
+            evaluation: dsl.Output[dsl.Artifact],
+        ):
+            return dsl.ContainerSpec(
+                image=image,
+                command=[*VOICEOPS, "evaluate"],
+                args=["--record", record.path, "--model", model.path,
+                      "--stt-model", stt_model.path, "--output", evaluation.path],
+            )  # fmt: skip
 
+    elif not family.uses_models:
+
+        def evaluate(
+            record: dsl.Input[dsl.Artifact],
+            model: dsl.Input[dsl.Model],
+            evaluation: dsl.Output[dsl.Artifact],
+        ):
+            return dsl.ContainerSpec(
+                image=image,
+                command=[*VOICEOPS, "evaluate"],
+                args=["--record", record.path, "--model", model.path, "--output", evaluation.path],
+            )
+
+    else:
+        raise ValueError(f"{family.name} uses {family.uses_models}: no component for that")
     return _component(evaluate, f"evaluate_{family.name}")
 
 
@@ -169,7 +188,9 @@ def build_pipeline(image: str) -> Any:
             train = train_step(lake_commit=data.outputs["lake_commit"], size=size, **used)
             train.set_cpu_request(TRAIN_CPU).set_memory_request(TRAIN_MEMORY)
             trained[name] = train
-            evaluate = evaluate_step(record=train.outputs["record"], model=train.outputs["model"])
+            evaluate = evaluate_step(
+                record=train.outputs["record"], model=train.outputs["model"], **used
+            )
             register_step(
                 record=train.outputs["record"],
                 model=train.outputs["model"],

@@ -68,8 +68,13 @@ def test_dag_is_data_train_evaluate_register_per_family(pipeline: dict[str, Any]
             "outputParameterKey": "lake_commit",
             "producerTask": "data",
         }
-    # TTS is trained and gated with the STT model of the same run
-    assert "train-stt" in tasks["register-tts"]["dependentTasks"]
+    # TTS is trained, scored and gated with the STT model of the same run
+    for step in ("train", "evaluate", "register"):
+        stt_model = tasks[f"{step}-tts"]["inputs"]["artifacts"]["stt_model"]
+        assert stt_model["taskOutputArtifact"] == {
+            "outputArtifactKey": "model",
+            "producerTask": "train-stt",
+        }, step
     assert set(pipeline["root"]["inputDefinitions"]["parameters"]) == {"lake_commit", "size"}
 
 

@@ -1,6 +1,7 @@
 """The Kubeflow pipeline's steps run as its pods run them: ``voiceops models data``, ``train``,
 ``evaluate``, ``register``, one process each, handing JSON files and the run directory on
-(NLU, tiny preset, on a published mart of the tuning tests' fixture)."""
+(NLU, tiny preset, on a published mart of the tuning tests' fixture); the TTS evaluate step
+with the STT model it is scored with."""
 
 from __future__ import annotations
 
@@ -155,6 +156,58 @@ def test_evaluate_scores_the_test_splits_training_scores(
     if family == "stt":  # each split scored on its own rows
         real = next(chosen for chosen in seen.values() if chosen[0]["split"] == "test_real")
         assert {row["split"] for row in real} == {"test_real"}
+
+
+@pytest.fixture(scope="module")
+def tts_with_stt(tmp_path_factory) -> tuple[Path, Path, list[dict]]:
+    """Run directories of a tiny TTS and a tiny STT model (one epoch each), and TTS rows."""
+    from training.stt.config import STTConfig
+    from training.stt.synthetic import synthetic_rows as stt_rows
+    from training.stt.train import train as train_stt
+    from training.tts.config import TTSConfig
+    from training.tts.export import export
+    from training.tts.synthetic import synthetic_rows as tts_rows
+    from training.tts.train import train as train_tts
+
+    work = tmp_path_factory.mktemp("tts_steps")
+    stt_rows_ = stt_rows(6, seed=1, cache=work / "stt_audio")
+    train_stt(stt_rows_, STTConfig.tiny(epochs=1), work / "stt")
+    rows = tts_rows(8, work / "tts_audio", seed=3)
+    export(
+        train_tts(rows, TTSConfig.tiny(epochs=1), work / "tts").serving,
+        work / "tts" / "saved_model",
+    )
+    return work / "tts", work / "stt", rows
+
+
+def test_tts_evaluate_step_is_scored_with_the_stt_model(monkeypatch, tts_with_stt) -> None:
+    """As the Dagster asset scores TTS with the STT model its training used: the step gets
+    that model (a pipeline artifact, else the record's path) and scores ``cer_ratio``."""
+    from core.errors import InputError
+    from training import steps
+    from training.families import Family
+
+    tts_run, stt_run, rows = tts_with_stt
+    monkeypatch.setattr(Family, "load_rows", lambda self, settings, commit: rows)
+    record = {"family": "tts", "lake_commit": "c0ffee", "model_path": "/moved/saved_model"}
+    with pytest.raises(InputError, match="tts is scored with the stt model: pass it"):
+        steps.evaluate(None, record, tts_run)
+
+    given = steps.evaluate(None, record, tts_run, {"stt": stt_run})
+    test = given["scores"]["test"]
+    assert test["all"]["n"] > 0
+    for language, metrics in test.items():
+        if metrics["n"]:
+            assert {"cer_tts", "cer_recordings", "cer_ratio"} <= set(metrics), language
+    assert given["missed_targets"].get("cer_ratio_all", 0.0) is not None
+    # outside a pipeline: the STT model the training run recorded
+    recorded = steps.evaluate(
+        None, record | {"stt_model_path": str(stt_run / "saved_model")}, tts_run
+    )
+    assert recorded["scores"] == given["scores"]
+    nlu = {"family": "nlu", "lake_commit": "c0ffee", "model_path": str(tts_run)}
+    with pytest.raises(InputError, match="nlu is not scored with the stt model"):
+        steps.evaluate(None, nlu, tts_run, {"stt": stt_run})
 
 
 def test_data_refuses_a_commit_that_is_not_published(published, mlflow_uri, tmp_path):  # noqa: F811

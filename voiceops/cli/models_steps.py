@@ -104,7 +104,16 @@ def train_cmd(
 
 
 def evaluate_cmd(
-    record: RecordOption, model: ModelOption = None, output: OutputOption = Path("eval.json")
+    record: RecordOption,
+    model: ModelOption = None,
+    stt_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--stt-model",
+            help="The STT model TTS is scored with (default: the one its training used).",
+        ),
+    ] = None,
+    output: OutputOption = Path("eval.json"),
 ) -> None:
     """Score a trained model on the test splits of its lake commit; write the scores."""
     from voiceops.cli._tensorflow import import_tensorflow, tensorflow_notices_filtered
@@ -113,8 +122,9 @@ def evaluate_cmd(
     from training.steps import evaluate, read_record, write_json
 
     training = registry_call(lambda: read_record(record))
+    used = {"stt": stt_model} if stt_model is not None else {}
     with tensorflow_notices_filtered():
-        result = registry_call(lambda: evaluate(current_settings(), training, model))
+        result = registry_call(lambda: evaluate(current_settings(), training, model, used))
     write_json(output, result)
     missed = ", ".join(result["missed_targets"]) or "none"
     say(f"evaluate {result['family']}: targets missed: {missed}")
