@@ -10,7 +10,9 @@ returns mono int16 samples and their rate:
   spelled in Cyrillic first (:func:`russian_readable`: the Russian voice cannot read Latin);
 
 then, for flite and Festival, ``sox ... tempo -s <t> pitch <cents>`` gives the speaker's speed
-and pitch (gain is the channel's job: it scales the line's output level). One process per
+and pitch (gain is the channel's job: it scales the line's output level). A Festival session can
+also report the timing of what it synthesized (:meth:`FestivalSession.timed_wav`: each token
+and each phone segment's end), which the TTS family's aligner reads. One process per
 utterance and step: starting Festival costs 0.15 s (English) to 0.5-0.9 s (Russian clunits)
 on this machine, small next to a day's other stages (README, simulator section).
 """
@@ -121,18 +123,43 @@ def russian_readable(text: str) -> str:
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(kept.split()))
 
 
+#: (phone name, end in seconds, index of its token in the utterance's tokens; -1 for a pause)
+Segment = tuple[str, float, int]
+
+#: Prints an utterance's tokens (as Festival's tokenizer cut the text: whitespace-separated,
+#: punctuation stripped) and its segments (phone, end time, 1-based index of the token whose
+#: word it belongs to, 0 for a pause), each line marked as data for
+#: :meth:`FestivalSession._send`; returns the utterance.
+_TIMINGS_SCHEME = """(define (voiceops_timings utt)
+  (let ((index 0) (token (utt.relation.first utt 'Token)))
+    (while token
+      (set! index (+ index 1))
+      (item.set_feat token "voiceops_token" index)
+      (format t "VOICEOPS-DATA token %s\\n" (item.name token))
+      (set! token (item.next token))))
+  (mapcar
+    (lambda (segment)
+      (format t "VOICEOPS-DATA segment %s %f %s\\n" (item.name segment) (item.feat segment "end")
+        (item.feat segment "R:SylStructure.parent.parent.R:Token.parent.voiceops_token")))
+    (utt.relation.items utt 'Segment))
+  utt)"""
+
+
 class FestivalSession:
     """One ``festival --pipe`` process kept for many utterances (its start costs 0.15-0.9 s).
 
     Each utterance sends ``(utt.save.wave ...)`` and a marker line, and waits for the marker
-    on stdout; a missing or empty WAV afterwards is a :class:`SynthesisError`.
+    on stdout; a missing or empty WAV afterwards is a :class:`SynthesisError`. Lines starting
+    with ``DATA`` are output the command asked for; any other printed line is an error.
     """
 
     MARKER = "VOICEOPS-UTTERANCE-DONE"
+    DATA = "VOICEOPS-DATA"  # the prefix of _TIMINGS_SCHEME's lines
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
         self._voice = ""
+        self._timings_defined = False
 
     def _start(self) -> subprocess.Popen[str]:
         if self._process is None or self._process.poll() is not None:
@@ -147,52 +174,89 @@ class FestivalSession:
                 encoding="utf-8",
             )
             self._voice = ""
+            self._timings_defined = False
         return self._process
 
-    def _send(self, command: str) -> None:
-        """Run one Scheme command; SynthesisError with Festival's output if it printed any."""
+    def _send(self, command: str) -> list[str]:
+        """Run one Scheme command and return the ``DATA`` lines it printed (prefix removed);
+        SynthesisError with Festival's output if it printed anything else."""
         process = self._start()
         assert process.stdin and process.stdout and process.stderr
         process.stdin.write(f'{command}\n(format t "{self.MARKER}\\n")\n')
         process.stdin.flush()
         printed: list[str] = []
-        while True:
+        data: list[str] = []
+        pending, done = b"", False
+        while not done:
             ready, _, _ = select.select([process.stdout, process.stderr], [], [], TIMEOUT_S)
             if process.stderr in ready:  # an error (it may leave Festival waiting: do not wait)
                 error = os.read(process.stderr.fileno(), 4096).decode("utf-8", "replace")
                 self.close(wait_s=0)
                 raise SynthesisError(f"festival failed on {command[:80]!r}: {error.strip()[:300]}")
-            line = process.stdout.readline() if ready else ""
-            if not line:
+            # raw reads: a buffered readline could hold lines back from the next select
+            chunk = os.read(process.stdout.fileno(), 65536) if ready else b""
+            if not chunk:
                 self.close(wait_s=0)
                 raise SynthesisError(f"festival stopped or hung on {command[:80]!r}")
-            if line.strip() == self.MARKER:
-                break
-            printed.append(line.strip())
+            *lines, pending = (pending + chunk).split(b"\n")
+            for raw in lines:
+                line = raw.decode("utf-8", "replace")
+                if line.strip() == self.MARKER:
+                    done = True
+                elif line.startswith(f"{self.DATA} "):
+                    data.append(line.removeprefix(f"{self.DATA} "))
+                else:
+                    printed.append(line.strip())
         if printed:  # a BACKTRACE on stdout
             self.close(wait_s=0)
             raise SynthesisError(f"festival failed on {command[:80]!r}: {' '.join(printed)[:300]}")
+        return data
 
     def wav(self, text: str, voice: str, wav_path: Path) -> Path:
         """Synthesize ``text`` with Festival's ``voice_<voice>`` into ``wav_path``; a failure
         is retried once in a fresh process (a failed utterance can leave Festival's state
         broken for the next ones)."""
         try:
-            return self._wav(text, voice, wav_path)
+            self._wav(text, voice, wav_path)
         except SynthesisError:
             self.close(wait_s=0)
-            return self._wav(text, voice, wav_path)
+            self._wav(text, voice, wav_path)
+        return wav_path
 
-    def _wav(self, text: str, voice: str, wav_path: Path) -> Path:
+    def timed_wav(self, text: str, voice: str, wav_path: Path) -> tuple[list[str], list[Segment]]:
+        """As :meth:`wav` (the same audio), and the utterance's tokens and phone segments."""
+        try:
+            lines = self._wav(text, voice, wav_path, timed=True)
+        except SynthesisError:
+            self.close(wait_s=0)
+            lines = self._wav(text, voice, wav_path, timed=True)
+        tokens: list[str] = []
+        segments: list[Segment] = []
+        for line in lines:
+            kind, _, rest = line.partition(" ")
+            if kind == "token":
+                tokens.append(rest)
+            else:
+                name, end, token = rest.rsplit(" ", 2)
+                segments.append((name, float(end), int(token) - 1))
+        return tokens, segments
+
+    def _wav(self, text: str, voice: str, wav_path: Path, *, timed: bool = False) -> list[str]:
         if voice != self._voice or self._process is None:
             self._send(f"(voice_{voice})")
             self._voice = voice
         quoted = text.replace("\\", "").replace('"', "").replace("\n", " ")
+        utterance = f'(SynthText "{quoted}")'
+        if timed:
+            if not self._timings_defined:
+                self._send(_TIMINGS_SCHEME)
+                self._timings_defined = True
+            utterance = f"(voiceops_timings {utterance})"
         wav_path.unlink(missing_ok=True)
-        self._send(f'(utt.save.wave (SynthText "{quoted}") "{wav_path}" (quote riff))')
+        lines = self._send(f'(utt.save.wave {utterance} "{wav_path}" (quote riff))')
         if not wav_path.is_file() or wav_path.stat().st_size <= 44:
             raise SynthesisError(f"festival voice {voice!r} wrote no audio for {text[:60]!r}")
-        return wav_path
+        return lines
 
     def close(self, wait_s: float = 5.0) -> None:
         """Stop the process (end of input, then a kill after ``wait_s``)."""
@@ -233,10 +297,14 @@ def close_festival_sessions() -> None:
             session.close()
 
 
+def festival_text(text: str, voice: str) -> str:
+    """What Festival's ``voice`` is given to read for ``text`` (the Russian voice: Latin
+    spelled in Cyrillic, :func:`russian_readable`)."""
+    return russian_readable(text) if voice.startswith("msu_ru") else text
+
+
 def _festival_wav(text: str, voice: str, folder: Path) -> Path:
-    if voice.startswith("msu_ru"):
-        text = russian_readable(text)
-    return _festival_session().wav(text, voice, folder / "festival.wav")
+    return _festival_session().wav(festival_text(text, voice), voice, folder / "festival.wav")
 
 
 def _sox_prosody(wav_path: Path, voice: NaturalVoice) -> tuple[np.ndarray, int]:
