@@ -46,8 +46,12 @@ class TTSConfig(TrainConfig):
     max_char_frames: int = 60  # a predicted character never lasts longer
     # learn from festvox-ru's real recordings too (durations from their phone labels)
     real_speech: bool = False
-    # house voices used at inference (any catalog setting; variants seen in training;
-    # "festvox-ru" is the real speaker, with ``real_speech``)
+    # learn from the flite and Festival voices too (durations from their engine's timings)
+    natural_voices: bool = False
+    # house voices used at inference (any catalog setting; voices seen in training: espeak
+    # variants, flite/Festival voices with ``natural_voices``, e.g.
+    # "festival:cmu_us_slt_arctic_hts:t1.00:p+0:g+0"; "festvox-ru" is the real speaker, with
+    # ``real_speech``)
     house_ru: str = "espeak:ru+m3:s160:p50"
     house_en: str = "espeak:en-us+m3:s160:p50"
     deterministic: bool = True

@@ -2,10 +2,12 @@
 
 Audio is read from the lake at each row's ``audio_lake_commit`` + ``audio_path`` (or from a
 local ``wav_file`` for synthetic rows). Durations come from re-running espeak-ng with the
-row's speaker settings (:mod:`training.tts.durations`); real speech (festvox-ru) is aligned
-with its shipped phone labels (:mod:`training.tts.recorded_durations`) when the config's
-``real_speech`` is on, and left out otherwise. Rows that cannot be aligned (other natural
-voices) are left out of training and of the mel/duration metrics, counted by reason.
+row's speaker settings (:mod:`training.tts.durations`); natural voices (flite, Festival) are
+aligned with their engine's own timings (:mod:`training.tts.natural_durations`) when the
+config's ``natural_voices`` is on, real speech (festvox-ru) with its shipped phone labels
+(:mod:`training.tts.recorded_durations`) when ``real_speech`` is on; otherwise they are left
+out. Rows that cannot be aligned are left out of training and of the mel/duration metrics,
+counted by reason (``Examples.skipped``).
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from scipy.signal import resample_poly
 
 from core.sealing import Sealer
 from core.settings import Settings
-from core.voices import parse_espeak_id
+from core.voices import NATURAL_VOICES, parse_espeak_id, speaker_engine
 from training.common.audio import decode_wav
 from training.common.data import read_mart
 from training.common.example_stats import row_keys
 from training.tts.config import TTSConfig
 from training.tts.durations import espeak_durations_many
 from training.tts.features import SILENCE, MelSpec, peak_normalize
+from training.tts.natural_durations import natural_durations_many
 from training.tts.recorded_durations import REAL_SPEAKER_PREFIX, recorded_durations
 from training.tts.speakers import SpeakerParser
 from training.tts.text import TextEncoder, normalize
@@ -124,58 +127,113 @@ class Examples:
         return len(self.texts)
 
 
+#: An aligned row: the row, its frame durations and its waveform at the config's rate.
+Aligned = tuple[dict[str, Any], np.ndarray, np.ndarray]
+
+
 def prepare(
     rows: list[dict[str, Any]], config: TTSConfig, audio: list[tuple[np.ndarray, int]]
 ) -> Examples:
-    """Align each row (espeak rows with espeak, real recordings with their phone labels) and
-    take the log-mel of its recording."""
+    """Align each row by its speaker (espeak-ng voices with espeak's events, flite and Festival
+    voices with their engine's timings, real recordings with their phone labels) and take the
+    log-mel of its recording."""
     spec = MelSpec(
         config.sample_rate, config.n_fft, config.hop, config.n_mels, config.fmin, config.fmax
     )
     out = Examples()
     keys = {id(row): key for row, key in zip(rows, row_keys(rows, "call_id"), strict=True)}
-    synthesized, recorded = [], []
+    espeak, natural, recorded = [], [], []
     for row, (waveform, rate) in zip(rows, audio, strict=True):
-        text = row["text"]
+        text, speaker = row["text"], row["speaker"]
+        waveform = resample(waveform, rate, config.sample_rate)
         if len(normalize(text)) != len(text) or len(text) > config.max_chars:
             out.skipped["text too long or changes length"] += 1
-        elif row["speaker"].startswith(REAL_SPEAKER_PREFIX):
+        elif speaker.startswith(REAL_SPEAKER_PREFIX):
             if config.real_speech:
-                recorded.append((row, resample(waveform, rate, config.sample_rate)))
+                recorded.append((row, waveform))
             else:
                 out.skipped["real speech not enabled"] += 1
+        elif speaker_engine(speaker) in NATURAL_VOICES:
+            if config.natural_voices:
+                natural.append((row, waveform))
+            else:
+                out.skipped["natural voices not enabled"] += 1
         else:
-            try:
-                voice = parse_espeak_id(row["speaker"])
-            except ValueError:
-                out.skipped["natural voice without timings"] += 1
-                continue
-            synthesized.append((row, waveform, rate, (text, voice.voice, voice.speed, voice.pitch)))
-    aligned = espeak_durations_many(
-        [item[3] for item in synthesized], config.sample_rate, config.hop
-    )
-    for (row, waveform, rate, _), timing in zip(synthesized, aligned, strict=True):
-        if timing is None:
-            out.skipped["espeak-ng does not know the voice"] += 1
-            continue
-        durations, n = timing
-        waveform = resample(waveform, rate, config.sample_rate)
-        if abs(len(waveform) - n) > config.hop:
-            out.skipped["recording does not match espeak's timing"] += 1
-            continue
-        waveform = np.pad(waveform[:n], (0, max(0, n - len(waveform))))
-        _add(out, row, keys[id(row)], durations, waveform, spec, config)
-    for row, waveform in recorded:
-        durations = recorded_durations(
-            row["text"], row["speaker"], len(waveform), config.sample_rate, config.hop
-        )
-        if durations is None:
-            out.skipped["phone labels missing or not matching the text"] += 1
-            continue
+            espeak.append((row, waveform))
+    aligned = [
+        *_espeak_aligned(espeak, config, out.skipped),
+        *_natural_aligned(natural, config, out.skipped),
+        *_recorded_aligned(recorded, config, out.skipped),
+    ]
+    for row, durations, waveform in aligned:
         _add(out, row, keys[id(row)], durations, waveform, spec, config)
     if out.skipped:
         log.info("left out of alignment: %s", dict(out.skipped))
     return out
+
+
+def _fit(waveform: np.ndarray, n: int) -> np.ndarray:
+    """``waveform`` cut or zero-padded to ``n`` samples."""
+    return np.pad(waveform[:n], (0, max(0, n - len(waveform))))
+
+
+def _espeak_aligned(
+    rows: list[tuple[dict[str, Any], np.ndarray]], config: TTSConfig, skipped: Counter[str]
+) -> list[Aligned]:
+    """espeak-ng rows with the durations of a fresh espeak-ng's events."""
+    items, kept = [], []
+    for row, waveform in rows:
+        try:
+            voice = parse_espeak_id(row["speaker"])
+        except ValueError:
+            skipped["speaker id of no known engine"] += 1
+            continue
+        items.append((row["text"], voice.voice, voice.speed, voice.pitch))
+        kept.append((row, waveform))
+    timings = espeak_durations_many(items, config.sample_rate, config.hop)
+    aligned = []
+    for (row, waveform), timing in zip(kept, timings, strict=True):
+        if timing is None:
+            skipped["espeak-ng does not know the voice"] += 1
+            continue
+        durations, n = timing
+        if abs(len(waveform) - n) > config.hop:
+            skipped["recording does not match espeak's timing"] += 1
+            continue
+        aligned.append((row, durations, _fit(waveform, n)))
+    return aligned
+
+
+def _natural_aligned(
+    rows: list[tuple[dict[str, Any], np.ndarray]], config: TTSConfig, skipped: Counter[str]
+) -> list[Aligned]:
+    """flite and Festival rows with the durations of their engine's own timings."""
+    items = [(row["text"], row["speaker"], len(waveform)) for row, waveform in rows]
+    aligned = []
+    timings = natural_durations_many(items, config.sample_rate, config.hop)
+    for (row, waveform), timing in zip(rows, timings, strict=True):
+        if isinstance(timing, str):  # the reason it was not aligned
+            skipped[timing] += 1
+            continue
+        durations, n = timing
+        aligned.append((row, durations, _fit(waveform, n)))
+    return aligned
+
+
+def _recorded_aligned(
+    rows: list[tuple[dict[str, Any], np.ndarray]], config: TTSConfig, skipped: Counter[str]
+) -> list[Aligned]:
+    """Real recordings with the durations of their phone labels."""
+    aligned = []
+    for row, waveform in rows:
+        durations = recorded_durations(
+            row["text"], row["speaker"], len(waveform), config.sample_rate, config.hop
+        )
+        if durations is None:
+            skipped["phone labels missing or not matching the text"] += 1
+            continue
+        aligned.append((row, durations, waveform))
+    return aligned
 
 
 def _add(

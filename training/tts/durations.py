@@ -81,7 +81,8 @@ _CALLBACK = ctypes.CFUNCTYPE(
 
 @dataclass
 class Alignment:
-    """espeak's audio of a text and its events (samples at ``sample_rate``)."""
+    """A synthesizer's audio of a text and its events (samples at ``sample_rate``): espeak-ng's
+    here, flite's and Festival's from their segments (:mod:`training.tts.natural_durations`)."""
 
     samples: np.ndarray  # int16
     sample_rate: int
