@@ -87,9 +87,15 @@ def espeak_raw(text: str, voice: str, speed: int, pitch: int) -> tuple[np.ndarra
     return parse_stream_wav(data, "espeak-ng")
 
 
+def flite_input(text: str) -> str:
+    """The text file flite is given for ``text``: with a final newline, without which flite
+    drops a last sentence of one word ("... Thanks.")."""
+    return text + "\n"
+
+
 def _flite_wav(text: str, voice: str, folder: Path) -> Path:
     text_path, wav_path = folder / "text.txt", folder / "flite.wav"
-    text_path.write_text(text, encoding="utf-8")
+    text_path.write_text(flite_input(text), encoding="utf-8")
     cmd = [_binary("flite", "flite"), "-voice", voice, "-f", str(text_path), "-o", str(wav_path)]
     _run(cmd, f"flite voice {voice!r}")
     return wav_path
@@ -105,12 +111,15 @@ _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9@._-]*[A-Za-z0-9]|[A-Za-z]")
 _NOT_RUSSIAN_READABLE = re.compile(r"[^\w\s.,!?:;-]|_")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,!?:;])")
 _LONE_PUNCTUATION = re.compile(r"(?<!\S)[-.,!?:;]+(?!\S)")
+#: A space between digit groups ("3 000"): the Russian voice reads "3" and says nothing for
+#: "000", so the groups are joined ("3000": "три тысячи").
+_DIGIT_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
 
 
 def russian_readable(text: str) -> str:
-    """``text`` with Latin words spelled in Cyrillic (e-mail symbols said as words) and other
-    symbols (quotes, brackets, +, %) dropped: Festival's Russian voice has no letter-to-sound
-    rules for them and fails on them."""
+    """``text`` with Latin words spelled in Cyrillic (e-mail symbols said as words), digit
+    groups joined ("3 000" -> "3000") and other symbols (quotes, brackets, +, %) dropped:
+    Festival's Russian voice has no letter-to-sound rules for them and fails on them."""
 
     def spell(match: re.Match[str]) -> str:
         out = []
@@ -118,7 +127,7 @@ def russian_readable(text: str) -> str:
             out.append(_LATIN_TO_CYRILLIC.get(char) or _SPOKEN_SYMBOLS.get(char, char))
         return "".join(out)
 
-    spelled = _LATIN_RUN.sub(spell, text)
+    spelled = _LATIN_RUN.sub(spell, _DIGIT_GROUP_SPACE.sub("", text))
     kept = _LONE_PUNCTUATION.sub(" ", _NOT_RUSSIAN_READABLE.sub(" ", spelled))
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(kept.split()))
 

@@ -133,6 +133,17 @@ def test_russian_voice_reads_latin_and_quotes() -> None:
     assert len(samples) / rate > 2.0
 
 
+def test_russian_voice_gets_digit_groups_joined() -> None:
+    # Festival's Russian voice says nothing for the "000" of "3 000"
+    readable = synthesis.russian_readable("Переведите 3 000 000 и 45 000, дом 12 34")
+    assert readable == "Переведите 3000000 и 45000, дом 12 34"
+
+
+def test_flite_is_given_a_final_newline() -> None:
+    # without one, flite drops a last sentence of one word ("... Thanks.")
+    assert synthesis.flite_input("Block my card. Thanks.") == "Block my card. Thanks.\n"
+
+
 @needs_festival
 def test_festival_session_survives_many_utterances_and_is_closed() -> None:
     session = synthesis.FestivalSession()

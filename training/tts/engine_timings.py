@@ -26,7 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.synthesis import FestivalSession, Segment, festival_text, parse_stream_wav
+from core.synthesis import (
+    FestivalSession,
+    Segment,
+    festival_text,
+    flite_input,
+    parse_stream_wav,
+)
 from core.voices import NaturalVoice
 
 
@@ -142,7 +148,7 @@ class Flite:
         """``flite -voice <voice> -f <text>``'s audio and timings, utterances concatenated."""
         with self._lock, tempfile.TemporaryDirectory(prefix="voiceops-flite-") as tmp:
             path = Path(tmp) / "text.txt"
-            path.write_text(text, encoding="utf-8")  # as core.synthesis writes it for the CLI
+            path.write_text(flite_input(text), encoding="utf-8")  # as the simulator's CLI call
             self._utterances = []
             self.lib.flite_file_to_speech(str(path).encode(), self._voice(voice), b"none")
             utterances, self._utterances = self._utterances, []

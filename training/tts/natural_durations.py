@@ -14,14 +14,17 @@ espeak's rows do. The boundaries are then divided by the tempo.
 
 A row is skipped, with its reason, when its speaker is no catalog voice, when the engine fails,
 when a spoken token cannot be found in the text (the Russian voice reads Latin spelled in
-Cyrillic), when the engine leaves words of the text unsaid (the ``flite`` CLI drops a file's
-last sentence when it is one word without a newline after it, e.g. "... card. Thanks."; the
-Russian voice says nothing for the "000" of "112 000"), or when the recording's length differs
-from the engine's at that tempo by more than :data:`LENGTH_TOLERANCE` (another text, voice or
-engine version).
+Cyrillic; a number the engine read as one token, "3000", is found as the text's digit groups,
+"3 000"), when the engine leaves words of the text unsaid, or when the recording's length
+differs from the engine's at that tempo by more than :data:`LENGTH_TOLERANCE` (another text,
+voice or engine version; also recordings made before two simulator fixes: the ``flite`` CLI
+dropped a last one-word sentence given without a newline, the Russian voice said nothing for
+the "000" of "112 000").
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -41,23 +44,31 @@ UNSAID = "engine leaves words of the text unsaid"
 MISMATCH = "recording does not match the engine's timing"
 
 
+def _token_pattern(token: str) -> re.Pattern[str]:
+    """``token`` case-insensitively, a space allowed between its digits (digit groups)."""
+    parts = [re.escape(char) for char in token]
+    pattern = "".join(
+        part + (r"[ \u00a0\u202f]?" if char.isdigit() and after.isdigit() else "")
+        for part, char, after in zip(parts, token, token[1:] + " ", strict=True)
+    )
+    return re.compile(pattern, re.IGNORECASE)
+
+
 def token_positions(text: str, tokens: list[str], spoken: list[int]) -> dict[int, int] | str:
     """Text position where each spoken token (by index into ``tokens``) starts, or why they
     cannot be placed: a token not found in order (:data:`UNMAPPED`), or words of the text
     between or after them that the engine does not say (:data:`UNSAID`)."""
-    lowered = text.lower()
-    haystack = lowered if len(lowered) == len(text) else text
     positions: dict[int, int] = {}
     cursor = 0
     for index in spoken:
-        needle = tokens[index].lower() if haystack is lowered else tokens[index]
-        found = haystack.find(needle, cursor) if needle else -1
-        if found < 0:
+        match = _token_pattern(tokens[index]).search(text, cursor) if tokens[index] else None
+        if match is None:
             return UNMAPPED
+        found = match.start()
         if any(is_word_char(char) for char in text[cursor:found]):
             return UNSAID
         positions[index] = found
-        cursor = found + len(needle)
+        cursor = match.end()
     if any(is_word_char(char) for char in text[cursor:]):
         return UNSAID
     return positions
