@@ -31,9 +31,12 @@ system-deps:
 demo: setup
 	$(RUN) $(BIN)/voiceops demo $(if $(LOOP),--loop)
 
+# pytest-xdist workers; a test directory whose session fixtures are costly runs whole on one
+# worker (tests/conftest.py, xdist_group_of). TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check .
-	$(RUN) $(BIN)/python -m pytest -q
+	$(RUN) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: setup  ## ruff on the Python, sqlfluff (dbt templater, dbt_project/.sqlfluff) on the dbt SQL
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

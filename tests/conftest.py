@@ -29,6 +29,26 @@ SERVER_VARIABLES = (
 )
 
 
+#: Test directories whose conftest builds costly session fixtures (trained models, servers):
+#: under xdist each runs whole on one worker, so those fixtures are built once.
+SESSION_SHARING_DIRS = frozenset({"monitoring", "registry", "serving", "tuning"})
+
+
+def xdist_group_of(path: Path) -> str:
+    """The worker group of a test file (``make test`` runs ``-n 2 --dist loadgroup``): its
+    directory for :data:`SESSION_SHARING_DIRS`, else the file itself."""
+    parts = path.resolve().relative_to(REPO_ROOT / "tests").parts
+    if len(parts) > 1 and parts[0] in SESSION_SHARING_DIRS:
+        return parts[0]
+    return "/".join(parts)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its :func:`xdist_group_of` (ignored without ``--dist loadgroup``)."""
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item.path)))
+
+
 @pytest.fixture
 def pipeline_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings of a scratch ``VOICEOPS_HOME`` with the embedded engines (Dagster, DuckDB,

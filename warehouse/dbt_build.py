@@ -25,9 +25,11 @@ AUDIT_SELECTION = ("--exclude", EXPERIMENT_MODELS)
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
-    """Environment for dbt: which target, and where its warehouse is."""
+    """Environment for dbt: which target, where its warehouse is, where it logs (under the
+    home, not the project: parallel runs of two homes do not share a log file)."""
     return {
         "DBT_TARGET": settings.dbt_target,
+        "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
         "VOICEOPS_DUCKDB_PATH": str(settings.warehouse_path),
         "VOICEOPS_PG_HOST": settings.pg_host,
         "VOICEOPS_PG_PORT": str(settings.pg_port),

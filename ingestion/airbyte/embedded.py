@@ -10,7 +10,8 @@ What the lake ingestion calls::
   incremental state passed through (see ``declarative.py``). ``state`` is what
   :func:`crm_state` returned last time: ``{stream: <Airbyte STREAM state message dict>}``.
 * Call exports: ``source-file`` (pinned, installed from PyPI into its own venv under
-  ``AIRBYTE_INSTALL_DIR``, default ``$VOICEOPS_HOME/airbyte/connectors``) reads a sanitized
+  ``AIRBYTE_INSTALL_DIR``, default ``$VOICEOPS_HOME/airbyte/connectors``, under a file lock
+  so parallel processes install it once) reads a sanitized
   copy of the day file after the JSONL preflight. Incremental per file: ``state`` lists the
   files (path + sha256) already synced; a file synced before returns no records.
 """
@@ -117,17 +118,23 @@ def file_source(
 ) -> Any:
     """The pinned PyPI connector of ``connection``, installed into its own venv if missing."""
     import airbyte
+    from filelock import FileLock
 
     install_root = install_root or environment.install_dir()
     package = f"airbyte-{connection.source_name}"
     pinned = f"{package}=={connection.version}" if connection.version else package
-    source = airbyte.get_source(
-        connection.source_name, pip_url=pinned, install_root=install_root, config=config
-    )
-    executor = source.executor
-    if connection.version and executor.get_installed_version(recheck=True) != connection.version:
-        executor.uninstall()  # an older install of another version: replace it
-        executor.install()
+    install_root.mkdir(parents=True, exist_ok=True)
+    # one installer at a time per install dir: two processes (parallel runs, test workers)
+    # creating the same connector venv at once would break it
+    with FileLock(install_root / f".{connection.source_name}.lock"):
+        source = airbyte.get_source(
+            connection.source_name, pip_url=pinned, install_root=install_root, config=config
+        )
+        executor = source.executor
+        installed = executor.get_installed_version(recheck=True)
+        if connection.version and installed != connection.version:
+            executor.uninstall()  # an older install of another version: replace it
+            executor.install()
     return source
 
 

@@ -7,12 +7,14 @@ from functools import cache
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from filelock import FileLock
 
 from warehouse.dbt_build import DBT_PROJECT_DIR
 
 
 def ensure_manifest(project: DbtProject) -> Path:
-    """Parse the project when its manifest is missing or older than any of its files."""
+    """Parse the project when its manifest is missing or older than any of its files (one
+    process at a time: a second waits, then finds the manifest current)."""
     manifest = Path(project.manifest_path)
     sources = [
         p
@@ -20,7 +22,10 @@ def ensure_manifest(project: DbtProject) -> Path:
         if p.suffix in {".sql", ".yml", ".csv"} and "target" not in p.parts
     ]
     newest = max(p.stat().st_mtime for p in sources)
-    if not manifest.is_file() or manifest.stat().st_mtime < newest:
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(manifest.parent / ".parse.lock"):
+        if manifest.is_file() and manifest.stat().st_mtime >= newest:
+            return manifest
         dbt = Path(sys.executable).parent / "dbt"
         subprocess.run(
             [str(dbt), "parse", "--project-dir", str(project.project_dir),
