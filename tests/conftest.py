@@ -17,6 +17,13 @@ from core.settings import Settings, get_settings
 # process's real stderr, absl leaves it open (it never closes sys.__stderr__).
 absl.logging.get_absl_handler().python_handler.stream = sys.__stderr__
 
+# pytest-xdist workers (make test) start with COLUMNS=80 and LINES=24 in their environment: the
+# CLI would fold its tables to 80 columns as on a terminal (voiceops.cli._output). Tests print
+# as a pipe does, in a worker or not.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Point at servers or other stores: unset, the embedded engines under the scratch home serve.
 SERVER_VARIABLES = (
