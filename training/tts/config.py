@@ -90,5 +90,9 @@ class TTSConfig(TrainConfig):
             # festvox-ru's recordings too: Russian TTS-audio CER 0.215 -> 0.181 on one demo
             # mart (training/tts/README, "Real speech in training"), ~1.6x the training time
             "real_speech": True,
+            # flite and Festival rows too (their engine's timings): Russian TTS-audio CER
+            # 0.182 -> 0.168, ratio 1.42 -> 1.31, English unchanged, on the 2026-12-07 mart
+            # (training/tts/README, "Natural voices")
+            "natural_voices": True,
         }
         return cls(**(fields | overrides))
