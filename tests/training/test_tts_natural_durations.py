@@ -220,23 +220,24 @@ def test_flite_says_a_last_sentence_of_one_word(tmp_path: Path):
     assert len(examples) == 1 and not examples.skipped
 
 
-@needs_festival
-def test_russian_digit_groups_are_read_and_aligned(tmp_path: Path):
-    text, speaker = "Переведите 3 000 рублей.", "festival:msu_ru_nsh_clunits:t1.00:p+0:g+0"
-    path = tmp_path / "ru_digits.wav"
+def _prepared_russian(text: str, tmp_path: Path):
+    """``text`` spoken by Festival's Russian voice, then prepared with natural voices on."""
+    speaker = "festival:msu_ru_nsh_clunits:t1.00:p+0:g+0"
+    path = tmp_path / "ru.wav"
     render_speech(text, Speaker(speaker, "ru", False), path)
     row = _row(text, speaker, path) | {"language": "ru"}
-    examples = prepare([row], TTSConfig.tiny(natural_voices=True), [read_wav(str(path))])
+    return prepare([row], TTSConfig.tiny(natural_voices=True), [read_wav(str(path))])
+
+
+@needs_festival
+def test_russian_digit_groups_are_read_and_aligned(tmp_path: Path):
+    examples = _prepared_russian("Переведите 3 000 рублей.", tmp_path)
     assert len(examples) == 1 and not examples.skipped
 
 
 @needs_festival
 def test_russian_voice_reading_latin_is_skipped_as_unmapped(tmp_path: Path):
-    text, speaker = "Мой адрес ivan@mail.ru, спасибо.", "festival:msu_ru_nsh_clunits:t1.00:p+0:g+0"
-    path = tmp_path / "ru.wav"
-    render_speech(text, Speaker(speaker, "ru", False), path)
-    row = _row(text, speaker, path) | {"language": "ru"}
-    examples = prepare([row], TTSConfig.tiny(natural_voices=True), [read_wav(str(path))])
+    examples = _prepared_russian("Мой адрес ivan@mail.ru, спасибо.", tmp_path)
     assert len(examples) == 0 and examples.skipped == {UNMAPPED: 1}
 
 
