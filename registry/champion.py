@@ -26,18 +26,6 @@ from training.families import Family
 LANGUAGES = ("all", "ru", "en")
 
 
-def stats_options(family: str, rows: list[dict[str, Any]], stt_model: Path | None) -> dict:
-    """What a family's ``example_stats`` needs besides the test rows to score as training did:
-    NLU the training rows (for unseen phrasings), NLG the reference pool, TTS the STT model."""
-    if family == "nlu":
-        return {"train_rows": split_rows(rows, "train")}
-    if family == "nlg":
-        return {"pool_rows": split_rows(rows, "train")}
-    if family == "tts" and stt_model is not None:
-        return {"stt_model": Path(stt_model)}
-    return {}
-
-
 def _example_stats(family: Family, model_dir: Path, test: list, options: dict) -> dict:
     """Per-example stats of one version: an imported STT engine through its own loader."""
     if family.name == "stt" and read_manifest(model_dir) is not None:
@@ -61,7 +49,8 @@ def compare_with_champion(
     if family.name == "stt":
         spoken = set(languages_of(new_dir)) & set(languages_of(champion_dir))
         test = [row for row in test if row.get("language") in spoken]
-    options = stats_options(family.name, rows, stt_model)
+    models = {"stt_model": Path(stt_model)} if stt_model and "stt" in family.uses_models else {}
+    options = family.comparison_inputs(rows, **models)
     new = _example_stats(family, new_dir, test, options)
     champion = _example_stats(family, champion_dir, test, options)
     metrics = [m for m in policy.family(family.name).metrics if m in new and m in champion]

@@ -12,7 +12,8 @@ reports ``n = 0`` with the rows ``skipped`` (so a threshold on it is *missing*, 
 scoring nonsense); ``all`` covers the scored rows. STT transcripts are decoded with each
 row's language given (``transcribe(..., languages=...)``), as the served bot decodes a call.
 Other families are scored by their own ``evaluate_exported`` (every language) with the
-inputs a training run scores with (``Family.scoring_inputs``: NLG's pool of references).
+inputs a training run scores with (``Family.scoring_inputs``: NLG's pool of references, TTS's
+STT model).
 """
 
 from __future__ import annotations
@@ -67,11 +68,14 @@ def stt_example_stats(model_dir: Path, rows: list[dict[str, Any]]) -> dict[str, 
     return stats_of_transcripts(data.references, hypotheses, data.languages, data.keys)
 
 
-def evaluate_splits(family_name: str, model_dir: Path, rows: list[dict[str, Any]]) -> dict:
+def evaluate_splits(
+    family_name: str, model_dir: Path, rows: list[dict[str, Any]], **models: Path
+) -> dict:
     """``{split: {language: metrics}}`` of the artifact on each test split an in-house
-    version of the family is scored on (``Family.test_splits`` of ``rows``)."""
+    version of the family is scored on (``Family.test_splits`` of ``rows``); ``models`` are
+    the ``<family>_model`` SavedModels it is scored with (TTS: ``stt_model``)."""
     fam = family(family_name)
-    inputs = fam.scoring_inputs(rows)
+    inputs = fam.scoring_inputs(rows, **models)
     out = {}
     for split, chosen in fam.test_splits(rows).items():
         if fam.name == "stt":

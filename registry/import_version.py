@@ -42,6 +42,7 @@ from registry.register import (
     registration_of,
 )
 from registry.tracking import client, experiment_id
+from registry.used_models import models_for_scoring
 from registry.versions import CHAMPION, by_alias, ensure_registered
 from training.families import Family, family
 
@@ -122,13 +123,17 @@ def import_version(
     rows: Rows | None = None,
     evaluated_commit: str = "",
     policy: Policy | None = None,
+    used_models: dict[str, Path] | None = None,
 ) -> Registration:
     """Register ``source`` as a version of the family, gate it, alias it if it passes.
 
-    ``rows`` (with ``evaluated_commit``) replace the published mart's rows (tests, benches).
+    ``rows`` (with ``evaluated_commit``) replace the published mart's rows (tests, benches);
+    ``used_models`` are the models it is scored with (TTS: ``{"stt": path}``; else the STT
+    champion, ``registry.used_models``).
     """
     fam = family(family_name)
     policy = policy or load_policy(settings.gate_policy)
+    models, scored_with = models_for_scoring(fam, settings, used_models)
     mlflow = client(settings)
     manifest_hash = ""
     with tempfile.TemporaryDirectory(prefix=f"voiceops-import-{fam.name}-") as work:
@@ -140,7 +145,7 @@ def import_version(
             return registration_of(mlflow, fam, known)
         if rows is None:
             rows, evaluated_commit, manifest_hash = published_rows(fam, settings)
-        scores = evaluate_splits(fam.name, artifact, rows)
+        scores = evaluate_splits(fam.name, artifact, rows, **models)
         lineage = {
             "family": fam.name,
             "external": manifest.to_dict(),
@@ -154,6 +159,7 @@ def import_version(
             "config": {},
             "fingerprint": fingerprint,
             "policy_sha256": policy.sha256,
+            "scored_with": scored_with,
             "scores": scores,
         }
         run_id, logged = _log_run(mlflow, settings, fam, artifact, lineage, scores)
@@ -182,6 +188,7 @@ def import_version(
         champion,
         settings,
         lambda: rows,
+        stt_model=models.get("stt_model"),
     )
     return conclude(
         mlflow,

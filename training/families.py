@@ -143,6 +143,13 @@ class Family:
         inputs = getattr(self.module("evaluate"), "scoring_inputs", None)
         return {**(inputs(rows) if inputs is not None else {}), **models}
 
+    def comparison_inputs(self, rows: list[dict[str, Any]], **models: Path) -> dict[str, Any]:
+        """What the family's ``evaluate.example_stats`` needs besides one split's rows to
+        count per example as training scores: :meth:`scoring_inputs`, and what the family's
+        ``evaluate.comparison_inputs`` adds (NLU: the ``train`` rows, for unseen phrasings)."""
+        extra = getattr(self.module("evaluate"), "comparison_inputs", None)
+        return self.scoring_inputs(rows, **models) | (extra(rows) if extra is not None else {})
+
     def evaluate_exported(self, model_dir: Path, rows: list[dict[str, Any]], **inputs: Any) -> dict:
         """Scores of an exported model on mart rows: ``{language: {metric: float}}``;
         ``inputs`` are :meth:`scoring_inputs` (without them: what the rows alone give)."""

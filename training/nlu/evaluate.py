@@ -216,6 +216,12 @@ def stats_of_predictions(found: Predictions, keys: Sequence[str]) -> dict[str, E
     }
 
 
+def comparison_inputs(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What :func:`example_stats` takes from the whole mart beside one split's rows: the
+    ``train`` rows (``train_rows``), for ``unseen_phrasing_intent_accuracy``."""
+    return {"train_rows": [row for row in rows if row.get("split") == "train"]}
+
+
 def example_stats(
     model_dir: Path,
     rows: list[dict[str, Any]],

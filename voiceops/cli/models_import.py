@@ -3,16 +3,26 @@ by side. :data:`COMMANDS` are added to ``voiceops models`` by :mod:`voiceops.cli
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from voiceops.cli._output import JsonOption, esc, print_json, say
-from voiceops.cli.models_steps import FamilyArg, tensorflow_call
+from voiceops.cli.models_steps import FamilyArg, tensorflow_call, used_models
 
 if TYPE_CHECKING:
     from core.settings import Settings
     from registry.register import Registration
+
+
+SttModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--stt-model",
+        help="The STT SavedModel a TTS version is scored with (default: the STT @champion).",
+    ),
+]
 
 
 def import_cmd(
@@ -28,6 +38,7 @@ def import_cmd(
     licence: Annotated[
         str, typer.Option("--licence", help="The model's licence (a SavedModel's is required).")
     ] = "",
+    stt_model: SttModelOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Register a pretrained model as a version of FAMILY through the gate (scored on the
@@ -36,7 +47,9 @@ def import_cmd(
     def imported(settings: Settings) -> Registration:
         from registry.import_version import import_version
 
-        return import_version(family, source, settings=settings, licence=licence)
+        return import_version(
+            family, source, settings=settings, licence=licence, used_models=used_models(stt_model)
+        )
 
     result = tensorflow_call(imported)
     if json_out:
@@ -53,6 +66,7 @@ def compare_cmd(
     family: FamilyArg,
     new: Annotated[str, typer.Argument(help="A version number or @alias.")],
     old: Annotated[str, typer.Argument(help="The version to compare with.")] = "@champion",
+    stt_model: SttModelOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """NEW against OLD on the published test rows: the gate's paired bootstrap per metric
@@ -61,7 +75,7 @@ def compare_cmd(
     def compared(settings: Settings) -> dict[str, Any]:
         from registry.compare_versions import compare_versions
 
-        return compare_versions(settings, family, new, old)
+        return compare_versions(settings, family, new, old, used_models=used_models(stt_model))
 
     report = tensorflow_call(compared)
     if json_out:

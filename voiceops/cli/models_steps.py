@@ -35,6 +35,11 @@ ModelOption = Annotated[
 ]
 
 
+def used_models(stt_model: Path | None) -> dict[str, Path]:
+    """The models a command scores with, given ``--stt-model`` (or not)."""
+    return {"stt": stt_model} if stt_model is not None else {}
+
+
 def tensorflow_call(fn: Callable[[Settings], T]) -> T:
     """``fn(settings)`` for a command that loads models: TensorFlow imported first without its
     start-up notices (and filtered while ``fn`` runs), settings read now, expected errors as
@@ -90,7 +95,7 @@ def train_cmd(
     import_tensorflow()
     from training.steps import train, write_json
 
-    used = {"stt": stt_model} if stt_model is not None else {}
+    used = used_models(stt_model)
     settings = current_settings()
     parent = None
     if init_from:
@@ -122,7 +127,7 @@ def evaluate_cmd(
     from training.steps import evaluate, read_record, write_json
 
     training = registry_call(lambda: read_record(record))
-    used = {"stt": stt_model} if stt_model is not None else {}
+    used = used_models(stt_model)
     with tensorflow_notices_filtered():
         result = registry_call(lambda: evaluate(current_settings(), training, model, used))
     write_json(output, result)
