@@ -253,6 +253,34 @@ def pick_speaker(rng: random.Random, language: str) -> Speaker:
     return rng.choice(engine_speakers(engine, language))
 
 
+def is_held_out(speaker_id: str) -> bool:
+    """Whether a speaker id names a voice reserved for test splits (:data:`HELD_OUT_VARIANTS`,
+    :data:`HELD_OUT_NATURAL`); the real speaker is never held out. ValueError if malformed."""
+    if speaker_engine(speaker_id) == REAL_SPEECH_ENGINE:
+        return False
+    voice = parse_speaker_id(speaker_id)
+    if isinstance(voice, EspeakVoice):
+        return voice.variant in HELD_OUT_VARIANTS
+    return voice.voice in HELD_OUT_NATURAL.get(voice.engine, frozenset())
+
+
+def speaker_language(speaker_id: str) -> str:
+    """The language a speaker id's voice speaks (the real speaker: Russian). ValueError if
+    malformed."""
+    if speaker_engine(speaker_id) == REAL_SPEECH_ENGINE:
+        return "ru"
+    voice = parse_speaker_id(speaker_id)
+    if isinstance(voice, EspeakVoice):
+        known = BASE_VOICES
+        base = voice.voice.split("+", 1)[0]
+    else:
+        known, base = NATURAL_VOICES[voice.engine], voice.voice
+    for language in LANGUAGES:
+        if base in known[language]:
+            return language
+    raise ValueError(f"no language speaks the voice of {speaker_id!r}")
+
+
 def held_out_patterns() -> list[str]:
     """The held-out rule as SQL ``LIKE`` patterns on speaker ids (dbt var ``held_out_voices``)."""
     patterns = [f"espeak:%+{variant}:%" for variant in sorted(HELD_OUT_VARIANTS)]

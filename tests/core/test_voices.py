@@ -63,6 +63,16 @@ def test_held_out_patterns_are_exactly_the_held_out_voices(language: str) -> Non
         assert any(_like(p, speaker.id) for p in patterns) == speaker.held_out, speaker.id
 
 
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_held_out_and_language_of_an_id_are_the_catalogs(language: str) -> None:
+    for speaker in voices.catalog(language):
+        assert voices.is_held_out(speaker.id) == speaker.held_out, speaker.id
+        assert voices.speaker_language(speaker.id) == language, speaker.id
+    assert not voices.is_held_out("festvox-ru") and voices.speaker_language("festvox-ru") == "ru"
+    with pytest.raises(ValueError):
+        voices.is_held_out("espeak:xx")
+
+
 def test_every_engine_with_two_voices_holds_one_out_and_speakers_never_cross() -> None:
     for language in voices.LANGUAGES:
         for engine in voices.ENGINE_WEIGHTS[language]:

@@ -302,3 +302,27 @@ def test_run_exports_and_summarises_for_the_platform(rows, tmp_path):
     assert summary.epochs == 1 and summary.params > 0
     assert len(summary.history["loss"]) == 1
     assert "| epoch |" in summary.tables["curves"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "reason"),
+    [
+        ("house_en=flite:kal:t1.00:p+0:g+0", "held-out voice"),
+        ("house_en=espeak:en-us+m7:s160:p50", "held-out voice"),
+        ("house_ru=espeak:en-us+m3:s160:p50", "it speaks en, not ru"),
+        ("house_en=festival:cmu_us_slt_arctic_hts:t1.00:p+0:g+0", "natural_voices=true"),
+        ("house_ru=festvox-ru", "real_speech=true"),
+        ("house_en=slt", "not a flite or festival speaker id"),
+    ],
+)
+def test_a_house_voice_the_model_never_trains_on_is_refused(setting, reason):
+    with pytest.raises(ValueError, match=reason) as refused:
+        TTSConfig.preset("tiny", [setting])
+    assert str(refused.value).startswith(setting)
+
+
+def test_house_voices_trained_on_are_accepted():
+    natural = "house_en=festival:cmu_us_slt_arctic_hts:t1.00:p+0:g+0"
+    config = TTSConfig.preset("tiny", [natural, "natural_voices=true"])
+    assert config.house_en.startswith("festival:")
+    assert TTSConfig.preset("demo", ["house_ru=festvox-ru"]).house_ru == "festvox-ru"

@@ -4,7 +4,29 @@ from __future__ import annotations
 
 import dataclasses
 
+from core.voices import REAL_SPEECH_ENGINE, is_held_out, speaker_engine, speaker_language
 from training.common.config import TrainConfig
+
+
+def house_voice_problem(voice: str, language: str, *, natural: bool, real: bool) -> str:
+    """Why ``voice`` cannot be the house voice of ``language`` for a model trained with
+    natural voices (``natural``) and real speech (``real``) or not; "" if it can. A voice the
+    model never trains on has an untrained speaker embedding: it would speak as nobody."""
+    try:
+        spoken = speaker_language(voice)
+        held_out = is_held_out(voice)
+    except ValueError as error:
+        return str(error)
+    engine = speaker_engine(voice)
+    if spoken != language:
+        return f"it speaks {spoken}, not {language}"
+    if held_out:
+        return "a held-out voice (test splits only): the model never trains on it"
+    if engine == REAL_SPEECH_ENGINE and not real:
+        return "the real speaker is trained on only with real_speech=true"
+    if engine in ("flite", "festival") and not natural:
+        return f"{engine} voices are trained on only with natural_voices=true"
+    return ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,13 +70,21 @@ class TTSConfig(TrainConfig):
     real_speech: bool = False
     # learn from the flite and Festival voices too (durations from their engine's timings)
     natural_voices: bool = False
-    # house voices used at inference (any catalog setting; voices seen in training: espeak
-    # variants, flite/Festival voices with ``natural_voices``, e.g.
-    # "festival:cmu_us_slt_arctic_hts:t1.00:p+0:g+0"; "festvox-ru" is the real speaker, with
-    # ``real_speech``)
+    # house voices used at inference: a voice the model trains on (checked when the config is
+    # made: ``house_voice_problem``): espeak variants that are not held out, flite/Festival
+    # voices with ``natural_voices``, e.g. "festival:cmu_us_slt_arctic_hts:t1.00:p+0:g+0";
+    # "festvox-ru" is the real speaker, with ``real_speech``
     house_ru: str = "espeak:ru+m3:s160:p50"
     house_en: str = "espeak:en-us+m3:s160:p50"
     deterministic: bool = True
+
+    def __post_init__(self) -> None:
+        for language, voice in (("ru", self.house_ru), ("en", self.house_en)):
+            problem = house_voice_problem(
+                voice, language, natural=self.natural_voices, real=self.real_speech
+            )
+            if problem:
+                raise ValueError(f"house_{language}={voice}: {problem}")
 
     @classmethod
     def tiny(cls, **overrides) -> TTSConfig:
