@@ -25,12 +25,13 @@ import pickle
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import numpy as np
+
+from training.common.process_wide import ProcessWide
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,11 +91,8 @@ class Alignment:
     phonemes: list[tuple[str, int, int]]  # (name, sample, index of the word event before)
 
 
-class Espeak:
+class Espeak(ProcessWide):
     """One libespeak-ng instance (the library is a process-wide singleton; calls are locked)."""
-
-    _lock = threading.Lock()
-    _instance: Espeak | None = None
 
     def __init__(self) -> None:
         self.lib = ctypes.CDLL("libespeak-ng.so.1")
@@ -107,14 +105,6 @@ class Espeak:
         self._events: list[tuple[int, int, int, bytes]] = []
         self._callback = _CALLBACK(self._on_audio)  # keep a reference: C holds the pointer
         self.lib.espeak_SetSynthCallback(self._callback)
-
-    @classmethod
-    def get(cls) -> Espeak:
-        """The shared instance (created on first use)."""
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = Espeak()
-            return cls._instance
 
     def _on_audio(self, wav, n: int, events) -> int:
         if n > 0:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from core.synthesis import (
     parse_stream_wav,
 )
 from core.voices import NaturalVoice
+from training.common.process_wide import ProcessWide
 
 
 @dataclass
@@ -80,11 +80,8 @@ _SIGNATURES = {
 }
 
 
-class Flite:
+class Flite(ProcessWide):
     """libflite with the simulator's voices (the library is process-wide; calls are locked)."""
-
-    _lock = threading.Lock()
-    _instance: Flite | None = None
 
     def __init__(self) -> None:
         self.lib = ctypes.CDLL("libflite.so.1")
@@ -95,14 +92,6 @@ class Flite:
         self._voices: dict[str, int] = {}
         self._utterances: list[tuple[list[str], list[Segment], np.ndarray, int]] = []
         self._hook = _HOOK(self._on_utterance)  # keep a reference: C holds the pointer
-
-    @classmethod
-    def get(cls) -> Flite:
-        """The shared instance (created on first use)."""
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = Flite()
-            return cls._instance
 
     def _voice(self, name: str) -> int:
         """The registered ``cmu_us_<name>`` voice (``flite -voice <name>``), its hook set."""
