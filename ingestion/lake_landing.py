@@ -5,8 +5,10 @@ repository::
 
     raw/<source>/<stream>/dt=<date>/part-00000.parquet     records that passed validation
     raw/recordings/dt=<date>/<call id>.wav                 recordings that meet the contract
+    raw/voice_corpus/audio/dt=<date>/<utterance id>.wav    voice-corpus WAVs (studio deliveries)
     quarantine/<source>/<stream>/dt=<date>/rejects.jsonl    every rejected record + its reason
     quarantine/recordings/dt=<date>/<call id>.wav          bad audio, reasons in reasons.jsonl
+    quarantine/voice_corpus/audio/dt=<date>/...            the same for voice-corpus WAVs
     _ingest/runs/<run id>/<source>.<stream>.json           what the run landed, incl. sync state
 
 and then commits once, with the counts, connector versions and sync state as commit metadata.
@@ -236,12 +238,57 @@ def land_recordings(
     id -> customer id); ones that break the telephone-band contract go to quarantine (sealed
     too). An erased customer's WAVs are counted in ``erased``, not uploaded; WAVs of calls
     with no known customer are uploaded plain and counted in ``unattributed``."""
+    files = sorted(directory.glob("*.wav")) if directory.is_dir() else []
+    return land_wavs(
+        lake,
+        repository,
+        branch,
+        run_id=run_id,
+        day=day,
+        files=files,
+        sealer=sealer,
+        owners=owners,
+        area=RECORDINGS_AREA,
+    )
+
+
+@dataclass(frozen=True)
+class WavArea:
+    """Where a kind of WAV lands: ``raw/<prefix>/dt=<day>/<stem>.wav`` (quarantine alike),
+    counted as ``<source>.<stream>``; ``personal``: owned by callers (sealed when known)."""
+
+    prefix: str
+    source: str
+    stream: str
+    personal: bool = True
+
+
+RECORDINGS_AREA = WavArea("recordings", "recordings", "wav")
+#: Studio recordings of the voice corpus: read speech, no caller's personal data.
+VOICE_CORPUS_AUDIO_AREA = WavArea("voice_corpus/audio", "voice_corpus", "audio", personal=False)
+
+
+def land_wavs(
+    lake: Lake,
+    repository: str,
+    branch: str,
+    *,
+    run_id: str,
+    day: date,
+    files: list[Path],
+    sealer: Sealer,
+    owners: Mapping[str, str],
+    area: WavArea,
+) -> Landing:
+    """Upload WAV ``files`` under ``area``, each sealed under its owner (``owners``: file stem
+    -> customer id); ones that break the telephone-band contract go to quarantine with their
+    reason. An erased owner's WAVs are counted in ``erased``, not uploaded; a personal area's
+    WAVs with no known owner are uploaded plain and counted in ``unattributed``."""
     partition = f"dt={day.isoformat()}"
-    landing = Landing("recordings", "wav", day.isoformat(), 0, 0, 0)
+    landing = Landing(area.source, area.stream, day.isoformat(), 0, 0, 0)
     uploads: list[tuple[str, Path | bytes]] = []  # plain files stream from disk: GBs a day
     pending = 0  # bytes of sealed recordings held in ``uploads``
     reasons: list[dict[str, Any]] = []
-    files = sorted(directory.glob("*.wav")) if directory.is_dir() else []
     sealer.preload(owners[wav.stem] for wav in files if wav.stem in owners)
     for wav in files:
         data = wav.read_bytes()
@@ -250,14 +297,14 @@ def land_recordings(
         if upload is None:
             landing.erased += 1
             continue
-        landing.unattributed += owner is None
+        landing.unattributed += area.personal and owner is None
         problem = recording_problem(data)
         if problem is None:
-            path = f"raw/recordings/{partition}/{wav.name}"
+            path = f"raw/{area.prefix}/{partition}/{wav.name}"
             landing.records += 1
             landing.paths.append(path)
         else:
-            path = f"quarantine/recordings/{partition}/{wav.name}"
+            path = f"quarantine/{area.prefix}/{partition}/{wav.name}"
             reasons.append({"run_id": run_id, "file": wav.name, "path": path, "reason": problem})
             landing.quarantined += 1
             landing.quarantine_paths.append(path)
@@ -268,9 +315,9 @@ def land_recordings(
             lake.upload_many(repository, branch, uploads)
             uploads, pending = [], 0
     if reasons:
-        uploads.append((f"quarantine/recordings/{partition}/reasons.jsonl", _jsonl(reasons)))
+        uploads.append((f"quarantine/{area.prefix}/{partition}/reasons.jsonl", _jsonl(reasons)))
     summary = {k: v for k, v in landing.to_dict().items() if k not in {"paths"}}
-    uploads.append((f"_ingest/runs/{run_id}/recordings.wav.json", json.dumps(summary).encode()))
+    uploads.append((f"_ingest/runs/{run_id}/{landing.key}.json", json.dumps(summary).encode()))
     lake.upload_many(repository, branch, uploads)
     return landing
 

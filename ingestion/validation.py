@@ -12,10 +12,13 @@ import wave
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from core.splits import real_speech_split
 from core.taxonomy import Taxonomy, load_taxonomy
 from core.telephony import parse_line
+from core.voices import REAL_SPEECH_ENGINE, parse_natural_id, speaker_engine
 
 #: The telephone-band contract of a recording.
 RECORDING_SAMPLE_RATE = 8000
@@ -154,3 +157,82 @@ def recording_problem(data: bytes) -> str | None:
     if frames / rate > MAX_RECORDING_SECONDS:
         return f"{frames / rate:.0f} s long, over {MAX_RECORDING_SECONDS:.0f} s"
     return None
+
+
+# -- the voice corpus (studio deliveries: ingestion/voice_corpus) ---------------------------
+
+VOICE_CORPUS_FIELDS = ("utterance_id", "text", "language", "speaker", "audio_file")
+
+
+def _corpus_speaker_problem(speaker: str, language: str, text: str) -> str | None:
+    """What is wrong with a corpus row's speaker: an unknown voice, another language, or a
+    festvox-ru sentence outside the train split (it scores STT and TTS)."""
+    if speaker_engine(speaker) == REAL_SPEECH_ENGINE:
+        if language != "ru":
+            return f"speaker: {speaker!r} is Russian speech, the row says {language!r}"
+        split = real_speech_split(text)
+        if split != "train":
+            return (
+                f"text: a festvox-ru {split} sentence (core.splits.real_speech_split); only "
+                "train sentences may enter the corpus"
+            )
+        return None
+    try:
+        parse_natural_id(speaker)
+    except ValueError as error:
+        return f"speaker: {error}"
+    return None
+
+
+def _corpus_problem(record: Any, languages: Iterable[str], audio_dir: Path) -> str | None:
+    """The first thing wrong with a voice-corpus manifest row (its WAV included), or None."""
+    if not isinstance(record, dict):
+        return f"record is a {type(record).__name__}, not an object"
+    for name in VOICE_CORPUS_FIELDS:
+        if not isinstance(record.get(name), str) or not record[name].strip():
+            return f"{name}: missing or empty"
+    if record["language"] not in languages:
+        return f"language: {record['language']!r} is not one of {list(languages)}"
+    problem = _corpus_speaker_problem(record["speaker"], record["language"], record["text"])
+    if problem:
+        return problem
+    name = record["audio_file"]
+    if name != f"{record['utterance_id']}.wav":
+        return (
+            f"audio_file: {name!r} is not the utterance's file name ({record['utterance_id']}.wav)"
+        )
+    path = audio_dir / name
+    if not path.is_file():
+        return f"audio_file: {name} is not in the delivery ({audio_dir})"
+    problem = recording_problem(path.read_bytes())
+    if problem:
+        return f"audio_file: {name}: {problem}"
+    return None
+
+
+def check_voice_corpus(
+    records: Iterable[Any],
+    audio_dir: Path,
+    *,
+    manifest: str = "manifest.jsonl",
+    taxonomy: Taxonomy | None = None,
+    seen: set[str] | None = None,
+) -> Checked:
+    """Validate a delivery's manifest rows against its audio folder: the fields, a known
+    language and voice, no held-out festvox-ru sentence, a WAV named ``<utterance_id>.wav``
+    that meets the telephone-band contract. A repeated utterance id (in this manifest or in
+    ``seen``, updated) is rejected after its first use. Each reason names the field and ends
+    with the manifest file (``manifest``)."""
+    languages = list((taxonomy or load_taxonomy()).languages)
+    checked = Checked()
+    seen = set() if seen is None else seen
+    for record in records:
+        problem = _corpus_problem(record, languages, Path(audio_dir))
+        if problem is None and record["utterance_id"] in seen:
+            problem = "utterance_id: duplicate of an earlier row of the delivery"
+        if problem:
+            checked.reject(record, f"{problem} (file {manifest})")
+            continue
+        seen.add(record["utterance_id"])
+        checked.valid.append(record)
+    return checked

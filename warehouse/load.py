@@ -9,8 +9,10 @@ crm_tickets            ``ingestion.schemas``: ``duration_s`` double, ``sample_ra
 call_exports_calls     rest text, ``_extra`` text); another ``raw/<src>/<stream>/`` gets
                        ``<src>_<stream>``
 recordings             one row per ``raw/recordings/dt=*/<call id>.wav``, from its header only
-quarantine             ``quarantine/*/*/dt=*/rejects.jsonl`` lines and
-                       ``quarantine/recordings/dt=*/reasons.jsonl`` lines
+voice_corpus_audio     the same per ``raw/voice_corpus/audio/dt=*/<utterance id>.wav``
+quarantine             ``quarantine/*/*/dt=*/rejects.jsonl`` lines and the
+                       ``reasons.jsonl`` lines of ``quarantine/recordings/dt=*/`` and
+                       ``quarantine/voice_corpus/audio/dt=*/``
 _loads                 bookkeeping: which object (path, checksum) is loaded, into which table
 _load_runs             one row per ``load_commit`` that changed something or was asked for
 =====================  =========================================================================
@@ -68,6 +70,7 @@ PREFIXES = ("raw/", "quarantine/")
 LOADS = "_loads"
 LOAD_RUNS = "_load_runs"
 RECORDINGS = "recordings"
+VOICE_CORPUS_AUDIO = "voice_corpus_audio"
 QUARANTINE = "quarantine"
 
 
@@ -97,13 +100,10 @@ def _record_columns(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
     )
 
 
-#: Tables created by every load (dbt declares them as sources), with their columns.
-TABLES: dict[str, tuple[tuple[str, str], ...]] = {
-    _stream_table(source, stream): _record_columns(schema)
-    for (source, stream), schema in sorted(raw_schemas.BY_STREAM.items())
-} | {
-    RECORDINGS: (
-        ("call_id", TEXT),
+def _wav_columns(key: str) -> tuple[tuple[str, str], ...]:
+    """A WAV table's columns: the file stem as ``key``, then its header's facts."""
+    return (
+        (key, TEXT),
         ("lake_path", TEXT),
         ("size_bytes", BIGINT),
         ("sample_rate", BIGINT),
@@ -112,7 +112,16 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("duration_s", DOUBLE),
         ("dt", TEXT),
         *LAKE_COLUMNS,
-    ),
+    )
+
+
+#: Tables created by every load (dbt declares them as sources), with their columns.
+TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    _stream_table(source, stream): _record_columns(schema)
+    for (source, stream), schema in sorted(raw_schemas.BY_STREAM.items())
+} | {
+    RECORDINGS: _wav_columns("call_id"),
+    VOICE_CORPUS_AUDIO: _wav_columns("utterance_id"),
     QUARANTINE: (
         ("source", TEXT),
         ("stream", TEXT),
@@ -142,9 +151,15 @@ BOOKKEEPING: dict[str, str] = {
 ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {LOAD_RUNS: (("rows_erased", BIGINT),)}
 
 _PART = re.compile(r"^raw/([^/]+)/([^/]+)/dt=([^/]+)/[^/]+\.parquet$", re.IGNORECASE)
-_WAV = re.compile(r"^raw/recordings/dt=([^/]+)/([^/]+)\.wav$", re.IGNORECASE)
+#: WAV areas of the lake (``ingestion.lake_landing.WavArea``): prefix -> (table, source, stream)
+WAV_AREAS = {
+    "recordings": (RECORDINGS, "recordings", "wav"),
+    "voice_corpus/audio": (VOICE_CORPUS_AUDIO, "voice_corpus", "audio"),
+}
+_AREA = "|".join(re.escape(prefix) for prefix in WAV_AREAS)
+_WAV = re.compile(rf"^raw/({_AREA})/dt=([^/]+)/([^/]+)\.wav$", re.IGNORECASE)
 _REJECTS = re.compile(r"^quarantine/([^/]+)/([^/]+)/dt=([^/]+)/rejects\.jsonl$")
-_REASONS = re.compile(r"^quarantine/recordings/dt=([^/]+)/reasons\.jsonl$")
+_REASONS = re.compile(rf"^quarantine/({_AREA})/dt=([^/]+)/reasons\.jsonl$")
 
 WAV_HEADER_BYTES = 4096
 WAV_HEADER_LIMIT = 1 << 20
@@ -198,12 +213,14 @@ class _Object:
 def _classify(stat: ObjectStat) -> _Object | None:
     path = stat.path
     if m := _WAV.match(path):
-        return _Object(stat, "wav", RECORDINGS, m.group(1), "recordings", "wav")
+        table, source, stream = WAV_AREAS[m.group(1).lower()]
+        return _Object(stat, "wav", table, m.group(2), source, stream)
     if m := _PART.match(path):
         source, stream, dt = m.groups()
         return _Object(stat, "part", _stream_table(source, stream), dt, source, stream)
     if m := _REASONS.match(path):
-        return _Object(stat, "reasons", QUARANTINE, m.group(1), "recordings", "wav")
+        _, source, stream = WAV_AREAS[m.group(1)]
+        return _Object(stat, "reasons", QUARANTINE, m.group(2), source, stream)
     if m := _REJECTS.match(path):
         source, stream, dt = m.groups()
         return _Object(stat, "rejects", QUARANTINE, dt, source, stream)
@@ -474,20 +491,22 @@ class _Loader:
 
     # ---- recordings ---------------------------------------------------------------------
     def load_recordings(self, wavs: list[_Object]) -> None:
+        """One row per WAV (call recordings, voice-corpus audio), from its header."""
         if not wavs:
             return
         with ThreadPoolExecutor(max_workers=min(self.workers, len(wavs))) as pool:
             headers = list(pool.map(self._wav_header, wavs))
-        rows = []
+        rows: dict[str, list[dict[str, Any]]] = {}
         for obj, header in zip(wavs, headers, strict=True):
             if header is None:  # sealed under a destroyed key: an erased subject's call
-                self._erased(RECORDINGS, 1)
-                self._done(obj, RECORDINGS, 0)
+                self._erased(obj.table, 1)
+                self._done(obj, obj.table, 0)
                 continue
             rate, channels, width, frames, size = header
-            rows.append(
+            key = TABLES[obj.table][0][0]  # call_id | utterance_id
+            rows.setdefault(obj.table, []).append(
                 {
-                    "call_id": obj.path.rsplit("/", 1)[-1].rsplit(".", 1)[0],
+                    key: obj.path.rsplit("/", 1)[-1].rsplit(".", 1)[0],
                     "lake_path": obj.path,
                     "size_bytes": size,
                     "sample_rate": rate,
@@ -499,8 +518,9 @@ class _Loader:
                     "_lake_path": obj.path,
                 }
             )
-            self._done(obj, RECORDINGS, 1)
-        self._insert(RECORDINGS, rows)
+            self._done(obj, obj.table, 1)
+        for table, table_rows in rows.items():
+            self._insert(table, table_rows)
 
     def _wav_header(self, obj: _Object) -> tuple[int, int, int, int, int] | None:
         """(sample rate, channels, sample width, frames, plain size) from the first bytes of
@@ -572,8 +592,8 @@ class _Loader:
             if obj.kind == "reasons":
                 file = entry.get("file")
                 row |= {
-                    "source": "recordings",
-                    "stream": "wav",
+                    "source": obj.source,
+                    "stream": obj.stream,
                     "record": line.strip(),
                     "lake_path": entry.get("path") or (f"{partition}/{file}" if file else None),
                 }

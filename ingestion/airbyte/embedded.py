@@ -1,10 +1,11 @@
-"""Embedded Airbyte: run the CRM and call-export connections in this process (PyAirbyte).
+"""Embedded Airbyte: run the CRM, call-export and voice-corpus connections in this process.
 
 What the lake ingestion calls::
 
     syncs = sync_crm(base_url, ["customers", "tickets"], state=previous)   # one StreamSync each
     state_for_next_run = crm_state(syncs)
     calls = sync_call_exports(export_file, state=previous_calls_state)
+    corpus = sync_voice_corpus(manifest_file, state=previous_corpus_state)
 
 * CRM: the declarative manifest ``manifests/crm.yaml`` runs in-process (airbyte-cdk), with the
   incremental state passed through (see ``declarative.py``). ``state`` is what
@@ -14,6 +15,8 @@ What the lake ingestion calls::
   so parallel processes install it once) reads a sanitized
   copy of the day file after the JSONL preflight. Incremental per file: ``state`` lists the
   files (path + sha256) already synced; a file synced before returns no records.
+* Voice corpus: the same connector over a studio delivery's ``manifest.jsonl``
+  (``connections/voice_corpus.yaml``), incremental per manifest file in the same way.
 """
 
 from __future__ import annotations
@@ -33,14 +36,15 @@ from ingestion.airbyte.connections import Connection, load_connection
 from ingestion.airbyte.preflight import Preflight, preflight_jsonl
 
 CALLS_STREAM = "calls"
+VOICE_CORPUS_STREAM = "utterances"
 
 
 @dataclass
 class StreamSync:
     """One stream's result of a sync."""
 
-    connection: str  # "crm" | "call_exports"
-    stream: str  # "customers" | "tickets" | "calls"
+    connection: str  # "crm" | "call_exports" | "voice_corpus"
+    stream: str  # "customers" | "tickets" | "calls" | "utterances"
     records: list[dict]  # as the connector emitted them (no Airbyte meta columns)
     rejects: list[dict]  # {"line": n, "raw": str, "reason": str} from the preflight
     state: dict | None  # the stream's new state (JSON-serializable), for the next run
@@ -110,7 +114,7 @@ def sync_crm(
     ]
 
 
-# -- call exports -------------------------------------------------------------------------
+# -- JSONL files through source-file: call exports, voice-corpus manifests ----------------
 
 
 def file_source(
@@ -143,44 +147,60 @@ def _already_synced(state: Mapping[str, Any] | None, path: str, digest: str) -> 
     return any(entry.get("path") == path and entry.get("sha256") == digest for entry in files)
 
 
-def _with_file(state: Mapping[str, Any] | None, entry: dict[str, Any]) -> dict[str, Any]:
+def _with_file(state: Mapping[str, Any] | None, stream: str, entry: dict[str, Any]) -> dict:
     files = [dict(item) for item in (state or {}).get("files", [])]
     files.append(entry)
-    return {"type": "files", "stream": CALLS_STREAM, "files": files}
+    return {"type": "files", "stream": stream, "files": files}
 
 
-def sync_call_exports(
-    export_file: Path, state: Mapping[str, Any] | None, *, install_dir: Path | None = None
+@dataclass(frozen=True)
+class FileConnection:
+    """A source-file connection over one JSONL file per sync (call exports, voice corpus)."""
+
+    name: str  # connections/<name>.yaml
+    stream: str
+    variable: str  # the placeholder of the file's path in the YAML
+
+
+CALL_EXPORTS = FileConnection("call_exports", CALLS_STREAM, "EXPORT_FILE")
+VOICE_CORPUS = FileConnection("voice_corpus", VOICE_CORPUS_STREAM, "MANIFEST_FILE")
+
+
+def sync_jsonl_file(
+    spec: FileConnection,
+    path: Path,
+    state: Mapping[str, Any] | None,
+    *,
+    install_dir: Path | None = None,
 ) -> StreamSync:
-    """Sync one day's ``calls.jsonl`` via source-file; nothing if ``state`` says it was synced.
-
-    ``install_dir``: where the connector venv lives (default :func:`environment.install_dir`).
-    """
+    """Sync one JSONL file through the source-file connection ``spec``; nothing if ``state``
+    says it was synced. Lines that are not a JSON object come back as ``rejects``."""
     environment.prepare()
-    export_file = Path(export_file).resolve()
+    path = Path(path).resolve()
     started = time.monotonic()
-    checked = preflight_jsonl(export_file)
-    connection = load_connection("call_exports", {"EXPORT_FILE": str(export_file)})
+    checked = preflight_jsonl(path)
+    connection = load_connection(spec.name, {spec.variable: str(path)})
     result = StreamSync(
         connection=connection.name,
-        stream=CALLS_STREAM,
+        stream=spec.stream,
         records=[],
         rejects=[],
         state=dict(state) if state else None,
         connector=connection.source_name,
         connector_version=connection.version or "unpinned",
     )
-    if _already_synced(state, str(export_file), checked.sha256):
+    if _already_synced(state, str(path), checked.sha256):
         result.seconds = time.monotonic() - started
         return result
 
     if checked.good_lines:
-        result.records = _read_sanitized(checked, install_dir)
+        result.records = _read_sanitized(spec, checked, install_dir)
     result.rejects = checked.rejects
     result.state = _with_file(
         state,
+        spec.stream,
         {
-            "path": str(export_file),
+            "path": str(path),
             "sha256": checked.sha256,
             "records": len(result.records),
             "rejects": len(result.rejects),
@@ -190,16 +210,36 @@ def sync_call_exports(
     return result
 
 
-def _read_sanitized(checked: Preflight, install_dir: Path | None) -> list[dict]:
+def sync_call_exports(
+    export_file: Path, state: Mapping[str, Any] | None, *, install_dir: Path | None = None
+) -> StreamSync:
+    """Sync one day's ``calls.jsonl`` via source-file; nothing if ``state`` says it was synced.
+
+    ``install_dir``: where the connector venv lives (default :func:`environment.install_dir`).
+    """
+    return sync_jsonl_file(CALL_EXPORTS, export_file, state, install_dir=install_dir)
+
+
+def sync_voice_corpus(
+    manifest: Path, state: Mapping[str, Any] | None, *, install_dir: Path | None = None
+) -> StreamSync:
+    """Sync a voice-corpus delivery's ``manifest.jsonl`` via source-file (the WAVs are not
+    Airbyte's: see :func:`ingestion.lake_landing.land_wavs`); nothing if already synced."""
+    return sync_jsonl_file(VOICE_CORPUS, manifest, state, install_dir=install_dir)
+
+
+def _read_sanitized(
+    spec: FileConnection, checked: Preflight, install_dir: Path | None
+) -> list[dict]:
     """Write the good lines to a work dir and read them through the connector."""
     from ingestion.airbyte.reader import read_streams
 
-    with tempfile.TemporaryDirectory(prefix="calls-", dir=environment.work_dir()) as work:
+    with tempfile.TemporaryDirectory(prefix=f"{spec.name}-", dir=environment.work_dir()) as work:
         sanitized = checked.write_sanitized(Path(work) / checked.source.name)
-        connection = load_connection("call_exports", {"EXPORT_FILE": os.fspath(sanitized)})
+        connection = load_connection(spec.name, {spec.variable: os.fspath(sanitized)})
         source = file_source(connection, connection.config, install_dir)
         outcome = read_streams(source, connection.streams)
-    records = outcome.records.get(CALLS_STREAM, [])
+    records = outcome.records.get(spec.stream, [])
     if len(records) != len(checked.good_lines):
         raise RuntimeError(
             f"source-file read {len(records)} records from {len(checked.good_lines)} good lines "

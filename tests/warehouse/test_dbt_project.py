@@ -23,7 +23,8 @@ import pytest
 import yaml
 
 from core.pseudonym import customer_key
-from core.splits import real_speech_split
+from core.splits import hash_bucket, normalize_text, real_speech_split
+from ingestion.schemas import VOICE_CORPUS_FIELDS
 from ingestion.simulator.layout import CALL_FIELDS, CUSTOMER_FIELDS, TICKET_FIELDS
 from tests.warehouse.dbt_runner import PROJECT, ROOT, Dbt, postgres_connection
 from warehouse.schemas import MARTS
@@ -183,6 +184,51 @@ REAL_SENTENCES = [f"Мороз и солнце, день чудесный, ст�
 REPEATED = "Здравствуйте, я хочу узнать баланс."  # also said by a held-out voice
 REPEATED_TRAIN = "Подскажите, пожалуйста, курс доллара."  # only by training voices
 DAY = date(2026, 1, 15)
+CORPUS_VOICE = "festival:cmu_us_slt_arctic_hts:t1.00:p+0:g+0"
+#: A voice-corpus sentence no call says.
+CORPUS_ONLY = "Your card is blocked. A new one will be ready in five days."
+
+
+def _text_split(text: str) -> str:
+    """The mart's text-hash split (dbt vars test_pct = validation_pct = 10)."""
+    bucket = hash_bucket(normalize_text(text))
+    return "test" if bucket < 10 else "validation" if bucket < 20 else "train"
+
+
+def _corpus_rows(
+    call_texts: list[str], commit: str
+) -> tuple[list[tuple], list[tuple], dict[str, str]]:
+    """Voice-corpus manifest rows and WAV rows, and the split each utterance must get: a call's
+    test text read again (same split as the call), a sentence of its own, festvox-ru train
+    sentences (train, as real_speech_split says), a row re-delivered on a later day, and one
+    whose WAV is not in the lake (not in the mart)."""
+    english_test = next(t for t in call_texts if _text_split(t) == "test")
+    real_train = [t for t in REAL_SENTENCES if real_speech_split(t) == "train"][:2]
+    planned = [
+        ("en-0001", english_test, "en", CORPUS_VOICE, "test"),
+        ("en-0002", CORPUS_ONLY, "en", CORPUS_VOICE, _text_split(CORPUS_ONLY)),
+        *(
+            (f"ru-ru_{n:04d}", text, "ru", f"festvox-ru:ru_{n:04d}", "train")
+            for n, text in enumerate(real_train, start=101)
+        ),
+        ("en-0003", "This sentence has no recording in the lake.", "en", CORPUS_VOICE, ""),
+    ]
+    utterances, audio, expected = [], [], {}
+    for day in ("2026-01-14", "2026-01-15"):
+        for utterance_id, text, language, speaker, split in planned:
+            if day == "2026-01-14" and utterance_id != "en-0002":
+                continue  # en-0002 is delivered twice: staging keeps the later one
+            path = f"raw/voice_corpus/utterances/dt={day}/part-00000.parquet"
+            script = "festvox-ru" if language == "ru" else "script_en_v1"
+            utterances.append(
+                (utterance_id, text, language, speaker, f"{utterance_id}.wav", 8000, 2.5, script,
+                 commit, path)
+            )  # fmt: skip
+            if split:
+                wav = f"raw/voice_corpus/audio/dt={day}/{utterance_id}.wav"
+                audio.append((utterance_id, wav, 40044, 8000, 1, 2, 2.5, day, commit))
+                expected[utterance_id] = split
+    return utterances, audio, expected
 
 
 def _utterances() -> list[tuple[str, str, str, dict, str]]:
@@ -420,7 +466,20 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
         ),
     ]
     lake = [("_lake_commit", text), ("_lake_path", text)]
+    corpus, corpus_audio, _ = _corpus_rows([c[6] for c in calls if c[3] == "en"], commit2)
+    wav_columns = [
+        ("lake_path", text),
+        ("size_bytes", "bigint"),
+        ("sample_rate", "integer"),
+        ("channels", "integer"),
+        ("sample_width", "integer"),
+        ("duration_s", "double precision"),
+        ("dt", text),
+        ("_lake_commit", text),
+    ]
     return {
+        "voice_corpus_utterances": (_columns(VOICE_CORPUS_FIELDS, text) + lake, corpus),
+        "voice_corpus_audio": ([("utterance_id", text), *wav_columns], corpus_audio),
         "crm_customers": _with_customer_key(_columns(CUSTOMER_FIELDS, text) + lake, customers),
         "crm_tickets": _with_customer_key(_columns(TICKET_FIELDS, text) + lake, tickets),
         "call_exports_calls": _with_customer_key(_columns(CALL_FIELDS, text) + lake, calls),
@@ -564,8 +623,31 @@ def check_marts(rows: dict[str, list[dict[str, Any]]]) -> None:
         totals["loaded"] += r["loaded_records"]
         totals["quarantined"] += r["quarantined_records"]
     assert summary[("call_exports", "calls")]["quarantined"] == 2
+    assert summary[("voice_corpus", "utterances")]["loaded"] == 6
+    assert summary[("voice_corpus", "audio")]["loaded"] == 5
+    check_tts_sources(rows["tts_examples"])
     assert summary[("crm", "customers")]["loaded"] == len(CUSTOMERS) + 2
     assert sum(r["rejected_records"] for r in rows["quarantine"]) == 3
+
+
+def check_tts_sources(tts: list[dict[str, Any]]) -> None:
+    """tts_examples is the union of calls and the voice corpus, each row with its source;
+    a corpus text said in a call shares the call's split, festvox-ru keeps its real split."""
+    assert {r["source"] for r in tts} == {"calls", "voice_corpus"}
+    assert len({r["example_id"] for r in tts}) == len(tts)
+    corpus = {r["example_id"]: r for r in tts if r["source"] == "voice_corpus"}
+    english = [r["text"] for r in tts if r["source"] == "calls" and r["language"] == "en"]
+    _, _, expected = _corpus_rows(english, "")
+    assert {key: row["split"] for key, row in corpus.items()} == expected
+    assert all(r["call_id"] is None for r in corpus.values())
+    assert all(r["call_id"] == r["example_id"] for r in tts if r["source"] == "calls")
+    test_text = corpus["en-0001"]["text"]
+    assert {r["split"] for r in tts if r["text"] == test_text} == {"test"}
+    assert corpus["ru-ru_0101"]["is_real_speech"] and corpus["ru-ru_0101"]["split"] == "train"
+    assert corpus["en-0002"]["audio_path"] == "raw/voice_corpus/audio/dt=2026-01-15/en-0002.wav"
+    for r in tts:  # real speech: the split real_speech_split gives its sentence, from any source
+        if r["is_real_speech"]:
+            assert r["split"] == real_speech_split(r["text"]).replace("test_real", "test"), r
 
 
 def check_pseudonyms(cursor: Any, schema: str) -> None:

@@ -39,6 +39,8 @@ DAY2 = date(2026, 1, 2)
 RUN = "2b84072b-ce41"
 BRANCH = "ingest-20260101-2b84072b-ce4"
 FIVE = ("call_exports_calls", "crm_customers", "crm_tickets", "quarantine", "recordings")
+#: Every table a load creates.
+TABLE_NAMES = (*FIVE, "voice_corpus_utterances", "voice_corpus_audio")
 
 
 # ---- the test lake ------------------------------------------------------------------------
@@ -164,6 +166,8 @@ FIRST_ROWS = {
     "crm_tickets": 1,
     "recordings": 2,
     "quarantine": 3 + 1 + 1,  # 3 bad calls, 1 bad customer, 1 bad recording
+    "voice_corpus_utterances": 0,
+    "voice_corpus_audio": 0,
 }
 #: 3 parts + 2 WAVs + rejects.jsonl of calls and customers + reasons.jsonl of recordings
 FIRST_OBJECTS = 3 + 2 + 2 + 1
@@ -198,7 +202,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[
 
 
 def _counts(wh: Warehouse, schema: str) -> dict[str, int]:
-    return {table: wh.count(raw_schema(schema), table) for table in FIVE}
+    return {table: wh.count(raw_schema(schema), table) for table in TABLE_NAMES}
 
 
 def _q(schema: str, table: str) -> str:
@@ -317,6 +321,65 @@ def test_load_commit(test_lake: LandedLake, warehouse: tuple[Warehouse, str]) ->
     assert json.loads(wav_reject[4])["file"] == "C3.wav"
 
 
+def test_voice_corpus_rows_and_wavs_load_into_their_own_tables(
+    test_lake: LandedLake, warehouse: tuple[Warehouse, str]
+) -> None:
+    wh, schema = warehouse
+    wavs = test_lake.root / "corpus"
+    wavs.mkdir()
+    _wav(wavs / "en-0001.wav", frames=12000)  # 1.5 s
+    _wav(wavs / "en-0002.wav", rate=16000)  # breaks the contract -> quarantine
+    row = {
+        "utterance_id": "en-0001",
+        "text": "Your card is blocked.",
+        "language": "en",
+        "speaker": "festival:cmu_us_slt_arctic_hts:t1.00:p+0:g+0",
+        "audio_file": "en-0001.wav",
+        "sample_rate": 8000,
+        "duration_s": 1.5,
+        "script": "script_en_v1",
+    }
+    checked = validation.Checked(valid=[row])
+    day, run, sealer = DAY2, "run-corpus", _sealer()
+    landings = [
+        lake_landing.land_records(
+            test_lake.lake, REPO, BRANCH, run_id=run, source="voice_corpus", stream="utterances",
+            day=day, checked=checked, schema=schemas.VOICE_CORPUS, sealer=sealer,
+        ),
+        lake_landing.land_wavs(
+            test_lake.lake, REPO, BRANCH, run_id=run, day=day, files=sorted(wavs.glob("*.wav")),
+            sealer=sealer, owners={}, area=lake_landing.VOICE_CORPUS_AUDIO_AREA,
+        ),
+    ]  # fmt: skip
+    assert landings[1].unattributed == 0  # studio audio has no caller to attribute it to
+    commit = lake_landing.commit_ingestion(
+        test_lake.lake, REPO, BRANCH, run_id=run, day=day, landings=landings
+    )
+    report = load_commit(test_lake.lake, REPO, commit.id, wh, schema, key=b"test-key")
+    assert report.rows["voice_corpus_utterances"] == 1
+    assert report.rows["voice_corpus_audio"] == 1
+    assert report.rows["recordings"] == 2  # the calls' recordings, not the corpus's
+    audio = wh.fetchall(
+        "SELECT utterance_id, lake_path, sample_rate, duration_s "
+        f"FROM {_q(schema, 'voice_corpus_audio')}"
+    )
+    assert audio == [("en-0001", "raw/voice_corpus/audio/dt=2026-01-02/en-0001.wav", 8000, 1.5)]
+    texts = wh.fetchall(f"SELECT utterance_id, text FROM {_q(schema, 'voice_corpus_utterances')}")
+    assert texts == [("en-0001", "Your card is blocked.")]
+    reasons = wh.fetchall(
+        f"SELECT source, stream, reason, lake_path FROM {_q(schema, 'quarantine')} "
+        "WHERE source = 'voice_corpus'"
+    )
+    assert reasons == [
+        (
+            "voice_corpus",
+            "audio",
+            "sample rate 16000 Hz, expected 8000 Hz",
+            "quarantine/voice_corpus/audio/dt=2026-01-02/en-0002.wav",
+        )
+    ]
+
+
 def test_rerun_loads_nothing(test_lake: LandedLake, warehouse: tuple[Warehouse, str]) -> None:
     wh, schema = warehouse
     first = load_commit(test_lake.lake, REPO, BRANCH, wh, schema)
@@ -339,7 +402,7 @@ def test_later_commit_loads_only_what_is_new(
     assert report.commit_id == second != test_lake.commit
     assert report.objects_loaded == 1
     assert report.objects_skipped == FIRST_OBJECTS
-    assert report.rows == dict.fromkeys(FIVE, 0) | {"call_exports_calls": 2}
+    assert report.rows == dict.fromkeys(TABLE_NAMES, 0) | {"call_exports_calls": 2}
     assert _counts(wh, schema) == FIRST_ROWS | {"call_exports_calls": 5}
     lineage = wh.fetchall(
         f"SELECT call_id, _lake_commit, _lake_path FROM {_q(schema, 'call_exports_calls')} "
@@ -418,7 +481,7 @@ def test_empty_commit_creates_every_table(
     wh, schema = warehouse
     report = load_commit(test_lake.lake, REPO, "main", wh, schema)
     assert report.objects_loaded == report.objects_skipped == 0
-    assert _counts(wh, schema) == dict.fromkeys(FIVE, 0)
+    assert _counts(wh, schema) == dict.fromkeys(TABLE_NAMES, 0)
     for table, columns in TABLES.items():
         assert wh.columns(raw_schema(schema), table) == [name for name, _ in columns]
 

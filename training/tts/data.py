@@ -29,7 +29,6 @@ from core.settings import Settings
 from core.voices import NATURAL_VOICES, parse_espeak_id, speaker_engine
 from training.common.audio import decode_wav
 from training.common.data import read_mart
-from training.common.example_stats import row_keys
 from training.tts.config import TTSConfig
 from training.tts.durations import espeak_durations_many
 from training.tts.features import SILENCE, MelSpec, peak_normalize
@@ -47,8 +46,17 @@ MART = "tts_examples"
 def load_rows(
     settings: Settings, commit: str | None = None, *, schema: str = PUBLISHED
 ) -> list[dict[str, Any]]:
-    """The mart's rows (call_id, text, language, audio_path, speaker, split, ...) at ``commit``."""
+    """The mart's rows (example_id, source, text, language, audio_path, speaker, split, ...)
+    at ``commit``: calls and voice-corpus utterances alike."""
     return read_mart(settings, MART, commit=commit, schema=schema)
+
+
+def example_keys(rows: list[dict[str, Any]]) -> list[str]:
+    """Each row's id: ``example_id`` (a call id or a voice-corpus utterance id), ``call_id``
+    on marts published before the mart had both sources, ``row-<index>`` without either."""
+    return [
+        str(row.get("example_id") or row.get("call_id") or f"row-{i}") for i, row in enumerate(rows)
+    ]
 
 
 def split_rows(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -75,7 +83,10 @@ def read_audio(
     if row.get("wav_file"):
         return Path(row["wav_file"]).read_bytes()
     if lake is None:
-        raise ValueError(f"row {row.get('call_id')} needs the lake to read {row['audio_path']}")
+        raise ValueError(
+            f"row {row.get('example_id') or row.get('call_id')} needs the lake to read "
+            f"{row['audio_path']}"
+        )
     data = lake.read_bytes(repository, row["audio_lake_commit"], row["audio_path"])
     if sealer is None:
         from core.sealing.codec import is_sealed_blob
@@ -121,7 +132,7 @@ class Examples:
     durations: list[np.ndarray] = field(default_factory=list)  # [len(text) + 2] int32
     mels: list[np.ndarray] = field(default_factory=list)  # [frames, n_mels] float32
     skipped: Counter[str] = field(default_factory=Counter)
-    keys: list[str] = field(default_factory=list)  # each aligned row's ``call_id``
+    keys: list[str] = field(default_factory=list)  # each aligned row's ``example_id``
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -141,7 +152,7 @@ def prepare(
         config.sample_rate, config.n_fft, config.hop, config.n_mels, config.fmin, config.fmax
     )
     out = Examples()
-    keys = {id(row): key for row, key in zip(rows, row_keys(rows, "call_id"), strict=True)}
+    keys = {id(row): key for row, key in zip(rows, example_keys(rows), strict=True)}
     espeak, natural, recorded = [], [], []
     for row, (waveform, rate) in zip(rows, audio, strict=True):
         text, speaker = row["text"], row["speaker"]

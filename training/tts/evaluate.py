@@ -30,8 +30,8 @@ import numpy as np
 import tensorflow as tf
 
 from core.settings import Settings
-from training.common.example_stats import RATE_FLOOR, ExampleStats, corpus_metric, row_keys
-from training.tts.data import Examples, attach_audio, prepare, resample
+from training.common.example_stats import RATE_FLOOR, ExampleStats, corpus_metric
+from training.tts.data import Examples, attach_audio, example_keys, prepare, resample
 from training.tts.export import config_of, load, synthesize
 
 
@@ -266,7 +266,7 @@ def example_stats(
     settings: Settings | None = None,
 ) -> dict[str, ExampleStats]:
     """Per-example counts of the SavedModel at ``model_dir`` (loaded fresh) on ``rows``, keyed
-    by ``call_id``, all lower is better: ``mel_l1``, ``duration_mae``, ``duration_error`` on the
+    by ``example_id``, all lower is better: ``mel_l1``, ``duration_mae``, ``duration_error`` on the
     aligned rows (a mean: ``ratio`` of the example's value and 1), and with ``stt_model``
     ``cer_ratio`` on the rows of simulated speech (``rate_ratio`` of the characters the STT
     model got wrong on the synthesized audio and on the recording, and the reference length).
@@ -291,7 +291,7 @@ def example_stats(
     }
     if stt_model is not None:
         heard = round_trip(model, stt_model, rows, audio=audio)
-        keys = row_keys(rows, "call_id")
+        keys = example_keys(rows)
         counts = []
         for i in heard.simulated:
             text, language = heard.texts[i], heard.languages[i]

@@ -53,6 +53,7 @@ def synthetic_rows(
             duration = render_speech(text, speaker, path) if not path.exists() else None
             rows.append(
                 {
+                    "example_id": key,
                     "call_id": key,
                     "text": text,
                     "language": language,

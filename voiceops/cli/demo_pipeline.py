@@ -1,11 +1,13 @@
 """``voiceops demo``: the main pipeline on the embedded defaults, as far as it is built.
 
-For each simulated day: simulate the contact center, ingest the day with the Dagster
-ingestion job (embedded Airbyte connectors, recordings straight to the lake, one
-``ingest-*`` branch per run), then audit it with ``audit_publish_job`` (load into the
-branch's own warehouse schema, ``dbt build`` with every test) and publish it to ``main`` only
-if every check passed. The last demo day plants too many bad records: its publish is refused.
-Then the four families train on the published data and go through the registry gate.
+First a studio delivery of the voice corpus (read speech for TTS) is dropped beside the
+sources; day 1's ingestion lands it. For each simulated day: simulate the contact center,
+ingest the day with the Dagster ingestion job (embedded Airbyte connectors, recordings
+straight to the lake, one ``ingest-*`` branch per run), then audit it with
+``audit_publish_job`` (load into the branch's own warehouse schema, ``dbt build`` with every
+test) and publish it to ``main`` only if every check passed. The last demo day plants too
+many bad records: its publish is refused. Then the four families train on the published
+data and go through the registry gate.
 
 Every outcome the demo reports is checked before it is printed as a result (good days
 published, the bad day refused with ``main`` unchanged, every commit of ``main`` a verified
@@ -63,6 +65,30 @@ def _ingest(
     return outcome
 
 
+def _voice_corpus(settings: Settings) -> None:
+    """Drop the studio delivery of the voice corpus (festvox-ru's train sentences, Festival's
+    slt reading the English script) where day 1's ingestion syncs it, unless it is there."""
+    from ingestion.voice_corpus.delivery import (
+        DELIVERY,
+        MANIFEST,
+        voice_corpus_root,
+        write_delivery,
+    )
+
+    directory = voice_corpus_root(settings.sources_root) / DELIVERY
+    if (directory / MANIFEST).is_file():
+        say(f"[bold]voice corpus[/bold]: delivery {DELIVERY} already dropped")
+        return
+    report = write_delivery(directory)
+    failed = f", {report.failed} the engine could not say" if report.failed else ""
+    say(
+        f"[bold]voice corpus[/bold]: delivery {DELIVERY} written: {report.utterances['ru']} "
+        f"festvox-ru train utterances in {report.seconds['ru']:.0f} s, "
+        f"{report.utterances['en']} script sentences read by Festival slt in "
+        f"{report.seconds['en']:.0f} s{failed}"
+    )
+
+
 def _publish(day: int) -> PublishOutcome:
     """Audit the day's branch (dbt's own log kept off the screen) and publish it if clean;
     a refusal shows each failed check with dbt's message."""
@@ -113,6 +139,7 @@ def pipeline_demo(days: int, calls: int, seed: int, bad_rate: float) -> None:
     lake, repository = open_lake(settings), settings.lake_repository
     plan = [(day, calls * 3 if day == 1 else calls, bad_rate) for day in range(1, days + 1)]
     plan.append((days + 1, max(calls // 3, 30), 0.6))  # far too many bad records
+    _voice_corpus(settings)  # ingested with day 1, published with it
     results = []
     for day, day_calls, day_bad_rate in plan:
         ingestion = _ingest(day, day_calls, seed, day_bad_rate, settings)

@@ -5,6 +5,11 @@
     ('crm', 'customers', 'crm_customers'),
     ('crm', 'tickets', 'crm_tickets'),
     ('call_exports', 'calls', 'call_exports_calls'),
+    ('voice_corpus', 'utterances', 'voice_corpus_utterances'),
+] %}
+{%- set wav_tables = [
+    ('recordings', 'wav', 'recordings'),
+    ('voice_corpus', 'audio', 'voice_corpus_audio'),
 ] %}
 with loaded as (
     {%- for source_name, stream_name, table in record_tables %}
@@ -17,13 +22,16 @@ with loaded as (
         group by 3
         union all
     {%- endfor %}
-    select
-        'recordings' as source,
-        'wav' as stream,
-        cast(dt as date) as dt,
-        count(*) as loaded_records
-    from {{ source('raw', 'recordings') }}
-    group by 3
+    {%- for source_name, stream_name, table in wav_tables %}
+        select
+            '{{ source_name }}' as source,
+            '{{ stream_name }}' as stream,
+            cast(dt as date) as dt,
+            count(*) as loaded_records
+        from {{ source('raw', table) }}
+        group by 3
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 quarantined as (

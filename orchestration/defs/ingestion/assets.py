@@ -10,6 +10,9 @@ Embedded mode (``ingest_day_job``): PyAirbyte reads the records in this process.
 creates the branch, points the connection's S3 destination at it (lakeFS S3 gateway),
 syncs through ``dagster-airbyte``, then validates and lands what Airbyte staged exactly as
 embedded mode lands its records (``ingestion/airbyte/lake_sync.py``).
+
+The voice corpus (studio deliveries of read speech for TTS) runs embedded in both modes: its
+manifest rows through the ``voice_corpus`` connection, its WAVs landed as recordings are.
 """
 
 import json
@@ -49,6 +52,8 @@ CRM_KEYS = {
 }
 CALLS_KEY = AssetKey(["airbyte", "call_exports", "calls"])
 RECORDINGS_KEY = AssetKey(["lake", "recordings"])
+VOICE_CORPUS_KEY = AssetKey(["airbyte", "voice_corpus", "utterances"])
+VOICE_CORPUS_AUDIO_KEY = AssetKey(["lake", "voice_corpus_audio"])
 COMMIT_KEY = AssetKey(["lake", "contact_center_ingestion"])
 
 
@@ -210,12 +215,90 @@ def call_recordings(context: AssetExecutionContext, lake: LakeResource) -> Mater
     return MaterializeResult(metadata=_landing_metadata(landing, branch))
 
 
+@multi_asset(
+    specs=[
+        AssetSpec(
+            VOICE_CORPUS_KEY,
+            group_name=INGESTION_GROUP,
+            kinds={"airbyte", "python"},
+            description="Voice-corpus manifests (studio deliveries) through Airbyte source-file.",
+        ),
+        AssetSpec(
+            VOICE_CORPUS_AUDIO_KEY,
+            group_name=INGESTION_GROUP,
+            kinds={"lakefs"},
+            description="The WAVs of the voice-corpus rows that passed validation.",
+        ),
+    ],
+    partitions_def=DAYS,
+)
+def voice_corpus(context: AssetExecutionContext, lake: LakeResource):
+    """Sync every delivery under ``<sources>/voice_corpus/`` not synced before; rows with a
+    missing field, an unknown language or voice, a held-out festvox-ru sentence or a bad WAV
+    go to quarantine with the file, field and reason; the WAVs of the rest land beside them."""
+    from ingestion.airbyte.embedded import sync_voice_corpus
+    from ingestion.voice_corpus.delivery import AUDIO_DIR, delivery_manifests, voice_corpus_root
+
+    settings = lake.settings()
+    client, repo = lake.get_lake(), lake.repository_name
+    branch = _branch(context, lake)
+    state = lake_landing.latest_state(
+        client, repo, "voice_corpus.utterances", refused=_refused_by_gate(settings)
+    )
+    checked, wavs, seen = validation.Checked(), [], set()
+    connector = connector_version = ""
+    root = voice_corpus_root(settings.sources_root)
+    for manifest in delivery_manifests(settings.sources_root):
+        sync = sync_voice_corpus(manifest, state)
+        state, connector, connector_version = sync.state, sync.connector, sync.connector_version
+        name = manifest.relative_to(root).as_posix()
+        found = validation.check_voice_corpus(
+            sync.records, manifest.parent / AUDIO_DIR, manifest=name, seen=seen
+        )
+        for reject in sync.rejects:
+            found.reject(reject.get("raw"), f"{reject['reason']} (file {name})")
+        checked.valid += found.valid
+        checked.rejects += found.rejects
+        wavs += [manifest.parent / AUDIO_DIR / row["audio_file"] for row in found.valid]
+    sealer = Sealer.from_settings(settings)
+    landing = lake_landing.land_records(
+        client,
+        repo,
+        branch,
+        run_id=context.run_id,
+        source="voice_corpus",
+        stream="utterances",
+        day=_day(context),
+        checked=checked,
+        schema=schemas.VOICE_CORPUS,
+        connector=connector,
+        connector_version=connector_version,
+        state=state,
+        sealer=sealer,
+    )
+    yield MaterializeResult(asset_key=VOICE_CORPUS_KEY, metadata=_landing_metadata(landing, branch))
+    audio = lake_landing.land_wavs(
+        client,
+        repo,
+        branch,
+        run_id=context.run_id,
+        day=_day(context),
+        files=wavs,
+        sealer=sealer,
+        owners={},
+        area=lake_landing.VOICE_CORPUS_AUDIO_AREA,
+    )
+    yield MaterializeResult(
+        asset_key=VOICE_CORPUS_AUDIO_KEY, metadata=_landing_metadata(audio, branch)
+    )
+
+
 @asset(
     key=COMMIT_KEY,
     group_name=INGESTION_GROUP,
     kinds={"lakefs"},
     partitions_def=DAYS,
-    deps=[*CRM_KEYS.values(), CALLS_KEY, RECORDINGS_KEY],
+    deps=[*CRM_KEYS.values(), CALLS_KEY, RECORDINGS_KEY, VOICE_CORPUS_KEY, VOICE_CORPUS_AUDIO_KEY],
     description="The committed ingestion branch: one lake commit per run, not yet published.",
 )
 def contact_center_ingestion(
@@ -369,12 +452,14 @@ def _sync_into_branch(
 
 
 embedded_stream_assets = [crm_streams, call_exports_calls]
-lake_ingestion_assets = [call_recordings, contact_center_ingestion]
+#: The voice corpus runs embedded in both modes (its WAVs are not an Airbyte stream).
+lake_ingestion_assets = [call_recordings, voice_corpus, contact_center_ingestion]
+CORPUS_KEYS = [VOICE_CORPUS_KEY, VOICE_CORPUS_AUDIO_KEY]
 ingestion_assets = [*embedded_stream_assets, *lake_ingestion_assets]
 
 ingest_day_job = define_asset_job(
     "ingest_day_job",
-    selection=[*CRM_KEYS.values(), CALLS_KEY, RECORDINGS_KEY, COMMIT_KEY],
+    selection=[*CRM_KEYS.values(), CALLS_KEY, RECORDINGS_KEY, *CORPUS_KEYS, COMMIT_KEY],
     partitions_def=DAYS,
     description="Ingest one simulated day into a new ingest-* branch of the lake.",
 )
@@ -382,7 +467,7 @@ ingest_day_job = define_asset_job(
 #: Server mode: the same keys, the streams from the Airbyte server (``server_lake_assets``).
 land_day_job = define_asset_job(
     "land_day_job",
-    selection=[*CRM_KEYS.values(), CALLS_KEY, RECORDINGS_KEY, COMMIT_KEY],
+    selection=[*CRM_KEYS.values(), CALLS_KEY, RECORDINGS_KEY, *CORPUS_KEYS, COMMIT_KEY],
     partitions_def=DAYS,
     description="Sync one day through the Airbyte server into a new ingest-* branch, land "
     "and validate it with the recordings, and commit (server mode).",

@@ -26,7 +26,14 @@ from dagster import (
 from pydantic import Field
 
 from core.trail import open_trail
-from orchestration.defs.ingestion.assets import CALLS_KEY, COMMIT_KEY, CRM_KEYS, RECORDINGS_KEY
+from orchestration.defs.ingestion.assets import (
+    CALLS_KEY,
+    COMMIT_KEY,
+    CRM_KEYS,
+    RECORDINGS_KEY,
+    VOICE_CORPUS_AUDIO_KEY,
+    VOICE_CORPUS_KEY,
+)
 from orchestration.defs.retries import SERVER_RETRY_POLICY, refusal
 from orchestration.resources.lake import LakeResource
 from versioning.lake import Lake, NotFoundError
@@ -44,6 +51,8 @@ RAW_SOURCES = {
     "crm_tickets": CRM_KEYS["tickets"],
     "call_exports_calls": CALLS_KEY,
     "recordings": RECORDINGS_KEY,
+    "voice_corpus_utterances": VOICE_CORPUS_KEY,
+    "voice_corpus_audio": VOICE_CORPUS_AUDIO_KEY,
     "quarantine": COMMIT_KEY,
 }
 RAW_KEYS = {table: AssetKey(["warehouse", "raw", table]) for table in RAW_SOURCES}
