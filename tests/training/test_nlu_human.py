@@ -1,5 +1,6 @@
 # ruff: noqa: RUF001, RUF002 (Russian text uses Cyrillic letters on purpose)
-"""The hand-written ``test_human`` utterances: coverage, kept out of the phrasebook, validation."""
+"""The hand-written ``test_human`` and ``validation_human`` utterances: coverage, kept out of
+the phrasebook and apart from each other, file validation."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import random
 import re
 from collections import Counter
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,13 @@ import pytest
 from core.errors import InputError
 from core.language import LANGUAGES, phrasebook, utterance
 from core.taxonomy import load_taxonomy
-from training.nlu.human import HUMAN_SPLIT, human_rows, load_file
+from training.nlu.human import (
+    HUMAN_SETS,
+    HUMAN_SPLIT,
+    HUMAN_VALIDATION_SPLIT,
+    human_rows,
+    load_file,
+)
 from training.nlu.synthetic import synthetic_rows
 
 SAMPLES_PER_LANGUAGE = 20_000
@@ -26,36 +34,63 @@ def normalized(text: str) -> str:
     return " ".join(re.sub(r"[^\w<>]+", " ", text).split())
 
 
-def rendered(language: str, samples: int, seed: int = 0) -> set[str]:
+@lru_cache(maxsize=4)
+def rendered(language: str, samples: int, seed: int = 0) -> frozenset[str]:
     """Normalized texts of ``samples`` phrasebook utterances, every intent in turn."""
     rng, intents = random.Random(f"human-overlap:{seed}"), list(load_taxonomy().intents)
-    return {
+    return frozenset(
         normalized(utterance(intents[i % len(intents)], language, rng, date(2026, 1, 15)).text)
         for i in range(samples)
-    }
+    )
 
 
-def test_every_language_has_120_items_covering_every_intent():
-    rows = human_rows()
+@pytest.mark.parametrize(("split", "at_least"), [(HUMAN_SPLIT, 120), (HUMAN_VALIDATION_SPLIT, 100)])
+def test_every_language_has_enough_items_covering_every_intent(split, at_least):
+    rows = human_rows(split)
     for language in LANGUAGES:
         counts = Counter(r["intent"] for r in rows if r["language"] == language)
-        assert sum(counts.values()) >= 120, language
+        assert sum(counts.values()) >= at_least, language
         assert set(counts) == set(load_taxonomy().intents), language
         assert min(counts.values()) >= 6, (language, counts)
-    assert {r["split"] for r in rows} == {HUMAN_SPLIT}
+    assert {r["split"] for r in rows} == {split}
     assert len({r["example_id"] for r in rows}) == len(rows)
 
 
+def shared_texts(rows: list[dict], others: list[dict]) -> list[str]:
+    """The texts of ``rows`` equal, normalized, to a text of ``others``."""
+    taken = {normalized(r["text"]) for r in others}
+    return [r["text"] for r in rows if normalized(r["text"]) in taken]
+
+
+def test_no_validation_item_is_a_test_item():
+    validation, test = human_rows(HUMAN_VALIDATION_SPLIT), human_rows(HUMAN_SPLIT)
+    assert shared_texts(validation, test) == []
+    assert not {r["example_id"] for r in validation} & {r["example_id"] for r in test}
+
+
+def test_the_shared_item_check_catches_a_test_item_written_otherwise():
+    test = human_rows(HUMAN_SPLIT)
+    planted = dict(test[0], text=test[0]["text"].upper() + " ?!")
+    assert shared_texts([*human_rows(HUMAN_VALIDATION_SPLIT), planted], test) == [planted["text"]]
+
+
+def test_an_unknown_split_is_refused():
+    with pytest.raises(ValueError, match="validation_human"):
+        human_rows("train")
+
+
+@pytest.mark.parametrize("split", list(HUMAN_SETS))
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_no_item_is_something_the_phrasebook_renders(language):
-    texts = rendered(language, SAMPLES_PER_LANGUAGE)
-    texts |= {normalized(r["text"]) for r in synthetic_rows(40, seed=5)}
+def test_no_item_is_something_the_phrasebook_renders(language, split):
+    texts = rendered(language, SAMPLES_PER_LANGUAGE) | {
+        normalized(r["text"]) for r in synthetic_rows(40, seed=5)
+    }
     cores = {
         normalized(core)
         for spec in phrasebook(language)["intents"].values()
         for core in spec["cores"]
     }
-    items = [r for r in human_rows() if r["language"] == language]
+    items = [r for r in human_rows(split) if r["language"] == language]
     assert len(texts) > 5_000  # the sample is broad, not a handful of repeats
     rendered_items = [r["text"] for r in items if normalized(r["text"]) in texts]
     core_items = [r["text"] for r in items if normalized(r["text"]) in cores]
@@ -64,7 +99,7 @@ def test_no_item_is_something_the_phrasebook_renders(language):
 
 def test_the_overlap_check_catches_a_phrasebook_core():
     core = phrasebook("en")["intents"]["help"]["cores"][0]
-    assert normalized(core.upper() + "!!") in rendered("en", 2_000)
+    assert normalized(core.upper() + "!!") in rendered("en", SAMPLES_PER_LANGUAGE)
 
 
 def _write(tmp_path: Path, body: str) -> Path:

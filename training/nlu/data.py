@@ -14,7 +14,7 @@ from core.settings import Settings
 from core.taxonomy import load_taxonomy
 from training.common.data import read_mart
 from training.nlu.bio import bio_tags, tag_names
-from training.nlu.human import HUMAN_SPLIT, human_rows
+from training.nlu.human import HUMAN_SPLIT, HUMAN_VALIDATION_SPLIT, human_rows
 from training.nlu.phrasing import UNSEEN_SPLIT, unseen_phrasings
 from training.nlu.text import Encoder, tokenize
 from warehouse.schemas import PUBLISHED
@@ -79,13 +79,15 @@ def split_rows(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def scored_splits(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Rows by split with the two test sets every run adds: the ``test`` rows whose phrasing
-    no ``train`` row has (``test_unseen_phrasing``) and the hand-written ``test_human``."""
+    """Rows by split with the sets every run adds: the ``test`` rows whose phrasing no
+    ``train`` row has (``test_unseen_phrasing``) and the hand-written ``test_human`` and
+    ``validation_human``."""
     splits = split_rows(rows)
     unseen = unseen_phrasings(splits.get("train", []), splits.get("test", []))
     if unseen:  # the NLU unseen-phrasing targets are measured on these
         splits[UNSEEN_SPLIT] = unseen
-    splits[HUMAN_SPLIT] = human_rows()  # hand-written, never in the mart or the phrasebook
+    for split in (HUMAN_SPLIT, HUMAN_VALIDATION_SPLIT):  # never in the mart or the phrasebook
+        splits[split] = human_rows(split)
     return splits
 
 

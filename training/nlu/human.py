@@ -1,11 +1,14 @@
-"""Hand-written, human-style utterances: the NLU's ``test_human`` split.
+"""Hand-written, human-style utterances: the NLU's ``test_human`` and ``validation_human``.
 
-``human/<language>.yaml`` holds utterances written once by hand the way callers type and
-speak (fragments, questions without verbs, casual greetings, typos, mixed languages, words
-no template has). They live beside the NLU code, not in ``core/phrasebook/``: the simulator,
-the synthetic rows and the STT read the phrasebook, so nothing generated can draw on them,
-and they are versioned with the code that reports them. Every run scores them as the split
-``test_human`` (metrics ``human_<metric>_<language>`` in run metadata and the registry).
+``human/test/<language>.yaml`` and ``human/validation/<language>.yaml`` hold utterances
+written by hand the way callers type and speak (fragments, questions without verbs, casual
+greetings, typos, mixed languages, words no template has); the two sets share no item. They
+live beside the NLU code, not in ``core/phrasebook/``: the simulator, the synthetic rows and
+the STT read the phrasebook, so nothing generated can draw on them, and they are versioned
+with the code that reports them. Every run scores both: ``test_human`` is a test split
+(metrics ``human_<metric>_<language>`` in run metadata and the registry); training picks its
+best epoch partly on ``validation_human`` (:mod:`training.nlu.selection`) and reports it as
+``human_validation_intent_accuracy_<language>``.
 """
 
 from __future__ import annotations
@@ -22,15 +25,18 @@ from core.language import LANGUAGES
 from core.taxonomy import load_taxonomy
 
 HUMAN_SPLIT = "test_human"
+HUMAN_VALIDATION_SPLIT = "validation_human"
 HUMAN_DIR = Path(__file__).with_name("human")
+#: split -> the folder of ``human/`` holding its ``<language>.yaml`` files
+HUMAN_SETS = {HUMAN_SPLIT: "test", HUMAN_VALIDATION_SPLIT: "validation"}
 
 
 def _problem(path: Path, where: str, reason: str) -> InputError:
     return InputError(f"{path}: {where}: {reason}")
 
 
-def _row(path: Path, language: str, index: int, item: Any) -> dict[str, Any]:
-    """One validated item as a mart-like row (split ``test_human``)."""
+def _row(path: Path, language: str, index: int, item: Any, split: str) -> dict[str, Any]:
+    """One validated item as a mart-like row of ``split``."""
     where = f"items[{index}]"
     if not isinstance(item, dict):
         raise _problem(path, where, "must be a mapping with text and intent")
@@ -48,19 +54,20 @@ def _row(path: Path, language: str, index: int, item: Any) -> dict[str, Any]:
     for slot in slots:
         if slot not in taxonomy.slots_of(intent):
             raise _problem(path, f"{where}.slots.{slot}", f"not a slot of intent {intent}")
-    key = f"human|{language}|{text}|{intent}"
+    key = f"human|{language}|{text}|{intent}"  # the two sets share no text: ids stay apart
     return {
         "example_id": hashlib.sha256(key.encode()).hexdigest()[:16],
         "text": text,
         "language": language,
         "intent": intent,
         "slots": dict(slots),
-        "split": HUMAN_SPLIT,
+        "split": split,
     }
 
 
-def load_file(path: Path) -> list[dict[str, Any]]:
-    """The rows of one ``human/<language>.yaml`` (a clear error naming file, field, reason)."""
+def load_file(path: Path, split: str = HUMAN_SPLIT) -> list[dict[str, Any]]:
+    """The rows of one ``human/<set>/<language>.yaml`` as rows of ``split`` (a clear error
+    naming file, field, reason)."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
@@ -70,7 +77,7 @@ def load_file(path: Path) -> list[dict[str, Any]]:
     language = data.get("language")
     if language not in LANGUAGES:
         raise _problem(Path(path), "language", f"{language!r} is not one of {LANGUAGES}")
-    rows = [_row(Path(path), language, i, item) for i, item in enumerate(data["items"])]
+    rows = [_row(Path(path), language, i, item, split) for i, item in enumerate(data["items"])]
     seen: dict[str, int] = {}
     for i, row in enumerate(rows):
         if row["text"] in seen:
@@ -80,11 +87,17 @@ def load_file(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-@lru_cache(maxsize=1)
-def _cached(directory: Path) -> tuple[dict[str, Any], ...]:
-    return tuple(row for language in LANGUAGES for row in load_file(directory / f"{language}.yaml"))
+@lru_cache(maxsize=4)
+def _cached(directory: Path, split: str) -> tuple[dict[str, Any], ...]:
+    folder = directory / HUMAN_SETS[split]
+    return tuple(
+        row for language in LANGUAGES for row in load_file(folder / f"{language}.yaml", split)
+    )
 
 
-def human_rows(directory: Path = HUMAN_DIR) -> list[dict[str, Any]]:
-    """Every hand-written utterance of every language, as ``test_human`` rows (copies)."""
-    return [dict(row, slots=dict(row["slots"])) for row in _cached(Path(directory))]
+def human_rows(split: str = HUMAN_SPLIT, directory: Path = HUMAN_DIR) -> list[dict[str, Any]]:
+    """Every hand-written utterance of ``split`` (``test_human`` or ``validation_human``) in
+    every language, as rows of that split (copies)."""
+    if split not in HUMAN_SETS:
+        raise ValueError(f"no hand-written split {split!r}; expected one of {list(HUMAN_SETS)}")
+    return [dict(row, slots=dict(row["slots"])) for row in _cached(Path(directory), split)]
