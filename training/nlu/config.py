@@ -29,7 +29,9 @@ class NLUConfig(TrainConfig):
     dropout: float = 0.3
     word_dropout: float = 0.1  # share of known words replaced by OOV while training
     typo_share: float = 0.3  # share of training rows added again with misspelt words
-    early_stopping_patience: int = 3  # 0 = off
+    translit_share: float = 0.2  # share of Cyrillic training rows added again in Latin letters
+    early_stopping_patience: int = 3  # epochs without a better selection score; 0 = all epochs
+    human_validation_weight: float = 0.5  # share of validation_human in the selection score
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism()
 
     @classmethod

@@ -29,10 +29,12 @@ from training.nlu.config import NLUConfig
 from training.nlu.data import dataset, intent_names, label, scored_splits
 from training.nlu.evaluate import confusion_table, evaluate_split
 from training.nlu.export import NLUServing
-from training.nlu.human import HUMAN_SPLIT
+from training.nlu.human import HUMAN_SPLIT, HUMAN_VALIDATION_SPLIT
 from training.nlu.model import build_model, compile_model
 from training.nlu.phrasing import UNSEEN_SPLIT
+from training.nlu.selection import BestEpoch
 from training.nlu.text import Encoder, build_vocabularies
+from training.nlu.translit import with_translit
 from training.nlu.typos import with_typos
 
 FAMILY = "nlu"
@@ -50,6 +52,7 @@ class TrainResult:
     metrics: dict[str, Any] = field(default_factory=dict)  # split -> evaluate.report(...)
     seconds: float = 0.0
     epochs_run: int = 0
+    best_epoch: int = 0  # 1-based: the epoch whose weights the model has
     unlocated_slots: dict[str, int] = field(default_factory=dict)
 
 
@@ -66,19 +69,22 @@ def train(
     run_dir: Path,
     on_epoch: EpochHook | None = None,
 ) -> TrainResult:
-    """Fit on the ``train`` split, early-stop on ``validation``, score every other split;
-    ``on_epoch(epoch, logs)`` after each epoch."""
+    """Fit on the ``train`` split, keep the epoch that does best on ``validation`` and
+    ``validation_human`` (:class:`~training.nlu.selection.BestEpoch`), score every other
+    split; ``on_epoch(epoch, logs)`` after each epoch."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config)
     splits = scored_splits(rows)
     if not splits.get("train"):
         raise ValueError("no rows in the train split")
-    if config.typo_share:  # after the unseen-phrasing split: typo copies are not phrasings
-        splits["train"] = [
-            *splits["train"],
-            *with_typos(splits["train"], config.typo_share, config.seed),
-        ]
+    # after the unseen-phrasing split (the copies are not phrasings), both from the mart rows
+    original = splits["train"]
+    splits["train"] = [
+        *original,
+        *with_typos(original, config.typo_share, config.seed),
+        *with_translit(original, config.translit_share, config.seed),
+    ]
     labelled = {name: label(split, config.max_tokens) for name, split in splits.items()}
     words, chars = build_vocabularies(labelled["train"].texts, config.min_word_count)
     encoder = Encoder.from_config(words, chars, config)
@@ -98,13 +104,14 @@ def train(
         if labelled.get("validation")
         else None
     )
-    callbacks = training_callbacks(FAMILY, run_dir, on_epoch)
-    if val_ds is not None and config.early_stopping_patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                patience=config.early_stopping_patience, restore_best_weights=True
-            )
-        )
+    best_epoch = BestEpoch(
+        labelled[HUMAN_VALIDATION_SPLIT],
+        encoder,
+        config.human_validation_weight,
+        config.early_stopping_patience,
+    )
+    # first: the others (history, TensorBoard, on_epoch) see the logs it adds
+    callbacks = [best_epoch, *training_callbacks(FAMILY, run_dir, on_epoch)]
     started = time.perf_counter()
     history = model.fit(
         train_ds,
@@ -118,7 +125,7 @@ def train(
     serving = NLUServing(model, encoder, intent_names(), tag_names())
     unlocated: dict[str, int] = {}
     for name, data in labelled.items():
-        if name in (UNSEEN_SPLIT, HUMAN_SPLIT):  # test rows counted there; not mart rows
+        if name in (UNSEEN_SPLIT, HUMAN_SPLIT, HUMAN_VALIDATION_SPLIT):  # not mart rows
             continue
         for slot, n in data.unlocated.items():
             unlocated[slot] = unlocated.get(slot, 0) + n
@@ -135,6 +142,7 @@ def train(
         },
         seconds=seconds,
         epochs_run=len(history.epoch),
+        best_epoch=best_epoch.best_epoch + 1,
         unlocated_slots=unlocated,
     )
 
@@ -163,9 +171,23 @@ def run(
         seconds=result.seconds,
         params=int(result.model.count_params()),
         epochs=result.epochs_run,
-        extra={"unlocated_slots": sum(result.unlocated_slots.values())},
+        extra={
+            "unlocated_slots": sum(result.unlocated_slots.values()),
+            "best_epoch": result.best_epoch,
+            **human_validation_metrics(result.metrics),
+        },
         tables=tables,
     )
+
+
+def human_validation_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """``human_validation_intent_accuracy_<all|ru|en>`` of the ``validation_human`` split (the
+    flat names ``test_human`` has as ``human_intent_accuracy_<language>``)."""
+    scores = metrics.get(HUMAN_VALIDATION_SPLIT, {})
+    return {
+        f"human_validation_intent_accuracy_{language}": float(values["intent_accuracy"])
+        for language, values in scores.items()
+    }
 
 
 def _summary(scores: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
                 "rows": len(rows),
                 "params": result.model.count_params(),
                 "epochs_run": result.epochs_run,
+                "best_epoch": result.best_epoch,
                 "train_seconds": round(result.seconds, 1),
                 "unlocated_slots": result.unlocated_slots,
                 "scores": {split: _summary(s) for split, s in result.metrics.items()},

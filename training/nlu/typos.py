@@ -49,23 +49,37 @@ def _offsets(text: str, tokens: list[str]) -> list[int]:
     return found
 
 
-def typo_row(row: dict[str, Any], rng: random.Random, max_edits: int = 2) -> dict[str, Any] | None:
-    """A copy of ``row`` with 1..max_edits words misspelt (None: no word took a typo)."""
+def outside_words(row: dict[str, Any], min_length: int = 1) -> list[tuple[int, str]]:
+    """(offset in the text, word) of each alphabetic token of ``row`` outside its slot values,
+    ``min_length`` letters or longer, in text order: the words a copy may rewrite."""
     text = row["text"]
     tokens = tokenize(text)
     tags, _ = bio_tags(tokens, row.get("slots") or {})
-    starts = _offsets(text, tokens)
-    candidates = [
-        i
-        for i, (token, tag) in enumerate(zip(tokens, tags, strict=True))
-        if tag == OUTSIDE and token.isalpha() and len(token) >= MIN_LENGTH and starts[i] >= 0
+    return [
+        (start, token)
+        for token, tag, start in zip(tokens, tags, _offsets(text, tokens), strict=True)
+        if tag == OUTSIDE and token.isalpha() and len(token) >= min_length and start >= 0
     ]
+
+
+def rewritten(text: str, words: list[tuple[int, str]], new_words: list[str]) -> str:
+    """``text`` with each (offset, word) of ``words`` replaced by the new word in turn."""
+    for (start, word), new in reversed(list(zip(words, new_words, strict=True))):
+        text = text[:start] + new + text[start + len(word) :]  # right to left: offsets hold
+    return text
+
+
+def typo_row(row: dict[str, Any], rng: random.Random, max_edits: int = 2) -> dict[str, Any] | None:
+    """A copy of ``row`` with 1..max_edits words misspelt (None: no word took a typo)."""
+    candidates = outside_words(row, MIN_LENGTH)
     if not candidates:
         return None
-    chosen = sorted(rng.sample(candidates, min(len(candidates), rng.randint(1, max_edits))))
-    for i in reversed(chosen):  # right to left: earlier offsets stay valid
-        start, token = starts[i], tokens[i]
-        text = text[:start] + misspell(token, rng) + text[start + len(token) :]
+    chosen = sorted(
+        rng.sample(range(len(candidates)), min(len(candidates), rng.randint(1, max_edits)))
+    )
+    words = [candidates[i] for i in chosen]
+    misspelt = [misspell(word, rng) for _, word in reversed(words)][::-1]  # drawn right to left
+    text = rewritten(row["text"], words, misspelt)
     if text == row["text"]:  # e.g. two equal letters swapped
         return None
     return dict(row, text=text, example_id=f"{row.get('example_id', '')}~typo")
