@@ -129,6 +129,12 @@ def test_fake_airbyte_server_lands_a_simulated_day_like_embedded_mode(
             *(f"{kind}.{key}" for kind in ("records", "quarantined") for key in keys),
             "records.recordings.wav",
             "quarantined.recordings.wav",
+            # the voice corpus runs embedded in server mode too: no delivery, nothing landed
+            *(
+                f"{kind}.voice_corpus.{s}"
+                for kind in ("records", "quarantined")
+                for s in ("utterances", "audio")
+            ),
             "connector.crm",
             "connector.call_exports",
             *(f"state.{key}" for key in keys),
