@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     from training.tts.export import TTSServing
     from training.tts.train import train
 
-    config = TTSConfig.preset("demo", args.set)
     sources = set(args.sources.split(","))
+    corpus = [f"voice_corpus={'voice_corpus' in sources}"]
+    config = TTSConfig.preset("demo", [*corpus, *args.set])
     rows = [row for row in load_rows(get_settings()) if row.get("source", "calls") in sources]
     with tempfile.TemporaryDirectory(prefix="tts-voice-corpus-") as run_dir:
         result = train(rows, config, Path(run_dir))

@@ -19,7 +19,6 @@ from typing import Any
 
 from registry.external import languages_of, read_manifest
 from registry.external_eval import stt_example_stats
-from registry.lineage import split_rows
 from registry.policy import Policy
 from training.families import Family
 
@@ -45,7 +44,7 @@ def compare_with_champion(
     """The bootstrap report of every gated metric (and language) the two versions share."""
     from registry.compare import compare_models
 
-    test = split_rows(rows, policy.split)
+    test = family.scored_splits(rows).get(policy.split, [])
     if family.name == "stt":
         spoken = set(languages_of(new_dir)) & set(languages_of(champion_dir))
         test = [row for row in test if row.get("language") in spoken]

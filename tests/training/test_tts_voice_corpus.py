@@ -14,7 +14,7 @@ from core.audio import FESTVOX_RU_DIR
 from ingestion.voice_corpus.delivery import AUDIO_DIR, MANIFEST, write_delivery
 from training.common.audio import read_wav
 from training.tts.config import TTSConfig
-from training.tts.data import example_keys, prepare
+from training.tts.data import example_keys, prepare, scored_splits, training_splits
 
 pytestmark = pytest.mark.skipif(
     not FESTVOX_RU_DIR.is_dir() or shutil.which("festival") is None,
@@ -65,3 +65,37 @@ def test_without_the_flags_corpus_rows_are_counted_not_aligned(tmp_path: Path) -
     examples = prepare(rows, TTSConfig.tiny(real_speech=False, natural_voices=False), audio)
     assert len(examples) == 0
     assert examples.skipped == {"real speech not enabled": 1, "natural voices not enabled": 1}
+
+
+def _mixed_rows() -> list[dict]:
+    """Call and voice-corpus rows of every split (only what the split routing reads)."""
+    return [
+        {"example_id": f"{source}-{split}", "source": source, "split": split}
+        for source in ("calls", "voice_corpus")
+        for split in ("train", "validation", "test")
+    ]
+
+
+def test_the_corpus_is_trained_on_only_with_voice_corpus_and_only_its_train_rows() -> None:
+    rows = _mixed_rows()
+
+    def ids(splits: dict) -> dict:
+        return {name: [row["example_id"] for row in chosen] for name, chosen in splits.items()}
+
+    calls_only = {s: [f"calls-{s}"] for s in ("train", "validation", "test")}
+    assert ids(training_splits(rows, TTSConfig.tiny())) == calls_only
+    with_corpus = ids(training_splits(rows, TTSConfig.tiny(voice_corpus=True)))
+    assert with_corpus == calls_only | {"train": ["calls-train", "voice_corpus-train"]}
+    assert ids(scored_splits(rows)) == calls_only
+    assert not TTSConfig.demo().voice_corpus
+
+
+def test_every_scoring_path_scores_calls_rows_only() -> None:
+    from training.families import family
+
+    rows = _mixed_rows()
+    tts = family("tts")
+    assert [row["example_id"] for row in tts.test_splits(rows)["test"]] == ["calls-test"]
+    assert all(
+        row["source"] == "calls" for chosen in tts.scored_splits(rows).values() for row in chosen
+    )

@@ -41,6 +41,8 @@ from warehouse.schemas import PUBLISHED
 log = logging.getLogger(__name__)
 
 MART = "tts_examples"
+#: The ``source`` of the mart's voice-corpus rows (the others are ``calls``).
+VOICE_CORPUS = "voice_corpus"
 
 
 def load_rows(
@@ -65,6 +67,32 @@ def split_rows(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     for row in rows:
         groups.setdefault(row["split"], []).append(row)
     return groups
+
+
+def is_corpus_row(row: dict[str, Any]) -> bool:
+    """Whether a mart row is a voice-corpus utterance (``source``), not a call's."""
+    return row.get("source") == VOICE_CORPUS
+
+
+def scored_splits(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The rows a TTS is scored on, by split: the calls' (what the bot says to callers, on
+    the voices and lines of calls); voice-corpus rows are training material only, so every
+    version is scored on the same kind of rows (``Family.test_splits`` reads this)."""
+    return split_rows([row for row in rows if not is_corpus_row(row)])
+
+
+def training_splits(
+    rows: list[dict[str, Any]], config: TTSConfig
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`scored_splits`, with the voice corpus's ``train`` rows added to ``train`` when
+    the config's ``voice_corpus`` is on (a corpus sentence equal to a call's test text is in
+    ``test`` by the mart's split rule, so it is never trained on)."""
+    splits = scored_splits(rows)
+    if config.voice_corpus:
+        corpus = [row for row in rows if is_corpus_row(row) and row["split"] == "train"]
+        if corpus:
+            splits.setdefault("train", []).extend(corpus)
+    return splits
 
 
 def resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:

@@ -320,7 +320,8 @@ def add_rows_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def rows_of(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The split's rows: rendered ``--synthetic`` ones, else the published mart's."""
+    """The split's rows a TTS is scored on (``data.scored_splits``: calls' rows): rendered
+    ``--synthetic`` ones, else the published mart's."""
     if args.synthetic:
         from training.tts.synthetic import synthetic_rows
 
@@ -330,7 +331,9 @@ def rows_of(args: argparse.Namespace) -> list[dict[str, Any]]:
         from training.tts.data import load_rows
 
         rows = load_rows(get_settings())
-    return [row for row in rows if row["split"] == args.split]
+    from training.tts.data import scored_splits
+
+    return scored_splits(rows).get(args.split, [])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,7 +26,7 @@ from training.common.callbacks import EpochHook, training_callbacks
 from training.common.optim import epochs_within, warmup_cosine_adamw
 from training.common.run import RunSummary, curves_table
 from training.tts.config import TTSConfig
-from training.tts.data import Examples, attach_audio, dataset, prepare, split_rows
+from training.tts.data import Examples, attach_audio, dataset, prepare, training_splits
 from training.tts.evaluate import intelligibility, score_examples
 from training.tts.export import TTSServing, export
 from training.tts.model import FastSpeech
@@ -62,10 +62,11 @@ def seed_everything(config: TTSConfig) -> None:
 def prepare_splits(
     rows: list[dict[str, Any]], config: TTSConfig, settings: Settings | None = None
 ) -> dict[str, Examples]:
-    """Aligned examples of every split present in ``rows``."""
+    """Aligned examples of every split present in ``rows`` (``data.training_splits``: the
+    voice corpus in ``train`` only, and only with ``voice_corpus``)."""
     return {
         name: prepare(split, config, attach_audio(split, settings))
-        for name, split in split_rows(rows).items()
+        for name, split in training_splits(rows, config).items()
     }
 
 
