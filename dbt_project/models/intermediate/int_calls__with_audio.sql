@@ -5,11 +5,7 @@ with calls as (
 
 recordings as (
     select * from {{ ref('stg_lake__recordings') }}
-    where
-        channels = 1
-        and size_bytes > 44
-        and sample_rate between {{ var('min_sample_rate') }} and {{ var('max_sample_rate') }}
-        and duration_s between {{ var('min_audio_duration_s') }} and {{ var('max_audio_duration_s') }}
+    where {{ audio_is_usable() }}
 )
 
 select

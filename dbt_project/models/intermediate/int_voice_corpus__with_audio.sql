@@ -8,11 +8,7 @@ with utterances as (
 
 audio as (
     select * from {{ ref('stg_voice_corpus__audio') }}
-    where
-        channels = 1
-        and size_bytes > 44
-        and sample_rate between {{ var('min_sample_rate') }} and {{ var('max_sample_rate') }}
-        and duration_s between {{ var('min_audio_duration_s') }} and {{ var('max_audio_duration_s') }}
+    where {{ audio_is_usable() }}
 )
 
 select
