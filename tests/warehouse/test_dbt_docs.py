@@ -47,7 +47,7 @@ def test_docs_generate_writes_the_catalog_and_serve_serves_it(tmp_path: Path) ->
     catalog = json.loads((site / "catalog.json").read_text())
     manifest = json.loads((site / "manifest.json").read_text())
     models = {uid for uid in manifest["nodes"] if uid.startswith("model.")}
-    assert len(models) == 18 and models <= set(catalog["nodes"])
+    assert len(models) == 21 and models <= set(catalog["nodes"])
     columns = catalog["nodes"]["model.voiceops.nlu_examples"]["columns"]
     assert {"text", "intent", "slots", "split"} <= set(columns)
     assert "source.voiceops.raw.crm_customers" in catalog["sources"]
