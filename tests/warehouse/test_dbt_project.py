@@ -483,20 +483,7 @@ def raw_rows() -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
         "crm_customers": _with_customer_key(_columns(CUSTOMER_FIELDS, text) + lake, customers),
         "crm_tickets": _with_customer_key(_columns(TICKET_FIELDS, text) + lake, tickets),
         "call_exports_calls": _with_customer_key(_columns(CALL_FIELDS, text) + lake, calls),
-        "recordings": (
-            [
-                ("call_id", text),
-                ("lake_path", text),
-                ("size_bytes", "bigint"),
-                ("sample_rate", "integer"),
-                ("channels", "integer"),
-                ("sample_width", "integer"),
-                ("duration_s", "double precision"),
-                ("dt", text),
-                ("_lake_commit", text),
-            ],
-            recordings,
-        ),
+        "recordings": ([("call_id", text), *wav_columns], recordings),
         "quarantine": (
             [
                 (c, text)
