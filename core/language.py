@@ -11,6 +11,7 @@ slot dict holds the canonical value (currency "USD" when the text says "долл
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import random
 import string
 from dataclasses import dataclass, field
@@ -396,18 +397,43 @@ def _ordered(slots: dict[str, Any], intent: str) -> dict[str, Any]:
     return {name: slots[name] for name in load_taxonomy().slots_of(intent) if name in slots}
 
 
-def utterance(intent: str, language: str, rng: random.Random, today: date) -> Utterance:
-    """One customer utterance of ``intent`` in ``language`` with its slots."""
+def _intent_spec(intent: str, language: str) -> dict[str, Any]:
     book = phrasebook(language)
     if intent not in book["intents"]:
         raise ValueError(f"no phrasings for intent {intent!r}")
-    core = rng.choice(book["intents"][intent]["cores"])
-    template = _cap(_compose(rng, book, intent, core))
+    return book["intents"][intent]
+
+
+def _filled(
+    intent: str, language: str, rng: random.Random, today: date, template: str
+) -> Utterance:
     filler = _Slots(intent, language, rng, today, load_taxonomy().slots_of(intent))
-    text = _cap(template.format_map(filler))
+    text = template.format_map(filler)
     return Utterance(
         intent, language, text, _ordered(filler.values, intent), template, dict(filler.surface)
     )
+
+
+def utterance(intent: str, language: str, rng: random.Random, today: date) -> Utterance:
+    """One customer utterance of ``intent`` in ``language`` with its slots, as said on a call."""
+    core = rng.choice(_intent_spec(intent, language)["cores"])
+    template = _cap(_compose(rng, phrasebook(language), intent, core))
+    said = _filled(intent, language, rng, today, template)
+    return dataclasses.replace(said, text=_cap(said.text))
+
+
+def typed_utterance(intent: str, language: str, rng: random.Random, today: date) -> Utterance:
+    """One chat message of ``intent``: a ``typed`` phrasing as written (no openers or
+    disfluencies), slots filled; raises ``ValueError`` if the intent has no typed phrasings."""
+    typed = _intent_spec(intent, language).get("typed", [])
+    if not typed:
+        raise ValueError(f"no typed phrasings for intent {intent!r} in {language!r}")
+    return _filled(intent, language, rng, today, rng.choice(typed))
+
+
+def typed_intents(language: str) -> list[str]:
+    """The intents with ``typed`` phrasings in ``language``."""
+    return [name for name, spec in phrasebook(language)["intents"].items() if spec.get("typed")]
 
 
 def core_count(intent: str, language: str) -> int:

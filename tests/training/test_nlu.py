@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from core import language as nl
 from core.taxonomy import load_taxonomy
 from training.common import callbacks as cb
 from training.nlu.bio import bio_tags, slot_values, spans, tag_names
@@ -269,6 +270,9 @@ def test_tiny_training_records_history_and_scores(trained):
     assert list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     # the core-phrasing split: no test phrasing is a training phrasing
     assert result.metrics[UNSEEN_SPLIT]["all"]["n"] == result.metrics["test"]["all"]["n"]
+    # chat rows: tiny's typed_rows per intent with typed phrasings, in both languages
+    typed_intents = len(nl.typed_intents("en")) + len(nl.typed_intents("ru"))
+    assert result.typed_train_rows == NLUConfig.tiny().typed_rows * typed_intents > 0
     human = Counter(row["language"] for row in human_rows())
     assert {lang: result.metrics[HUMAN_SPLIT][lang]["n"] for lang in human} == dict(human)
     for split in ("validation", "test", UNSEEN_SPLIT, HUMAN_SPLIT):

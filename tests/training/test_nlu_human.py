@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
-from core.language import LANGUAGES, phrasebook, utterance
+from core.language import LANGUAGES, phrasebook, typed_intents, utterance
 from core.taxonomy import load_taxonomy
 from training.nlu.human import (
     HUMAN_SETS,
@@ -24,6 +24,7 @@ from training.nlu.human import (
     load_file,
 )
 from training.nlu.synthetic import synthetic_rows
+from training.nlu.typed import typed_rows
 
 SAMPLES_PER_LANGUAGE = 20_000
 
@@ -36,12 +37,16 @@ def normalized(text: str) -> str:
 
 @lru_cache(maxsize=4)
 def rendered(language: str, samples: int, seed: int = 0) -> frozenset[str]:
-    """Normalized texts of ``samples`` phrasebook utterances, every intent in turn."""
+    """Normalized texts of ``samples`` phrasebook utterances, every intent in turn, and of
+    ``samples // 4`` chat rows of the typed phrasings."""
     rng, intents = random.Random(f"human-overlap:{seed}"), list(load_taxonomy().intents)
-    return frozenset(
+    said = {
         normalized(utterance(intents[i % len(intents)], language, rng, date(2026, 1, 15)).text)
         for i in range(samples)
-    )
+    }
+    typed = len(typed_intents(language))
+    chat = typed_rows(samples // 4 // typed, [language], seed)
+    return frozenset(said | {normalized(row["text"]) for row in chat})
 
 
 @pytest.mark.parametrize(("split", "at_least"), [(HUMAN_SPLIT, 120), (HUMAN_VALIDATION_SPLIT, 100)])
@@ -88,7 +93,7 @@ def test_no_item_is_something_the_phrasebook_renders(language, split):
     cores = {
         normalized(core)
         for spec in phrasebook(language)["intents"].values()
-        for core in spec["cores"]
+        for core in [*spec["cores"], *spec.get("typed", [])]
     }
     items = [r for r in human_rows(split) if r["language"] == language]
     assert len(texts) > 5_000  # the sample is broad, not a handful of repeats
@@ -97,8 +102,9 @@ def test_no_item_is_something_the_phrasebook_renders(language, split):
     assert rendered_items == [] and core_items == []
 
 
-def test_the_overlap_check_catches_a_phrasebook_core():
-    core = phrasebook("en")["intents"]["help"]["cores"][0]
+@pytest.mark.parametrize("kind", ["cores", "typed"])
+def test_the_overlap_check_catches_a_phrasebook_phrasing(kind):
+    core = phrasebook("en")["intents"]["help"][kind][0]
     assert normalized(core.upper() + "!!") in rendered("en", SAMPLES_PER_LANGUAGE)
 
 

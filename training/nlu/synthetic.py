@@ -12,7 +12,7 @@ import random
 from datetime import date
 from typing import Any
 
-from core.language import LANGUAGES, phrasebook, utterance
+from core.language import LANGUAGES, Utterance, phrasebook, utterance
 from core.taxonomy import load_taxonomy
 
 PERSON = "<PERSON>"
@@ -48,22 +48,27 @@ def synthetic_rows(
             seen: set[str] = set()
             for _ in range(per_intent_language):
                 u = utterance(intent, language, rng, today)
-                text, slots = u.text, dict(u.slots)
-                if "recipient" in slots:
-                    text = text.replace(u.surface["recipient"], PERSON)
-                    slots["recipient"] = PERSON
-                if text in seen:
+                row = mart_row(u, split_of_core(core_index(u.template, cores)))
+                if row["text"] in seen:
                     continue
-                seen.add(text)
-                key = f"{language}|{text}|{intent}|{sorted(slots.items())}"
-                rows.append(
-                    {
-                        "example_id": hashlib.sha256(key.encode()).hexdigest()[:16],
-                        "text": text,
-                        "language": language,
-                        "intent": intent,
-                        "slots": slots,
-                        "split": split_of_core(core_index(u.template, cores)),
-                    }
-                )
+                seen.add(row["text"])
+                rows.append(row)
     return rows
+
+
+def mart_row(u: Utterance, split: str, kind: str = "") -> dict[str, Any]:
+    """``u`` as a row of the ``nlu_examples`` mart (recipient names redacted); ``kind``
+    goes into the hashed example id, so rows of other origins never share an id."""
+    text, slots = u.text, dict(u.slots)
+    if "recipient" in slots:
+        text = text.replace(u.surface["recipient"], PERSON)
+        slots["recipient"] = PERSON
+    key = f"{kind}{u.language}|{text}|{u.intent}|{sorted(slots.items())}"
+    return {
+        "example_id": hashlib.sha256(key.encode()).hexdigest()[:16],
+        "text": text,
+        "language": u.language,
+        "intent": u.intent,
+        "slots": slots,
+        "split": split,
+    }

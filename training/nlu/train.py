@@ -35,6 +35,7 @@ from training.nlu.phrasing import UNSEEN_SPLIT
 from training.nlu.selection import BestEpoch
 from training.nlu.text import Encoder, build_vocabularies
 from training.nlu.translit import with_translit
+from training.nlu.typed import typed_rows
 from training.nlu.typos import with_typos
 
 FAMILY = "nlu"
@@ -54,6 +55,7 @@ class TrainResult:
     epochs_run: int = 0
     best_epoch: int = 0  # 1-based: the epoch whose weights the model has
     unlocated_slots: dict[str, int] = field(default_factory=dict)
+    typed_train_rows: int = 0  # chat rows added to the train split (training.nlu.typed)
 
 
 def seed_everything(config: NLUConfig) -> None:
@@ -78,8 +80,10 @@ def train(
     splits = scored_splits(rows)
     if not splits.get("train"):
         raise ValueError("no rows in the train split")
-    # after the unseen-phrasing split (the copies are not phrasings), both from the mart rows
-    original = splits["train"]
+    # after the unseen-phrasing split (chat rows and copies are not the mart's phrasings)
+    languages = sorted({row["language"] for row in splits["train"]})
+    typed = typed_rows(config.typed_rows, languages, config.seed)
+    original = [*splits["train"], *typed]
     splits["train"] = [
         *original,
         *with_typos(original, config.typo_share, config.seed),
@@ -144,6 +148,7 @@ def train(
         epochs_run=len(history.epoch),
         best_epoch=best_epoch.best_epoch + 1,
         unlocated_slots=unlocated,
+        typed_train_rows=len(typed),
     )
 
 
@@ -174,6 +179,7 @@ def run(
         extra={
             "unlocated_slots": sum(result.unlocated_slots.values()),
             "best_epoch": result.best_epoch,
+            "typed_train_rows": result.typed_train_rows,
             **human_validation_metrics(result.metrics),
         },
         tables=tables,
@@ -239,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
                 "params": result.model.count_params(),
                 "epochs_run": result.epochs_run,
                 "best_epoch": result.best_epoch,
+                "typed_train_rows": result.typed_train_rows,
                 "train_seconds": round(result.seconds, 1),
                 "unlocated_slots": result.unlocated_slots,
                 "scores": {split: _summary(s) for split, s in result.metrics.items()},
