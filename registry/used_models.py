@@ -21,7 +21,7 @@ from registry.register import model_dir
 from registry.tracking import client
 from registry.versions import CHAMPION, by_alias
 from training.families import Family, family
-from training.steps import saved_model_in
+from training.steps import refuse_unused_models, saved_model_in
 
 
 def models_for_scoring(
@@ -30,9 +30,7 @@ def models_for_scoring(
     """``{"<name>_model": SavedModel dir}`` for each model ``fam`` is scored with, and where
     each came from (the path given, or ``<model>@champion vN``)."""
     given = given or {}
-    unused = sorted(set(given) - set(fam.uses_models))
-    if unused:
-        raise InputError(f"{fam.name} is not scored with the {', '.join(unused)} model")
+    refuse_unused_models(fam, given)
     models: dict[str, Path] = {}
     provenance: dict[str, str] = {}
     for name in fam.uses_models:

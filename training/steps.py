@@ -10,6 +10,7 @@ it with ``TrainingInfo.from_metadata`` as it reads a materialization.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,13 @@ def train(
     return record
 
 
+def refuse_unused_models(family: Family, given: Mapping[str, Any]) -> None:
+    """A clear error naming each model in ``given`` that ``family`` is not scored with."""
+    unused = sorted(set(given) - set(family.uses_models))
+    if unused:
+        raise InputError(f"{family.name} is not scored with the {', '.join(unused)} model")
+
+
 def scoring_models(
     family: Family, record: dict[str, Any], used_models: dict[str, Path] | None = None
 ) -> dict[str, Path]:
@@ -139,9 +147,7 @@ def scoring_models(
     one its training run used, where the record says it is; a clear error when one is
     missing or not used."""
     given = {name: saved_model_in(path) for name, path in (used_models or {}).items()}
-    unused = sorted(set(given) - set(family.uses_models))
-    if unused:
-        raise InputError(f"{family.name} is not scored with the {', '.join(unused)} model")
+    refuse_unused_models(family, given)
     for name in family.uses_models:
         recorded = record.get(f"{name}_model_path")
         if name not in given and recorded and Path(recorded).is_dir():
