@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -150,3 +151,17 @@ def test_presets_are_the_ones_a_family_defines() -> None:
     assert large.max_train_seconds == 0.0, "a long run has no time budget"
     with pytest.raises(ValueError, match="NLUConfig has no preset 'large'; expected one of tiny"):
         NLUConfig.preset("large")
+
+
+def test_the_tts_large_preset_is_the_demo_model_trained_longer() -> None:
+    from training.tts.config import TTSConfig
+
+    demo, large = TTSConfig.demo(), TTSConfig.preset("large", ["max_steps=12000"])
+    assert large.size == "large" and large.max_steps == 12000
+    assert TTSConfig.large().max_steps == 3 * demo.max_steps
+    different = {
+        name
+        for name, value in dataclasses.asdict(TTSConfig.large()).items()
+        if value != getattr(demo, name)
+    }
+    assert different == {"size", "epochs", "max_steps"}

@@ -1,8 +1,9 @@
-"""Hyperparameters of the TTS model, with a ``tiny`` (tests) and a ``demo`` preset."""
+"""Hyperparameters of the TTS model, with ``tiny`` (tests), ``demo`` and ``large`` presets."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 from core.voices import REAL_SPEECH_ENGINE, is_held_out, speaker_engine, speaker_language
 from training.common.config import TrainConfig
@@ -32,6 +33,8 @@ def house_voice_problem(voice: str, language: str, *, natural: bool, real: bool)
 @dataclasses.dataclass(frozen=True)
 class TTSConfig(TrainConfig):
     """Characters -> conv encoder -> durations -> length regulator -> conv decoder -> log-mel."""
+
+    PRESETS: ClassVar[tuple[str, ...]] = ("tiny", "demo", "large")
 
     # audio (the recordings are 8 kHz telephone speech)
     sample_rate: int = 8000
@@ -133,3 +136,9 @@ class TTSConfig(TrainConfig):
             "voice_corpus": False,
         }
         return cls(**(fields | overrides))
+
+    @classmethod
+    def large(cls, **overrides) -> TTSConfig:
+        """The demo model trained three times as long: 9,000 steps (tens of minutes on 2 CPU
+        cores; training/tts/README, "The large preset")."""
+        return cls.demo(**({"size": "large", "epochs": 100, "max_steps": 9000} | overrides))

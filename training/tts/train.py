@@ -176,7 +176,7 @@ def _rounded(scores: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size", choices=("tiny", "demo"), default="demo")
+    parser.add_argument("--size", choices=TTSConfig.PRESETS, default="demo")
     parser.add_argument("--synthetic", type=int, default=0, help="utterances per language")
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/voiceops-tts-synthetic"))
     parser.add_argument("--run-dir", type=Path, default=Path("runs/tts"))
