@@ -79,7 +79,7 @@ class Family:
 
     def config(self, size: str) -> Any:
         """The family's preset config: ``tiny`` (seconds, tests), ``demo`` (minutes) or
-        another of its config class's ``PRESETS`` (STT: ``large``)."""
+        another of its config class's ``PRESETS`` (STT, TTS: ``large``)."""
         config_class = getattr(self.module("config"), self.config_class_name)
         return config_class.preset(size)
 

@@ -48,7 +48,11 @@ def model_key(family: str) -> AssetKey:
 
 
 class TrainingConfig(Config):
-    size: str = Field(default="demo", description="'demo' (minutes) or 'tiny' (seconds, tests).")
+    size: str = Field(
+        default="demo",
+        description="'demo' (minutes), 'tiny' (seconds, tests) or 'large' (STT and TTS: tens "
+        "of minutes); another size is refused naming the family's presets.",
+    )
     init_from: str = Field(
         default="",
         description="STT: a registered version (number or @alias) whose weights training "
