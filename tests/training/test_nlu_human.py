@@ -15,7 +15,9 @@ import pytest
 
 from core.errors import InputError
 from core.language import LANGUAGES, phrasebook, typed_intents, utterance
+from core.pii import lexicon
 from core.taxonomy import load_taxonomy
+from training.nlu.bio import bio_tags, locate
 from training.nlu.human import (
     HUMAN_SETS,
     HUMAN_SPLIT,
@@ -24,6 +26,7 @@ from training.nlu.human import (
     load_file,
 )
 from training.nlu.synthetic import synthetic_rows
+from training.nlu.text import tokenize
 from training.nlu.typed import typed_rows
 
 SAMPLES_PER_LANGUAGE = 20_000
@@ -106,6 +109,73 @@ def test_no_item_is_something_the_phrasebook_renders(language, split):
 def test_the_overlap_check_catches_a_phrasebook_phrasing(kind):
     core = phrasebook("en")["intents"]["help"][kind][0]
     assert normalized(core.upper() + "!!") in rendered("en", SAMPLES_PER_LANGUAGE)
+
+
+#: Slots whose words the lexicon (or, for date and period, the temporal words) can find.
+FINDABLE_SLOTS = ("account_type", "currency", "city", "date", "period")
+#: (text, slot) where ``bio.same_word``'s stem rule takes a word for a value it does not
+#: say: "check" shares the stem of "checking", "долг" that of "доллар".
+NOT_SAID = {
+    ("am I broke? check my account", "account_type"),
+    ("check balance пожалуйста", "account_type"),
+    ("вернуть долг другу на карту", "currency"),
+}
+
+
+def said_slots(text: str, intent: str) -> set[str]:
+    """The slots of ``intent`` in :data:`FINDABLE_SLOTS` that ``text`` says: a surface form
+    of one of the slot's values (as ``bio`` locates it), or a run of temporal words."""
+    taxonomy, tokens = load_taxonomy(), tokenize(text)
+    values = {
+        "account_type": taxonomy.slots["account_type"]["values"],
+        "currency": taxonomy.slots["currency"]["values"],
+        "city": list(lexicon()["cities"]),
+        "date": [None],
+        "period": [None],
+    }
+    return {
+        slot
+        for slot in FINDABLE_SLOTS
+        if slot in taxonomy.slots_of(intent)
+        and any(locate(tokens, slot, value, set()) for value in values[slot])
+    }
+
+
+def slot_problems(rows: list[dict]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """((text, slot) said but not labelled, (text, slot) labelled but not located)."""
+    unlabelled, unlocated = [], []
+    for row in rows:
+        said = said_slots(row["text"], row["intent"]) - {
+            slot for text, slot in NOT_SAID if text == row["text"]
+        }
+        unlabelled += [(row["text"], slot) for slot in sorted(said - set(row["slots"]))]
+        _, missing = bio_tags(tokenize(row["text"]), row["slots"])
+        unlocated += [(row["text"], slot) for slot in missing]
+    return unlabelled, unlocated
+
+
+@pytest.mark.parametrize("split", list(HUMAN_SETS))
+def test_every_slot_the_text_says_is_labelled_and_every_label_is_located(split):
+    # slot F1 is span-level: a slot the text says but the item lacks scores a right answer
+    # as a false positive; a label bio_tags cannot locate is no gold span at all
+    assert slot_problems(human_rows(split)) == ([], [])
+
+
+def test_the_slot_check_catches_a_dropped_label_and_an_unlocated_one():
+    rows = [r for r in human_rows(HUMAN_SPLIT) if r["text"] in ("euro today", "выписка за март")]
+    assert len(rows) == 2 and all(r["slots"] for r in rows)
+    unlabelled, unlocated = slot_problems([dict(r, slots={}) for r in rows])
+    assert sorted(unlabelled) == [("euro today", "currency"), ("выписка за март", "period")]
+    assert unlocated == []
+    euro = next(r for r in rows if r["text"] == "euro today")
+    wrong = [dict(euro, slots={"currency": "CNY"})]  # a value the text does not say
+    assert slot_problems(wrong) == ([], [("euro today", "currency")])
+
+
+def test_every_exemption_is_an_item_the_lexicon_misreads():
+    rows = {r["text"]: r for split in HUMAN_SETS for r in human_rows(split)}
+    for text, slot in NOT_SAID:
+        assert slot in said_slots(text, rows[text]["intent"]) and slot not in rows[text]["slots"]
 
 
 def _write(tmp_path: Path, body: str) -> Path:
