@@ -99,3 +99,27 @@ def test_every_scoring_path_scores_calls_rows_only() -> None:
     assert all(
         row["source"] == "calls" for chosen in tts.scored_splits(rows).values() for row in chosen
     )
+
+
+def test_the_training_run_scores_intelligibility_on_calls_rows_only(monkeypatch, tmp_path):
+    """The pipeline's run (``training.tts.train.run``) hands the STT the calls' test rows:
+    corpus test rows (long read sentences, a studio voice) would move ``cer_tts`` and the gate."""
+    from types import SimpleNamespace
+
+    import training.tts.train as tts_train
+
+    scored: list[list[str]] = []
+
+    def fake_intelligibility(serving, stt_model, rows):
+        scored.append([row["example_id"] for row in rows])
+        return {"all": {"cer_tts": 0.1}}
+
+    result = SimpleNamespace(
+        serving=None, metrics={}, history={}, seconds=0.0, params=0, epochs_run=0, skipped={}
+    )
+    monkeypatch.setattr(tts_train, "train", lambda *args, **kwargs: result)
+    monkeypatch.setattr(tts_train, "export", lambda serving, path: path)
+    monkeypatch.setattr(tts_train, "intelligibility", fake_intelligibility)
+    summary = tts_train.run(_mixed_rows(), TTSConfig.tiny(), tmp_path, stt_model=tmp_path)
+    assert scored == [["calls-test"]]
+    assert summary.scores["test"]["all"]["cer_tts"] == 0.1

@@ -26,7 +26,14 @@ from training.common.callbacks import EpochHook, training_callbacks
 from training.common.optim import epochs_within, warmup_cosine_adamw
 from training.common.run import RunSummary, curves_table
 from training.tts.config import TTSConfig
-from training.tts.data import Examples, attach_audio, dataset, prepare, training_splits
+from training.tts.data import (
+    Examples,
+    attach_audio,
+    dataset,
+    prepare,
+    scored_splits,
+    training_splits,
+)
 from training.tts.evaluate import intelligibility, score_examples
 from training.tts.export import TTSServing, export
 from training.tts.model import FastSpeech
@@ -149,13 +156,14 @@ def run(
     """Train, export to ``run_dir/saved_model`` and summarise (the platform's entry point).
 
     With ``stt_model`` (an STT SavedModel directory) the test split's scores gain
-    ``cer_tts``, ``cer_recordings`` and ``cer_ratio`` per language.
+    ``cer_tts``, ``cer_recordings`` and ``cer_ratio`` per language, on the calls' test rows
+    (``data.scored_splits``: never the voice corpus's, as every other scoring of a TTS).
     """
     result = train(rows, config, run_dir, settings, on_epoch)
     result.model_path = export(result.serving, Path(run_dir) / "saved_model")
     scores = {split: {k: dict(v) for k, v in s.items()} for split, s in result.metrics.items()}
     if stt_model is not None:
-        test = [row for row in rows if row["split"] == "test"]
+        test = scored_splits(rows).get("test", [])
         for language, values in intelligibility(result.serving, stt_model, test).items():
             scores.setdefault("test", {}).setdefault(language, {}).update(values)
     return RunSummary(
@@ -216,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         result.model_path = export(result.serving, args.export)
         report["model_path"] = str(result.model_path)
     if args.stt_model:
-        test = [row for row in rows if row["split"] == "test"]
+        test = scored_splits(rows).get("test", [])
         report["intelligibility_test"] = _rounded(
             intelligibility(result.serving, args.stt_model, test)
         )
