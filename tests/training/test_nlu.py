@@ -47,7 +47,7 @@ def rows() -> list[dict]:
 @pytest.fixture(scope="module")
 def trained(rows, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("nlu_run")
-    return train(rows, NLUConfig.tiny(), run_dir), run_dir
+    return train(rows, NLUConfig.tiny(typed_rows=2), run_dir), run_dir
 
 
 # --------------------------------------------------------------------------- data
@@ -270,9 +270,9 @@ def test_tiny_training_records_history_and_scores(trained):
     assert list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     # the core-phrasing split: no test phrasing is a training phrasing
     assert result.metrics[UNSEEN_SPLIT]["all"]["n"] == result.metrics["test"]["all"]["n"]
-    # chat rows: tiny's typed_rows per intent with typed phrasings, in both languages
+    # chat rows: typed_rows per intent with typed phrasings, in both languages
     typed_intents = len(nl.typed_intents("en")) + len(nl.typed_intents("ru"))
-    assert result.typed_train_rows == NLUConfig.tiny().typed_rows * typed_intents > 0
+    assert result.typed_train_rows == result.config.typed_rows * typed_intents > 0
     human = Counter(row["language"] for row in human_rows())
     assert {lang: result.metrics[HUMAN_SPLIT][lang]["n"] for lang in human} == dict(human)
     for split in ("validation", "test", UNSEEN_SPLIT, HUMAN_SPLIT):
