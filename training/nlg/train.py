@@ -165,7 +165,7 @@ def run(
 def main(argv: list[str] | None = None) -> None:
     """Train on generated rows (no warehouse needed) and print the metrics."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", choices=("tiny", "demo"), default="demo")
+    parser.add_argument("--size", choices=NLGConfig.PRESETS, default="demo")
     parser.add_argument("--examples", type=int, default=6000, help="generated calls to draw")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", type=Path, default=Path("runs/nlg"))

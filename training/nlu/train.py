@@ -210,7 +210,7 @@ def _summary(scores: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size", choices=("tiny", "demo"), default="demo")
+    parser.add_argument("--size", choices=NLUConfig.PRESETS, default="demo")
     parser.add_argument("--synthetic", type=int, default=0, help="examples per intent x language")
     parser.add_argument("--run-dir", type=Path, default=Path("runs/nlu"))
     parser.add_argument(
