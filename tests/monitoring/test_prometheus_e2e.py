@@ -145,6 +145,12 @@ def pending(prometheus: Prometheus, alert: str, label: str) -> dict[str, str]:
     return {a["labels"].get(label, ""): a["state"] for a in active(prometheus, alert)}
 
 
+def handoff_ratios(prometheus: Prometheus) -> dict[str, float]:
+    """``{arm: share of its turns handed to an operator}``, as the rules recorded it."""
+    result = prometheus.query("arm:voiceops_handoffs:ratio_rate30m")
+    return {r["metric"]["arm"]: float(r["value"][1]) for r in result}
+
+
 def healthy_traffic_seen(stack: Stack, traffic: Traffic) -> None:
     """Wait until Prometheus has scraped :data:`HEALTHY_TURNS` answered turns and the rule
     groups have evaluated over them."""
@@ -276,9 +282,25 @@ def test_an_nlu_that_hands_every_caller_off_makes_the_handoff_alert_pending(star
     stack = start_stack()
     prometheus = stack.prometheus
     alert = "VoiceOpsHandoffRateHigh"
+    # the healthy phase needs an NLU that is sure of its answers: the tiny one reads every
+    # text at confidence ~0.1, which the dialogue meets with a clarification and, at the
+    # session's second miss, a hand-off (half the turns); the alert then stayed quiet only
+    # while fewer than 50 turns had been scraped, so a loaded machine saw it pending early
+    stack.faults["nlu"].outputs = {"confidence": 0.99}
     with Traffic(stack.url, stack.sources_root) as traffic:
         healthy_traffic_seen(stack, traffic)
         assert_quiet(prometheus, (alert,))
+        healthy = wait_for(
+            "the hand-off ratio of both arms recorded",
+            lambda: (
+                (found := handoff_ratios(prometheus))
+                and set(found) == {"control", "candidate"}
+                and found
+            ),
+            prometheus,
+            traffic,
+        )
+        assert max(healthy.values()) <= 0.2, healthy
         stack.faults["nlu"].outputs = {"intent": HANDOFF_INTENT, "confidence": 0.99}
         states = wait_for(
             f"{alert} in both arms",
