@@ -145,6 +145,14 @@ def train(
     )
 
 
+def test_intelligibility(
+    serving: Any, stt_model: Path, rows: list[dict[str, Any]]
+) -> dict[str, dict[str, float]]:
+    """``evaluate.intelligibility`` on the calls' test rows (``data.scored_splits``: never the
+    voice corpus's, as every other scoring of a TTS), per language."""
+    return intelligibility(serving, stt_model, scored_splits(rows).get("test", []))
+
+
 def run(
     rows: list[dict[str, Any]],
     config: TTSConfig,
@@ -156,15 +164,13 @@ def run(
     """Train, export to ``run_dir/saved_model`` and summarise (the platform's entry point).
 
     With ``stt_model`` (an STT SavedModel directory) the test split's scores gain
-    ``cer_tts``, ``cer_recordings`` and ``cer_ratio`` per language, on the calls' test rows
-    (``data.scored_splits``: never the voice corpus's, as every other scoring of a TTS).
+    ``cer_tts``, ``cer_recordings`` and ``cer_ratio`` per language (:func:`test_intelligibility`).
     """
     result = train(rows, config, run_dir, settings, on_epoch)
     result.model_path = export(result.serving, Path(run_dir) / "saved_model")
     scores = {split: {k: dict(v) for k, v in s.items()} for split, s in result.metrics.items()}
     if stt_model is not None:
-        test = scored_splits(rows).get("test", [])
-        for language, values in intelligibility(result.serving, stt_model, test).items():
+        for language, values in test_intelligibility(result.serving, stt_model, rows).items():
             scores.setdefault("test", {}).setdefault(language, {}).update(values)
     return RunSummary(
         model_path=result.model_path,
@@ -224,9 +230,8 @@ def main(argv: list[str] | None = None) -> None:
         result.model_path = export(result.serving, args.export)
         report["model_path"] = str(result.model_path)
     if args.stt_model:
-        test = scored_splits(rows).get("test", [])
         report["intelligibility_test"] = _rounded(
-            intelligibility(result.serving, args.stt_model, test)
+            test_intelligibility(result.serving, args.stt_model, rows)
         )
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
