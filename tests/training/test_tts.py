@@ -134,6 +134,36 @@ def test_decoder_frame_groups_keep_every_utterance_length(reduction, separable):
     assert np.all(mel[1, :5] != np.float32(SILENCE))
 
 
+def test_a_postnet_refines_the_decoders_mel_and_both_are_trained(rows, tmp_path):
+    from training.tts.features import SILENCE
+    from training.tts.model import FastSpeech
+
+    config = TTSConfig.tiny(postnet_layers=2, postnet_dim=16, reduction=2)
+    model = FastSpeech(config)
+    inputs = {
+        "chars": tf.constant([[1, 2, 3, 0], [4, 5, 6, 7]]),
+        "language": tf.constant([0, 1]),
+        "variant": tf.constant([0, 1]),
+        "accent": tf.constant([0, 0]),
+        "prosody": tf.zeros([2, 2]),
+        "durations": tf.constant([[2, 3, 2, 0], [1, 1, 1, 2]]),
+    }
+    out = model(inputs)
+    # the postnet starts as the identity and keeps the silence past each utterance's end
+    np.testing.assert_array_equal(out["mel"].numpy(), out["coarse_mel"].numpy())
+    assert np.all(out["mel"].numpy()[1, 5:] == np.float32(SILENCE))
+    result = train(rows, TTSConfig.tiny(epochs=3, postnet_layers=2, postnet_dim=16), tmp_path)
+    postnet = result.serving.model.postnet
+    assert np.abs(postnet.residual.kernel.numpy()).max() > 0  # it learned a correction
+    path = export(result.serving, tmp_path / "model")
+    from training.tts.export import load
+
+    here, _ = synthesize(result.serving, *PROBES)
+    there, _ = synthesize(load(path), *PROBES)
+    for a, b in zip(here, there, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
 def test_griffin_lim_round_trip_on_a_known_mel():
     rate = 8000
     t = np.arange(int(0.6 * rate)) / rate

@@ -62,6 +62,10 @@ class TTSConfig(TrainConfig):
     dropout: float = 0.1
     duration_loss_weight: float = 1.0
     delta_loss_weight: float = 0.0  # L1 on frame-to-frame mel changes (sharper transitions)
+    # a postnet (Tacotron 2): conv layers at the full frame rate adding a residual to the
+    # decoder's mel, both mels trained with L1 (0 = none)
+    postnet_layers: int = 0
+    postnet_dim: int = 128
     warmup_epochs: int = 1  # linear learning-rate warm-up, then cosine decay to 2 %
     # update budget: epochs are cut to what fits (0 = none); deterministic, unlike a time
     # budget, and it holds training time on any mart size (~0.24 s per batch of 8 here)
