@@ -217,3 +217,29 @@ def test_evaluate_exported_returns_the_contract_shape(trained, rows):
         assert set(values) == {"cer", "wer", "n", "language_confusion"}
         assert all(isinstance(v, float) for v in values.values())
     assert result["all"] == pytest.approx(trained.metrics["test"]["all"])
+
+
+def test_the_decoder_grid_reproduces_the_served_figure_per_group(trained, rows):
+    from training.stt.data import prepare
+    from training.stt.decode import greedy_decode
+    from training.stt.decoder_grid import decoder_cers, markdown, row_groups
+    from training.stt.lm import fit_char_lm
+    from training.stt.tune import grid_decoders
+
+    test_rows = [r for r in rows if r["split"] == "test"]
+    data = prepare(test_rows)
+    groups = row_groups(test_rows, data, "engine")
+    assert sorted(i for members in groups.values() for i in members) == list(range(len(data.keys)))
+    assert all(name.split()[-1] in ("ru", "en") for name in groups)
+    config = trained.config
+    train_refs = prepare([r for r in rows if r["split"] == "train"]).references
+    lm = fit_char_lm(train_refs, config.lm_order, config.lm_min_count)
+    decoders = {"greedy": greedy_decode} | {
+        name: decode for name, (decode, _) in grid_decoders(lm, config).items()
+    }
+    table = decoder_cers(load(trained.model_path), data, groups, decoders)
+    assert set(table) == {"greedy", "lm_weight=0.5 char_bonus=1.0"}
+    # the served model decodes with one of them: its test CER is that decoder's row
+    served = trained.metrics["test"]["all"]["cer"]
+    assert min(abs(cells["all"] - served) for cells in table.values()) < 1e-6, (table, served)
+    assert markdown(table, groups).count("\n") == len(table) + 1

@@ -8,6 +8,7 @@ real speech worse."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import tensorflow as tf
@@ -55,11 +56,11 @@ def _cer_of(refs: list[str], texts: list[str], rows: list[int]) -> float:
     return cer([refs[i] for i in rows], [texts[i] for i in rows])
 
 
-def choose_decoder(
-    serving: STTServing, lm: CharLM, validation: Prepared, config: STTConfig
-) -> DecoderChoice:
-    """Grid-search ``config.lm_weights`` x ``config.char_bonuses`` on ``validation``;
-    greedy decoding stays when no setting beats it."""
+def grid_decoders(
+    lm: CharLM, config: STTConfig
+) -> dict[str, tuple[Callable[[tf.Tensor, tf.Tensor], tf.Tensor], BeamSettings]]:
+    """``"lm_weight=W char_bonus=B"`` -> (``decode(logits, steps)``, its settings) for every
+    point of ``config.lm_weights`` x ``config.char_bonuses`` (one traced beam search)."""
     tables = LMTables(lm)
     width, chars = config.beam_width, config.chars_per_step
     logits_spec = tf.TensorSpec([None, None, None], tf.float32)
@@ -71,6 +72,23 @@ def choose_decoder(
         settings = BeamSettings(width, chars, lm_weight, char_bonus)
         return beam_search_decode(logits, steps, tables, settings)
 
+    decoders = {}
+    for weight in config.lm_weights:
+        for bonus in config.char_bonuses:
+
+            def decode(logits, steps, w=weight, b=bonus):
+                return beam(logits, steps, tf.constant(w), tf.constant(b))
+
+            name = f"lm_weight={weight} char_bonus={bonus}"
+            decoders[name] = (decode, BeamSettings(width, chars, weight, bonus))
+    return decoders
+
+
+def choose_decoder(
+    serving: STTServing, lm: CharLM, validation: Prepared, config: STTConfig
+) -> DecoderChoice:
+    """Grid-search ``config.lm_weights`` x ``config.char_bonuses`` on ``validation``;
+    greedy decoding stays when no setting beats it."""
     languages = list(validation.languages)
     batches = acoustic_outputs(serving, validation.waveforms, MODEL_RATE, languages=languages)
     size, refs = len(validation.references), list(validation.references)
@@ -79,16 +97,10 @@ def choose_decoder(
     results = {"greedy": cer(refs, greedy)}
     by_group = {"greedy": {g: _cer_of(refs, greedy, rows) for g, rows in groups.items()}}
     settings: dict[str, BeamSettings] = {}
-    for weight in config.lm_weights:
-        for bonus in config.char_bonuses:
-
-            def decode(logits, steps, w=weight, b=bonus):
-                return beam(logits, steps, tf.constant(w), tf.constant(b))
-
-            texts = decoded_texts(batches, decode, size)
-            name = f"lm_weight={weight} char_bonus={bonus}"
-            results[name] = cer(refs, texts)
-            by_group[name] = {g: _cer_of(refs, texts, rows) for g, rows in groups.items()}
-            settings[name] = BeamSettings(width, chars, weight, bonus)
+    for name, (decode, beam_settings) in grid_decoders(lm, config).items():
+        texts = decoded_texts(batches, decode, size)
+        results[name] = cer(refs, texts)
+        by_group[name] = {g: _cer_of(refs, texts, rows) for g, rows in groups.items()}
+        settings[name] = beam_settings
     chosen = settings.get(best_decoder(results, by_group))
     return DecoderChoice(settings=chosen, validation_cer=results, group_cer=by_group)
