@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -243,3 +245,7 @@ def test_the_decoder_grid_reproduces_the_served_figure_per_group(trained, rows):
     served = trained.metrics["test"]["all"]["cer"]
     assert min(abs(cells["all"] - served) for cells in table.values()) < 1e-6, (table, served)
     assert markdown(table, groups).count("\n") == len(table) + 1
+    # grid values written as integers (``--set 'char_bonuses=[2]'``) decode as floats
+    whole = dataclasses.replace(config, lm_weights=(1,), char_bonuses=(2,))
+    ((decode, _),) = grid_decoders(lm, whole).values()
+    assert set(decoder_cers(load(trained.model_path), data, groups, {"w": decode})) == {"w"}

@@ -77,7 +77,7 @@ def grid_decoders(
         for bonus in config.char_bonuses:
 
             def decode(logits, steps, w=weight, b=bonus):
-                return beam(logits, steps, tf.constant(w), tf.constant(b))
+                return beam(logits, steps, tf.constant(w, tf.float32), tf.constant(b, tf.float32))
 
             name = f"lm_weight={weight} char_bonus={bonus}"
             decoders[name] = (decode, BeamSettings(width, chars, weight, bonus))
