@@ -28,7 +28,7 @@ class NLUConfig(TrainConfig):
     conv_layers: int = 2
     dropout: float = 0.3
     word_dropout: float = 0.1  # share of known words replaced by OOV while training
-    typed_rows: int = 20  # chat rows per intent and language (phrasebooks' typed phrasings)
+    typed_rows: int = 30  # chat rows per intent and language (phrasebooks' typed phrasings)
     typo_share: float = 0.3  # share of training rows added again with misspelt words
     translit_share: float = 0.2  # share of Cyrillic training rows added again in Latin letters
     early_stopping_patience: int = 3  # epochs without a better selection score; 0 = all epochs
