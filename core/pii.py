@@ -42,6 +42,12 @@ def lexicon() -> dict[str, Any]:
     return yaml.safe_load(LEXICON.read_text(encoding="utf-8"))
 
 
+def also_said(slot: str, value: str) -> list[str]:
+    """The lexicon's ``also_said`` forms of ``value`` of ``slot``: what callers say besides
+    the generated forms (recognized, never generated)."""
+    return list(lexicon().get("also_said", {}).get(slot, {}).get(value, []))
+
+
 # --------------------------------------------------------------------------- names
 
 

@@ -33,6 +33,7 @@ def canonical(slot: str, text: str, language: str) -> object:
         ("my savings account", "en", "savings"),
         ("Credit Card Account", "en", "credit"),
         ("term deposit", "en", "deposit"),
+        ("накопительного", "ru", "savings"),  # said without its noun (lexicon's also_said)
     ],
 )
 def test_account_type(text: str, language: str, expected: str) -> None:
@@ -60,6 +61,10 @@ def test_every_account_form_of_the_lexicon_resolves() -> None:
         ("eur", "EUR"),
         ("yuan", "CNY"),
         ("Rubles", "RUB"),
+        ("bucks", "USD"),  # slang and other spellings: the lexicon's also_said
+        ("бакса", "USD"),
+        ("roubles", "RUB"),
+        ("evro", "EUR"),
     ],
 )
 def test_currency(text: str, expected: str) -> None:

@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from core.pii import lexicon
+from core.pii import also_said, lexicon
 from core.taxonomy import load_taxonomy
 from training.nlu.text import normalize, tokenize
 
@@ -171,6 +171,7 @@ def _surfaces(slot: str, value: Any) -> list[list[str]]:
     elif slot == "recipient" and text != PERSON:
         words = text.split()
         forms += [" ".join(reversed(words)), *words]
+    forms += also_said(slot, text)
     sequences = [tokenize(f) for f in forms if f]
     sequences = [s[1:] if len(s) > 1 and normalize(s[0]) in ("с", "со") else s for s in sequences]
     return sorted(sequences, key=len, reverse=True)
