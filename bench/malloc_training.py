@@ -37,15 +37,16 @@ UTTERANCES, QUICK_UTTERANCES = 400, 120
 ROUNDS, QUICK_ROUNDS = 2, 1
 
 
-def _tts_epoch(utterances: int):
-    """A function fitting one epoch of the TTS demo model on the real input pipeline
-    (``training.tts.data.dataset``), with random symbols, durations and mels."""
+def tts_epoch(utterances: int, config=None):
+    """A function fitting one epoch of the TTS demo model (or ``config``'s) on the real input
+    pipeline (``training.tts.data.dataset``), with random symbols, durations and mels, and
+    the epoch's batch count."""
     from training.common.optim import warmup_cosine_adamw
     from training.tts.config import TTSConfig
     from training.tts.data import Examples, dataset
     from training.tts.model import FastSpeech
 
-    config = TTSConfig.demo()
+    config = config or TTSConfig.demo()
     rng = np.random.default_rng(0)
     examples = Examples()
     for i in range(utterances):
@@ -88,7 +89,7 @@ def child(family: str, utterances: int) -> float:
     traces the graphs)."""
     import warnings
 
-    fit_epoch, batches = (_tts_epoch if family == "tts" else _stt_epoch)(utterances)
+    fit_epoch, batches = (tts_epoch if family == "tts" else _stt_epoch)(utterances)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # STT's dataset has no known length (Keras warns)
         fit_epoch()

@@ -29,6 +29,7 @@ BENCHMARKS = (
     "model_families",
     "stt_ctc_loss",
     "malloc_training",
+    "tts_postnet",
     "registry_resolve",
     "bootstrap_gate",
     "publish_gate",
