@@ -113,6 +113,18 @@ def test_length_regulator_repeats_symbols_for_their_frames():
     np.testing.assert_allclose(within.numpy()[0], [0, 0.5, 0, 1 / 3, 2 / 3], atol=1e-6)
 
 
+def two_utterances() -> dict[str, tf.Tensor]:
+    """Model inputs of two utterances: 3 symbols in 7 frames, 4 symbols in 5 frames."""
+    return {
+        "chars": tf.constant([[1, 2, 3, 0], [4, 5, 6, 7]]),
+        "language": tf.constant([0, 1]),
+        "variant": tf.constant([0, 1]),
+        "accent": tf.constant([0, 0]),
+        "prosody": tf.zeros([2, 2]),
+        "durations": tf.constant([[2, 3, 2, 0], [1, 1, 1, 2]]),
+    }
+
+
 @pytest.mark.parametrize(("reduction", "separable"), [(1, False), (2, False), (3, True)])
 def test_decoder_frame_groups_keep_every_utterance_length(reduction, separable):
     from training.tts.features import SILENCE
@@ -120,14 +132,7 @@ def test_decoder_frame_groups_keep_every_utterance_length(reduction, separable):
 
     config = TTSConfig.tiny(reduction=reduction, separable_decoder=separable)
     model = FastSpeech(config)
-    inputs = {
-        "chars": tf.constant([[1, 2, 3, 0], [4, 5, 6, 7]]),
-        "language": tf.constant([0, 1]),
-        "variant": tf.constant([0, 1]),
-        "accent": tf.constant([0, 0]),
-        "prosody": tf.zeros([2, 2]),
-        "durations": tf.constant([[2, 3, 2, 0], [1, 1, 1, 2]]),  # 7 and 5 frames
-    }
+    inputs = two_utterances()
     mel = model(inputs)["mel"].numpy()
     assert mel.shape == (2, 7, config.n_mels)  # not rounded up to a multiple of the group
     assert np.all(mel[1, 5:] == np.float32(SILENCE))  # past the end: silence
@@ -140,14 +145,7 @@ def test_a_postnet_refines_the_decoders_mel_and_both_are_trained(rows, tmp_path)
 
     config = TTSConfig.tiny(postnet_layers=2, postnet_dim=16, reduction=2)
     model = FastSpeech(config)
-    inputs = {
-        "chars": tf.constant([[1, 2, 3, 0], [4, 5, 6, 7]]),
-        "language": tf.constant([0, 1]),
-        "variant": tf.constant([0, 1]),
-        "accent": tf.constant([0, 0]),
-        "prosody": tf.zeros([2, 2]),
-        "durations": tf.constant([[2, 3, 2, 0], [1, 1, 1, 2]]),
-    }
+    inputs = two_utterances()
     out = model(inputs)
     # the postnet starts as the identity and keeps the silence past each utterance's end
     np.testing.assert_array_equal(out["mel"].numpy(), out["coarse_mel"].numpy())
