@@ -11,11 +11,11 @@ trained on (its lineage; an imported version: the commit it was evaluated on), r
 ``repro_<commit>`` when the published marts are of another commit (as ``reproduce`` does),
 or at the published commit with ``published=True`` or when the version records no commit.
 
-Groups come from the rows themselves: the engine is the speaker id's prefix
-(``core.voices.speaker_engine``), the line its codec or ``clean``
-(``core.telephony.line_codec``). Transcripts are decoded with each row's language, as served
-and as the registry scores a version (``registry.external_eval``); an imported model
-transcribes only the languages it speaks (the other rows are counted, not scored).
+Groups come from the rows themselves (``training.stt.groups.ROW_GROUPS``): the engine is the
+speaker id's prefix, the line its codec or ``clean``. Transcripts are decoded with each row's
+language, as served and as the registry scores a version (``registry.external_eval``); an
+imported model transcribes only the languages it speaks (the other rows are counted, not
+scored).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from typing import Any
 
 from core.errors import InputError
 from core.settings import Settings
-from core.telephony import CLEAN, line_codec
-from core.voices import speaker_engine
 from registry.errors import RegistryError
 from registry.external import languages_of
 from registry.external_eval import prepared_transcripts
@@ -35,16 +33,7 @@ from registry.tracking import client
 from registry.versions import resolve_ref
 from training.common.example_stats import row_keys
 from training.families import family
-
-UNKNOWN = "unknown"
-
-#: ``--by``: a row's group
-GROUPINGS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "engine": lambda row: speaker_engine(str(row.get("speaker") or UNKNOWN)),
-    "line": lambda row: line_codec(str(row.get("line") or CLEAN)),
-    "language": lambda row: str(row.get("language") or UNKNOWN),
-    "speaker": lambda row: str(row.get("speaker") or UNKNOWN),
-}
+from training.stt.groups import ROW_GROUPS
 
 RowsLoader = Callable[[str, str], list[dict[str, Any]]]
 
@@ -91,7 +80,7 @@ def scores_by_group(
     (``references[i]``, ``hypotheses[i]`` are ``rows[i]``'s)."""
     from training.stt.evaluate import scores
 
-    group_of = GROUPINGS[by]
+    group_of = ROW_GROUPS[by]
     groups: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         groups.setdefault(group_of(row), []).append(i)
@@ -118,8 +107,8 @@ def group_scores(
     the ``split`` rows (see the module docstring)."""
     from training.stt.evaluate import scores
 
-    if by not in GROUPINGS:
-        raise InputError(f"unknown grouping {by!r} (known: {', '.join(GROUPINGS)})")
+    if by not in ROW_GROUPS:
+        raise InputError(f"unknown grouping {by!r} (known: {', '.join(ROW_GROUPS)})")
     fam = family("stt")
     version = resolve_ref(client(settings), fam.model_name, ref)
     commit = "" if published else version_commit(version)

@@ -224,9 +224,9 @@ def test_evaluate_exported_returns_the_contract_shape(trained, rows):
 def test_the_decoder_grid_reproduces_the_served_figure_per_group(trained, rows):
     from training.stt.data import prepare
     from training.stt.decode import greedy_decode
-    from training.stt.decoder_grid import decoder_cers, markdown, row_groups
+    from training.stt.decoder_grid import markdown, row_groups
     from training.stt.lm import fit_char_lm
-    from training.stt.tune import grid_decoders
+    from training.stt.tune import decoder_cers, grid_decoders
 
     test_rows = [r for r in rows if r["split"] == "test"]
     data = prepare(test_rows)

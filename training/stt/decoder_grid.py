@@ -1,7 +1,7 @@
 """A trained STT's rows decoded greedily and over a grid of LM settings: CER per decoder and
 group of rows, to tell the decoder's share of a figure from the acoustic model's.
 
-    python -m training.stt.decoder_grid --model DIR [--split test] [--by engine] \\
+    python -m training.stt.decoder_grid --model DIR [--split test] [--by engine|line|...] \\
         [--set 'lm_weights=[0.4, 0.8, 1.2]'] [--set 'char_bonuses=[1, 2, 3]']
 
 reads the published ``stt_examples`` mart (audio from the lake), fits the config's character
@@ -13,53 +13,28 @@ held-out espeak CER is lost").
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.telephony import CLEAN, line_codec
-from core.voices import speaker_engine
 from training.stt.config import STTConfig
 from training.stt.data import Prepared, prepare, split_rows
 from training.stt.decode import greedy_decode
-from training.stt.evaluate import cer
-from training.stt.export import acoustic_outputs, decoded_texts, load
-from training.stt.features import MODEL_RATE
+from training.stt.export import load
+from training.stt.groups import ROW_GROUPS
 from training.stt.lm import fit_char_lm
-from training.stt.tune import grid_decoders
-
-#: ``--by``: a row's group (the language is added to each)
-GROUPS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "engine": lambda row: speaker_engine(str(row.get("speaker") or "unknown")),
-    "line": lambda row: line_codec(str(row.get("line") or CLEAN)),
-    "language": lambda row: "",
-}
+from training.stt.tune import decoder_cers, grid_decoders
 
 
 def row_groups(rows: list[dict[str, Any]], data: Prepared, by: str) -> dict[str, list[int]]:
-    """``"<group> <language>"`` -> indices into ``data`` (its kept rows, by ``call_id``)."""
+    """``"<group> <language>"`` (``ROW_GROUPS[by]``) -> indices into ``data`` (its kept rows,
+    by ``call_id``)."""
     by_key = {str(row["call_id"]): row for row in rows}
     groups: dict[str, list[int]] = {}
     for index, (key, language) in enumerate(zip(data.keys, data.languages, strict=True)):
-        name = f"{GROUPS[by](by_key[key])} {language}".strip()
+        group = ROW_GROUPS[by](by_key[key])
+        name = group if group == language else f"{group} {language}"
         groups.setdefault(name, []).append(index)
     return dict(sorted(groups.items()))
-
-
-def decoder_cers(
-    model: Any, data: Prepared, groups: dict[str, list[int]], decoders: dict[str, Callable]
-) -> dict[str, dict[str, float]]:
-    """decoder -> {``"all"`` and each group: CER}; the logits are computed once."""
-    batches = acoustic_outputs(model, data.waveforms, MODEL_RATE, languages=list(data.languages))
-    refs = list(data.references)
-    table = {}
-    for name, decode in decoders.items():
-        texts = decoded_texts(batches, decode, len(refs))
-        cells = {"all": cer(refs, texts)}
-        for group, rows in groups.items():
-            cells[group] = cer([refs[i] for i in rows], [texts[i] for i in rows])
-        table[name] = cells
-    return table
 
 
 def markdown(table: dict[str, dict[str, float]], groups: dict[str, list[int]]) -> str:
@@ -75,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="an STT SavedModel directory")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--by", choices=sorted(GROUPS), default="engine")
+    parser.add_argument("--by", choices=sorted(ROW_GROUPS), default="engine")
     parser.add_argument("--size", choices=STTConfig.PRESETS, default="demo")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import tensorflow as tf
 
@@ -84,23 +85,33 @@ def grid_decoders(
     return decoders
 
 
+def decoder_cers(
+    model: Any,
+    data: Prepared,
+    groups: dict[str, list[int]],
+    decoders: dict[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]],
+) -> dict[str, dict[str, float]]:
+    """decoder -> {``"all"`` and each of ``groups`` (indices into ``data``): CER}, each row
+    decoded with its language masked in, as served; the logits are computed once."""
+    batches = acoustic_outputs(model, data.waveforms, MODEL_RATE, languages=list(data.languages))
+    refs = list(data.references)
+    table = {}
+    for name, decode in decoders.items():
+        texts = decoded_texts(batches, decode, len(refs))
+        by_group = {group: _cer_of(refs, texts, rows) for group, rows in groups.items()}
+        table[name] = {"all": cer(refs, texts)} | by_group
+    return table
+
+
 def choose_decoder(
     serving: STTServing, lm: CharLM, validation: Prepared, config: STTConfig
 ) -> DecoderChoice:
     """Grid-search ``config.lm_weights`` x ``config.char_bonuses`` on ``validation``;
     greedy decoding stays when no setting beats it."""
-    languages = list(validation.languages)
-    batches = acoustic_outputs(serving, validation.waveforms, MODEL_RATE, languages=languages)
-    size, refs = len(validation.references), list(validation.references)
-    groups = _groups(validation)
-    greedy = decoded_texts(batches, greedy_decode, size)
-    results = {"greedy": cer(refs, greedy)}
-    by_group = {"greedy": {g: _cer_of(refs, greedy, rows) for g, rows in groups.items()}}
-    settings: dict[str, BeamSettings] = {}
-    for name, (decode, beam_settings) in grid_decoders(lm, config).items():
-        texts = decoded_texts(batches, decode, size)
-        results[name] = cer(refs, texts)
-        by_group[name] = {g: _cer_of(refs, texts, rows) for g, rows in groups.items()}
-        settings[name] = beam_settings
-    chosen = settings.get(best_decoder(results, by_group))
+    grid = grid_decoders(lm, config)
+    decoders = {"greedy": greedy_decode} | {name: decode for name, (decode, _) in grid.items()}
+    by_group = decoder_cers(serving, validation, _groups(validation), decoders)
+    results = {name: cells.pop("all") for name, cells in by_group.items()}
+    best = best_decoder(results, by_group)
+    chosen = grid[best][1] if best in grid else None
     return DecoderChoice(settings=chosen, validation_cer=results, group_cer=by_group)
