@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -84,18 +84,21 @@ def _stt_epoch(utterances: int):
     return lambda: trainer.fit(data, epochs=1, verbose=0, shuffle=False), batches
 
 
-def child(family: str, utterances: int) -> float:
-    """Seconds per training batch of ``family`` in this process (the second epoch: the first
-    traces the graphs)."""
+def seconds_per_batch(fit_epoch: Callable[[], object], batches: int) -> float:
+    """Seconds per batch of ``fit_epoch``'s second run (the first traces the graphs)."""
     import warnings
 
-    fit_epoch, batches = (tts_epoch if family == "tts" else _stt_epoch)(utterances)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # STT's dataset has no known length (Keras warns)
         fit_epoch()
         start = time.perf_counter()
         fit_epoch()
     return (time.perf_counter() - start) / batches
+
+
+def child(family: str, utterances: int) -> float:
+    """Seconds per training batch of ``family`` in this process."""
+    return seconds_per_batch(*(tts_epoch if family == "tts" else _stt_epoch)(utterances))
 
 
 def _measure(family: str, utterances: int, jemalloc: bool) -> float:

@@ -10,12 +10,10 @@ Reported: median seconds per batch and the ratio to the model without a postnet.
 
 from __future__ import annotations
 
-import time
-import warnings
 from collections.abc import Sequence
 
 from bench._common import Figure, bench_main, format_table, median, ms, ratio, write_results
-from bench.malloc_training import tts_epoch
+from bench.malloc_training import seconds_per_batch, tts_epoch
 
 NAME = "tts_postnet"
 #: name -> ``TTSConfig.demo`` overrides
@@ -28,16 +26,10 @@ UTTERANCES, QUICK_UTTERANCES = 240, 64
 ROUNDS, QUICK_ROUNDS = 2, 1
 
 
-def seconds_per_batch(overrides: dict, utterances: int) -> float:
+def postnet_seconds_per_batch(overrides: dict, utterances: int) -> float:
     from training.tts.config import TTSConfig
 
-    fit_epoch, batches = tts_epoch(utterances, TTSConfig.demo(**overrides))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit_epoch()
-        start = time.perf_counter()
-        fit_epoch()
-    return (time.perf_counter() - start) / batches
+    return seconds_per_batch(*tts_epoch(utterances, TTSConfig.demo(**overrides)))
 
 
 def run(quick: bool = False) -> dict:
@@ -45,7 +37,7 @@ def run(quick: bool = False) -> dict:
     times: dict[str, list[float]] = {name: [] for name in POSTNETS}
     for _ in range(QUICK_ROUNDS if quick else ROUNDS):
         for name, overrides in POSTNETS.items():
-            times[name].append(seconds_per_batch(overrides, utterances))
+            times[name].append(postnet_seconds_per_batch(overrides, utterances))
     base = median(next(iter(times.values())))
     rows = [[name, ms(median(t)), ratio(median(t), base)] for name, t in times.items()]
     figures = [

@@ -57,8 +57,8 @@ def _accounts() -> dict[str, str]:
                 for form in forms:
                     index[_key(form)] = kind
                     index[_strip_preposition(_key(form))] = kind
-    for kind in pii.lexicon()["also_said"]["account_type"]:
-        index.update({_key(form): kind for form in pii.also_said("account_type", kind)})
+    for kind, forms in pii.lexicon()["also_said"]["account_type"].items():
+        index.update({_key(form): kind for form in forms})
     return index
 
 
@@ -70,8 +70,8 @@ def _currencies() -> dict[str, str]:
         for code, forms in forms_by_code.items():
             index[code.lower()] = code
             index.update({_key(form): code for form in forms.values()})
-    for code in pii.lexicon()["also_said"]["currency"]:
-        index.update({_key(form): code for form in pii.also_said("currency", code)})
+    for code, forms in pii.lexicon()["also_said"]["currency"].items():
+        index.update({_key(form): code for form in forms})
     return index
 
 

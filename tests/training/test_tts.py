@@ -16,7 +16,7 @@ from training.tts.config import TTSConfig
 from training.tts.diagnose import DEGRADATIONS, diagnose
 from training.tts.durations import Alignment, char_boundaries, espeak_durations, frame_durations
 from training.tts.evaluate import cer, evaluate_exported, intelligibility
-from training.tts.export import export, synthesize
+from training.tts.export import export, load, synthesize
 from training.tts.features import MelSpec
 from training.tts.model import length_regulate
 from training.tts.synthetic import synthetic_rows
@@ -154,8 +154,6 @@ def test_a_postnet_refines_the_decoders_mel_and_both_are_trained(rows, tmp_path)
     postnet = result.serving.model.postnet
     assert np.abs(postnet.residual.kernel.numpy()).max() > 0  # it learned a correction
     path = export(result.serving, tmp_path / "model")
-    from training.tts.export import load
-
     here, _ = synthesize(result.serving, *PROBES)
     there, _ = synthesize(load(path), *PROBES)
     for a, b in zip(here, there, strict=True):

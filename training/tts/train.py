@@ -145,7 +145,7 @@ def train(
     )
 
 
-def test_intelligibility(
+def calls_intelligibility(
     serving: Any, stt_model: Path, rows: list[dict[str, Any]]
 ) -> dict[str, dict[str, float]]:
     """``evaluate.intelligibility`` on the calls' test rows (``data.scored_splits``: never the
@@ -164,13 +164,13 @@ def run(
     """Train, export to ``run_dir/saved_model`` and summarise (the platform's entry point).
 
     With ``stt_model`` (an STT SavedModel directory) the test split's scores gain
-    ``cer_tts``, ``cer_recordings`` and ``cer_ratio`` per language (:func:`test_intelligibility`).
+    ``cer_tts``, ``cer_recordings`` and ``cer_ratio`` per language (:func:`calls_intelligibility`).
     """
     result = train(rows, config, run_dir, settings, on_epoch)
     result.model_path = export(result.serving, Path(run_dir) / "saved_model")
     scores = {split: {k: dict(v) for k, v in s.items()} for split, s in result.metrics.items()}
     if stt_model is not None:
-        for language, values in test_intelligibility(result.serving, stt_model, rows).items():
+        for language, values in calls_intelligibility(result.serving, stt_model, rows).items():
             scores.setdefault("test", {}).setdefault(language, {}).update(values)
     return RunSummary(
         model_path=result.model_path,
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         report["model_path"] = str(result.model_path)
     if args.stt_model:
         report["intelligibility_test"] = _rounded(
-            test_intelligibility(result.serving, args.stt_model, rows)
+            calls_intelligibility(result.serving, args.stt_model, rows)
         )
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
