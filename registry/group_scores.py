@@ -16,10 +16,14 @@ speaker id's prefix, the line its codec or ``clean``. Transcripts are decoded wi
 language, as served and as the registry scores a version (``registry.external_eval``); an
 imported model transcribes only the languages it speaks (the other rows are counted, not
 scored).
+
+With ``errors=N`` the report also lists the N utterances with the most character edits and,
+per language, the N most frequent word confusions ("four" -> "for"): what to listen to first.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +38,8 @@ from registry.versions import resolve_ref
 from training.common.example_stats import row_keys
 from training.families import family
 from training.stt.groups import ROW_GROUPS
+
+ERROR_ROW_FIELDS = ("call_id", "language", "speaker", "line")  # listed beside a worst utterance
 
 RowsLoader = Callable[[str, str], list[dict[str, Any]]]
 
@@ -94,6 +100,31 @@ def scores_by_group(
     }
 
 
+def error_report(
+    rows: list[dict[str, Any]], references: list[str], hypotheses: list[str], by: str, n: int
+) -> dict[str, Any]:
+    """The ``n`` worst utterances (with their group, language, speaker and line) and, per
+    language, the ``n`` most frequent word confusions (``training.stt.errors``)."""
+    from training.stt.errors import word_confusions, worst_utterances
+
+    group_of = ROW_GROUPS[by]
+    worst = [
+        dataclasses.asdict(miss)
+        | {
+            "cer": miss.cer,
+            "group": group_of(rows[miss.index]),
+            **{field: str(rows[miss.index].get(field, "")) for field in ERROR_ROW_FIELDS},
+        }
+        for miss in worst_utterances(references, hypotheses, n)
+    ]
+    confusions: dict[str, list[dict[str, Any]]] = {}
+    for language in sorted({str(row["language"]) for row in rows}):
+        keep = [i for i, row in enumerate(rows) if row["language"] == language]
+        pairs = word_confusions([references[i] for i in keep], [hypotheses[i] for i in keep], n)
+        confusions[language] = [dataclasses.asdict(pair) for pair in pairs]
+    return {"worst": worst, "confusions": confusions}
+
+
 def group_scores(
     settings: Settings,
     ref: str,
@@ -101,10 +132,12 @@ def group_scores(
     split: str = "test",
     by: str = "engine",
     published: bool = False,
+    errors: int = 0,
     rows_loader: RowsLoader | None = None,
 ) -> dict[str, Any]:
     """CER / WER per group and per language of STT version ``ref`` (number or @alias) on
-    the ``split`` rows (see the module docstring)."""
+    the ``split`` rows (see the module docstring); with ``errors`` > 0 also the worst
+    utterances and the most frequent word confusions (``error_report``)."""
     from training.stt.evaluate import scores
 
     if by not in ROW_GROUPS:
@@ -123,7 +156,7 @@ def group_scores(
     data, hypotheses = prepared_transcripts(artifact, heard)
     by_key = dict(zip(row_keys(heard, "call_id"), heard, strict=True))
     scored = [by_key[key] for key in data.keys]
-    return {
+    report = {
         "model": fam.model_name,
         "version": str(version.version),
         "split": split,
@@ -140,3 +173,6 @@ def group_scores(
         "groups": scores_by_group(scored, data.references, hypotheses, by),
         "languages": scores(data.references, hypotheses, data.languages) if scored else {},
     }
+    if errors > 0:
+        report |= error_report(scored, data.references, hypotheses, by, errors)
+    return report

@@ -106,6 +106,45 @@ def test_cer_per_engine_and_line_is_each_groups_own_cer(registered) -> None:
     assert by_line["languages"] == report["languages"]
 
 
+def test_errors_list_the_worst_utterances_and_each_language_s_confusions(registered) -> None:
+    from rapidfuzz.distance import Levenshtein
+
+    from registry.external_eval import prepared_transcripts
+    from registry.group_scores import group_scores
+
+    world, version, rows = registered
+    report = group_scores(
+        world.settings, version, split=SPLIT, by="engine", errors=3, rows_loader=Loader(rows)
+    )
+    artifact = model_dir(
+        get_version(client(world.settings), "voicebot-stt", version), world.settings
+    )
+    data, hypotheses = prepared_transcripts(artifact, rows)
+    edits = sorted(
+        (Levenshtein.distance(r, h) for r, h in zip(data.references, hypotheses, strict=True)),
+        reverse=True,
+    )
+    worst = report["worst"]
+    assert [miss["errors"] for miss in worst] == edits[:3]
+    by_id = {str(row["call_id"]): row for row in rows}
+    for miss in worst:
+        row = by_id[miss["call_id"]]
+        assert (miss["speaker"], miss["line"], miss["language"]) == (
+            row["speaker"],
+            row["line"],
+            row["language"],
+        )
+        assert miss["group"] == speaker_engine(row["speaker"])
+        assert miss["errors"] == Levenshtein.distance(miss["reference"], miss["hypothesis"])
+    assert set(report["confusions"]) == {"en", "ru"}
+    for pairs in report["confusions"].values():
+        counts = [pair["count"] for pair in pairs]
+        assert 0 < len(pairs) <= 3 and counts == sorted(counts, reverse=True)
+    assert "worst" not in group_scores(
+        world.settings, version, split=SPLIT, by="engine", rows_loader=Loader(rows)
+    )
+
+
 def test_published_reads_the_published_commit(registered, monkeypatch) -> None:
     import training.common.data
     from registry.group_scores import group_scores
@@ -143,6 +182,19 @@ def test_cli_prints_the_groups_and_json(registered, monkeypatch) -> None:
     for engine, languages in report["groups"].items():
         line = next(x for x in text.stdout.splitlines() if f" {engine} " in f" {x} ")
         assert f"{languages['all']['cer']:.4f}" in line
+
+    listed = runner.invoke(app, [*args, "--errors", "2"], env={"COLUMNS": "300"})
+    assert listed.exit_code == 0, listed.output
+    detailed = json.loads(runner.invoke(app, [*args, "--errors", "2", "--json"]).stdout)
+    for miss in detailed["worst"]:
+        assert miss["hypothesis"] in listed.stdout and miss["speaker"] in listed.stdout
+    for language, pairs in detailed["confusions"].items():
+        for pair in pairs:
+            said, written = pair["reference"] or "-", pair["hypothesis"] or "-"
+            assert any(
+                said in line and written in line and f" {language} " in line
+                for line in listed.stdout.splitlines()
+            )
 
     unknown = runner.invoke(app, [*args[:-1], "voice"])
     assert unknown.exit_code == 1 and "unknown grouping 'voice'" in unknown.stderr

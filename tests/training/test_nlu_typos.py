@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import random
 
+from rapidfuzz.distance import OSA
+
 from training.nlu.bio import OUTSIDE, bio_tags
 from training.nlu.synthetic import synthetic_rows
 from training.nlu.text import tokenize
 from training.nlu.typos import misspell, typo_row, with_typos
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein (optimal string alignment) distance."""
-    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            d[i][j] = min(
-                d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])
-            )
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-    return d[len(a)][len(b)]
 
 
 def test_misspell_makes_one_edit_in_the_word_s_alphabet():
@@ -29,7 +18,7 @@ def test_misspell_makes_one_edit_in_the_word_s_alphabet():
     for word in ("balance", "заблокировать", "transfer", "выписка"):
         for _ in range(50):
             typo = misspell(word, rng)
-            assert edit_distance(word, typo) <= 1 and typo[0] == word[0]
+            assert OSA.distance(word, typo) <= 1 and typo[0] == word[0]
             cyrillic = any("а" <= c <= "я" for c in word)
             assert all(("а" <= c <= "я" or c == "ё") == cyrillic for c in typo), typo
 
@@ -47,7 +36,7 @@ def test_typo_rows_keep_tokens_and_slot_values():
         tags, missing = bio_tags(after, copy["slots"])
         assert missing == bio_tags(before, row["slots"])[1]
         for old, new, tag in zip(before, after, tags, strict=True):
-            assert old == new or (tag == OUTSIDE and edit_distance(old, new) == 1)
+            assert old == new or (tag == OUTSIDE and OSA.distance(old, new) == 1)
         assert copy["intent"] == row["intent"] and copy["example_id"] != row["example_id"]
     assert changed > len(rows) // 2
 

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rapidfuzz.distance import Levenshtein
+
 from training.common.example_stats import ExampleStats, corpus_metric
 from training.stt.language import confusion_rate
 
@@ -26,14 +28,9 @@ ALL = "all"
 
 
 def edit_distance(reference: Sequence[Any], hypothesis: Sequence[Any]) -> int:
-    """Levenshtein distance (substitutions, insertions, deletions all cost 1)."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
-        current = [i]
-        for j, hyp in enumerate(hypothesis, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
-        previous = current
-    return previous[-1]
+    """Levenshtein distance (substitutions, insertions, deletions all cost 1) of two strings
+    or word lists (``rapidfuzz``)."""
+    return Levenshtein.distance(reference, hypothesis)
 
 
 def char_errors(reference: str, hypothesis: str) -> tuple[int, int]:

@@ -33,6 +33,36 @@ def breakdown_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def worst_table(worst: list[dict[str, Any]]) -> Table:
+    """The worst utterances: errors, CER, group, speaker, reference and transcript."""
+    table = Table("errors", "CER", "group", "language", "speaker", "said", "written")
+    for miss in worst:
+        table.add_row(
+            str(miss["errors"]),
+            f"{miss['cer']:.3f}",
+            esc(miss["group"]),
+            miss["language"],
+            esc(miss["speaker"]),
+            esc(miss["reference"]),
+            esc(miss["hypothesis"]),
+        )
+    return table
+
+
+def confusions_table(confusions: dict[str, list[dict[str, Any]]]) -> Table:
+    """Per language, the most frequent word confusions ("-" for no words)."""
+    table = Table("language", "count", "said", "written")
+    for language, pairs in confusions.items():
+        for pair in pairs:
+            table.add_row(
+                language,
+                str(pair["count"]),
+                esc(pair["reference"] or "-"),
+                esc(pair["hypothesis"] or "-"),
+            )
+    return table
+
+
 def breakdown_cmd(
     family: Annotated[str, typer.Argument(help="stt (the only family scored per group).")],
     ref: Annotated[str, typer.Argument(help="A version number or @alias.")],
@@ -47,6 +77,15 @@ def breakdown_cmd(
             help="Read the published marts' rows, not the lake commit the version was trained on.",
         ),
     ] = False,
+    errors: Annotated[
+        int,
+        typer.Option(
+            "--errors",
+            min=0,
+            help="Also list the N worst utterances and each language's N commonest word "
+            "confusions.",
+        ),
+    ] = 0,
     json_out: JsonOption = False,
 ) -> None:
     """CER of a registered STT version per group of a split's rows (engine, line, language
@@ -57,7 +96,7 @@ def breakdown_cmd(
     def scored(settings: Settings) -> dict[str, Any]:
         from registry.group_scores import group_scores
 
-        return group_scores(settings, ref, split=split, by=by, published=published)
+        return group_scores(settings, ref, split=split, by=by, published=published, errors=errors)
 
     report = tensorflow_call(scored)
     if json_out:
@@ -70,6 +109,9 @@ def breakdown_cmd(
         + "".join(f", {count} {reason}" for reason, count in report["not_scored"].items())
     )
     stdout_console().print(breakdown_table(report))
+    if errors:
+        stdout_console().print(worst_table(report["worst"]))
+        stdout_console().print(confusions_table(report["confusions"]))
 
 
 COMMANDS = {"breakdown": breakdown_cmd}
