@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 (Russian text uses Cyrillic letters on purpose)
 """Error analysis of STT transcripts: the worst utterances and the word confusions."""
 
 from __future__ import annotations

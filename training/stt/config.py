@@ -34,6 +34,7 @@ class STTConfig(TrainConfig):
     noise_snr_db: tuple[float, float] = (20.0, 40.0)
     band_low_hz: tuple[float, float] = (150.0, 450.0)  # random telephone band edges
     band_high_hz: tuple[float, float] = (2900.0, 3800.0)
+    vtlp_range: float = 0.0  # vocal tract length perturbation: frequencies x [1 - r, 1 + r]
     freq_masks: int = 0
     freq_mask_width: int = 8
     time_masks: int = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from training.stt.augment import perturb_waveform, spec_augment
+from training.stt.augment import perturb_waveform, random_warp_matrix, spec_augment
 from training.stt.config import STTConfig
 from training.stt.features import FRAME_STEP, MODEL_RATE, log_mel
 
@@ -39,7 +39,7 @@ def make_dataset(
     """Batches ``({"features", "frames"}, {"labels", "label_lengths"})``.
 
     ``waveforms`` are 8 kHz float32 arrays. With ``training``: shuffled each epoch and
-    augmented (waveform perturbation + SpecAugment).
+    augmented (waveform perturbation, VTLP, SpecAugment).
     """
     ragged_waves = tf.ragged.constant([w.astype(np.float32) for w in waveforms], tf.float32)
     ragged_labels = tf.ragged.constant(labels, tf.int32, ragged_rank=1)
@@ -51,7 +51,8 @@ def make_dataset(
         if training:
             wave = perturb_waveform(wave, config)
         length = tf.shape(wave)[0]
-        feats, frames = log_mel(wave[None, :], length[None], config.n_mels)
+        matrix = random_warp_matrix(config) if training else None
+        feats, frames = log_mel(wave[None, :], length[None], config.n_mels, matrix)
         feats, frames = feats[0], frames[0]
         if training:
             feats = spec_augment(feats, frames, config)

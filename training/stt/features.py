@@ -54,14 +54,24 @@ def frame_count(lengths: tf.Tensor) -> tf.Tensor:
     return (tf.cast(lengths, tf.int32) + FRAME_STEP - 1) // FRAME_STEP
 
 
-def log_mel(waveforms: tf.Tensor, lengths: tf.Tensor, n_mels: int) -> tuple[tf.Tensor, tf.Tensor]:
-    """[b, n] 8 kHz waveforms -> ([b, T, n_mels] normalized log-mel, [b] valid frames)."""
+def mel_matrix(n_mels: int) -> tf.Tensor:
+    """[FFT_LENGTH // 2 + 1, n_mels] weights from power-spectrum bins to mel bins."""
+    return tf.signal.linear_to_mel_weight_matrix(
+        n_mels, FFT_LENGTH // 2 + 1, MODEL_RATE, LOWER_HZ, UPPER_HZ
+    )
+
+
+def log_mel(
+    waveforms: tf.Tensor, lengths: tf.Tensor, n_mels: int, matrix: tf.Tensor | None = None
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """[b, n] 8 kHz waveforms -> ([b, T, n_mels] normalized log-mel, [b] valid frames).
+
+    ``matrix`` replaces :func:`mel_matrix` (training's frequency warp,
+    ``augment.warped_mel_matrix``)."""
     mask = tf.sequence_mask(lengths, tf.shape(waveforms)[1], dtype=waveforms.dtype)
     stft = tf.signal.stft(waveforms * mask, FRAME_LENGTH, FRAME_STEP, FFT_LENGTH, pad_end=True)
     power = tf.math.square(tf.abs(stft))
-    matrix = tf.signal.linear_to_mel_weight_matrix(
-        n_mels, FFT_LENGTH // 2 + 1, MODEL_RATE, LOWER_HZ, UPPER_HZ
-    )
+    matrix = mel_matrix(n_mels) if matrix is None else matrix
     mel = tf.math.log(tf.tensordot(power, matrix, 1) + 1e-6)
     frames = tf.minimum(frame_count(lengths), tf.shape(mel)[1])
     valid = tf.sequence_mask(frames, tf.shape(mel)[1], dtype=mel.dtype)[:, :, None]
