@@ -15,7 +15,7 @@ from core.synthesis import espeak_raw
 from training.tts.config import TTSConfig
 from training.tts.diagnose import DEGRADATIONS, diagnose
 from training.tts.durations import Alignment, char_boundaries, espeak_durations, frame_durations
-from training.tts.evaluate import cer, evaluate_exported, intelligibility
+from training.tts.evaluate import cer, evaluate_exported, intelligibility, round_trip
 from training.tts.export import export, load, synthesize
 from training.tts.features import MelSpec
 from training.tts.model import length_regulate
@@ -275,6 +275,24 @@ def test_intelligibility_through_the_stt_contract(trained, rows, tiny_stt):
         assert set(metrics) == {"cer_tts", "cer_recordings", "cer_ratio", "acoustic_cer_ratio"}
         assert all(v >= 0 for v in metrics.values())
     assert json.dumps(scores)  # plain floats
+
+
+def test_the_round_trip_hears_each_row_in_its_own_language_as_served(trained, rows, tiny_stt):
+    from training.stt.export import transcribe
+
+    result, _ = trained
+    test_rows = [row for row in rows if row["split"] != "train"]  # both languages
+    heard = round_trip(result.serving, tiny_stt, test_rows)
+    assert heard.heard_tts == transcribe(
+        tiny_stt, heard.synthesized, heard.rate, languages=heard.languages
+    )
+    assert heard.heard_recordings == transcribe(
+        tiny_stt, heard.recordings, heard.rate, languages=heard.languages
+    )
+    other_script = {"ru": "abcdefghijklmnopqrstuvwxyz", "en": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"}
+    texts = heard.heard_tts + heard.heard_recordings
+    for text, language in zip(texts, heard.languages * 2, strict=True):
+        assert not set(text) & set(other_script[language]), (language, text)
 
 
 def test_real_speech_rows_are_scored_apart_from_the_ratio(trained, rows, tiny_stt):

@@ -149,7 +149,8 @@ def round_trip(
     settings: Settings | None = None,
 ) -> RoundTrip:
     """Synthesize each row's text with the house voice and transcribe it and the row's
-    recording with ``stt_model`` (served decoding: ``training.stt.export.transcribe``)."""
+    recording with ``stt_model`` as served (``training.stt.export.transcribe``, decoding
+    masked to the row's language: the bot knows the language it speaks and hears)."""
     from training.stt.export import transcribe
 
     tts = load(tts_model) if isinstance(tts_model, str | Path) else tts_model
@@ -166,8 +167,8 @@ def round_trip(
         synthesized=synthesized,
         recordings=recordings,
         rate=rate,
-        heard_tts=transcribe(stt, synthesized, rate),
-        heard_recordings=transcribe(stt, recordings, rate),
+        heard_tts=transcribe(stt, synthesized, rate, languages=list(languages)),
+        heard_recordings=transcribe(stt, recordings, rate, languages=list(languages)),
     )
 
 
