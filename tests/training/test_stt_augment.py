@@ -14,7 +14,14 @@ from training.stt.augment import (  # noqa: E402
     warped_mel_matrix,
 )
 from training.stt.config import STTConfig  # noqa: E402
-from training.stt.features import FFT_LENGTH, MODEL_RATE, log_mel, mel_matrix  # noqa: E402
+from training.stt.features import (  # noqa: E402
+    FFT_LENGTH,
+    FRAME_LENGTH,
+    FRAME_STEP,
+    MODEL_RATE,
+    log_mel,
+    mel_matrix,
+)
 
 N_MELS = 48
 
@@ -23,7 +30,7 @@ def _tone_peak(hz: float, matrix=None) -> int:
     """The mel bin where a pure tone's mean log-mel (before normalization) peaks."""
     t = np.arange(MODEL_RATE) / MODEL_RATE
     wave = tf.constant(np.sin(2 * np.pi * hz * t)[None, :], tf.float32)
-    stft = tf.signal.stft(wave, 200, 80, FFT_LENGTH)
+    stft = tf.signal.stft(wave, FRAME_LENGTH, FRAME_STEP, FFT_LENGTH)
     power = tf.square(tf.abs(stft))[0]
     mel = tf.tensordot(power, mel_matrix(N_MELS) if matrix is None else matrix, 1)
     return int(tf.argmax(tf.reduce_mean(mel, axis=0)))
